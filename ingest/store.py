@@ -1,0 +1,133 @@
+"""Every statement the ingest path runs, each a small named function with bound parameters."""
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+from typing import Iterable, Sequence
+
+import psycopg
+
+STAGING_COLUMNS = ("device_id", "metric_id", "ts", "value", "account_id", "gateway_id", "received_at")
+
+
+@dataclasses.dataclass
+class GatewayRow:
+    id: int
+    account_id: int
+    account_slug: str
+    active: bool
+    last_seq: int | None
+
+
+@dataclasses.dataclass(frozen=True)
+class RejectedRow:
+    received_at: datetime
+    topic: str
+    reason: str
+    detail: str
+    account_slug: str | None
+    gateway_serial: str | None
+    readings_rejected: int
+    readings_accepted: int
+    payload: bytes
+
+    EXCERPT_BYTES = 4096
+
+
+def prepare_session(conn: psycopg.Connection) -> None:
+    """Per-connection setup: UTC session and a staging table emptied at every commit."""
+    conn.execute("SET TIME ZONE 'UTC'")
+    conn.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS staged_readings ("
+        " device_id bigint, metric_id smallint, ts timestamptz, value double precision,"
+        " account_id bigint, gateway_id bigint, received_at timestamptz) ON COMMIT DELETE ROWS"
+    )
+    conn.commit()
+
+
+def fetch_gateways(conn: psycopg.Connection, serials: Sequence[str]) -> dict[str, GatewayRow]:
+    rows = conn.execute(
+        "SELECT g.serial, g.id, g.account_id, a.slug, g.active, g.last_seq"
+        " FROM gateways g JOIN accounts a ON a.id = g.account_id WHERE g.serial = ANY(%s)",
+        (list(serials),),
+    ).fetchall()
+    return {row[0]: GatewayRow(row[1], row[2], row[3], row[4], row[5]) for row in rows}
+
+
+def fetch_devices(conn: psycopg.Connection, gateway_ids: Sequence[int]) -> dict[tuple[int, str], tuple[int, bool]]:
+    """(gateway id, device code) -> (device id, active)."""
+    rows = conn.execute(
+        "SELECT gateway_id, code, id, active FROM devices WHERE gateway_id = ANY(%s)", (list(gateway_ids),)
+    ).fetchall()
+    return {(row[0], row[1]): (row[2], row[3]) for row in rows}
+
+
+def create_devices(conn: psycopg.Connection, new: Iterable[tuple[int, int, str]]) -> None:
+    """Auto-provision (gateway id, account id, code) devices first seen in traffic."""
+    conn.cursor().executemany(
+        "INSERT INTO devices (gateway_id, account_id, code, name, provisioned)"
+        " VALUES (%s, %s, %s, %s, 'auto') ON CONFLICT (gateway_id, code) DO NOTHING",
+        [(gateway_id, account_id, code, code) for gateway_id, account_id, code in new],
+    )
+
+
+def fetch_metrics(conn: psycopg.Connection) -> dict[str, int]:
+    return dict(conn.execute("SELECT name, id FROM metrics").fetchall())
+
+
+def create_metrics(conn: psycopg.Connection, names: Iterable[str]) -> None:
+    """Unknown metric names are learned as gauges (no consumption) until someone says otherwise."""
+    conn.cursor().executemany(
+        "INSERT INTO metrics (name) VALUES (%s) ON CONFLICT (name) DO NOTHING", [(name,) for name in names]
+    )
+
+
+def insert_readings(conn: psycopg.Connection, rows: Sequence[tuple]) -> list[tuple[int, int, datetime, int]]:
+    """COPY into staging, then keep only new rows; returns (device, metric, earliest new ts, rows) per key."""
+    with conn.cursor() as cursor:
+        with cursor.copy(
+            "COPY staged_readings (device_id, metric_id, ts, value, account_id, gateway_id, received_at) FROM STDIN"
+        ) as copy:
+            for row in rows:
+                copy.write_row(row)
+        cursor.execute(
+            "WITH inserted AS ("
+            " INSERT INTO readings (device_id, metric_id, ts, value, account_id, gateway_id, received_at)"
+            " SELECT device_id, metric_id, ts, value, account_id, gateway_id, received_at FROM staged_readings"
+            " ON CONFLICT (device_id, metric_id, ts) DO NOTHING"
+            " RETURNING device_id, metric_id, ts)"
+            " SELECT device_id, metric_id, min(ts), count(*) FROM inserted GROUP BY 1, 2"
+        )
+        return cursor.fetchall()
+
+
+def refresh_rollups(conn: psycopg.Connection, keys: Sequence[tuple[int, int, datetime, int]], timezone: str) -> None:
+    if not keys:
+        return
+    devices, metrics, starts, _counts = zip(*keys)
+    conn.execute(
+        "SELECT tds_refresh_rollups(%s::bigint[], %s::smallint[], %s::timestamptz[], %s)",
+        (list(devices), list(metrics), list(starts), timezone),
+    )
+
+
+def update_gateways(conn: psycopg.Connection, seen: Sequence[tuple[int, datetime, int | None, int]]) -> None:
+    """(gateway id, last received, last seq, new gaps): one write per gateway per batch, not per message."""
+    conn.cursor().executemany(
+        "UPDATE gateways SET last_seen_at = greatest(last_seen_at, %s), last_seq = coalesce(%s, last_seq),"
+        " seq_gaps = seq_gaps + %s WHERE id = %s",
+        [(last_seen, last_seq, gaps, gateway_id) for gateway_id, last_seen, last_seq, gaps in seen],
+    )
+
+
+def insert_rejected(conn: psycopg.Connection, rejected: Sequence[RejectedRow]) -> None:
+    conn.cursor().executemany(
+        "INSERT INTO rejected_messages (received_at, topic, reason, detail, account_slug, gateway_serial,"
+        " readings_rejected, readings_accepted, payload_size, payload_excerpt)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        [
+            (r.received_at, r.topic[:512], r.reason, r.detail[:2000], r.account_slug, r.gateway_serial,
+             r.readings_rejected, r.readings_accepted, len(r.payload), r.payload[: RejectedRow.EXCERPT_BYTES])
+            for r in rejected
+        ],
+    )

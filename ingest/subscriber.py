@@ -1,0 +1,153 @@
+"""MQTT transport: connect, subscribe, decode each message and hand it to the writer's queue."""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import queue
+import threading
+from datetime import datetime, timezone
+from urllib.parse import unquote, urlsplit
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from ingest.payload import Rejection, parse_message
+from ingest.writer import STOP, BatchWriter, Envelope, IngestStats
+
+log = logging.getLogger(__name__)
+
+SESSION_EXPIRY_SECONDS = 7 * 24 * 3600  # the broker keeps our queue a week while we are down
+RECEIVE_MAXIMUM = 2000  # unacknowledged messages in flight; the writer's queue is sized above it
+
+
+@dataclasses.dataclass(frozen=True)
+class BrokerAddress:
+    host: str
+    port: int
+    tls: bool
+    username: str | None
+    password: str | None
+
+    @classmethod
+    def from_url(cls, url: str) -> "BrokerAddress":
+        parts = urlsplit(url)
+        tls = parts.scheme == "mqtts"
+        return cls(parts.hostname or "127.0.0.1", parts.port or (8883 if tls else 1883), tls,
+                   unquote(parts.username) if parts.username else None,
+                   unquote(parts.password) if parts.password else None)
+
+
+def _topic_text(msg: mqtt.MQTTMessage) -> str:
+    # msg.topic raises on invalid UTF-8; a bad topic must become a rejection, not a dead thread.
+    return msg._topic.decode("utf-8", errors="replace").replace("\x00", "")
+
+
+class Subscriber:
+    """paho client in its own network thread; on_message never touches the database."""
+
+    def __init__(self, address: BrokerAddress, topic: str, client_id: str, protocol: int,
+                 inbox: "queue.Queue", tls_files: dict | None = None) -> None:
+        self.address = address
+        self.topic = topic
+        self.protocol = protocol
+        self.inbox = inbox
+        self.connected = threading.Event()
+        self.accepting = True
+        self.generation = 0  # PUBACK ids are per connection: never ack a message from an earlier one
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=protocol,
+                                  manual_ack=True, clean_session=False if protocol != mqtt.MQTTv5 else None)
+        if address.username:
+            self.client.username_pw_set(address.username, address.password)
+        if address.tls:
+            files = tls_files or {}
+            self.client.tls_set(ca_certs=files.get("ca"), certfile=files.get("cert"), keyfile=files.get("key"))
+        self.client.reconnect_delay_set(min_delay=1, max_delay=30)
+        self.client.on_message = self._on_message  # before connect: a persistent session may deliver at once
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+
+    def start(self) -> None:
+        properties = None
+        if self.protocol == mqtt.MQTTv5:
+            properties = Properties(PacketTypes.CONNECT)
+            properties.SessionExpiryInterval = SESSION_EXPIRY_SECONDS
+            properties.ReceiveMaximum = RECEIVE_MAXIMUM
+            self.client.connect_async(self.address.host, self.address.port, keepalive=30,
+                                      clean_start=False, properties=properties)
+        else:
+            self.client.connect_async(self.address.host, self.address.port, keepalive=30)
+        self.client.loop_start()
+
+    def stop_accepting(self) -> None:
+        self.accepting = False
+
+    def disconnect(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+        if reason_code.is_failure:
+            log.error("broker refused connection: %s", reason_code)
+            return
+        self.generation += 1
+        client.subscribe(self.topic, qos=1)
+        self.connected.set()
+        log.info("connected to mqtt broker %s:%s, subscribed to %s", self.address.host, self.address.port, self.topic)
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        self.connected.clear()
+        if reason_code.is_failure:
+            log.warning("mqtt connection lost (%s); paho reconnects with backoff", reason_code)
+
+    def _on_message(self, client, userdata, msg: mqtt.MQTTMessage) -> None:
+        if not self.accepting:
+            return  # not acked: the broker redelivers it to whoever subscribes next
+        received_at = datetime.now(timezone.utc)
+        topic = _topic_text(msg)
+        envelope = Envelope(topic=topic, payload=bytes(msg.payload), received_at=received_at,
+                            ack=self._acker(msg.mid, msg.qos))
+        try:
+            envelope.message = parse_message(topic, envelope.payload, now=received_at)
+        except Rejection as rejection:
+            envelope.rejection = rejection
+        self.inbox.put(envelope)
+
+    def _acker(self, mid: int, qos: int):
+        generation = self.generation
+
+        def ack() -> None:
+            if qos > 0 and generation == self.generation:
+                self.client.ack(mid, qos)
+        return ack
+
+
+@dataclasses.dataclass
+class IngestHandle:
+    subscriber: Subscriber
+    writer: BatchWriter
+    stats: IngestStats
+    inbox: "queue.Queue"
+
+    def queue_depth(self) -> int:
+        return self.inbox.qsize()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop taking messages, flush and acknowledge what is queued, then disconnect."""
+        self.subscriber.stop_accepting()
+        self.inbox.put(STOP)
+        self.writer.join(timeout)
+        self.subscriber.disconnect()
+
+
+def start_ingest(settings, dsn: str, mqtt_url: str) -> IngestHandle:
+    """Start the writer thread and the MQTT subscriber; returns a handle whose stop() drains them."""
+    inbox: queue.Queue = queue.Queue(maxsize=max(settings.ingest_queue_size, RECEIVE_MAXIMUM * 2))
+    stats = IngestStats()
+    writer = BatchWriter(dsn, settings.timezone, inbox, settings.ingest_batch_size, settings.ingest_flush_ms, stats)
+    writer.start()
+    tls_files = {"ca": settings.mqtt_ca_file, "cert": settings.mqtt_cert_file, "key": settings.mqtt_key_file}
+    subscriber = Subscriber(BrokerAddress.from_url(mqtt_url), settings.mqtt_topic, settings.mqtt_client_id,
+                            settings.mqtt_protocol, inbox, tls_files)
+    subscriber.start()
+    return IngestHandle(subscriber, writer, stats, inbox)

@@ -1,0 +1,291 @@
+"""The one thread that writes telemetry: batches envelopes, commits, then acknowledges them."""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import queue
+import threading
+import time
+from collections import Counter
+from datetime import datetime, timezone
+from typing import Callable
+
+import psycopg
+
+from ingest import store
+from ingest.payload import Rejection, TelemetryMessage
+
+log = logging.getLogger(__name__)
+
+STOP = object()  # sentinel: flush what is queued, then end the thread
+
+
+@dataclasses.dataclass
+class Envelope:
+    """One received MQTT message on its way to the database."""
+
+    topic: str
+    payload: bytes
+    received_at: datetime
+    message: TelemetryMessage | None = None
+    rejection: Rejection | None = None
+    ack: Callable[[], None] | None = None  # sends the PUBACK; called only after commit
+
+    @property
+    def size(self) -> int:
+        return len(self.message.readings) if self.message else 1
+
+
+class IngestStats:
+    """Counters owned by the writer thread; other threads only read them."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.messages = 0
+        self.readings_stored = 0
+        self.readings_duplicate = 0
+        self.rejections: Counter[str] = Counter()
+        self.last_commit_at: datetime | None = None
+        self.last_error: str | None = None
+        self.commit_seconds_total = 0.0
+
+    def snapshot(self) -> dict:
+        with self.lock:
+            return {
+                "messages": self.messages,
+                "readings_stored": self.readings_stored,
+                "readings_duplicate": self.readings_duplicate,
+                "rejections": dict(self.rejections),
+                "last_commit_at": self.last_commit_at,
+                "last_error": self.last_error,
+            }
+
+
+@dataclasses.dataclass
+class BatchResult:
+    stored: int
+    duplicates: int
+    rejected: list[store.RejectedRow]
+
+
+class BatchStore:
+    """Turns a batch of envelopes into rows and writes them in one transaction."""
+
+    def __init__(self, timezone_name: str) -> None:
+        self.timezone = timezone_name
+        self.metric_ids: dict[str, int] = {}
+
+    def write(self, conn: psycopg.Connection, batch: list[Envelope]) -> BatchResult:
+        rejected: list[store.RejectedRow] = []
+        accepted = [env for env in batch if not self._rejected_early(env, rejected)]
+        serials = sorted({env.message.gateway for env in accepted})
+        gateways = store.fetch_gateways(conn, serials) if serials else {}
+        ready = [env for env in accepted if not self._rejected_by_fleet(env, gateways, rejected)]
+        rows = self._rows(conn, ready, gateways)
+        keys = store.insert_readings(conn, rows) if rows else []
+        store.refresh_rollups(conn, keys, self.timezone)
+        store.update_gateways(conn, self._gateway_updates(ready, gateways))
+        inserted = sum(key[3] for key in keys)
+        self._note_partial(ready, rejected)
+        store.insert_rejected(conn, rejected)
+        return BatchResult(stored=inserted, duplicates=len(rows) - inserted, rejected=rejected)
+
+    @staticmethod
+    def _rejection_row(env: Envelope, reason: str, detail: str, rejected_count: int, accepted: int = 0):
+        account = gateway = None
+        parts = env.topic.split("/")
+        if len(parts) == 4:
+            account, gateway = parts[1][:64], parts[2][:64]
+        return store.RejectedRow(env.received_at, env.topic, reason, detail, account, gateway,
+                                 rejected_count, accepted, env.payload)
+
+    def _rejected_early(self, env: Envelope, rejected: list) -> bool:
+        if env.rejection is None:
+            return False
+        rejected.append(self._rejection_row(env, env.rejection.reason, env.rejection.detail, 0))
+        return True
+
+    def _rejected_by_fleet(self, env: Envelope, gateways: dict, rejected: list) -> bool:
+        msg = env.message
+        gateway = gateways.get(msg.gateway)
+        reason = None
+        if gateway is None:
+            reason, detail = "unknown_gateway", f"no gateway with serial {msg.gateway!r}"
+        elif gateway.account_slug != msg.account:
+            reason, detail = "account_mismatch", f"gateway {msg.gateway!r} does not belong to account {msg.account!r}"
+        elif not gateway.active:
+            reason, detail = "inactive_gateway", f"gateway {msg.gateway!r} is deactivated"
+        if reason is None:
+            return False
+        rejected.append(self._rejection_row(env, reason, detail, len(msg.readings) + len(msg.problems)))
+        return True
+
+    def _rows(self, conn: psycopg.Connection, ready: list[Envelope], gateways: dict) -> list[tuple]:
+        if not ready:
+            return []
+        self._ensure_metrics(conn, {r.metric for env in ready for r in env.message.readings})
+        gateway_ids = [gateways[env.message.gateway].id for env in ready]
+        devices = store.fetch_devices(conn, sorted(set(gateway_ids)))
+        missing = {(gateways[env.message.gateway].id, gateways[env.message.gateway].account_id, r.device)
+                   for env in ready for r in env.message.readings
+                   if (gateways[env.message.gateway].id, r.device) not in devices}
+        if missing:
+            store.create_devices(conn, sorted(missing))
+            devices = store.fetch_devices(conn, sorted(set(gateway_ids)))
+        rows = []
+        for env in ready:
+            gateway = gateways[env.message.gateway]
+            for r in env.message.readings:
+                device_id, active = devices[(gateway.id, r.device)]
+                if active:
+                    rows.append((device_id, self.metric_ids[r.metric], r.ts, r.value,
+                                 gateway.account_id, gateway.id, env.received_at))
+        return rows
+
+    def _ensure_metrics(self, conn: psycopg.Connection, names: set[str]) -> None:
+        if names - self.metric_ids.keys():
+            self.metric_ids = store.fetch_metrics(conn)
+        unknown = names - self.metric_ids.keys()
+        if unknown:
+            store.create_metrics(conn, sorted(unknown))
+            self.metric_ids = store.fetch_metrics(conn)
+
+    @staticmethod
+    def _gateway_updates(ready: list[Envelope], gateways: dict) -> list[tuple]:
+        updates: dict[int, list] = {}
+        for env in ready:
+            gateway = gateways[env.message.gateway]
+            entry = updates.setdefault(gateway.id, [env.received_at, gateway.last_seq, 0])
+            entry[0] = max(entry[0], env.received_at)
+            entry[1], gaps = next_sequence(entry[1], env.message.seq)
+            entry[2] += gaps
+        return [(gateway_id, seen, seq, gaps) for gateway_id, (seen, seq, gaps) in updates.items()]
+
+    def _note_partial(self, ready: list[Envelope], rejected: list) -> None:
+        for env in ready:
+            problems = env.message.problems
+            if problems:
+                detail = "; ".join(f"readings[{p.index}] {p.reason}: {p.detail}" for p in problems[:20])
+                rejected.append(self._rejection_row(env, problems[0].reason, detail, len(problems),
+                                                    len(env.message.readings)))
+
+
+def next_sequence(last: int | None, seq: int | None) -> tuple[int | None, int]:
+    """(new last seq, messages missing). A lower seq is a redelivery unless far lower (a gateway restart)."""
+    if seq is None:
+        return last, 0
+    if last is None or seq > last:
+        return seq, (seq - last - 1) if last is not None else 0
+    if seq == 0 or last - seq > 1000:
+        return seq, 0
+    return last, 0
+
+
+class BatchWriter(threading.Thread):
+    """Owns one connection; flushes by size or age; keeps the batch and retries on database errors."""
+
+    def __init__(self, dsn: str, timezone_name: str, inbox: "queue.Queue", batch_size: int = 5000,
+                 flush_ms: int = 50, stats: IngestStats | None = None) -> None:
+        super().__init__(name="tds-ingest-writer", daemon=True)
+        self.dsn = dsn
+        self.inbox = inbox
+        self.batch_size = batch_size
+        self.flush_seconds = flush_ms / 1000
+        self.stats = stats or IngestStats()
+        self.batch_store = BatchStore(timezone_name)
+        self.conn: psycopg.Connection | None = None
+        self.connected = threading.Event()
+
+    def run(self) -> None:
+        stopping = False
+        while not stopping:
+            batch, stopping = self._collect()
+            if batch:
+                self._write_with_retry(batch)
+        if self.conn is not None:
+            self.conn.close()
+
+    def _collect(self) -> tuple[list[Envelope], bool]:
+        try:
+            first = self.inbox.get(timeout=0.5)
+        except queue.Empty:
+            return [], False
+        if first is STOP:
+            return [], True
+        batch, size, deadline = [first], first.size, time.monotonic() + self.flush_seconds
+        while size < self.batch_size:
+            try:
+                item = self.inbox.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            if item is STOP:
+                return batch, True
+            batch.append(item)
+            size += item.size
+        return batch, False
+
+    def _connect(self) -> psycopg.Connection:
+        if self.conn is None or self.conn.closed:
+            self.conn = psycopg.connect(self.dsn, application_name="tds-ingest-writer")
+            store.prepare_session(self.conn)
+            self.connected.set()
+        return self.conn
+
+    def _write_with_retry(self, batch: list[Envelope]) -> None:
+        delay = 0.2
+        while True:
+            try:
+                self._commit(batch)
+                return
+            except psycopg.OperationalError as error:
+                self._note_error(f"database unavailable: {error}".strip())
+                self.connected.clear()
+                if self.conn is not None:
+                    self.conn.close()
+                time.sleep(delay)
+                delay = min(delay * 2, 5.0)
+            except psycopg.Error as error:
+                # Not a connectivity problem: isolate the message that causes it so the rest is stored.
+                self._note_error(f"batch failed, retrying one by one: {error}")
+                self.conn.rollback()
+                if len(batch) == 1:
+                    self._commit_as_failed(batch[0], error)
+                    return
+                for env in batch:
+                    self._write_with_retry([env])
+                return
+
+    def _commit(self, batch: list[Envelope]) -> None:
+        conn = self._connect()
+        started = time.monotonic()
+        result = self.batch_store.write(conn, batch)
+        conn.commit()
+        self._acknowledge(batch)
+        with self.stats.lock:
+            self.stats.messages += len(batch)
+            self.stats.readings_stored += result.stored
+            self.stats.readings_duplicate += result.duplicates
+            self.stats.rejections.update(row.reason for row in result.rejected)
+            self.stats.last_commit_at = datetime.now(timezone.utc)
+            self.stats.commit_seconds_total += time.monotonic() - started
+            self.stats.last_error = None
+
+    def _commit_as_failed(self, env: Envelope, error: Exception) -> None:
+        conn = self._connect()
+        row = self.batch_store._rejection_row(env, "store_error", str(error)[:500], env.size)
+        store.insert_rejected(conn, [row])
+        conn.commit()
+        self._acknowledge([env])
+        with self.stats.lock:
+            self.stats.rejections["store_error"] += 1
+
+    @staticmethod
+    def _acknowledge(batch: list[Envelope]) -> None:
+        for env in batch:
+            if env.ack is not None:
+                env.ack()
+
+    def _note_error(self, text: str) -> None:
+        log.warning(text)
+        with self.stats.lock:
+            self.stats.last_error = text

@@ -1,0 +1,90 @@
+-- Rollup maintenance for plain PostgreSQL, re-applied after every migration run (idempotent).
+-- The ingest writer calls tds_refresh_rollups() in the same transaction as each batch insert,
+-- so consumption_* never lag the raw readings.
+--
+-- Keys are (device, metric, earliest ts inserted in the batch). Everything from that instant on is
+-- recomputed: a late reading changes its successor's increase, and recomputing forward keeps the
+-- result independent of arrival order. In-order streaming only touches the current hour.
+
+-- Re-aggregates one rollup level from the level below, for the buckets at or after each key's instant.
+-- Table names come from the two calls above only, never from user input.
+CREATE OR REPLACE FUNCTION tds_roll_up(p_source text, p_target text, p_unit text,
+                                       p_device bigint[], p_metric smallint[], p_from timestamptz[], p_tz text)
+RETURNS void LANGUAGE plpgsql AS $fn$
+BEGIN
+    EXECUTE format($q$
+        INSERT INTO %2$I AS t
+            (device_id, metric_id, bucket, account_id, consumption, min_value, max_value, sum_value, count, last_value, last_ts)
+        SELECT s.device_id, s.metric_id, date_trunc($1, s.bucket, $5), max(s.account_id), sum(s.consumption),
+               min(s.min_value), max(s.max_value), sum(s.sum_value), sum(s.count)::integer,
+               (array_agg(s.last_value ORDER BY s.last_ts DESC))[1], max(s.last_ts)
+        FROM unnest($2, $3, $4) AS k(device_id, metric_id, from_ts)
+        JOIN %1$I s ON s.device_id = k.device_id AND s.metric_id = k.metric_id
+                   AND s.bucket >= date_trunc($1, k.from_ts, $5)
+        GROUP BY 1, 2, 3
+        ON CONFLICT (device_id, metric_id, bucket) DO UPDATE SET
+            account_id = EXCLUDED.account_id, consumption = EXCLUDED.consumption,
+            min_value = EXCLUDED.min_value, max_value = EXCLUDED.max_value, sum_value = EXCLUDED.sum_value,
+            count = EXCLUDED.count, last_value = EXCLUDED.last_value, last_ts = EXCLUDED.last_ts
+    $q$, p_source, p_target)
+    USING p_unit, p_device, p_metric, p_from, p_tz;
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION tds_refresh_rollups(p_device bigint[], p_metric smallint[], p_from timestamptz[], p_tz text)
+RETURNS void LANGUAGE sql AS $fn$
+    -- Per-reading consumption. A counter's increase is counted at the later reading; a drop counts
+    -- nothing (never a negative bar), and the register's new level is the base for what follows.
+    UPDATE readings r SET consumption = c.consumption
+    FROM (
+        SELECT w.device_id, w.metric_id, w.ts,
+               CASE WHEN m.meter_kind = 'delta' THEN w.value
+                    WHEN w.prev_value IS NULL THEN 0
+                    ELSE greatest(w.value - w.prev_value, 0) END AS consumption
+        FROM unnest(p_device, p_metric, p_from) AS k(device_id, metric_id, from_ts)
+        JOIN metrics m ON m.id = k.metric_id AND m.meter_kind <> 'gauge'
+        CROSS JOIN LATERAL (
+            SELECT x.device_id, x.metric_id, x.ts, x.value,
+                   coalesce(lag(x.value) OVER (ORDER BY x.ts),
+                            (SELECT p.value FROM readings p
+                              WHERE p.device_id = k.device_id AND p.metric_id = k.metric_id AND p.ts < k.from_ts
+                              ORDER BY p.ts DESC LIMIT 1)) AS prev_value
+            FROM readings x
+            WHERE x.device_id = k.device_id AND x.metric_id = k.metric_id AND x.ts >= k.from_ts
+        ) w
+    ) c
+    WHERE r.device_id = c.device_id AND r.metric_id = c.metric_id AND r.ts = c.ts
+      AND r.consumption IS DISTINCT FROM c.consumption;
+
+    INSERT INTO consumption_hourly AS h
+        (device_id, metric_id, bucket, account_id, consumption, min_value, max_value, sum_value, count, last_value, last_ts)
+    SELECT r.device_id, r.metric_id, date_trunc('hour', r.ts, p_tz), max(r.account_id), sum(r.consumption),
+           min(r.value), max(r.value), sum(r.value), count(*), (array_agg(r.value ORDER BY r.ts DESC))[1], max(r.ts)
+    FROM unnest(p_device, p_metric, p_from) AS k(device_id, metric_id, from_ts)
+    JOIN readings r ON r.device_id = k.device_id AND r.metric_id = k.metric_id
+                   AND r.ts >= date_trunc('hour', k.from_ts, p_tz)
+    GROUP BY 1, 2, 3
+    ON CONFLICT (device_id, metric_id, bucket) DO UPDATE SET
+        account_id = EXCLUDED.account_id, consumption = EXCLUDED.consumption,
+        min_value = EXCLUDED.min_value, max_value = EXCLUDED.max_value, sum_value = EXCLUDED.sum_value,
+        count = EXCLUDED.count, last_value = EXCLUDED.last_value, last_ts = EXCLUDED.last_ts;
+
+    SELECT tds_roll_up('consumption_hourly', 'consumption_daily', 'day', p_device, p_metric, p_from, p_tz);
+    SELECT tds_roll_up('consumption_daily', 'consumption_monthly', 'month', p_device, p_metric, p_from, p_tz);
+$fn$;
+
+-- Rebuilds every rollup from the raw readings, e.g. after TDS_TIMEZONE changed.
+CREATE OR REPLACE FUNCTION tds_rebuild_rollups(p_tz text) RETURNS void LANGUAGE plpgsql AS $fn$
+DECLARE
+    keys record;
+BEGIN
+    TRUNCATE consumption_hourly, consumption_daily, consumption_monthly;
+    SELECT array_agg(device_id) AS d, array_agg(metric_id) AS m, array_agg(first_ts) AS f INTO keys
+    FROM (SELECT device_id, metric_id, min(ts) AS first_ts FROM readings GROUP BY 1, 2) s;
+    IF keys.d IS NOT NULL THEN
+        PERFORM tds_refresh_rollups(keys.d, keys.m, keys.f, p_tz);
+    END IF;
+    INSERT INTO rollup_settings (timezone) VALUES (p_tz)
+    ON CONFLICT (singleton) DO UPDATE SET timezone = EXCLUDED.timezone;
+END
+$fn$;

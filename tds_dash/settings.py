@@ -1,0 +1,145 @@
+"""Settings read from the environment (12-factor); every variable is listed in README."""
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+
+class SettingsError(ValueError):
+    """A setting has a value the app cannot run with."""
+
+
+def _int(env: dict, name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name, "")
+    if raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not an integer") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name}={value} is outside {low}..{high}")
+    return value
+
+
+def _bool(env: dict, name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw == "":
+        return default
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    if raw in {"0", "false", "no", "off"}:
+        return False
+    raise SettingsError(f"{name}={raw!r} is not a boolean (use true/false)")
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    database_url: str | None
+    mqtt_url: str | None
+    timezone: str
+    language: str
+    refresh_seconds: int
+    data_dir: Path
+    host: str
+    port: int
+    mqtt_client_id: str
+    mqtt_protocol: int
+    mqtt_topic: str
+    ingest_batch_size: int
+    ingest_flush_ms: int
+    ingest_queue_size: int
+    demo_fleet: bool
+    backfill_days: int
+    demo_interval_seconds: int
+    embedded_mqtt_port: int
+    start_ingest: bool
+    start_scheduler: bool
+    secret_key: str
+    mqtt_ca_file: str | None = None
+    mqtt_cert_file: str | None = None
+    mqtt_key_file: str | None = None
+
+    @property
+    def embedded(self) -> bool:
+        """True when neither DATABASE_URL nor MQTT_URL is given: run everything locally."""
+        return self.database_url is None and self.mqtt_url is None
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def replace(self, **changes) -> "Settings":
+        return dataclasses.replace(self, **changes)
+
+
+def _database_url(raw: str | None) -> str | None:
+    if not raw:
+        return None
+    # Heroku-style platforms hand out postgres://; SQLAlchemy needs the driver named.
+    for prefix in ("postgres://", "postgresql://"):
+        if raw.startswith(prefix):
+            return "postgresql+psycopg://" + raw[len(prefix):]
+    if raw.startswith("postgresql+psycopg://"):
+        return raw
+    raise SettingsError("DATABASE_URL must start with postgres:// or postgresql://")
+
+
+def _mqtt_url(raw: str | None) -> str | None:
+    if not raw:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in {"mqtt", "mqtts"} or not parts.hostname:
+        raise SettingsError("MQTT_URL must look like mqtt://host:1883 or mqtts://host:8883")
+    return raw
+
+
+def _timezone(raw: str) -> str:
+    try:
+        ZoneInfo(raw)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(f"TDS_TIMEZONE={raw!r} is not an IANA time zone") from None
+    return raw
+
+
+def load_settings(env: dict | None = None) -> Settings:
+    """Build Settings from a mapping (os.environ by default), failing with a clear message."""
+    env = dict(os.environ if env is None else env)
+    language = env.get("TDS_LANGUAGE", "pt-BR")
+    if language not in {"pt-BR", "en"}:
+        raise SettingsError("TDS_LANGUAGE must be pt-BR or en")
+    protocol = env.get("TDS_MQTT_PROTOCOL", "5")
+    if protocol not in {"5", "3.1.1"}:
+        raise SettingsError("TDS_MQTT_PROTOCOL must be 5 or 3.1.1")
+    database_url = _database_url(env.get("DATABASE_URL"))
+    mqtt_url = _mqtt_url(env.get("MQTT_URL"))
+    embedded = database_url is None and mqtt_url is None
+    return Settings(
+        database_url=database_url,
+        mqtt_url=mqtt_url,
+        timezone=_timezone(env.get("TDS_TIMEZONE", "America/Sao_Paulo")),
+        language=language,
+        refresh_seconds=_int(env, "TDS_REFRESH_SECONDS", 30, 2, 3600),
+        data_dir=Path(env.get("TDS_DATA_DIR", "var")).resolve(),
+        host=env.get("TDS_HOST", "127.0.0.1"),
+        port=_int(env, "PORT", 8050, 1, 65535),
+        mqtt_client_id=env.get("TDS_MQTT_CLIENT_ID", "tds-ingest"),
+        mqtt_protocol=5 if protocol == "5" else 4,
+        mqtt_topic=env.get("TDS_MQTT_TOPIC", "tds/+/+/telemetry"),
+        ingest_batch_size=_int(env, "TDS_INGEST_BATCH_SIZE", 5000, 1, 100_000),
+        ingest_flush_ms=_int(env, "TDS_INGEST_FLUSH_MS", 50, 1, 10_000),
+        ingest_queue_size=_int(env, "TDS_INGEST_QUEUE_SIZE", 20_000, 10, 1_000_000),
+        demo_fleet=_bool(env, "TDS_DEMO_FLEET", embedded),
+        backfill_days=_int(env, "TDS_BACKFILL_DAYS", 400, 0, 3650),
+        demo_interval_seconds=_int(env, "TDS_DEMO_INTERVAL_SECONDS", 10, 1, 3600),
+        embedded_mqtt_port=_int(env, "TDS_EMBEDDED_MQTT_PORT", 1883, 1, 65535),
+        start_ingest=_bool(env, "TDS_INGEST", True),
+        start_scheduler=_bool(env, "TDS_SCHEDULER", True),
+        secret_key=env.get("SECRET_KEY", "dev-only-not-secret"),
+        mqtt_ca_file=env.get("TDS_MQTT_CA_FILE") or None,
+        mqtt_cert_file=env.get("TDS_MQTT_CERT_FILE") or None,
+        mqtt_key_file=env.get("TDS_MQTT_KEY_FILE") or None,
+    )
