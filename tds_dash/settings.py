@@ -54,6 +54,8 @@ class Settings:
     ingest_queue_size: int
     demo_fleet: bool
     backfill_days: int
+    backfill_interval_seconds: int
+    rejected_retention_days: int
     demo_interval_seconds: int
     embedded_mqtt_port: int
     start_ingest: bool
@@ -134,6 +136,8 @@ def load_settings(env: dict | None = None) -> Settings:
         ingest_queue_size=_int(env, "TDS_INGEST_QUEUE_SIZE", 20_000, 10, 1_000_000),
         demo_fleet=_bool(env, "TDS_DEMO_FLEET", embedded),
         backfill_days=_int(env, "TDS_BACKFILL_DAYS", 400, 0, 3650),
+        backfill_interval_seconds=_int(env, "TDS_BACKFILL_INTERVAL_SECONDS", 1800, 60, 86400),
+        rejected_retention_days=_int(env, "TDS_REJECTED_RETENTION_DAYS", 30, 1, 3650),
         demo_interval_seconds=_int(env, "TDS_DEMO_INTERVAL_SECONDS", 10, 1, 3600),
         embedded_mqtt_port=_int(env, "TDS_EMBEDDED_MQTT_PORT", 1883, 1, 65535),
         start_ingest=_bool(env, "TDS_INGEST", True),

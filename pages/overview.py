@@ -1,0 +1,116 @@
+"""Overview: fleet cards, monthly and daily consumption, latest readings; refreshed on an interval."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+
+import dash
+import dash_ag_grid as dag
+import dash_bootstrap_components as dbc
+from dash import Input, Output, State, callback, dcc, html
+
+from tds_dash import figures, i18n, ids, overview_view
+from tds_dash.context import current_language, current_scope, services
+from tds_dash.db import session_scope
+from tds_dash.queries import filters, overview
+
+dash.register_page(__name__, path="/", name="Overview", order=0, nav_key="nav.overview")
+
+log = logging.getLogger(__name__)
+
+
+def _filters(language: str) -> dbc.Card:
+    with session_scope(services().engine) as conn:
+        accounts = filters.list_accounts(conn, current_scope())
+    metric_options = [{"label": i18n.t(f"metric.{m}", language), "value": m} for m in overview_view.METRIC_CHOICES]
+    return dbc.Card(dbc.CardBody(dbc.Row([
+        dbc.Col([dbc.Label(i18n.t("filter.account", language)),
+                 dcc.Dropdown(id=ids.OVERVIEW_ACCOUNT, options=[{"label": a["name"], "value": a["id"]} for a in accounts],
+                              placeholder=i18n.t("filter.all", language))], md=3),
+        dbc.Col([dbc.Label(i18n.t("filter.gateway", language)),
+                 dcc.Dropdown(id=ids.OVERVIEW_GATEWAY, placeholder=i18n.t("filter.all_gateways", language))], md=3),
+        dbc.Col([dbc.Label(i18n.t("filter.metric", language)),
+                 dcc.Dropdown(id=ids.OVERVIEW_METRIC, options=metric_options, value="energy_kwh", clearable=False)],
+                md=2),
+        dbc.Col([dbc.Switch(id=ids.OVERVIEW_PAUSE, label=i18n.t("refresh.pause", language), value=False),
+                 html.Div(id=ids.OVERVIEW_UPDATED, className="small text-muted")], md=4, className="pt-4"),
+    ])), className="mb-3 shadow-sm")
+
+
+def layout(**kwargs):
+    language = current_language()
+    refresh_ms = services().settings.refresh_seconds * 1000
+    graph_config = {"displaylogo": False, "locale": "pt-BR" if language == "pt-BR" else "en"}
+    return html.Div([
+        html.H3(i18n.t("overview.title", language), className="mb-3"),
+        _filters(language),
+        html.Div(id=ids.OVERVIEW_ALERT),
+        dcc.Interval(id=ids.OVERVIEW_INTERVAL, interval=refresh_ms),
+        dcc.Store(id=ids.OVERVIEW_STORE),
+        dbc.Row(id=ids.OVERVIEW_CARDS),
+        dbc.Row([
+            dbc.Col(dbc.Card([dbc.CardHeader(i18n.t("chart.monthly", language)),
+                              dbc.CardBody(dcc.Graph(id=ids.OVERVIEW_MONTHLY, config=graph_config))]), lg=7,
+                    className="mb-3"),
+            dbc.Col(dbc.Card([dbc.CardHeader(i18n.t("chart.daily", language)),
+                              dbc.CardBody(dcc.Graph(id=ids.OVERVIEW_DAILY, config=graph_config))]), lg=5,
+                    className="mb-3"),
+        ]),
+        dbc.Card([dbc.CardHeader(i18n.t("table.latest", language)),
+                  dbc.CardBody(dag.AgGrid(id=ids.OVERVIEW_TABLE, columnDefs=overview_view.table_columns(language),
+                                          rowData=[], dashGridOptions={"domLayout": "autoHeight"},
+                                          className="ag-theme-alpine"))], className="shadow-sm"),
+    ])
+
+
+@callback(Output(ids.OVERVIEW_GATEWAY, "options"), Output(ids.OVERVIEW_GATEWAY, "value"),
+          Input(ids.OVERVIEW_ACCOUNT, "value"))
+def update_gateway_options(account_id):
+    with session_scope(services().engine) as conn:
+        gateways = filters.list_gateways(conn, current_scope(), account_id)
+    return [{"label": f"{g['serial']} · {g['name']}", "value": g["id"]} for g in gateways], None
+
+
+@callback(Output(ids.OVERVIEW_INTERVAL, "disabled"), Input(ids.OVERVIEW_PAUSE, "value"))
+def on_pause(paused):
+    return bool(paused)
+
+
+@callback(Output(ids.OVERVIEW_STORE, "data"), Output(ids.OVERVIEW_UPDATED, "children"),
+          Output(ids.OVERVIEW_ALERT, "children"),
+          Input(ids.OVERVIEW_INTERVAL, "n_intervals"), Input(ids.OVERVIEW_ACCOUNT, "value"),
+          Input(ids.OVERVIEW_GATEWAY, "value"), Input(ids.OVERVIEW_METRIC, "value"))
+def update_overview_store(_tick, account_id, gateway_id, metric):
+    app, language = services(), current_language()
+    now = datetime.now(timezone.utc)
+    try:
+        with session_scope(app.engine) as conn:
+            data = overview.fetch_overview(conn, current_scope().restrict(account_id), now, app.settings.zone,
+                                           metric or "energy_kwh", gateway_id)
+    except Exception as error:  # shown to the user and logged; the last good data stays on screen
+        log.exception("overview refresh failed")
+        return dash.no_update, dash.no_update, dbc.Alert(i18n.t("error.load", language, error=type(error).__name__),
+                                                         color="danger")
+    updated = i18n.t("refresh.updated", language, when=i18n.format_datetime(now, app.settings.zone, language))
+    return overview_view.to_store(data, metric or "energy_kwh", now), updated, None
+
+
+@callback(Output(ids.OVERVIEW_CARDS, "children"), Input(ids.OVERVIEW_STORE, "data"), prevent_initial_call=True)
+def update_cards(store):
+    return overview_view.cards(store, current_language())
+
+
+@callback(Output(ids.OVERVIEW_MONTHLY, "figure"), Output(ids.OVERVIEW_DAILY, "figure"),
+          Input(ids.OVERVIEW_STORE, "data"), prevent_initial_call=True)
+def update_charts(store):
+    zone, language = services().settings.zone, current_language()
+    unit = overview_view.UNITS.get(store["metric"], "")
+    monthly = overview_view.series_from_store(store["monthly"], zone)
+    daily = overview_view.series_from_store(store["daily"], zone)
+    return (figures.consumption_bars(monthly, zone, language, unit, "month"),
+            figures.consumption_bars(daily, zone, language, unit, "day"))
+
+
+@callback(Output(ids.OVERVIEW_TABLE, "rowData"), Input(ids.OVERVIEW_STORE, "data"), prevent_initial_call=True)
+def update_table(store):
+    return overview_view.table_rows(store, services().settings.zone, current_language())

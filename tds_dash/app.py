@@ -1,0 +1,83 @@
+"""The app factory: the Dash shell (navbar, page container) and the plain Flask routes beside it."""
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import dash
+import dash_bootstrap_components as dbc
+import flask
+from dash import dcc, html
+from sqlalchemy.engine import Engine
+
+from tds_dash import api, i18n
+from tds_dash.context import EXTENSION_KEY, AppServices
+from tds_dash.db import create_db_engine
+from tds_dash.settings import Settings, load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _navbar() -> dbc.Navbar:
+    """Built from the page registry, so a new page appears by registering itself."""
+    language = "pt-BR"
+    if flask.has_request_context():
+        from tds_dash.context import current_language
+        language = current_language()
+    links = [
+        dbc.NavItem(dbc.NavLink(i18n.t(page.get("nav_key", page["name"]), language), href=page["relative_path"],
+                                active="exact"))
+        for page in sorted(dash.page_registry.values(), key=lambda p: p.get("order", 99))
+        if page.get("nav_key")
+    ]
+    languages = [
+        dbc.NavItem(dbc.NavLink(label, href=f"/lang/{code}", external_link=True, id=f"nav-lang-{code}"))
+        for code, label in (("pt-BR", "PT"), ("en", "EN"))
+    ]
+    return dbc.Navbar(
+        dbc.Container([
+            dbc.NavbarBrand("TDS Telemetry", href="/"),
+            dbc.Nav(links, navbar=True, className="me-auto"),
+            dbc.Nav(languages, navbar=True),
+        ], fluid=True),
+        color="dark", dark=True, className="mb-3",
+    )
+
+
+def _shell() -> html.Div:
+    return html.Div([_navbar(), dbc.Container(dash.page_container, fluid=True, className="pb-4")])
+
+
+def _register_language_route(server: flask.Flask) -> None:
+    @server.get("/lang/<code>")
+    def set_language(code: str):
+        target = flask.request.referrer or "/"
+        # Only ever redirect back into this app.
+        parts = urlsplit(target)
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        response = flask.redirect(target if target.startswith("/") and not target.startswith("//") else "/")
+        if code in i18n.LANGUAGES:
+            response.set_cookie(i18n.LANGUAGE_COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+        return response
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> dash.Dash:
+    """Build the Dash app; starts no thread and opens no connection until a request needs one."""
+    settings = settings or load_settings()
+    if settings.database_url is None:
+        raise ValueError("create_app needs settings.database_url (the runtime fills it in embedded mode)")
+    app = dash.Dash(
+        __name__,
+        use_pages=True,
+        pages_folder=str(ROOT / "pages"),
+        assets_folder=str(ROOT / "assets"),
+        title="TDS Telemetry",
+        update_title=None,
+    )
+    server = app.server
+    server.config["SECRET_KEY"] = settings.secret_key
+    server.extensions[EXTENSION_KEY] = AppServices(settings, engine or create_db_engine(settings.database_url))
+    server.register_blueprint(api.blueprint)
+    _register_language_route(server)
+    app.layout = _shell
+    return app

