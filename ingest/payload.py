@@ -15,11 +15,12 @@ EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
 MAX_ABS_VALUE = 1e15
 SUPPORTED_VERSIONS = {1}
 
-TOPIC_PATTERN = re.compile(r"^tds/([a-z0-9][a-z0-9-]{1,62})/([A-Za-z0-9][A-Za-z0-9_.-]{1,63})/telemetry$")
-DEVICE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
-METRIC_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+TOPIC_PATTERN = re.compile(r"tds/([a-z0-9][a-z0-9-]{1,62})/([A-Za-z0-9][A-Za-z0-9_.-]{1,63})/telemetry")
+DEVICE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")
+METRIC_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,63}")
+# Patterns are used with fullmatch: `$` would let a trailing newline through.
 # RFC 3339 requires the offset; a local time without one is ambiguous, so it is refused.
-RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$")
+RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-](?:[01]\d|2[0-3]):[0-5]\d)")
 
 
 class Rejection(Exception):
@@ -58,7 +59,7 @@ class TelemetryMessage:
 
 def parse_topic(topic: str) -> tuple[str, str]:
     """Return (account slug, gateway serial) from tds/{account}/{gateway}/telemetry."""
-    match = TOPIC_PATTERN.match(topic)
+    match = TOPIC_PATTERN.fullmatch(topic)
     if match is None:
         raise Rejection("invalid_topic", f"topic {topic[:200]!r} is not tds/{{account}}/{{gateway}}/telemetry")
     return match.group(1), match.group(2)
@@ -87,6 +88,8 @@ def decode_json(payload: bytes) -> object:
         raise Rejection("invalid_json", "nesting too deep") from None
     except json.JSONDecodeError as error:
         raise Rejection("invalid_json", f"{error.msg} at line {error.lineno} column {error.colno}") from None
+    except ValueError as error:  # e.g. an integer literal beyond Python's 4300-digit limit
+        raise Rejection("invalid_json", str(error)[:120]) from None
 
 
 def parse_timestamp(raw: object, field: str) -> datetime:
@@ -97,14 +100,14 @@ def parse_timestamp(raw: object, field: str) -> datetime:
         if not 0 <= raw <= 32_503_680_000_000:  # year 3000
             raise Rejection("invalid_timestamp", f"{field}={raw} is not plausible epoch milliseconds")
         return datetime.fromtimestamp(raw / 1000, tz=timezone.utc)
-    if isinstance(raw, str) and len(raw) <= 40 and RFC3339.match(raw):
+    if isinstance(raw, str) and len(raw) <= 40 and RFC3339.fullmatch(raw):
         text = raw.replace("z", "Z").replace("Z", "+00:00")
         fraction = re.search(r"\.(\d+)", text)
         if fraction and len(fraction.group(1)) > 6:  # Python keeps microseconds; drop the rest
             text = text.replace(fraction.group(0), "." + fraction.group(1)[:6])
         try:
             return datetime.fromisoformat(text).astimezone(timezone.utc)
-        except ValueError:
+        except (ValueError, OverflowError):  # e.g. day 31 of April, or year 1 shifted before year 1
             pass
     raise Rejection("invalid_timestamp", f"{field}={str(raw)[:60]!r} is not RFC 3339 with offset nor epoch ms")
 
@@ -123,9 +126,9 @@ def _parse_reading(raw: object, index: int, default_ts: datetime, now: datetime)
     if unknown:
         raise Rejection("invalid_schema", f"readings[{index}] has unknown field(s) {sorted(unknown)[:5]}")
     device, metric, value = raw.get("device"), raw.get("metric"), raw.get("value")
-    if not isinstance(device, str) or not DEVICE_PATTERN.match(device):
+    if not isinstance(device, str) or not DEVICE_PATTERN.fullmatch(device):
         raise Rejection("invalid_device", f"readings[{index}].device must match {DEVICE_PATTERN.pattern}")
-    if not isinstance(metric, str) or not METRIC_PATTERN.match(metric):
+    if not isinstance(metric, str) or not METRIC_PATTERN.fullmatch(metric):
         raise Rejection("invalid_metric", f"readings[{index}].metric must match {METRIC_PATTERN.pattern}")
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise Rejection("invalid_value", f"readings[{index}].value is not a number")
@@ -152,7 +155,7 @@ def parse_message(topic: str, payload: bytes, now: datetime | None = None,
     if unknown:
         raise Rejection("invalid_schema", f"unknown field(s) {sorted(unknown)[:5]}")
     version = body.get("v")
-    if isinstance(version, bool) or version not in SUPPORTED_VERSIONS:
+    if type(version) is not int or version not in SUPPORTED_VERSIONS:
         raise Rejection("unsupported_version", f"v={str(version)[:20]!r}; supported: {sorted(SUPPORTED_VERSIONS)}")
     if "ts" not in body:
         raise Rejection("invalid_schema", "ts (message time) is required")

@@ -111,6 +111,9 @@ class Subscriber:
             envelope.message = parse_message(topic, envelope.payload, now=received_at)
         except Rejection as rejection:
             envelope.rejection = rejection
+        except Exception as error:  # a parser bug must cost one message, never the network thread
+            log.exception("unexpected error parsing a message on %s", topic)
+            envelope.rejection = Rejection("parse_error", f"{type(error).__name__}: {error}"[:300])
         self.inbox.put(envelope)
 
     def _acker(self, mid: int, qos: int):
