@@ -185,7 +185,7 @@ class BatchWriter(threading.Thread):
     """Owns one connection; flushes by size or age; keeps the batch and retries on database errors."""
 
     def __init__(self, dsn: str, timezone_name: str, inbox: "queue.Queue", batch_size: int = 5000,
-                 flush_ms: int = 50, stats: IngestStats | None = None) -> None:
+                 flush_ms: int = 0, stats: IngestStats | None = None) -> None:
         super().__init__(name="tds-ingest-writer", daemon=True)
         self.dsn = dsn
         self.inbox = inbox
@@ -195,6 +195,8 @@ class BatchWriter(threading.Thread):
         self.batch_store = BatchStore(timezone_name)
         self.conn: psycopg.Connection | None = None
         self.connected = threading.Event()
+        # Observers of committed batches (metrics, benchmarks): called in this thread after commit.
+        self.on_commit: list[Callable[[list[Envelope], datetime], None]] = []
 
     def run(self) -> None:
         stopping = False
@@ -206,6 +208,9 @@ class BatchWriter(threading.Thread):
             self.conn.close()
 
     def _collect(self) -> tuple[list[Envelope], bool]:
+        """Block for one envelope, then take what is already queued (greedy batching): an idle writer
+        commits at once, a busy one builds big batches while its previous commit runs. flush_ms adds an
+        optional linger to grow small batches."""
         try:
             first = self.inbox.get(timeout=0.5)
         except queue.Empty:
@@ -215,7 +220,8 @@ class BatchWriter(threading.Thread):
         batch, size, deadline = [first], first.size, time.monotonic() + self.flush_seconds
         while size < self.batch_size:
             try:
-                item = self.inbox.get(timeout=max(0.0, deadline - time.monotonic()))
+                remaining = deadline - time.monotonic()
+                item = self.inbox.get(timeout=remaining) if remaining > 0 else self.inbox.get_nowait()
             except queue.Empty:
                 break
             if item is STOP:
@@ -260,13 +266,16 @@ class BatchWriter(threading.Thread):
         started = time.monotonic()
         result = self.batch_store.write(conn, batch)
         conn.commit()
+        committed_at = datetime.now(timezone.utc)
         self._acknowledge(batch)
+        for observer in self.on_commit:
+            observer(batch, committed_at)
         with self.stats.lock:
             self.stats.messages += len(batch)
             self.stats.readings_stored += result.stored
             self.stats.readings_duplicate += result.duplicates
             self.stats.rejections.update(row.reason for row in result.rejected)
-            self.stats.last_commit_at = datetime.now(timezone.utc)
+            self.stats.last_commit_at = committed_at
             self.stats.commit_seconds_total += time.monotonic() - started
             self.stats.last_error = None
 
