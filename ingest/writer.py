@@ -74,9 +74,15 @@ class BatchStore:
     def __init__(self, timezone_name: str) -> None:
         self.timezone = timezone_name
         self.metric_ids: dict[str, int] = {}
+        self._inactive: dict[int, list[str]] = {}  # per write(): envelope id -> its deactivated device codes
+
+    def forget_cache(self) -> None:
+        """After a rollback: ids learned in that transaction may not exist."""
+        self.metric_ids = {}
 
     def write(self, conn: psycopg.Connection, batch: list[Envelope]) -> BatchResult:
         rejected: list[store.RejectedRow] = []
+        self._inactive: dict[int, list[str]] = {}
         accepted = [env for env in batch if not self._rejected_early(env, rejected)]
         serials = sorted({env.message.gateway for env in accepted})
         gateways = store.fetch_gateways(conn, serials) if serials else {}
@@ -135,11 +141,16 @@ class BatchStore:
         rows = []
         for env in ready:
             gateway = gateways[env.message.gateway]
+            inactive = set()
             for r in env.message.readings:
                 device_id, active = devices[(gateway.id, r.device)]
                 if active:
                     rows.append((device_id, self.metric_ids[r.metric], r.ts, r.value,
                                  gateway.account_id, gateway.id, env.received_at))
+                else:
+                    inactive.add(r.device)
+            if inactive:
+                self._inactive[id(env)] = sorted(inactive)
         return rows
 
     def _ensure_metrics(self, conn: psycopg.Connection, names: set[str]) -> None:
@@ -163,6 +174,11 @@ class BatchStore:
 
     def _note_partial(self, ready: list[Envelope], rejected: list) -> None:
         for env in ready:
+            inactive = self._inactive.get(id(env))
+            if inactive:
+                dropped = sum(1 for r in env.message.readings if r.device in inactive)
+                rejected.append(self._rejection_row(env, "inactive_device", f"deactivated device(s) {inactive[:10]}",
+                                                    dropped, len(env.message.readings) - dropped))
             problems = env.message.problems
             if problems:
                 detail = "; ".join(f"readings[{p.index}] {p.reason}: {p.detail}" for p in problems[:20])
@@ -170,12 +186,16 @@ class BatchStore:
                                                     len(env.message.readings)))
 
 
+MAX_PLAUSIBLE_GAP = 1_000_000  # a bigger jump is a gateway resetting its counter, not lost messages
+
+
 def next_sequence(last: int | None, seq: int | None) -> tuple[int | None, int]:
     """(new last seq, messages missing). A lower seq is a redelivery unless far lower (a gateway restart)."""
     if seq is None:
         return last, 0
     if last is None or seq > last:
-        return seq, (seq - last - 1) if last is not None else 0
+        gap = (seq - last - 1) if last is not None else 0
+        return seq, gap if gap <= MAX_PLAUSIBLE_GAP else 0
     if seq == 0 or last - seq > 1000:
         return seq, 0
     return last, 0
@@ -244,6 +264,7 @@ class BatchWriter(threading.Thread):
                 self._commit(batch)
                 return
             except psycopg.OperationalError as error:
+                self.batch_store.forget_cache()
                 self._note_error(f"database unavailable: {error}".strip())
                 self.connected.clear()
                 if self.conn is not None:
@@ -254,6 +275,7 @@ class BatchWriter(threading.Thread):
                 # Not a connectivity problem: isolate the message that causes it so the rest is stored.
                 self._note_error(f"batch failed, retrying one by one: {error}")
                 self.conn.rollback()
+                self.batch_store.forget_cache()
                 if len(batch) == 1:
                     self._commit_as_failed(batch[0], error)
                     return

