@@ -44,6 +44,14 @@ MESSAGES = {
 }
 
 
+def add_messages(messages: dict[str, dict[str, str]]) -> None:
+    """Pages and modules register their own labels; a key defined twice with other text is a bug."""
+    for key, texts in messages.items():
+        if key in MESSAGES and MESSAGES[key] != texts:
+            raise ValueError(f"i18n key {key!r} is already defined differently")
+        MESSAGES[key] = texts
+
+
 def normalize_language(value: str | None, default: str = "pt-BR") -> str:
     return value if value in LANGUAGES else default
 

