@@ -98,7 +98,34 @@ def insert_readings(conn: psycopg.Connection, rows: Sequence[tuple]) -> list[tup
             " RETURNING device_id, metric_id, ts)"
             " SELECT device_id, metric_id, min(ts), count(*) FROM inserted GROUP BY 1, 2"
         )
-        return cursor.fetchall()
+        keys = cursor.fetchall()
+    ensure_device_metrics(conn)
+    return keys
+
+
+def ensure_device_metrics(conn: psycopg.Connection) -> None:
+    """Give each new (device, metric) in the staged batch its meter settings from the catalogue."""
+    conn.execute(
+        "INSERT INTO device_metrics (device_id, metric_id, meter_kind, unit)"
+        " SELECT DISTINCT s.device_id, s.metric_id, m.meter_kind, m.unit FROM staged_readings s"
+        " JOIN metrics m ON m.id = s.metric_id"
+        " WHERE NOT EXISTS (SELECT 1 FROM device_metrics d WHERE d.device_id = s.device_id AND d.metric_id = s.metric_id)"
+        " ON CONFLICT (device_id, metric_id) DO NOTHING"
+    )
+
+
+def fetch_newest_readings(conn: psycopg.Connection, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], datetime]:
+    """Newest stored reading time per (device, metric): the reference for the late-data window."""
+    if not keys:
+        return {}
+    devices, metrics = zip(*keys)
+    rows = conn.execute(
+        "SELECT k.device_id, k.metric_id, n.ts FROM unnest(%s::bigint[], %s::smallint[]) AS k(device_id, metric_id)"
+        " CROSS JOIN LATERAL (SELECT r.ts FROM readings r WHERE r.device_id = k.device_id"
+        "   AND r.metric_id = k.metric_id ORDER BY r.ts DESC LIMIT 1) n",
+        (list(devices), list(metrics)),
+    ).fetchall()
+    return {(row[0], row[1]): row[2] for row in rows}
 
 
 def refresh_rollups(conn: psycopg.Connection, keys: Sequence[tuple[int, int, datetime, int]], timezone: str) -> None:

@@ -147,7 +147,8 @@ def start_ingest(settings, dsn: str, mqtt_url: str) -> IngestHandle:
     """Start the writer thread and the MQTT subscriber; returns a handle whose stop() drains them."""
     inbox: queue.Queue = queue.Queue(maxsize=max(settings.ingest_queue_size, RECEIVE_MAXIMUM * 2))
     stats = IngestStats()
-    writer = BatchWriter(dsn, settings.timezone, inbox, settings.ingest_batch_size, settings.ingest_flush_ms, stats)
+    writer = BatchWriter(dsn, settings.timezone, inbox, settings.ingest_batch_size, settings.ingest_flush_ms, stats,
+                         settings.late_data_days)
     writer.start()
     tls_files = {"ca": settings.mqtt_ca_file, "cert": settings.mqtt_cert_file, "key": settings.mqtt_key_file}
     subscriber = Subscriber(BrokerAddress.from_url(mqtt_url), settings.mqtt_topic, settings.mqtt_client_id,

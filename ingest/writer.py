@@ -7,7 +7,7 @@ import queue
 import threading
 import time
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Callable
 
 import psycopg
@@ -71,10 +71,12 @@ class BatchResult:
 class BatchStore:
     """Turns a batch of envelopes into rows and writes them in one transaction."""
 
-    def __init__(self, timezone_name: str) -> None:
+    def __init__(self, timezone_name: str, late_data_days: int = 7) -> None:
         self.timezone = timezone_name
+        self.late_window = timedelta(days=late_data_days)
         self.metric_ids: dict[str, int] = {}
-        self._inactive: dict[int, list[str]] = {}  # per write(): envelope id -> its deactivated device codes
+        # Per write(): envelope id -> readings the fleet checks refused, as (reason, detail).
+        self._dropped: dict[int, list[tuple[str, str]]] = {}
 
     def forget_cache(self) -> None:
         """After a rollback: ids learned in that transaction may not exist."""
@@ -82,7 +84,7 @@ class BatchStore:
 
     def write(self, conn: psycopg.Connection, batch: list[Envelope]) -> BatchResult:
         rejected: list[store.RejectedRow] = []
-        self._inactive: dict[int, list[str]] = {}
+        self._dropped = {}
         accepted = [env for env in batch if not self._rejected_early(env, rejected)]
         serials = sorted({env.message.gateway for env in accepted})
         gateways = store.fetch_gateways(conn, serials) if serials else {}
@@ -138,20 +140,36 @@ class BatchStore:
         if missing:
             store.create_devices(conn, sorted(missing))
             devices = store.fetch_devices(conn, sorted(set(gateway_ids)))
-        rows = []
+        rows, owners = [], []
         for env in ready:
             gateway = gateways[env.message.gateway]
-            inactive = set()
             for r in env.message.readings:
                 device_id, active = devices[(gateway.id, r.device)]
-                if active:
-                    rows.append((device_id, self.metric_ids[r.metric], r.ts, r.value,
-                                 gateway.account_id, gateway.id, env.received_at))
-                else:
-                    inactive.add(r.device)
-            if inactive:
-                self._inactive[id(env)] = sorted(inactive)
-        return rows
+                if not active:
+                    self._drop(env, "inactive_device", f"device {r.device!r} is deactivated")
+                    continue
+                rows.append((device_id, self.metric_ids[r.metric], r.ts, r.value,
+                             gateway.account_id, gateway.id, env.received_at))
+                owners.append(env)
+        return self._without_too_late(conn, rows, owners)
+
+    def _without_too_late(self, conn: psycopg.Connection, rows: list[tuple], owners: list[Envelope]) -> list[tuple]:
+        """Refuse readings older than the late-data window before their key's newest stored reading.
+
+        A backlog uploaded in order after days offline is newer than what is stored, so it passes."""
+        newest = store.fetch_newest_readings(conn, sorted({(row[0], row[1]) for row in rows}))
+        kept = []
+        for row, env in zip(rows, owners):
+            limit = newest.get((row[0], row[1]))
+            if limit is not None and row[2] < limit - self.late_window:
+                self._drop(env, "too_late", f"{row[2].isoformat()} is more than {self.late_window.days} days"
+                                            f" before the newest stored reading {limit.isoformat()}")
+            else:
+                kept.append(row)
+        return kept
+
+    def _drop(self, env: Envelope, reason: str, detail: str) -> None:
+        self._dropped.setdefault(id(env), []).append((reason, detail))
 
     def _ensure_metrics(self, conn: psycopg.Connection, names: set[str]) -> None:
         if names - self.metric_ids.keys():
@@ -173,17 +191,16 @@ class BatchStore:
         return [(gateway_id, seen, seq, gaps) for gateway_id, (seen, seq, gaps) in updates.items()]
 
     def _note_partial(self, ready: list[Envelope], rejected: list) -> None:
+        """One rejected_messages row per message that lost some readings; the others were stored."""
         for env in ready:
-            inactive = self._inactive.get(id(env))
-            if inactive:
-                dropped = sum(1 for r in env.message.readings if r.device in inactive)
-                rejected.append(self._rejection_row(env, "inactive_device", f"deactivated device(s) {inactive[:10]}",
-                                                    dropped, len(env.message.readings) - dropped))
-            problems = env.message.problems
-            if problems:
-                detail = "; ".join(f"readings[{p.index}] {p.reason}: {p.detail}" for p in problems[:20])
-                rejected.append(self._rejection_row(env, problems[0].reason, detail, len(problems),
-                                                    len(env.message.readings)))
+            problems = [(f"readings[{p.index}] {p.reason}", p.detail, p.reason) for p in env.message.problems]
+            problems += [(reason, detail, reason) for reason, detail in self._dropped.get(id(env), [])]
+            if not problems:
+                continue
+            detail = "; ".join(f"{where}: {text}" for where, text, _ in problems[:20])
+            dropped = len(problems) - len(env.message.problems)
+            rejected.append(self._rejection_row(env, problems[0][2], detail, len(problems),
+                                                len(env.message.readings) - dropped))
 
 
 MAX_PLAUSIBLE_GAP = 1_000_000  # a bigger jump is a gateway resetting its counter, not lost messages
@@ -205,14 +222,14 @@ class BatchWriter(threading.Thread):
     """Owns one connection; flushes by size or age; keeps the batch and retries on database errors."""
 
     def __init__(self, dsn: str, timezone_name: str, inbox: "queue.Queue", batch_size: int = 5000,
-                 flush_ms: int = 0, stats: IngestStats | None = None) -> None:
+                 flush_ms: int = 0, stats: IngestStats | None = None, late_data_days: int = 7) -> None:
         super().__init__(name="tds-ingest-writer", daemon=True)
         self.dsn = dsn
         self.inbox = inbox
         self.batch_size = batch_size
         self.flush_seconds = flush_ms / 1000
         self.stats = stats or IngestStats()
-        self.batch_store = BatchStore(timezone_name)
+        self.batch_store = BatchStore(timezone_name, late_data_days)
         self.conn: psycopg.Connection | None = None
         self.connected = threading.Event()
         # Observers of committed batches (metrics, benchmarks): called in this thread after commit.

@@ -56,6 +56,7 @@ class Settings:
     backfill_days: int
     backfill_interval_seconds: int
     rejected_retention_days: int
+    late_data_days: int
     demo_interval_seconds: int
     embedded_mqtt_port: int
     start_ingest: bool
@@ -137,6 +138,7 @@ def load_settings(env: dict | None = None) -> Settings:
         demo_fleet=_bool(env, "TDS_DEMO_FLEET", embedded),
         backfill_days=_int(env, "TDS_BACKFILL_DAYS", 400, 0, 3650),
         backfill_interval_seconds=_int(env, "TDS_BACKFILL_INTERVAL_SECONDS", 1800, 60, 86400),
+        late_data_days=_int(env, "TDS_LATE_DATA_DAYS", 7, 1, 365),
         rejected_retention_days=_int(env, "TDS_REJECTED_RETENTION_DAYS", 30, 1, 3650),
         demo_interval_seconds=_int(env, "TDS_DEMO_INTERVAL_SECONDS", 10, 1, 3600),
         embedded_mqtt_port=_int(env, "TDS_EMBEDDED_MQTT_PORT", 1883, 1, 65535),

@@ -70,9 +70,11 @@ def test_ing001_published_messages_are_stored_with_utc_instants_and_fleet_ids(da
     acme = fleet[ACME_GW]
     first = now_ms() - timedelta(minutes=2)
     second = first + timedelta(minutes=1)
-    # A third message states its instants with a -03:00 offset and as epoch milliseconds.
-    local = datetime(2025, 6, 1, 10, 15, 30, 250000, tzinfo=SAO_PAULO)
-    epoch_ms = int(datetime(2025, 6, 1, 13, 16, tzinfo=UTC).timestamp() * 1000)
+    # A third message (a day older: within the late-data window) states its instants with a -03:00
+    # offset and as epoch milliseconds.
+    day_before = (first - timedelta(days=1)).replace(microsecond=250000)
+    local = day_before.astimezone(SAO_PAULO)
+    epoch_ms = int((day_before + timedelta(seconds=30)).timestamp() * 1000)
     odd = telemetry([reading("MED-001", "energy_kwh", 1234.5),
                      reading("MED-002", "power_kw", 7, ts=epoch_ms)], at=local.isoformat(timespec="milliseconds"))
     publish(mosquitto, [(acme.topic, build_payload(acme, first, 0)),
@@ -88,9 +90,8 @@ def test_ing001_published_messages_are_stored_with_utc_instants_and_fleet_ids(da
     expected = sorted(
         [("acme", ACME_GW, r["device"], r["metric"], at, r["value"], account_id, gateway_id)
          for at in (first, second) for r in readings_at(acme, at)]
-        + [("acme", ACME_GW, "MED-001", "energy_kwh", datetime(2025, 6, 1, 13, 15, 30, 250000, tzinfo=UTC),
-            1234.5, account_id, gateway_id),
-           ("acme", ACME_GW, "MED-002", "power_kw", datetime(2025, 6, 1, 13, 16, tzinfo=UTC), 7.0,
+        + [("acme", ACME_GW, "MED-001", "energy_kwh", day_before.astimezone(UTC), 1234.5, account_id, gateway_id),
+           ("acme", ACME_GW, "MED-002", "power_kw", datetime.fromtimestamp(epoch_ms / 1000, UTC), 7.0,
             account_id, gateway_id)],
         key=lambda row: (row[4], row[2], row[3]))
     assert rows == expected

@@ -2,37 +2,12 @@
 -- The ingest writer calls tds_refresh_rollups() in the same transaction as each batch insert, so
 -- consumption_* never lag the raw readings.
 --
+-- Per-reading consumption comes from tds_update_consumption (sql/functions/consumption.sql).
 -- A key is (device, metric, earliest ts inserted in this batch). Two paths:
 -- * appended: every new reading is later than anything stored for the key (live streaming). The new
 --   readings are aggregated on their own and merged into the buckets additively: cost ~ batch size.
 -- * late: a reading landed before the key's newest one. Everything from that instant on is recomputed
 --   (its successor's increase changes too), so totals do not depend on arrival order.
-
--- Per-reading consumption from p_from on. A counter's increase is counted at the later reading; a
--- drop counts nothing (never a negative bar) and the new level is the base for what follows.
-CREATE OR REPLACE FUNCTION tds_update_consumption(p_device bigint[], p_metric smallint[], p_from timestamptz[])
-RETURNS void LANGUAGE sql AS $fn$
-    UPDATE readings r SET consumption = c.consumption
-    FROM (
-        SELECT w.device_id, w.metric_id, w.ts,
-               CASE WHEN m.meter_kind = 'delta' THEN w.value
-                    WHEN w.prev_value IS NULL THEN 0
-                    ELSE greatest(w.value - w.prev_value, 0) END AS consumption
-        FROM unnest(p_device, p_metric, p_from) AS k(device_id, metric_id, from_ts)
-        JOIN metrics m ON m.id = k.metric_id AND m.meter_kind <> 'gauge'
-        CROSS JOIN LATERAL (
-            SELECT x.device_id, x.metric_id, x.ts, x.value,
-                   coalesce(lag(x.value) OVER (ORDER BY x.ts),
-                            (SELECT p.value FROM readings p
-                              WHERE p.device_id = k.device_id AND p.metric_id = k.metric_id AND p.ts < k.from_ts
-                              ORDER BY p.ts DESC LIMIT 1)) AS prev_value
-            FROM readings x
-            WHERE x.device_id = k.device_id AND x.metric_id = k.metric_id AND x.ts >= k.from_ts
-        ) w
-    ) c
-    WHERE r.device_id = c.device_id AND r.metric_id = c.metric_id AND r.ts = c.ts
-      AND r.consumption IS DISTINCT FROM c.consumption;
-$fn$;
 
 -- Appended path: aggregate only the readings at or after each key's instant, add them to the buckets.
 -- Table names and units come from the fixed calls in tds_refresh_rollups only, never from input.
@@ -106,38 +81,44 @@ $fn$;
 CREATE OR REPLACE FUNCTION tds_refresh_rollups(p_device bigint[], p_metric smallint[], p_from timestamptz[], p_tz text)
 RETURNS void LANGUAGE plpgsql AS $fn$
 DECLARE
-    appended record;
+    changed record;
+    keys record;
 BEGIN
     -- Two writers touching one device wait for each other, so each sees the other's readings.
     PERFORM pg_advisory_xact_lock(7301002, (d % 2147483647)::integer)
     FROM (SELECT DISTINCT d FROM unnest(p_device) AS d ORDER BY d) s;
 
-    -- Classify before anything changes: rollups are current, so the newest bucket's last_ts is the
-    -- key's newest reading before this batch.
+    -- Keys where a reading before the batch changed (a provisional drop resolved) are recomputed.
+    SELECT array_agg(c.device_id) AS d, array_agg(c.metric_id) AS m, array_agg(c.changed_from) AS f INTO changed
+    FROM tds_update_consumption(p_device, p_metric, p_from) c;
+
+    -- Rollups are current up to this batch, so the newest hourly bucket's last_ts is the key's newest
+    -- reading before it: a key whose new readings are all later is "appended".
     SELECT array_agg(device_id) FILTER (WHERE is_append) AS ad, array_agg(metric_id) FILTER (WHERE is_append) AS am,
            array_agg(from_ts) FILTER (WHERE is_append) AS af,
            array_agg(device_id) FILTER (WHERE NOT is_append) AS ld, array_agg(metric_id) FILTER (WHERE NOT is_append) AS lm,
            array_agg(from_ts) FILTER (WHERE NOT is_append) AS lf
-    INTO appended
+    INTO keys
     FROM (
-        SELECT k.device_id, k.metric_id, k.from_ts,
-               coalesce(k.from_ts > (SELECT h.last_ts FROM consumption_hourly h
-                                      WHERE h.device_id = k.device_id AND h.metric_id = k.metric_id
-                                      ORDER BY h.bucket DESC LIMIT 1), true) AS is_append
+        SELECT k.device_id, k.metric_id, least(k.from_ts, c.changed_from) AS from_ts,
+               c.device_id IS NULL AND coalesce(
+                   k.from_ts > (SELECT h.last_ts FROM consumption_hourly h
+                                 WHERE h.device_id = k.device_id AND h.metric_id = k.metric_id
+                                 ORDER BY h.bucket DESC LIMIT 1), true) AS is_append
         FROM unnest(p_device, p_metric, p_from) AS k(device_id, metric_id, from_ts)
-    ) keys;
+        LEFT JOIN unnest(changed.d, changed.m, changed.f) AS c(device_id, metric_id, changed_from)
+               ON c.device_id = k.device_id AND c.metric_id = k.metric_id
+    ) classified;
 
-    PERFORM tds_update_consumption(p_device, p_metric, p_from);
-
-    IF appended.ad IS NOT NULL THEN
-        PERFORM tds_merge_appended('consumption_hourly', 'hour', appended.ad, appended.am, appended.af, p_tz);
-        PERFORM tds_merge_appended('consumption_daily', 'day', appended.ad, appended.am, appended.af, p_tz);
-        PERFORM tds_merge_appended('consumption_monthly', 'month', appended.ad, appended.am, appended.af, p_tz);
+    IF keys.ad IS NOT NULL THEN
+        PERFORM tds_merge_appended('consumption_hourly', 'hour', keys.ad, keys.am, keys.af, p_tz);
+        PERFORM tds_merge_appended('consumption_daily', 'day', keys.ad, keys.am, keys.af, p_tz);
+        PERFORM tds_merge_appended('consumption_monthly', 'month', keys.ad, keys.am, keys.af, p_tz);
     END IF;
-    IF appended.ld IS NOT NULL THEN
-        PERFORM tds_roll_up('readings', 'consumption_hourly', 'hour', appended.ld, appended.lm, appended.lf, p_tz);
-        PERFORM tds_roll_up('consumption_hourly', 'consumption_daily', 'day', appended.ld, appended.lm, appended.lf, p_tz);
-        PERFORM tds_roll_up('consumption_daily', 'consumption_monthly', 'month', appended.ld, appended.lm, appended.lf, p_tz);
+    IF keys.ld IS NOT NULL THEN
+        PERFORM tds_roll_up('readings', 'consumption_hourly', 'hour', keys.ld, keys.lm, keys.lf, p_tz);
+        PERFORM tds_roll_up('consumption_hourly', 'consumption_daily', 'day', keys.ld, keys.lm, keys.lf, p_tz);
+        PERFORM tds_roll_up('consumption_daily', 'consumption_monthly', 'month', keys.ld, keys.lm, keys.lf, p_tz);
     END IF;
 END
 $fn$;
