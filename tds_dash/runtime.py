@@ -7,7 +7,7 @@ import threading
 
 from tds_dash import demo
 from tds_dash.db import raw_dsn
-from tds_dash.migrate import apply_migrations, ensure_rollup_timezone
+from tds_dash.migrate import apply_migrations, ensure_rollup_timezone, ensure_timescale_policies
 from tds_dash.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -48,10 +48,11 @@ class Background:
 
 def prepare_database(settings: Settings) -> None:
     dsn = raw_dsn(settings.database_url)
-    applied = apply_migrations(dsn)
+    applied = apply_migrations(dsn, timezone=settings.timezone)
     if applied:
         log.info("applied migrations: %s", ", ".join(applied))
     ensure_rollup_timezone(dsn, settings.timezone)
+    ensure_timescale_policies(dsn, settings.late_data_days, settings.retention_days)  # no-op on plain PostgreSQL
 
 
 def start_embedded(settings: Settings, background: Background) -> Settings:

@@ -65,6 +65,7 @@ class Settings:
     mqtt_ca_file: str | None = None
     mqtt_cert_file: str | None = None
     mqtt_key_file: str | None = None
+    retention_days: int | None = None  # TimescaleDB: drop raw chunks older than this; None keeps all
 
     @property
     def embedded(self) -> bool:
@@ -108,6 +109,17 @@ def _timezone(raw: str) -> str:
     return raw
 
 
+def _retention_days(env: dict, late_data_days: int) -> int | None:
+    """TDS_RETENTION_DAYS: unset keeps raw readings forever; else it must outlast the late-data window."""
+    if env.get("TDS_RETENTION_DAYS", "") == "":
+        return None
+    days = _int(env, "TDS_RETENTION_DAYS", 0, 1, 36500)
+    if days <= late_data_days:
+        raise SettingsError(f"TDS_RETENTION_DAYS={days} must be longer than TDS_LATE_DATA_DAYS={late_data_days}:"
+                            " late readings would land in dropped chunks")
+    return days
+
+
 def load_settings(env: dict | None = None) -> Settings:
     """Build Settings from a mapping (os.environ by default), failing with a clear message."""
     env = dict(os.environ if env is None else env)
@@ -120,6 +132,7 @@ def load_settings(env: dict | None = None) -> Settings:
     database_url = _database_url(env.get("DATABASE_URL"))
     mqtt_url = _mqtt_url(env.get("MQTT_URL"))
     embedded = database_url is None and mqtt_url is None
+    late_data_days = _int(env, "TDS_LATE_DATA_DAYS", 7, 1, 365)
     return Settings(
         database_url=database_url,
         mqtt_url=mqtt_url,
@@ -138,7 +151,7 @@ def load_settings(env: dict | None = None) -> Settings:
         demo_fleet=_bool(env, "TDS_DEMO_FLEET", embedded),
         backfill_days=_int(env, "TDS_BACKFILL_DAYS", 400, 0, 3650),
         backfill_interval_seconds=_int(env, "TDS_BACKFILL_INTERVAL_SECONDS", 1800, 60, 86400),
-        late_data_days=_int(env, "TDS_LATE_DATA_DAYS", 7, 1, 365),
+        late_data_days=late_data_days,
         rejected_retention_days=_int(env, "TDS_REJECTED_RETENTION_DAYS", 30, 1, 3650),
         demo_interval_seconds=_int(env, "TDS_DEMO_INTERVAL_SECONDS", 10, 1, 3600),
         embedded_mqtt_port=_int(env, "TDS_EMBEDDED_MQTT_PORT", 1883, 1, 65535),
@@ -148,4 +161,5 @@ def load_settings(env: dict | None = None) -> Settings:
         mqtt_ca_file=env.get("TDS_MQTT_CA_FILE") or None,
         mqtt_cert_file=env.get("TDS_MQTT_CERT_FILE") or None,
         mqtt_key_file=env.get("TDS_MQTT_KEY_FILE") or None,
+        retention_days=_retention_days(env, late_data_days),
     )
