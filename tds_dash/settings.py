@@ -66,6 +66,10 @@ class Settings:
     mqtt_cert_file: str | None = None
     mqtt_key_file: str | None = None
     retention_days: int | None = None  # TimescaleDB: drop raw chunks older than this; None keeps all
+    mqtt_status_topic: str = "tds/+/+/status"  # births and Last Wills; "" turns the subscription off
+    presence_check_seconds: int = 5  # at most 5: offline is declared within 10 s of the timeout
+    flap_window_minutes: int = 10
+    rejected_burst: int = 20  # rejected messages from one source within 5 minutes that make an event
 
     @property
     def embedded(self) -> bool:
@@ -162,4 +166,8 @@ def load_settings(env: dict | None = None) -> Settings:
         mqtt_cert_file=env.get("TDS_MQTT_CERT_FILE") or None,
         mqtt_key_file=env.get("TDS_MQTT_KEY_FILE") or None,
         retention_days=_retention_days(env, late_data_days),
+        mqtt_status_topic=env.get("TDS_MQTT_STATUS_TOPIC", "tds/+/+/status"),
+        presence_check_seconds=_int(env, "TDS_PRESENCE_CHECK_SECONDS", 5, 1, 5),
+        flap_window_minutes=_int(env, "TDS_FLAP_WINDOW_MINUTES", 10, 1, 1440),
+        rejected_burst=_int(env, "TDS_REJECTED_BURST", 20, 1, 1_000_000),
     )
