@@ -54,6 +54,9 @@ def run() -> None:
         url = f"http://{settings.host}:{settings.port}"
         click.echo(f"\nTDS Telemetry is running: {url}")
         click.echo(f"MQTT broker: {background.settings.mqtt_url} (topic tds/{{account}}/{{gateway}}/telemetry)")
+        for entry in background.demo_credentials:
+            scope = ", ".join(entry["accounts"]) or "all accounts"
+            click.echo(f"  sign in as {entry['username']} / {entry['password']} ({entry['role']}, {scope})")
         click.echo("Press Ctrl-C to stop.\n")
         waitress.serve(app.server, host=settings.host, port=settings.port, threads=8, _quiet=True)
     except KeyboardInterrupt:
@@ -89,6 +92,38 @@ def rebuild_rollups() -> None:
         raise click.ClickException("DATABASE_URL is not set")
     ensure_rollup_timezone(raw_dsn(settings.database_url), settings.timezone)
     click.echo("rollups are current")
+
+
+@cli.group()
+def users() -> None:
+    """Manage users (the first admin is created here)."""
+
+
+@users.command("create")
+@click.argument("username")
+@click.option("--admin", "is_admin", is_flag=True, help="Shortcut for --role admin.")
+@click.option("--role", type=click.Choice(["admin", "operator", "viewer"]), default="viewer", show_default=True)
+@click.option("--account", "accounts", multiple=True, help="Account slug the user may see (repeatable).")
+@click.option("--name", default="", help="Display name.")
+@click.password_option(envvar="TDS_NEW_PASSWORD", help="Asked for when not given (or set TDS_NEW_PASSWORD).")
+def create_user_command(username, is_admin, role, accounts, name, password) -> None:
+    """Create a user; prints nothing secret."""
+    from tds_dash.db import create_db_engine
+    from tds_dash.runtime import prepare_database
+    from tds_dash.users_admin import UserInputError, create_user
+
+    settings = _settings()
+    if settings.database_url is None:
+        raise click.ClickException("DATABASE_URL is not set")
+    prepare_database(settings)
+    engine = create_db_engine(settings.database_url, pool_size=1)
+    try:
+        user_id = create_user(engine, None, username, name, password, "admin" if is_admin else role, list(accounts))
+    except UserInputError as error:
+        raise click.ClickException(str(error)) from None
+    finally:
+        engine.dispose()
+    click.echo(f"user {username} created (id {user_id})")
 
 
 if __name__ == "__main__":

@@ -10,8 +10,9 @@ import flask
 from dash import dcc, html
 from sqlalchemy.engine import Engine
 
-from tds_dash import api, i18n
-from tds_dash.context import EXTENSION_KEY, AppServices
+from tds_dash import api, api_v1, i18n
+from tds_dash.auth import init_auth
+from tds_dash.context import EXTENSION_KEY, AppServices, current_user, has_role
 from tds_dash.db import create_db_engine
 from tds_dash.settings import Settings, load_settings
 
@@ -27,8 +28,8 @@ def _navbar() -> dbc.Navbar:
     links = [
         dbc.NavItem(dbc.NavLink(i18n.t(page.get("nav_key", page["name"]), language), href=page["relative_path"],
                                 active="exact"))
-        for page in sorted(dash.page_registry.values(), key=lambda p: p.get("order", 99))
-        if page.get("nav_key")
+        for page in sorted(dash.page_registry.values(), key=lambda p: p.get("order") if p.get("order") is not None else 99)
+        if page.get("nav_key") and (not page.get("roles") or has_role(*page["roles"]))
     ]
     languages = [
         dbc.NavItem(dbc.NavLink(label, href=f"/lang/{code}", external_link=True, id=f"nav-lang-{code}"))
@@ -38,10 +39,23 @@ def _navbar() -> dbc.Navbar:
         dbc.Container([
             dbc.NavbarBrand("TDS Telemetry", href="/"),
             dbc.Nav(links, navbar=True, className="me-auto"),
-            dbc.Nav(languages, navbar=True),
+            dbc.Nav(languages + _user_menu(language), navbar=True),
         ], fluid=True),
         color="dark", dark=True, className="mb-3",
     )
+
+
+def _user_menu(language: str) -> list:
+    user = current_user()
+    if user is None:
+        return []
+    return [
+        dbc.NavItem(html.Span(f"{user.username} · {user.role}", className="navbar-text ms-3 me-2 small",
+                              id="nav-user")),
+        dbc.NavItem(html.Form(html.Button(i18n.t("nav.logout", language), type="submit", id="nav-logout",
+                                          className="btn btn-outline-light btn-sm"),
+                              action="/logout", method="POST")),
+    ]
 
 
 def _shell() -> html.Div:
@@ -77,7 +91,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     server = app.server
     server.config["SECRET_KEY"] = settings.secret_key
     server.extensions[EXTENSION_KEY] = AppServices(settings, engine or create_db_engine(settings.database_url))
+    init_auth(server, settings.https)
     server.register_blueprint(api.blueprint)
+    server.register_blueprint(api_v1.blueprint)
     _register_language_route(server)
     app.layout = _shell
     return app

@@ -32,6 +32,39 @@ def current_language() -> str:
     return default
 
 
+class Forbidden(PermissionError):
+    """The signed-in user's role or accounts do not allow this; pages show it, APIs answer 403."""
+
+
+def current_user():
+    """The signed-in user's row (tds_dash.queries.users.UserRow), or None."""
+    from tds_dash.auth import current_row
+    return current_row() if flask.has_request_context() else None
+
+
 def current_scope() -> Scope:
-    """Accounts the viewer may read. Single-tenant until users and roles exist: every account."""
-    return ALL_ACCOUNTS
+    """Accounts the viewer may read: all for admins, their own for others, none when signed out."""
+    user = current_user()
+    if user is None:
+        return Scope(account_ids=())
+    if user.role == "admin":
+        return ALL_ACCOUNTS
+    return Scope(account_ids=tuple(user.account_ids))
+
+
+def has_role(*roles: str) -> bool:
+    user = current_user()
+    return user is not None and user.role in roles
+
+
+def require_role(*roles: str) -> None:
+    """Server-side check for every write: hiding a button is not a permission."""
+    if not has_role(*roles):
+        raise Forbidden(f"requires role {' or '.join(roles)}")
+
+
+def require_account(account_id: int | None) -> None:
+    """A write naming an account outside the viewer's scope is refused, whatever the UI sent."""
+    scope = current_scope()
+    if account_id is None or (scope.account_ids is not None and account_id not in scope.account_ids):
+        raise Forbidden("account outside your scope")

@@ -1,7 +1,9 @@
 """The demo fleet: a few accounts, ~10 gateways, ~50 devices, 13+ months of history, live traffic."""
 from __future__ import annotations
 
+import json
 import logging
+import secrets
 from datetime import datetime, timedelta, timezone
 
 from ingest import simulator
@@ -47,6 +49,33 @@ def prepare_demo(settings: Settings, progress: bool = True, now: datetime | None
                                 progress=progress)
     log.info("demo history: %s readings written", stored)
     return stored
+
+
+def ensure_demo_users(settings: Settings) -> list[dict]:
+    """An admin and one viewer per demo account; passwords are random, kept in var/ (0600) and printed."""
+    from tds_dash.queries import users as user_queries
+    from tds_dash.users_admin import create_user
+
+    path = settings.data_dir / "demo-credentials.json"
+    credentials = json.loads(path.read_text()) if path.exists() else []
+    wanted = [("admin", "admin", [])] + [(f"{slug}-viewer", "viewer", [slug]) for slug in DEMO_ACCOUNTS]
+    engine = create_db_engine(settings.database_url, pool_size=1)
+    try:
+        for username, role, accounts in wanted:
+            with session_scope(engine) as conn:
+                exists = user_queries.get_user_by_username(conn, username) is not None
+            if exists:
+                continue
+            password = secrets.token_urlsafe(9)
+            create_user(engine, None, username, username, password, role, accounts)
+            credentials = [c for c in credentials if c["username"] != username]
+            credentials.append({"username": username, "password": password, "role": role, "accounts": accounts})
+    finally:
+        engine.dispose()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(credentials, indent=2))
+    path.chmod(0o600)
+    return credentials
 
 
 def start_live_fleet(settings: Settings) -> simulator.LivePublisher:

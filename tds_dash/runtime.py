@@ -21,6 +21,7 @@ class Background:
     ingest: object = None
     scheduler: object = None
     publisher: object = None
+    demo_credentials: list = dataclasses.field(default_factory=list)
     stopped: bool = False
     lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
 
@@ -77,6 +78,7 @@ def start_background(settings: Settings, progress: bool = True) -> Background:
         prepare_database(settings)
         if settings.demo_fleet:
             demo.prepare_demo(settings, progress=progress)
+            background.demo_credentials = demo.ensure_demo_users(settings)
         if settings.start_ingest and settings.mqtt_url:
             from ingest.subscriber import start_ingest
 

@@ -62,6 +62,8 @@ class Settings:
     start_ingest: bool
     start_scheduler: bool
     secret_key: str
+    environment: str = "development"
+    https: bool = False
     mqtt_ca_file: str | None = None
     mqtt_cert_file: str | None = None
     mqtt_key_file: str | None = None
@@ -124,6 +126,20 @@ def _retention_days(env: dict, late_data_days: int) -> int | None:
     return days
 
 
+DEVELOPMENT_SECRET = "dev-only-not-secret"
+
+
+def _secret_key(env: dict) -> str:
+    """Production refuses to start without a real key: sessions signed with a public one are forgeable."""
+    environment = env.get("TDS_ENV", "development")
+    if environment not in {"development", "production"}:
+        raise SettingsError("TDS_ENV must be development or production")
+    key = env.get("SECRET_KEY", "")
+    if environment == "production" and (len(key) < 16 or key == DEVELOPMENT_SECRET):
+        raise SettingsError("SECRET_KEY must be set (16+ characters) when TDS_ENV=production")
+    return key or DEVELOPMENT_SECRET
+
+
 def load_settings(env: dict | None = None) -> Settings:
     """Build Settings from a mapping (os.environ by default), failing with a clear message."""
     env = dict(os.environ if env is None else env)
@@ -161,7 +177,9 @@ def load_settings(env: dict | None = None) -> Settings:
         embedded_mqtt_port=_int(env, "TDS_EMBEDDED_MQTT_PORT", 1883, 1, 65535),
         start_ingest=_bool(env, "TDS_INGEST", True),
         start_scheduler=_bool(env, "TDS_SCHEDULER", True),
-        secret_key=env.get("SECRET_KEY", "dev-only-not-secret"),
+        secret_key=_secret_key(env),
+        environment=env.get("TDS_ENV", "development"),
+        https=_bool(env, "TDS_HTTPS", False),
         mqtt_ca_file=env.get("TDS_MQTT_CA_FILE") or None,
         mqtt_cert_file=env.get("TDS_MQTT_CERT_FILE") or None,
         mqtt_key_file=env.get("TDS_MQTT_KEY_FILE") or None,

