@@ -203,3 +203,8 @@ def month_bounds(start: datetime, end: datetime, zone: ZoneInfo) -> tuple[dateti
     if high > end:
         high = local_midnight(add_months(end.astimezone(zone).date().replace(day=1), -1), zone)
     return (low, high) if low < high else (end, end)
+
+
+def finest_granularity(days: int) -> str:
+    """The finest rollup a range may be drawn from (the device page's min/avg/max band)."""
+    return next(g for g in GRANULARITIES if days <= MAX_DAYS[g]) if days <= MAX_DAYS["month"] else "month"

@@ -10,40 +10,18 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-import psycopg
 import pytest
 
-from ingest import payload as contract
-from ingest import simulator, store as store_sql
-from ingest.writer import BatchStore, Envelope
+from ingest import simulator
 from tds_dash import periods
 from tds_dash.db import session_scope
 from tds_dash.queries import consumption, devices, explorer
 from tds_dash.queries.consumption import Selection
 from tds_dash.queries.scope import ALL_ACCOUNTS, Scope
+from tests.explorer_data import FLEET, ZONE_NAME, write_history
 
-ZONE_NAME = "America/Sao_Paulo"
 ZONE = ZoneInfo(ZONE_NAME)
 UTC = timezone.utc
-FLEET = simulator.build_fleet(["acme", "globex"], 1, 3)  # GW-0101 (acme), GW-0201 (globex); MED-001, MED-002, HID-003
-
-
-def write_history(database, start: datetime, end: datetime, step: timedelta, extra: list[datetime] = ()) -> None:
-    """The simulator's readings of FLEET at every step in [start, end) plus at the `extra` instants, in order."""
-    instants = sorted(set(simulator.backfill_instants(start, end, step)) | set(extra))
-    batch_store = BatchStore(ZONE_NAME)
-    with psycopg.connect(database.dsn) as conn:
-        store_sql.prepare_session(conn)
-        for chunk in range(0, len(instants), 200):
-            batch = []
-            for at in instants[chunk:chunk + 200]:
-                for gateway in FLEET:
-                    readings = tuple(contract.Reading(r["device"], r["metric"], r["value"], at)
-                                     for r in simulator.readings_at(gateway, at))
-                    message = contract.TelemetryMessage(gateway.account, gateway.serial, at, None, readings, ())
-                    batch.append(Envelope(gateway.topic, b"", at, message=message))
-            batch_store.write(conn, batch)
-            conn.commit()
 
 
 @pytest.fixture

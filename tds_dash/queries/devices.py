@@ -1,12 +1,15 @@
 """Reads about single devices: identity and status, latest values, raw readings, meter corrections."""
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from tds_dash import periods
+from tds_dash.queries import consumption
 from tds_dash.queries.scope import IN_SCOPE, Scope
 
 _OPTIONS = sa.text(
@@ -100,3 +103,30 @@ def corrections(conn: Connection, scope: Scope, device_id: int, start: datetime,
     frame = pd.DataFrame(rows, columns=["metric", "ts", "kind", "previous_value", "value", "detected_at"])
     frame["ts"] = pd.to_datetime(frame["ts"], utc=True)
     return frame
+
+
+# Up to this many days the device page draws every raw reading; beyond, min/avg/max bands from rollups.
+RAW_DAYS = 2
+RAW_LIMIT = 50_000
+
+
+@dataclasses.dataclass(frozen=True)
+class DeviceCharts:
+    raw: bool
+    series: pd.DataFrame  # raw: readings(); else consumption.device_series() at band_granularity
+    band_granularity: str | None
+    bars: pd.DataFrame  # consumption.device_series() at the explorer's automatic granularity
+    bar_granularity: str
+    corrections: pd.DataFrame
+
+
+def fetch_device_charts(conn: Connection, scope: Scope, device_id: int, period: periods.Period) -> DeviceCharts:
+    """The device page's charts over a local period: raw readings when short, rollups otherwise."""
+    start, end, zone = period.start, period.end, period.zone
+    raw = period.days <= RAW_DAYS
+    band = None if raw else periods.finest_granularity(period.days)
+    series = (readings(conn, scope, [device_id], start, end, RAW_LIMIT) if raw
+              else consumption.device_series(conn, scope, [device_id], band, start, end, zone))
+    bar_granularity = periods.auto_granularity(period.days)
+    bars = consumption.device_series(conn, scope, [device_id], bar_granularity, start, end, zone)
+    return DeviceCharts(raw, series, band, bars, bar_granularity, corrections(conn, scope, device_id, start, end))

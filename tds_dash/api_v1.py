@@ -1,0 +1,175 @@
+"""/api/v1: consumption buckets and raw readings as JSON or CSV (docs/api.md, docs/openapi.yaml).
+
+The numbers come from the same query functions as the explorer and the device page. Bad parameters get
+a 400 with a JSON body naming the parameter; a device that does not exist or lies outside the caller's
+scope is a 404 (the two are not told apart, so ids cannot be probed).
+"""
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import math
+from datetime import datetime
+
+import flask
+import pandas as pd
+
+from tds_dash import periods
+from tds_dash.context import current_scope, services
+from tds_dash.db import session_scope
+from tds_dash.queries import consumption, devices
+
+blueprint = flask.Blueprint("api_v1", __name__, url_prefix="/api/v1")
+log = logging.getLogger(__name__)
+
+MAX_DEVICES = 50
+MAX_READINGS = 100_000
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str, parameter: str | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.parameter = status, code, message, parameter
+
+
+@blueprint.errorhandler(ApiError)
+def _api_error(error: ApiError):
+    body = {"code": error.code, "message": error.message}
+    if error.parameter:
+        body["parameter"] = error.parameter
+    return flask.jsonify({"error": body}), error.status
+
+
+@blueprint.errorhandler(Exception)
+def _unexpected(error: Exception):
+    log.exception("api/v1 request failed")
+    return flask.jsonify({"error": {"code": "internal_error", "message": type(error).__name__}}), 500
+
+
+def _required(name: str) -> str:
+    value = flask.request.args.get(name, "").strip()
+    if not value:
+        raise ApiError(400, "missing_parameter", f"'{name}' is required", name)
+    return value
+
+
+def _device_ids() -> list[int]:
+    parts = [part.strip() for part in _required("device").split(",")]
+    if not all(part.isdigit() and len(part) < 19 for part in parts):
+        raise ApiError(400, "invalid_parameter", "'device' must be one or more integer ids separated by commas",
+                       "device")
+    ids = list(dict.fromkeys(int(part) for part in parts))
+    if len(ids) > MAX_DEVICES:
+        raise ApiError(400, "invalid_parameter", f"at most {MAX_DEVICES} devices per request", "device")
+    return ids
+
+
+def _range() -> tuple[datetime, datetime]:
+    zone = services().settings.zone
+    bounds = []
+    for name in ("from", "to"):
+        try:
+            bounds.append(periods.parse_instant(_required(name), zone))
+        except periods.PeriodError as error:
+            raise ApiError(400, "invalid_parameter", str(error), name) from None
+    if bounds[0] >= bounds[1]:
+        raise ApiError(400, "invalid_range", "'from' must be before 'to'", "from")
+    return bounds[0], bounds[1]
+
+
+def _format() -> str:
+    value = flask.request.args.get("format", "json").strip().lower() or "json"
+    if value not in {"json", "csv"}:
+        raise ApiError(400, "invalid_parameter", "'format' must be json or csv", "format")
+    return value
+
+
+def _metric_id(conn) -> int | None:
+    name = flask.request.args.get("metric", "").strip()
+    if not name:
+        return None
+    metric = consumption.find_metric(conn, name)
+    if metric is None:
+        raise ApiError(400, "invalid_parameter", f"unknown metric {name!r}", "metric")
+    return metric["id"]
+
+
+def _granularity(start: datetime, end: datetime) -> str:
+    days = (end - start).total_seconds() / 86400
+    value = flask.request.args.get("granularity", "").strip() or periods.auto_granularity(math.ceil(days))
+    if value not in periods.GRANULARITIES:
+        raise ApiError(400, "invalid_parameter", "'granularity' must be hour, day or month", "granularity")
+    if days > periods.MAX_DAYS[value]:
+        raise ApiError(400, "range_too_large",
+                       f"at most {periods.MAX_DAYS[value]} days per request with granularity={value}", "to")
+    return value
+
+
+def _devices(conn, ids: list[int]) -> list[dict]:
+    found = [devices.find_device(conn, current_scope(), device_id) for device_id in ids]
+    missing = [device_id for device_id, device in zip(ids, found) if device is None]
+    if missing:
+        raise ApiError(404, "not_found", f"device {missing[0]} not found")
+    return [{"id": d["id"], "code": d["code"], "name": d["name"], "gateway": d["gateway"], "account": d["account"]}
+            for d in found]
+
+
+def _records(frame: pd.DataFrame, time_columns: tuple[str, ...]) -> list[dict]:
+    """JSON-safe rows: local ISO 8601 times with offset, NaN as null."""
+    zone = services().settings.zone
+    out = frame.copy()
+    for column in time_columns:
+        out[column] = out[column].map(lambda v: v.tz_convert(zone).isoformat())
+    return out.astype(object).where(out.notna(), None).to_dict("records")
+
+
+def _respond(meta: dict, rows: list[dict], columns: list[str], kind: str, output: str):
+    if output == "csv":
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        name = f"{kind}_{meta['from'][:10]}_{meta['to'][:10]}.csv"
+        return flask.Response(buffer.getvalue(), mimetype="text/csv",
+                              headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return flask.jsonify({**meta, "count": len(rows), "data": rows})
+
+
+def _meta(start: datetime, end: datetime, found: list[dict]) -> dict:
+    zone = services().settings.zone
+    return {"from": start.astimezone(zone).isoformat(), "to": end.astimezone(zone).isoformat(),
+            "timezone": zone.key, "devices": found}
+
+
+@blueprint.get("/consumption")
+def get_consumption():
+    """Rollup buckets per device and metric: consumption, min/avg/max, count (bucket start in [from, to))."""
+    ids, (start, end), output = _device_ids(), _range(), _format()
+    granularity = _granularity(start, end)
+    zone = services().settings.zone
+    with session_scope(services().engine) as conn:
+        metric_id = _metric_id(conn)
+        found = _devices(conn, ids)
+        frame = consumption.device_series(conn, current_scope(), ids, granularity, start, end, zone, metric_id)
+    rows = _records(frame.drop(columns=["last_value", "last_ts"]), ("bucket",))
+    meta = {**_meta(start, end, found), "granularity": granularity}
+    columns = ["device_id", "metric", "unit", "bucket", "consumption", "min", "avg", "max", "count"]
+    return _respond(meta, rows, columns, "consumption", output)
+
+
+@blueprint.get("/readings")
+def get_readings():
+    """Raw readings, oldest first per device and metric; at most MAX_READINGS per request."""
+    ids, (start, end), output = _device_ids(), _range(), _format()
+    with session_scope(services().engine) as conn:
+        _metric_id(conn)  # validates the name
+        metric = flask.request.args.get("metric", "").strip() or None
+        found = _devices(conn, ids)
+        frame = devices.readings(conn, current_scope(), ids, start, end, MAX_READINGS + 1, metric)
+    if len(frame) > MAX_READINGS:
+        raise ApiError(400, "too_many_readings",
+                       f"more than {MAX_READINGS} readings in this range: ask for a shorter one", "to")
+    rows = _records(frame, ("ts",))
+    columns = ["device_id", "metric", "unit", "ts", "value", "consumption"]
+    return _respond(_meta(start, end, found), rows, columns, "readings", output)

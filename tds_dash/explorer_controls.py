@@ -1,0 +1,113 @@
+"""Pure helpers behind the explorer's controls: URL state, presets ⇄ dates, drill-down links."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from tds_dash import periods
+
+DEFAULT_PRESET = "this_month"
+
+
+def _ids(value) -> list[int]:
+    """'3' or '3,4' from a URL → [3] / [3, 4]; anything not an integer is dropped."""
+    if not value:
+        return []
+    out = []
+    for part in str(value).split(","):
+        part = part.strip()
+        if part.isdigit():
+            out.append(int(part))
+    return out
+
+
+def initial_state(query: dict, today: date) -> dict:
+    """Control values from the page's query string (?from=&to=&granularity=&metric=&account=&gateway=&device=)."""
+    first, last = periods.parse_day(query.get("from")), periods.parse_day(query.get("to"))
+    if first and last and first <= last:
+        preset = "custom"
+    else:
+        preset = query.get("preset") if query.get("preset") in periods.PRESETS[:-1] else DEFAULT_PRESET
+        first, last = periods.preset_days(preset, today)
+    granularity = query.get("granularity")
+    return {
+        "preset": preset, "first_day": first.isoformat(), "last_day": last.isoformat(),
+        "granularity": granularity if granularity in periods.GRANULARITIES else "auto",
+        "metric": query.get("metric") or "energy_kwh",
+        "accounts": _ids(query.get("account")), "gateways": _ids(query.get("gateway")),
+        "devices": _ids(query.get("device")),
+    }
+
+
+def sync_dates(triggered: str | None, preset: str | None, start: str | None, end: str | None,
+               today: date) -> tuple[str, str | None, str | None]:
+    """(preset, start, end) after a change of either: a preset sets the dates; dates edited by hand
+    turn the preset into 'custom' unless they are exactly a preset's."""
+    if triggered == "preset" and preset in periods.PRESETS[:-1]:
+        first, last = periods.preset_days(preset, today)
+        return preset, first.isoformat(), last.isoformat()
+    first, last = periods.parse_day(start), periods.parse_day(end)
+    for name in periods.PRESETS[:-1]:
+        if (first, last) == periods.preset_days(name, today):
+            return name, start, end
+    return "custom", start, end
+
+
+def period_from_dates(start: str | None, end: str | None, zone: ZoneInfo) -> periods.Period:
+    """The picked range; raises PeriodError when a date is missing or the range is reversed."""
+    first, last = periods.parse_day(start), periods.parse_day(end)
+    if first is None or last is None:
+        raise periods.PeriodError("choose a start and an end date")
+    if first > last:
+        raise periods.PeriodError("the start date is after the end date")
+    return periods.Period(first, last, zone)
+
+
+def device_href(device_id: int, first_day: str, last_day: str) -> str:
+    return f"/device/{int(device_id)}?" + urlencode({"from": first_day, "to": last_day})
+
+
+def drilldown_href(click_data: dict | None) -> str | None:
+    """The device page of a clicked bar (customdata [device_id, first_day, last_day]); None for 'others'."""
+    points = (click_data or {}).get("points") or []
+    custom = points[0].get("customdata") if points else None
+    if not custom or custom[0] is None:
+        return None
+    return device_href(custom[0], custom[1], custom[2])
+
+
+def explorer_href_for_bucket(bucket: str, granularity: str, zone: ZoneInfo, account=None, gateway=None,
+                             metric: str | None = None) -> str:
+    """The explorer over one overview bar: a month (by day) or a day (by hour)."""
+    first = datetime.fromisoformat(bucket).astimezone(zone).date()
+    last = periods.add_months(first, 1) - timedelta(days=1) if granularity == "month" else first
+    query = {"from": first.isoformat(), "to": last.isoformat()}
+    query.update({k: v for k, v in (("account", account), ("gateway", gateway), ("metric", metric)) if v})
+    return "/explorer?" + urlencode(query)
+
+
+def overview_click_href(click_data: dict | None, granularity: str, zone: ZoneInfo, account=None, gateway=None,
+                        metric: str | None = None) -> str | None:
+    """For the overview's bars, whose customdata is the bucket start."""
+    points = (click_data or {}).get("points") or []
+    custom = points[0].get("customdata") if points else None
+    if not custom:
+        return None
+    return explorer_href_for_bucket(custom if isinstance(custom, str) else custom[0], granularity, zone, account,
+                                    gateway, metric)
+
+
+def gateway_choices(rows: list[dict], accounts, chosen) -> tuple[list[dict], list[int]]:
+    """Gateway options of the chosen accounts (all when none), and the still valid part of the choice."""
+    wanted = set(accounts or ())
+    options = [{"label": f"{g['serial']} · {g['name']}", "value": g["id"]} for g in rows
+               if not wanted or g["account_id"] in wanted]
+    valid = {o["value"] for o in options}
+    return options, [g for g in (chosen or []) if g in valid]
+
+
+def device_choices(rows: list[dict], chosen) -> tuple[list[dict], list[int]]:
+    options = [{"label": f"{d['gateway']}/{d['code']} · {d['name']}", "value": d["id"]} for d in rows]
+    valid = {o["value"] for o in options}
+    return options, [d for d in (chosen or []) if d in valid]
