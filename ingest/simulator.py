@@ -51,6 +51,10 @@ class SimGateway:
     def topic(self) -> str:
         return f"tds/{self.account}/{self.serial}/telemetry"
 
+    @property
+    def status_topic(self) -> str:
+        return f"tds/{self.account}/{self.serial}/status"
+
 
 def _unit_noise(*parts: object) -> float:
     """Deterministic pseudo-random number in [0, 1) from the given parts."""
@@ -184,8 +188,11 @@ class LivePublisher(threading.Thread):
 
     def __init__(self, mqtt_url: str, fleet: list[SimGateway], interval_s: float, qos: int = 1,
                  protocol: int = 5, max_messages: int | None = None, max_seconds: float | None = None,
-                 rate_limit: float | None = None, client_id: str | None = None) -> None:
+                 rate_limit: float | None = None, client_id: str | None = None, status: bool = False) -> None:
         super().__init__(name="tds-simulator", daemon=True)
+        # status: one connection per gateway, each with a Last Will ('offline') and a retained birth ('online')
+        # on its status topic, as real gateways do; otherwise one shared connection (benchmarks).
+        self.status = status
         self.mqtt_url, self.fleet, self.interval_s, self.qos = mqtt_url, fleet, interval_s, qos
         self.protocol, self.max_messages, self.max_seconds = protocol, max_messages, max_seconds
         self.rate_limit = rate_limit
@@ -197,23 +204,49 @@ class LivePublisher(threading.Thread):
     def stop(self) -> None:
         self.stopped.set()
 
-    def _client(self):
+    def _client(self, client_id: str, status_topic: str | None = None):
         import paho.mqtt.client as mqtt
 
         from ingest.subscriber import BrokerAddress
 
         address = BrokerAddress.from_url(self.mqtt_url)
-        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.client_id,
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
                              protocol=mqtt.MQTTv5 if self.protocol == 5 else mqtt.MQTTv311)
         if address.username:
             client.username_pw_set(address.username, address.password)
         client.max_queued_messages_set(1000)
+        if status_topic:
+            client.will_set(status_topic, b"offline", qos=1, retain=True)  # the broker publishes it if we vanish
         client.connect(address.host, address.port, keepalive=30)
+        if status_topic:
+            client.publish(status_topic, b"online", qos=1, retain=True)
         return client
 
+    def _clients(self) -> dict[str, object]:
+        """The connection each gateway publishes on."""
+        if not self.status:
+            shared = self._client(self.client_id)
+            return {gateway.serial: shared for gateway in self.fleet}
+        return {gateway.serial: self._client(f"{self.client_id}-{gateway.serial}", gateway.status_topic)
+                for gateway in self.fleet}
+
+    def _close(self, clients: dict[str, object]) -> None:
+        """A clean disconnect sends no will, so say 'offline' ourselves first."""
+        if self.status:
+            for gateway in self.fleet:
+                info = clients[gateway.serial].publish(gateway.status_topic, b"offline", qos=1, retain=True)
+                try:
+                    info.wait_for_publish(2)
+                except (RuntimeError, ValueError):  # broker already gone: it will publish our will instead
+                    pass
+        for client in {id(c): c for c in clients.values()}.values():
+            client.loop_stop()
+            client.disconnect()
+
     def run(self) -> None:
-        client = self._client()
-        client.loop_start()
+        clients = self._clients()
+        for client in {id(c): c for c in clients.values()}.values():
+            client.loop_start()
         started = time.monotonic()
         try:
             while not self.stopped.is_set():
@@ -224,14 +257,13 @@ class LivePublisher(threading.Thread):
                         return
                     seq = self.sequences.get(gateway.serial, 0)
                     self.sequences[gateway.serial] = seq + 1
-                    client.publish(gateway.topic, build_payload(gateway, now, seq), qos=self.qos)
+                    clients[gateway.serial].publish(gateway.topic, build_payload(gateway, now, seq), qos=self.qos)
                     self.published += 1
                     if self.rate_limit:
                         self.stopped.wait(1 / self.rate_limit)
                 self.stopped.wait(max(0.0, self.interval_s - (time.monotonic() - tick)))
         finally:
-            client.loop_stop()
-            client.disconnect()
+            self._close(clients)
 
     def _bounded(self, started: float) -> bool:
         if self.stopped.is_set():
@@ -252,6 +284,8 @@ class LivePublisher(threading.Thread):
 @click.option("--qos", default=1, show_default=True, type=click.IntRange(0, 2))
 @click.option("--protocol", default="5", type=click.Choice(["5", "3.1.1"]), show_default=True)
 @click.option("--rate", type=click.FloatRange(0.1, 100_000), help="Max messages/s across the fleet.")
+@click.option("--status/--no-status", default=True, show_default=True,
+              help="One connection per gateway with a Last Will and a birth on tds/{account}/{gateway}/status.")
 @click.option("--count", type=click.IntRange(1), help="Stop after this many messages.")
 @click.option("--duration", type=click.FloatRange(0.1), help="Stop after this many seconds.")
 @click.option("--provision", is_flag=True, help="Create the fleet's accounts, gateways and devices first.")
@@ -259,8 +293,8 @@ class LivePublisher(threading.Thread):
 @click.option("--backfill-interval", default=900, show_default=True, type=click.IntRange(1, 86400),
               help="Seconds between backfilled readings.")
 @click.option("--timezone", "timezone_name", default="America/Sao_Paulo", envvar="TDS_TIMEZONE", show_default=True)
-def main(mqtt_url, database_url, accounts, gateways, devices, interval, qos, protocol, rate, count, duration,
-         provision, backfill_days, backfill_interval, timezone_name):
+def main(mqtt_url, database_url, accounts, gateways, devices, interval, qos, protocol, rate, status, count,
+         duration, provision, backfill_days, backfill_interval, timezone_name):
     """Simulate gateways publishing telemetry (or backfill history into the database)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     fleet = build_fleet([a.strip() for a in accounts.split(",") if a.strip()], gateways, devices)
@@ -280,7 +314,8 @@ def main(mqtt_url, database_url, accounts, gateways, devices, interval, qos, pro
             return
     if count is None and duration is None:
         click.echo("publishing until Ctrl-C (bound it with --count or --duration)")
-    publisher = LivePublisher(mqtt_url, fleet, interval, qos, 5 if protocol == "5" else 4, count, duration, rate)
+    publisher = LivePublisher(mqtt_url, fleet, interval, qos, 5 if protocol == "5" else 4, count, duration, rate,
+                              status=status)
     publisher.start()
     try:
         while publisher.is_alive():

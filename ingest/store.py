@@ -17,6 +17,7 @@ class GatewayRow:
     account_slug: str
     active: bool
     last_seq: int | None
+    auto_provision: bool = True  # the account's switch: create devices first seen in traffic
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,11 +48,11 @@ def prepare_session(conn: psycopg.Connection) -> None:
 
 def fetch_gateways(conn: psycopg.Connection, serials: Sequence[str]) -> dict[str, GatewayRow]:
     rows = conn.execute(
-        "SELECT g.serial, g.id, g.account_id, a.slug, g.active, g.last_seq"
+        "SELECT g.serial, g.id, g.account_id, a.slug, g.active, g.last_seq, a.auto_provision"
         " FROM gateways g JOIN accounts a ON a.id = g.account_id WHERE g.serial = ANY(%s)",
         (list(serials),),
     ).fetchall()
-    return {row[0]: GatewayRow(row[1], row[2], row[3], row[4], row[5]) for row in rows}
+    return {row[0]: GatewayRow(row[1], row[2], row[3], row[4], row[5], row[6]) for row in rows}
 
 
 def fetch_devices(conn: psycopg.Connection, gateway_ids: Sequence[int]) -> dict[tuple[int, str], tuple[int, bool]]:

@@ -5,7 +5,7 @@ import dataclasses
 import logging
 import queue
 import threading
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from urllib.parse import unquote, urlsplit
 
 import paho.mqtt.client as mqtt
@@ -13,6 +13,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from ingest.payload import Rejection, parse_message
+from ingest.status import StatusRecorder, is_status_topic, signal_from_message
 from ingest.writer import STOP, BatchWriter, Envelope, IngestStats
 
 log = logging.getLogger(__name__)
@@ -47,9 +48,12 @@ class Subscriber:
     """paho client in its own network thread; on_message never touches the database."""
 
     def __init__(self, address: BrokerAddress, topic: str, client_id: str, protocol: int,
-                 inbox: "queue.Queue", tls_files: dict | None = None) -> None:
+                 inbox: "queue.Queue", tls_files: dict | None = None, status_topic: str | None = None,
+                 status_inbox: "queue.Queue | None" = None) -> None:
         self.address = address
         self.topic = topic
+        self.status_topic = status_topic if status_inbox is not None else None
+        self.status_inbox = status_inbox  # births and wills go to the StatusRecorder thread, not the writer
         self.protocol = protocol
         self.inbox = inbox
         self.connected = threading.Event()
@@ -91,7 +95,10 @@ class Subscriber:
             log.error("broker refused connection: %s", reason_code)
             return
         self.generation += 1
-        client.subscribe(self.topic, qos=1)
+        if self.status_topic:
+            client.subscribe([(self.topic, 1), (self.status_topic, 1)])
+        else:
+            client.subscribe(self.topic, qos=1)
         self.connected.set()
         log.info("connected to mqtt broker %s:%s, subscribed to %s", self.address.host, self.address.port, self.topic)
 
@@ -105,6 +112,10 @@ class Subscriber:
             return  # not acked: the broker redelivers it to whoever subscribes next
         received_at = datetime.now(timezone.utc)
         topic = _topic_text(msg)
+        if self.status_inbox is not None and is_status_topic(topic):
+            self.status_inbox.put(signal_from_message(topic, bytes(msg.payload), received_at, bool(msg.retain),
+                                                      self._acker(msg.mid, msg.qos)))
+            return
         envelope = Envelope(topic=topic, payload=bytes(msg.payload), received_at=received_at,
                             ack=self._acker(msg.mid, msg.qos))
         try:
@@ -131,6 +142,7 @@ class IngestHandle:
     writer: BatchWriter
     stats: IngestStats
     inbox: "queue.Queue"
+    status: StatusRecorder | None = None
 
     def queue_depth(self) -> int:
         return self.inbox.qsize()
@@ -140,6 +152,8 @@ class IngestHandle:
         self.subscriber.stop_accepting()
         self.inbox.put(STOP)
         self.writer.join(timeout)
+        if self.status is not None:
+            self.status.stop(timeout)
         self.subscriber.disconnect()
 
 
@@ -151,7 +165,13 @@ def start_ingest(settings, dsn: str, mqtt_url: str) -> IngestHandle:
                          settings.late_data_days)
     writer.start()
     tls_files = {"ca": settings.mqtt_ca_file, "cert": settings.mqtt_cert_file, "key": settings.mqtt_key_file}
+    status = None
+    if settings.mqtt_status_topic:
+        status = StatusRecorder(dsn, queue.Queue(maxsize=RECEIVE_MAXIMUM),
+                                timedelta(minutes=settings.flap_window_minutes))
+        status.start()
     subscriber = Subscriber(BrokerAddress.from_url(mqtt_url), settings.mqtt_topic, settings.mqtt_client_id,
-                            settings.mqtt_protocol, inbox, tls_files)
+                            settings.mqtt_protocol, inbox, tls_files, settings.mqtt_status_topic,
+                            status.inbox if status else None)
     subscriber.start()
-    return IngestHandle(subscriber, writer, stats, inbox)
+    return IngestHandle(subscriber, writer, stats, inbox, status)

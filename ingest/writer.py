@@ -134,9 +134,11 @@ class BatchStore:
         self._ensure_metrics(conn, {r.metric for env in ready for r in env.message.readings})
         gateway_ids = [gateways[env.message.gateway].id for env in ready]
         devices = store.fetch_devices(conn, sorted(set(gateway_ids)))
+        # Unknown codes become devices unless the account turned auto-provisioning off (then unknown_device).
         missing = {(gateways[env.message.gateway].id, gateways[env.message.gateway].account_id, r.device)
                    for env in ready for r in env.message.readings
-                   if (gateways[env.message.gateway].id, r.device) not in devices}
+                   if (gateways[env.message.gateway].id, r.device) not in devices
+                   and gateways[env.message.gateway].auto_provision}
         if missing:
             store.create_devices(conn, sorted(missing))
             devices = store.fetch_devices(conn, sorted(set(gateway_ids)))
@@ -144,6 +146,10 @@ class BatchStore:
         for env in ready:
             gateway = gateways[env.message.gateway]
             for r in env.message.readings:
+                if (gateway.id, r.device) not in devices:
+                    self._drop(env, "unknown_device", f"device {r.device!r} is not registered and auto-provisioning"
+                                                      f" is off for account {gateway.account_slug!r}")
+                    continue
                 device_id, active = devices[(gateway.id, r.device)]
                 if not active:
                     self._drop(env, "inactive_device", f"device {r.device!r} is deactivated")

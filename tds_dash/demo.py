@@ -81,6 +81,6 @@ def ensure_demo_users(settings: Settings) -> list[dict]:
 def start_live_fleet(settings: Settings) -> simulator.LivePublisher:
     publisher = simulator.LivePublisher(settings.mqtt_url, demo_fleet(), settings.demo_interval_seconds, qos=1,
                                         protocol=5 if settings.mqtt_protocol == 5 else 4,
-                                        client_id="tds-demo-fleet")
+                                        client_id="tds-demo-fleet", status=True)
     publisher.start()
     return publisher
