@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Iterable, Sequence
 
 import psycopg
+from psycopg.types.json import Jsonb
 
 STAGING_COLUMNS = ("device_id", "metric_id", "ts", "value", "account_id", "gateway_id", "received_at")
 
@@ -158,4 +159,29 @@ def insert_rejected(conn: psycopg.Connection, rejected: Sequence[RejectedRow]) -
              r.readings_rejected, r.readings_accepted, len(r.payload), r.payload[: RejectedRow.EXCERPT_BYTES])
             for r in rejected
         ],
+    )
+
+
+def upsert_ingest_minutes(conn: psycopg.Connection, process: str, minutes: Sequence) -> None:
+    """Add per-minute figures (ingest.stats.Minute) of this process; a minute flushed twice adds up."""
+    conn.cursor().executemany(
+        "INSERT INTO ingest_minutes (minute, process, received, messages, acknowledged, readings_stored,"
+        " readings_duplicate, rejected, batches, commit_ms_sum, commit_ms_max, batch_readings_max,"
+        " queue_depth_max, seq_gaps, slowest_gateways)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        " ON CONFLICT (minute, process) DO UPDATE SET received = ingest_minutes.received + excluded.received,"
+        " messages = ingest_minutes.messages + excluded.messages,"
+        " acknowledged = ingest_minutes.acknowledged + excluded.acknowledged,"
+        " readings_stored = ingest_minutes.readings_stored + excluded.readings_stored,"
+        " readings_duplicate = ingest_minutes.readings_duplicate + excluded.readings_duplicate,"
+        " rejected = ingest_minutes.rejected + excluded.rejected, batches = ingest_minutes.batches + excluded.batches,"
+        " commit_ms_sum = ingest_minutes.commit_ms_sum + excluded.commit_ms_sum,"
+        " commit_ms_max = greatest(ingest_minutes.commit_ms_max, excluded.commit_ms_max),"
+        " batch_readings_max = greatest(ingest_minutes.batch_readings_max, excluded.batch_readings_max),"
+        " queue_depth_max = greatest(ingest_minutes.queue_depth_max, excluded.queue_depth_max),"
+        " seq_gaps = ingest_minutes.seq_gaps + excluded.seq_gaps,"
+        " slowest_gateways = ingest_minutes.slowest_gateways || excluded.slowest_gateways",
+        [(m.minute, process, m.received, m.messages, m.acknowledged, m.readings_stored, m.readings_duplicate,
+          m.rejected, m.batches, m.commit_ms_sum, m.commit_ms_max, m.batch_readings_max, m.queue_depth_max,
+          m.seq_gaps, Jsonb(m.slowest())) for m in minutes],
     )

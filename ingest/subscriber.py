@@ -5,6 +5,7 @@ import dataclasses
 import logging
 import queue
 import threading
+import time
 from datetime import datetime, timedelta, timezone
 from urllib.parse import unquote, urlsplit
 
@@ -19,7 +20,14 @@ from ingest.writer import STOP, BatchWriter, Envelope, IngestStats
 log = logging.getLogger(__name__)
 
 SESSION_EXPIRY_SECONDS = 7 * 24 * 3600  # the broker keeps our queue a week while we are down
-RECEIVE_MAXIMUM = 2000  # unacknowledged messages in flight; the writer's queue is sized above it
+# Unacknowledged messages the broker may send us. Mosquitto 2.0.11 honours it only for the first window
+# (each PUBACK then releases a whole window: checked), so the bounded queue is what bounds memory.
+RECEIVE_MAXIMUM = 2000
+# While the writer's queue is full the paho thread waits in on_message and sends no PINGREQ; the broker
+# drops us after 1.5 x keepalive. 60 s rides out a full queue for 90 s; after that we reconnect and the
+# broker redelivers what was not acknowledged (stored once: idempotent readings).
+KEEPALIVE_SECONDS = 60
+PUT_WAIT_SECONDS = 0.2  # how often a waiting on_message checks whether the ingest is stopping
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,8 +57,11 @@ class Subscriber:
 
     def __init__(self, address: BrokerAddress, topic: str, client_id: str, protocol: int,
                  inbox: "queue.Queue", tls_files: dict | None = None, status_topic: str | None = None,
-                 status_inbox: "queue.Queue | None" = None) -> None:
+                 status_inbox: "queue.Queue | None" = None, stats: IngestStats | None = None,
+                 unsubscribe: tuple[str, ...] = ()) -> None:
         self.address = address
+        self.stats = stats
+        self.unsubscribe = unsubscribe  # filters an earlier configuration may have left in the persistent session
         self.topic = topic
         self.status_topic = status_topic if status_inbox is not None else None
         self.status_inbox = status_inbox  # births and wills go to the StatusRecorder thread, not the writer
@@ -59,6 +70,7 @@ class Subscriber:
         self.connected = threading.Event()
         self.accepting = True
         self.generation = 0  # PUBACK ids are per connection: never ack a message from an earlier one
+        self.generation_lock = threading.Lock()
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=protocol,
                                   manual_ack=True, clean_session=False if protocol != mqtt.MQTTv5 else None)
         if address.username:
@@ -76,11 +88,11 @@ class Subscriber:
         if self.protocol == mqtt.MQTTv5:
             properties = Properties(PacketTypes.CONNECT)
             properties.SessionExpiryInterval = SESSION_EXPIRY_SECONDS
-            properties.ReceiveMaximum = RECEIVE_MAXIMUM
-            self.client.connect_async(self.address.host, self.address.port, keepalive=30,
+            properties.ReceiveMaximum = max(1, min(RECEIVE_MAXIMUM, self.inbox.maxsize or RECEIVE_MAXIMUM))
+            self.client.connect_async(self.address.host, self.address.port, keepalive=KEEPALIVE_SECONDS,
                                       clean_start=False, properties=properties)
         else:
-            self.client.connect_async(self.address.host, self.address.port, keepalive=30)
+            self.client.connect_async(self.address.host, self.address.port, keepalive=KEEPALIVE_SECONDS)
         self.client.loop_start()
 
     def stop_accepting(self) -> None:
@@ -94,7 +106,10 @@ class Subscriber:
         if reason_code.is_failure:
             log.error("broker refused connection: %s", reason_code)
             return
-        self.generation += 1
+        with self.generation_lock:
+            self.generation += 1
+        if self.unsubscribe and self.protocol == mqtt.MQTTv5:  # amqtt (3.1.1) is never run shared
+            client.unsubscribe(list(self.unsubscribe))
         if self.status_topic:
             client.subscribe([(self.topic, 1), (self.status_topic, 1)])
         else:
@@ -103,6 +118,8 @@ class Subscriber:
         log.info("connected to mqtt broker %s:%s, subscribed to %s", self.address.host, self.address.port, self.topic)
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        with self.generation_lock:
+            self.generation += 1  # an ack queued from now on would reach the next connection: drop it
         self.connected.clear()
         if reason_code.is_failure:
             log.warning("mqtt connection lost (%s); paho reconnects with backoff", reason_code)
@@ -125,14 +142,30 @@ class Subscriber:
         except Exception as error:  # a parser bug must cost one message, never the network thread
             log.exception("unexpected error parsing a message on %s", topic)
             envelope.rejection = Rejection("parse_error", f"{type(error).__name__}: {error}"[:300])
-        self.inbox.put(envelope)
+        self._hand_over(envelope, received_at)
+
+    def _hand_over(self, envelope: Envelope, received_at: datetime) -> None:
+        """Wait while the queue is full (backpressure: the broker holds the backlog meanwhile), unless stopping."""
+        while True:
+            try:
+                self.inbox.put(envelope, timeout=PUT_WAIT_SECONDS)
+                break
+            except queue.Full:
+                if not self.accepting:
+                    return  # not acked: redelivered by the broker to the next session
+        if self.stats is not None:
+            self.stats.note_received(self.inbox.qsize(), received_at)
 
     def _acker(self, mid: int, qos: int):
         generation = self.generation
 
-        def ack() -> None:
-            if qos > 0 and generation == self.generation:
+        def ack() -> bool:
+            """Send the PUBACK if the message came on the current connection; True if sent."""
+            with self.generation_lock:
+                if qos == 0 or generation != self.generation:
+                    return False
                 self.client.ack(mid, qos)
+                return True
         return ack
 
 
@@ -148,19 +181,49 @@ class IngestHandle:
         return self.inbox.qsize()
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Stop taking messages, flush and acknowledge what is queued, then disconnect."""
+        """Stop taking messages, flush and acknowledge what is queued, then disconnect.
+
+        If the database stays unreachable past `timeout`, the writer gives up its batch unacknowledged:
+        the broker keeps those messages in our session and redelivers them at the next start."""
         self.subscriber.stop_accepting()
-        self.inbox.put(STOP)
-        self.writer.join(timeout)
+        deadline = time.monotonic() + timeout
+        while self.writer.is_alive() and time.monotonic() < deadline:
+            try:
+                self.inbox.put(STOP, timeout=0.1)
+                break
+            except queue.Full:
+                continue
+        self.writer.join(max(0.0, deadline - time.monotonic()))
+        if self.writer.is_alive():
+            log.warning("ingest writer did not finish within %ss (database unreachable?); unacknowledged messages"
+                        " stay with the broker", timeout)
+            self.writer.abandon.set()
+            self.writer.join(5)
         if self.status is not None:
             self.status.stop(timeout)
         self.subscriber.disconnect()
 
 
-def start_ingest(settings, dsn: str, mqtt_url: str) -> IngestHandle:
-    """Start the writer thread and the MQTT subscriber; returns a handle whose stop() drains them."""
-    inbox: queue.Queue = queue.Queue(maxsize=max(settings.ingest_queue_size, RECEIVE_MAXIMUM * 2))
-    stats = IngestStats()
+def slot_client_id(base: str, slot: int | None) -> str:
+    """Slot 0 (or no slot) keeps the configured id, so a single ingester keeps its session across upgrades."""
+    return base if not slot else f"{base}-{slot}"
+
+
+def ingest_filters(settings) -> tuple[str, tuple[str, ...]]:
+    """(filter to subscribe, filters to drop from the persistent session): shared when several slots ingest."""
+    plain = settings.mqtt_topic
+    shared = f"$share/{settings.mqtt_shared_group}/{plain}"
+    return (shared, (plain,)) if settings.ingest_slots > 1 else (plain, (shared,))
+
+
+def start_ingest(settings, dsn: str, mqtt_url: str, slot: int | None = None,
+                 stats: IngestStats | None = None) -> IngestHandle:
+    """Start the writer thread and the MQTT subscriber; returns a handle whose stop() drains them.
+
+    `slot` (from ingest.slots) picks the client id when several processes ingest; `stats` lets a
+    supervisor keep its counters across restarts of the ingest."""
+    inbox: queue.Queue = queue.Queue(maxsize=settings.ingest_queue_size)
+    stats = stats or IngestStats()
     writer = BatchWriter(dsn, settings.timezone, inbox, settings.ingest_batch_size, settings.ingest_flush_ms, stats,
                          settings.late_data_days)
     writer.start()
@@ -170,8 +233,9 @@ def start_ingest(settings, dsn: str, mqtt_url: str) -> IngestHandle:
         status = StatusRecorder(dsn, queue.Queue(maxsize=RECEIVE_MAXIMUM),
                                 timedelta(minutes=settings.flap_window_minutes))
         status.start()
-    subscriber = Subscriber(BrokerAddress.from_url(mqtt_url), settings.mqtt_topic, settings.mqtt_client_id,
+    topic, stale = ingest_filters(settings)
+    subscriber = Subscriber(BrokerAddress.from_url(mqtt_url), topic, slot_client_id(settings.mqtt_client_id, slot),
                             settings.mqtt_protocol, inbox, tls_files, settings.mqtt_status_topic,
-                            status.inbox if status else None)
+                            status.inbox if status else None, stats=stats, unsubscribe=stale)
     subscriber.start()
     return IngestHandle(subscriber, writer, stats, inbox, status)

@@ -6,7 +6,6 @@ import logging
 import queue
 import threading
 import time
-from collections import Counter
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
@@ -14,6 +13,7 @@ import psycopg
 
 from ingest import store
 from ingest.payload import Rejection, TelemetryMessage
+from ingest.stats import IngestStats, process_name  # noqa: F401 (IngestStats is imported from here too)
 
 log = logging.getLogger(__name__)
 
@@ -36,36 +36,12 @@ class Envelope:
         return len(self.message.readings) if self.message else 1
 
 
-class IngestStats:
-    """Counters owned by the writer thread; other threads only read them."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.messages = 0
-        self.readings_stored = 0
-        self.readings_duplicate = 0
-        self.rejections: Counter[str] = Counter()
-        self.last_commit_at: datetime | None = None
-        self.last_error: str | None = None
-        self.commit_seconds_total = 0.0
-
-    def snapshot(self) -> dict:
-        with self.lock:
-            return {
-                "messages": self.messages,
-                "readings_stored": self.readings_stored,
-                "readings_duplicate": self.readings_duplicate,
-                "rejections": dict(self.rejections),
-                "last_commit_at": self.last_commit_at,
-                "last_error": self.last_error,
-            }
-
-
 @dataclasses.dataclass
 class BatchResult:
     stored: int
     duplicates: int
     rejected: list[store.RejectedRow]
+    seq_gaps: int = 0
 
 
 class BatchStore:
@@ -92,11 +68,13 @@ class BatchStore:
         rows = self._rows(conn, ready, gateways)
         keys = store.insert_readings(conn, rows) if rows else []
         store.refresh_rollups(conn, keys, self.timezone)
-        store.update_gateways(conn, self._gateway_updates(ready, gateways))
+        updates = self._gateway_updates(ready, gateways)
+        store.update_gateways(conn, updates)
         inserted = sum(key[3] for key in keys)
         self._note_partial(ready, rejected)
         store.insert_rejected(conn, rejected)
-        return BatchResult(stored=inserted, duplicates=len(rows) - inserted, rejected=rejected)
+        return BatchResult(stored=inserted, duplicates=len(rows) - inserted, rejected=rejected,
+                           seq_gaps=sum(update[3] for update in updates))
 
     @staticmethod
     def _rejection_row(env: Envelope, reason: str, detail: str, rejected_count: int, accepted: int = 0):
@@ -238,15 +216,21 @@ class BatchWriter(threading.Thread):
         self.batch_store = BatchStore(timezone_name, late_data_days)
         self.conn: psycopg.Connection | None = None
         self.connected = threading.Event()
+        # Set by IngestHandle.stop() when the database stays unreachable past the stop timeout: give up
+        # the batch unacknowledged (the broker keeps it for the next session) instead of hanging.
+        self.abandon = threading.Event()
+        self.process = process_name()
+        self._last_minute_flush = time.monotonic()
         # Observers of committed batches (metrics, benchmarks): called in this thread after commit.
         self.on_commit: list[Callable[[list[Envelope], datetime], None]] = []
 
     def run(self) -> None:
         stopping = False
-        while not stopping:
+        while not stopping and not self.abandon.is_set():
             batch, stopping = self._collect()
             if batch:
                 self._write_with_retry(batch)
+            self._flush_minutes(final=stopping)
         if self.conn is not None:
             self.conn.close()
 
@@ -275,12 +259,13 @@ class BatchWriter(threading.Thread):
 
     def _connect(self) -> psycopg.Connection:
         if self.conn is None or self.conn.closed:
-            self.conn = psycopg.connect(self.dsn, application_name="tds-ingest-writer")
+            self.conn = psycopg.connect(self.dsn, application_name="tds-ingest-writer", connect_timeout=10)
             store.prepare_session(self.conn)
             self.connected.set()
         return self.conn
 
     def _write_with_retry(self, batch: list[Envelope]) -> None:
+        self.stats.note_busy(True)
         delay = 0.2
         while True:
             try:
@@ -292,7 +277,8 @@ class BatchWriter(threading.Thread):
                 self.connected.clear()
                 if self.conn is not None:
                     self.conn.close()
-                time.sleep(delay)
+                if self.abandon.wait(delay):
+                    return
                 delay = min(delay * 2, 5.0)
             except psycopg.Error as error:
                 # Not a connectivity problem: isolate the message that causes it so the rest is stored.
@@ -312,34 +298,47 @@ class BatchWriter(threading.Thread):
         result = self.batch_store.write(conn, batch)
         conn.commit()
         committed_at = datetime.now(timezone.utc)
-        self._acknowledge(batch)
+        acked = self._acknowledge(batch)
         for observer in self.on_commit:
             observer(batch, committed_at)
-        with self.stats.lock:
-            self.stats.messages += len(batch)
-            self.stats.readings_stored += result.stored
-            self.stats.readings_duplicate += result.duplicates
-            self.stats.rejections.update(row.reason for row in result.rejected)
-            self.stats.last_commit_at = committed_at
-            self.stats.commit_seconds_total += time.monotonic() - started
-            self.stats.last_error = None
+        self.stats.note_commit(batch, result, time.monotonic() - started, committed_at, acked)
 
     def _commit_as_failed(self, env: Envelope, error: Exception) -> None:
         conn = self._connect()
         row = self.batch_store._rejection_row(env, "store_error", str(error)[:500], env.size)
         store.insert_rejected(conn, [row])
         conn.commit()
-        self._acknowledge([env])
-        with self.stats.lock:
-            self.stats.rejections["store_error"] += 1
+        self.stats.note_failed("store_error", self._acknowledge([env]))
 
     @staticmethod
-    def _acknowledge(batch: list[Envelope]) -> None:
+    def _acknowledge(batch: list[Envelope]) -> int:
+        """PUBACK each message; returns how many were sent (a message from a dropped connection is not)."""
+        sent = 0
         for env in batch:
-            if env.ack is not None:
-                env.ack()
+            if env.ack is not None and env.ack() is not False:
+                sent += 1
+        return sent
+
+    def _flush_minutes(self, final: bool = False) -> None:
+        """Write ended minutes to ingest_minutes about once a minute (and everything when stopping).
+
+        Best effort: figures never hold up readings, so a failure keeps them in memory for the next try."""
+        if not final and time.monotonic() - self._last_minute_flush < 5:
+            return
+        self._last_minute_flush = time.monotonic()
+        minutes = self.stats.take_closed_minutes(datetime.now(timezone.utc), include_current=final)
+        if not minutes:
+            return
+        try:
+            conn = self._connect()
+            store.upsert_ingest_minutes(conn, self.process, minutes)
+            conn.commit()
+        except psycopg.Error as error:
+            log.warning("could not record ingest figures: %s", error)
+            self.stats.put_back_minutes(minutes)
+            if self.conn is not None:
+                self.conn.close()  # the next batch reconnects; a half-failed transaction must not linger
 
     def _note_error(self, text: str) -> None:
         log.warning(text)
-        with self.stats.lock:
-            self.stats.last_error = text
+        self.stats.note_error(text)

@@ -70,6 +70,33 @@ def run() -> None:
 
 
 @cli.command()
+def ingest() -> None:
+    """Run only the MQTT ingest (no web server, no scheduler): a Procfile `worker:` process, or a benchmark."""
+    import time
+
+    from tds_dash.runtime import start_background
+
+    settings = _settings()
+    if settings.database_url is None or settings.mqtt_url is None:
+        raise click.ClickException("ingest needs DATABASE_URL and MQTT_URL")
+    signal.signal(signal.SIGTERM, _terminate_once)
+    background = None
+    try:
+        background = start_background(settings.replace(start_ingest=True, start_scheduler=False, demo_fleet=False),
+                                      progress=False)
+        click.echo(f"ingesting from {settings.mqtt_url} ({settings.ingest_slots} slot(s)); Ctrl-C to stop")
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        if background is not None:
+            background.stop()
+    click.echo("stopped")
+
+
+@cli.command()
 def migrate() -> None:
     """Apply pending migrations (the Procfile's release phase)."""
     from tds_dash.runtime import prepare_database

@@ -12,36 +12,46 @@ from tds_dash.queries.health import fetch_health
 
 blueprint = flask.Blueprint("api", __name__, url_prefix="/api")
 
-# No commit for this long while messages wait in the queue means ingest is stalled.
-STALL_SECONDS = 60
-
 
 def _iso(value: datetime | None) -> str | None:
     return value.astimezone(timezone.utc).isoformat() if value else None
 
 
-def _ingest_status(background, now: datetime) -> tuple[dict, bool]:
-    if background is None or background.ingest is None:
+def current_ingest(background):
+    """(supervisor or handle, running IngestHandle or None); the tests' handles have no supervisor."""
+    part = getattr(background, "ingest", None) if background is not None else None
+    if part is None:
+        return None, None
+    return part, (part.current() if hasattr(part, "current") else part)
+
+
+def _ingest_status(background, now: datetime, stall_seconds: int) -> tuple[dict, bool]:
+    part, handle = current_ingest(background)
+    if part is None:
         return {"status": "disabled"}, True
-    handle = background.ingest
+    if handle is None:  # another process holds every ingest slot: healthy, waiting to take over
+        return {"status": getattr(part, "state", "standby")}, True
     stats = handle.stats.snapshot()
     depth = handle.queue_depth()
     last_commit = stats["last_commit_at"]
     age = (now - last_commit).total_seconds() if last_commit else None
-    stalled = not handle.writer.is_alive() or (depth > 0 and age is not None and age > STALL_SECONDS)
+    busy = stats["busy_seconds"]  # a batch taken and not committed yet (database slow or unreachable)
+    stalled = (not handle.writer.is_alive() or (busy is not None and busy > stall_seconds)
+               or (depth > 0 and age is not None and age > stall_seconds))
+    connected = handle.subscriber.connected.is_set()
     status = {
-        "status": "stalled" if stalled else "ok",
-        "broker_connected": handle.subscriber.connected.is_set(),
+        "status": "stalled" if stalled else ("ok" if connected else "disconnected"),
+        "slot": getattr(part, "slot", None),
+        "broker_connected": connected,
         "queue_depth": depth,
+        "queue_capacity": handle.inbox.maxsize,
         "last_commit_at": _iso(last_commit),
         "last_commit_age_s": round(age, 3) if age is not None else None,
-        "messages": stats["messages"],
-        "readings_stored": stats["readings_stored"],
-        "readings_duplicate": stats["readings_duplicate"],
-        "rejections": stats["rejections"],
-        "last_error": stats["last_error"],
+        "uncommitted_batch_age_s": round(busy, 3) if busy is not None else None,
+        **{key: stats[key] for key in ("received", "messages", "acknowledged", "readings_stored",
+                                       "readings_duplicate", "seq_gaps", "rejections", "last_error")},
     }
-    return status, not stalled and handle.subscriber.connected.is_set()
+    return status, not stalled and connected
 
 
 @blueprint.get("/health")
@@ -60,7 +70,8 @@ def health():
     except sa.exc.SQLAlchemyError as error:
         healthy = False
         body["database"] = {"status": "unreachable", "error": str(error.__cause__ or error)[:300]}
-    body["ingest"], ingest_ok = _ingest_status(app_services.background, now)
+    body["ingest"], ingest_ok = _ingest_status(app_services.background, now,
+                                               app_services.settings.ingest_stall_seconds)
     healthy = healthy and ingest_ok
     body["status"] = "ok" if healthy else "degraded"
     return flask.jsonify(body), (200 if healthy else 503)

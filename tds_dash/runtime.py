@@ -80,9 +80,11 @@ def start_background(settings: Settings, progress: bool = True) -> Background:
             demo.prepare_demo(settings, progress=progress)
             background.demo_credentials = demo.ensure_demo_users(settings)
         if settings.start_ingest and settings.mqtt_url:
-            from ingest.subscriber import start_ingest
+            from ingest.slots import IngestSupervisor
 
-            background.ingest = start_ingest(settings, raw_dsn(settings.database_url), settings.mqtt_url)
+            # Claims an ingest slot (or stands by while other processes hold them all), then ingests.
+            background.ingest = IngestSupervisor(settings, raw_dsn(settings.database_url), settings.mqtt_url)
+            background.ingest.start()
         if settings.start_scheduler:
             from tds_dash.scheduler import start_scheduler
 

@@ -72,6 +72,10 @@ class Settings:
     presence_check_seconds: int = 5  # at most 5: offline is declared within 10 s of the timeout
     flap_window_minutes: int = 10
     rejected_burst: int = 20  # rejected messages from one source within 5 minutes that make an event
+    ingest_slots: int = 1  # processes that may ingest at once (advisory-lock slots); > 1 subscribes shared
+    mqtt_shared_group: str = "tds-ingest"  # $share/<group>/<topic> when ingest_slots > 1
+    ingest_stall_seconds: int = 60  # a batch not committed for this long makes /api/health answer 503
+    rejected_max_rows: int = 100_000  # rejected_messages keeps at most this many rows (newest)
 
     @property
     def embedded(self) -> bool:
@@ -140,6 +144,13 @@ def _secret_key(env: dict) -> str:
     return key or DEVELOPMENT_SECRET
 
 
+def _shared_group(raw: str) -> str:
+    # A share name is one topic level: no wildcards, no separators (MQTT 5, 4.8.2).
+    if not raw or any(ch in raw for ch in "/+#") or len(raw) > 64:
+        raise SettingsError(f"TDS_MQTT_SHARED_GROUP={raw!r} must be 1-64 characters without '/', '+' or '#'")
+    return raw
+
+
 def load_settings(env: dict | None = None) -> Settings:
     """Build Settings from a mapping (os.environ by default), failing with a clear message."""
     env = dict(os.environ if env is None else env)
@@ -188,4 +199,8 @@ def load_settings(env: dict | None = None) -> Settings:
         presence_check_seconds=_int(env, "TDS_PRESENCE_CHECK_SECONDS", 5, 1, 5),
         flap_window_minutes=_int(env, "TDS_FLAP_WINDOW_MINUTES", 10, 1, 1440),
         rejected_burst=_int(env, "TDS_REJECTED_BURST", 20, 1, 1_000_000),
+        ingest_slots=_int(env, "TDS_INGEST_SLOTS", 1, 1, 64),
+        mqtt_shared_group=_shared_group(env.get("TDS_MQTT_SHARED_GROUP", "tds-ingest")),
+        ingest_stall_seconds=_int(env, "TDS_INGEST_STALL_SECONDS", 60, 1, 3600),
+        rejected_max_rows=_int(env, "TDS_REJECTED_MAX_ROWS", 100_000, 10, 100_000_000),
     )
