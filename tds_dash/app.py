@@ -10,7 +10,7 @@ import flask
 from dash import dcc, html
 from sqlalchemy.engine import Engine
 
-from tds_dash import api, api_v1, i18n
+from tds_dash import api, api_v1, i18n, metrics
 from tds_dash.auth import init_auth
 from tds_dash.context import EXTENSION_KEY, AppServices, current_user, has_role
 from tds_dash.db import create_db_engine
@@ -94,6 +94,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     init_auth(server, settings.https)
     server.register_blueprint(api.blueprint)
     server.register_blueprint(api_v1.blueprint)
+    metrics.register(server, server.extensions[EXTENSION_KEY])
     _register_language_route(server)
     app.layout = _shell
     return app

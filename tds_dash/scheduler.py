@@ -15,12 +15,16 @@ from tds_dash.settings import Settings
 log = logging.getLogger(__name__)
 
 
-def prune_rejected_messages(engine, retention_days: int) -> None:
-    """Keep the rejected-messages table bounded."""
+def prune_rejected_messages(engine, retention_days: int, max_rows: int | None = None) -> None:
+    """Keep the rejected-messages table bounded by age and by count; ingest figures by age."""
     with session_scope(engine) as conn:
         removed = maintenance.delete_rejected_older_than(conn, retention_days)
+        if max_rows is not None:
+            removed += maintenance.delete_rejected_beyond(conn, max_rows)
+        maintenance.delete_ingest_minutes_older_than(conn, retention_days)
     if removed:
-        log.info("pruned %s rejected messages older than %s days", removed, retention_days)
+        log.info("pruned %s rejected messages (older than %s days or beyond the newest %s)", removed,
+                 retention_days, max_rows)
 
 
 BURST_WINDOW = timedelta(minutes=5)
@@ -49,7 +53,8 @@ def start_scheduler(settings: Settings, clock: Callable[[], datetime] = utc_now)
     engine = create_db_engine(settings.database_url, pool_size=1)
     scheduler = BackgroundScheduler(timezone=settings.timezone, job_defaults={"coalesce": True, "max_instances": 1})
     add_presence_jobs(scheduler, engine, settings, clock)
-    scheduler.add_job(prune_rejected_messages, "interval", minutes=10, args=[engine, settings.rejected_retention_days],
+    scheduler.add_job(prune_rejected_messages, "interval", minutes=10,
+                      args=[engine, settings.rejected_retention_days, settings.rejected_max_rows],
                       id="prune-rejected-messages")
     scheduler.start()
     return scheduler

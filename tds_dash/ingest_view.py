@@ -1,0 +1,145 @@
+"""Shapes ingest figures for the Ingest page: store snapshot, charts and table rows (pure, no database)."""
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import plotly.graph_objects as go
+
+from tds_dash import i18n
+from tds_dash.figures import empty_figure
+
+MESSAGES = {
+    "nav.ingest": {"pt-BR": "Ingestão", "en": "Ingest"},
+    "ingest.title": {"pt-BR": "Ingestão — última hora", "en": "Ingest — last hour"},
+    "ingest.note": {"pt-BR": "Por minuto, somando os processos de ingestão. Métricas ao vivo: /metrics e /api/health.",
+                    "en": "Per minute, summed over ingest processes. Live metrics: /metrics and /api/health."},
+    "ingest.chart.throughput": {"pt-BR": "Vazão (por segundo)", "en": "Throughput (per second)"},
+    "ingest.chart.problems": {"pt-BR": "Duplicadas, rejeitadas e lacunas de sequência (por minuto)",
+                              "en": "Duplicates, rejections and sequence gaps (per minute)"},
+    "ingest.chart.commit": {"pt-BR": "Tempo de gravação por lote (ms)", "en": "Commit time per batch (ms)"},
+    "ingest.chart.batch": {"pt-BR": "Tamanho do lote (leituras) e fila (mensagens)",
+                           "en": "Batch size (readings) and queue (messages)"},
+    "ingest.chart.reasons": {"pt-BR": "Rejeições por motivo", "en": "Rejections by reason"},
+    "ingest.table.slowest": {"pt-BR": "Gateways mais lentos (gravação − ts da mensagem)",
+                             "en": "Slowest gateways (commit − message ts)"},
+    "ingest.rejected_link": {"pt-BR": "Ver mensagens rejeitadas", "en": "See rejected messages"},
+    "ingest.series.received": {"pt-BR": "Mensagens recebidas/s", "en": "Messages received/s"},
+    "ingest.series.acknowledged": {"pt-BR": "Mensagens confirmadas/s", "en": "Messages acknowledged/s"},
+    "ingest.series.stored": {"pt-BR": "Leituras gravadas/s", "en": "Readings stored/s"},
+    "ingest.series.duplicates": {"pt-BR": "Leituras duplicadas", "en": "Duplicate readings"},
+    "ingest.series.rejected": {"pt-BR": "Mensagens rejeitadas", "en": "Rejected messages"},
+    "ingest.series.gaps": {"pt-BR": "Lacunas de sequência", "en": "Sequence gaps"},
+    "ingest.series.commit_avg": {"pt-BR": "Média", "en": "Average"},
+    "ingest.series.commit_max": {"pt-BR": "Máximo", "en": "Maximum"},
+    "ingest.series.batch_avg": {"pt-BR": "Lote médio", "en": "Average batch"},
+    "ingest.series.batch_max": {"pt-BR": "Maior lote", "en": "Largest batch"},
+    "ingest.series.queue_max": {"pt-BR": "Fila (máx.)", "en": "Queue (max)"},
+    "ingest.col.account": {"pt-BR": "Conta", "en": "Account"},
+    "ingest.col.messages": {"pt-BR": "Mensagens", "en": "Messages"},
+    "ingest.col.delay_avg": {"pt-BR": "Atraso médio (s)", "en": "Average delay (s)"},
+    "ingest.col.delay_max": {"pt-BR": "Atraso máximo (s)", "en": "Maximum delay (s)"},
+    "ingest.col.seq_gaps": {"pt-BR": "Lacunas (total)", "en": "Gaps (total)"},
+    "ingest.col.last_seen": {"pt-BR": "Última mensagem", "en": "Last message"},
+}
+i18n.add_messages(MESSAGES)
+
+SERIES_COLORS = ("#0d6efd", "#198754", "#fd7e14", "#6f42c1", "#dc3545")
+
+
+def to_store(data: dict, fetched_at: datetime) -> dict:
+    """JSON-safe snapshot for a dcc.Store (instants as ISO text)."""
+    def plain(row: dict) -> dict:
+        return {key: (value.isoformat() if isinstance(value, datetime) else value) for key, value in row.items()}
+    return {"fetched_at": fetched_at.isoformat(), "minutes": [plain(row) for row in data["minutes"]],
+            "rejections": [plain(row) for row in data["rejections"]], "slowest": [plain(row) for row in data["slowest"]]}
+
+
+def _times(minutes: list[dict], zone: ZoneInfo) -> list[datetime]:
+    return [datetime.fromisoformat(row["minute"]).astimezone(zone) for row in minutes]
+
+
+def _lines(minutes: list[dict], zone: ZoneInfo, language: str, series: list[tuple[str, list]],
+           unit: str, kind: str = "line") -> go.Figure:
+    if not minutes:
+        return empty_figure(language)
+    x = _times(minutes, zone)
+    figure = go.Figure()
+    for (key, values), color in zip(series, SERIES_COLORS):
+        name = i18n.t(key, language)
+        if kind == "bar":
+            figure.add_trace(go.Bar(x=x, y=values, name=name, marker_color=color))
+        else:
+            figure.add_trace(go.Scatter(x=x, y=values, name=name, mode="lines", line={"color": color}))
+    figure.update_layout(margin={"l": 50, "r": 10, "t": 10, "b": 40}, height=280, plot_bgcolor="white",
+                         separators=i18n.plotly_separators(language), legend={"orientation": "h", "y": -0.2},
+                         yaxis={"title": {"text": unit}, "rangemode": "tozero"}, barmode="group",
+                         hovermode="x unified")
+    figure.update_xaxes(tickformat="%H:%M")
+    figure.update_yaxes(gridcolor="#e9ecef")
+    return figure
+
+
+def throughput_figure(minutes: list[dict], zone: ZoneInfo, language: str) -> go.Figure:
+    per_second = lambda key: [row[key] / 60 for row in minutes]  # noqa: E731
+    return _lines(minutes, zone, language, [("ingest.series.received", per_second("received")),
+                                            ("ingest.series.acknowledged", per_second("acknowledged")),
+                                            ("ingest.series.stored", per_second("readings_stored"))], "/s")
+
+
+def problems_figure(minutes: list[dict], zone: ZoneInfo, language: str) -> go.Figure:
+    column = lambda key: [row[key] for row in minutes]  # noqa: E731
+    return _lines(minutes, zone, language, [("ingest.series.duplicates", column("readings_duplicate")),
+                                            ("ingest.series.rejected", column("rejected")),
+                                            ("ingest.series.gaps", column("seq_gaps"))], "", kind="bar")
+
+
+def commit_figure(minutes: list[dict], zone: ZoneInfo, language: str) -> go.Figure:
+    average = [row["commit_ms_sum"] / row["batches"] if row["batches"] else None for row in minutes]
+    return _lines(minutes, zone, language, [("ingest.series.commit_avg", average),
+                                            ("ingest.series.commit_max", [row["commit_ms_max"] for row in minutes])],
+                  "ms")
+
+
+def batch_figure(minutes: list[dict], zone: ZoneInfo, language: str) -> go.Figure:
+    average = [(row["readings_stored"] + row["readings_duplicate"]) / row["batches"] if row["batches"] else None
+               for row in minutes]
+    return _lines(minutes, zone, language, [("ingest.series.batch_avg", average),
+                                            ("ingest.series.batch_max", [row["batch_readings_max"] for row in minutes]),
+                                            ("ingest.series.queue_max", [row["queue_depth_max"] for row in minutes])],
+                  "")
+
+
+def reasons_figure(rejections: list[dict], language: str) -> go.Figure:
+    """Horizontal bars, the most frequent reason on top."""
+    if not rejections:
+        return empty_figure(language)
+    ordered = list(reversed(rejections))
+    hover = [f"{row['reason']}: {i18n.format_number(row['messages'], language, 0)}" for row in ordered]
+    figure = go.Figure(go.Bar(x=[row["messages"] for row in ordered], y=[row["reason"] for row in ordered],
+                              orientation="h", marker_color="#dc3545", hovertext=hover, hoverinfo="text"))
+    figure.update_layout(margin={"l": 140, "r": 10, "t": 10, "b": 40}, height=280, plot_bgcolor="white",
+                         separators=i18n.plotly_separators(language))
+    return figure
+
+
+def slowest_columns(language: str) -> list[dict]:
+    t = lambda key: i18n.t(key, language)  # noqa: E731
+    return [{"field": "serial", "headerName": t("col.gateway")}, {"field": "account", "headerName": t("ingest.col.account")},
+            {"field": "messages", "headerName": t("ingest.col.messages")},
+            {"field": "delay_avg", "headerName": t("ingest.col.delay_avg")},
+            {"field": "delay_max", "headerName": t("ingest.col.delay_max")},
+            {"field": "seq_gaps", "headerName": t("ingest.col.seq_gaps")},
+            {"field": "last_seen", "headerName": t("ingest.col.last_seen")}]
+
+
+def slowest_rows(slowest: list[dict], zone: ZoneInfo, language: str) -> list[dict]:
+    def seconds(ms):
+        return i18n.format_number(ms / 1000, language, 2) if ms is not None else "—"
+    return [{"serial": row["serial"], "account": row["account"],
+             "messages": i18n.format_number(row["messages"], language, 0),
+             "delay_avg": seconds(row["delay_ms_avg"]), "delay_max": seconds(row["delay_ms_max"]),
+             "seq_gaps": i18n.format_number(row["seq_gaps"], language, 0),
+             "last_seen": i18n.format_datetime(datetime.fromisoformat(row["last_seen_at"]) if row["last_seen_at"]
+                                               else None, zone, language)}
+            for row in slowest]
