@@ -153,7 +153,8 @@ def apply_migrations(dsn: str, sql_dir: Path = SQL_DIR, timezone: str | None = N
                 " name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
             )
             done = {row[0] for row in conn.execute("SELECT name FROM schema_migrations")}
-            applied_now += _apply_pending(conn, numbered_migrations(sql_dir), done, "", {})
+            parameters = {"timezone": timezone or _recorded_timezone(conn) or DEFAULT_TIMEZONE}
+            applied_now += _apply_pending(conn, numbered_migrations(sql_dir), done, "", parameters)
             timescale = has_timescale(conn)
             functions = sorted((sql_dir / "functions").glob("*.sql"))
             if timescale:
@@ -162,7 +163,6 @@ def apply_migrations(dsn: str, sql_dir: Path = SQL_DIR, timezone: str | None = N
                 for path in functions:
                     conn.execute(path.read_text())
             if timescale:
-                parameters = {"timezone": timezone or _recorded_timezone(conn) or DEFAULT_TIMEZONE}
                 applied_now += _apply_pending(conn, timescale_migrations(sql_dir), done,
                                               TIMESCALE_DIR_NAME + "/", parameters)
         finally:

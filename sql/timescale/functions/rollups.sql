@@ -17,6 +17,26 @@ LANGUAGE sql STABLE AS $fn$
     FROM generate_series(timestamptz '1970-01-01 00:00Z', timestamptz '2100-01-01 00:00Z', interval '1 month') AS t;
 $fn$;
 
+-- The retention policy's drop_after on readings, NULL without one.
+CREATE OR REPLACE FUNCTION tds_retention_drop_after() RETURNS interval LANGUAGE sql STABLE AS $fn$
+    SELECT (config ->> 'drop_after')::interval FROM timescaledb_information.jobs
+    WHERE proc_name = 'policy_retention' AND hypertable_name = 'readings' LIMIT 1;
+$fn$;
+
+-- Refresh policy of one rollup level (replaced if present). Buckets newer than end_offset come from
+-- real-time aggregation. start_offset NULL: a refresh covers all time but recomputes only what changed
+-- (new buckets and the invalidation log), so a backlog uploaded days late is materialized too.
+CREATE OR REPLACE FUNCTION tds_put_refresh_policy(p_view text, p_start interval) RETURNS void
+LANGUAGE plpgsql AS $fn$
+BEGIN
+    PERFORM remove_continuous_aggregate_policy(p_view, if_exists => true);
+    PERFORM add_continuous_aggregate_policy(p_view, start_offset => p_start, end_offset => interval '1 hour',
+        schedule_interval => CASE p_view WHEN 'consumption_hourly' THEN interval '5 minutes'
+                                         WHEN 'consumption_daily' THEN interval '15 minutes'
+                                         ELSE interval '1 hour' END);
+END
+$fn$;
+
 -- (Re)creates the three continuous aggregates cut in p_tz, empty (WITH NO DATA: allowed inside a
 -- transaction; the caller materializes them with CALL refresh_continuous_aggregate outside one).
 -- Whatever held the names before (sql/002's tables or aggregates of another zone) is dropped: it is
@@ -62,13 +82,9 @@ BEGIN
     FOREACH v_name IN ARRAY ARRAY['consumption_hourly', 'consumption_daily', 'consumption_monthly'] LOOP
         -- The overview's access path, as on the plain tables (sql/002).
         EXECUTE format('CREATE INDEX %I ON %I (account_id, bucket DESC)', v_name || '_account_idx', v_name);
-        -- start_offset NULL: a refresh covers all time but recomputes only what changed (new buckets
-        -- and the invalidation log), so a backlog uploaded days late is materialized too. Buckets newer
-        -- than end_offset come from real-time aggregation.
-        PERFORM add_continuous_aggregate_policy(v_name, start_offset => NULL, end_offset => interval '1 hour',
-            schedule_interval => CASE v_name WHEN 'consumption_hourly' THEN interval '5 minutes'
-                                             WHEN 'consumption_daily' THEN interval '15 minutes'
-                                             ELSE interval '1 hour' END);
+        -- Only the hourly level reads raw chunks, so only it must stay clear of what retention drops
+        -- (see tds_timescale_policies); these new aggregates hold nothing older than the raw data yet.
+        PERFORM tds_put_refresh_policy(v_name, CASE WHEN v_name = 'consumption_hourly' THEN tds_retention_drop_after() END);
     END LOOP;
 END
 $fn$;
@@ -118,14 +134,23 @@ BEGIN
         PERFORM remove_compression_policy('readings', if_exists => true);
         PERFORM add_compression_policy('readings', compress_after => v_compress_after);
     END IF;
-    -- Dropping raw chunks keeps what the aggregates already materialized (drop_chunks does not
-    -- invalidate them), so rollups outlive the raw readings.
     IF p_retention_days IS NULL THEN
         PERFORM remove_retention_policy('readings', if_exists => true);
-    ELSIF NOT EXISTS (SELECT 1 FROM timescaledb_information.jobs WHERE proc_name = 'policy_retention'
-                      AND hypertable_name = 'readings' AND (config ->> 'drop_after')::interval = v_drop_after) THEN
+        RETURN;
+    END IF;
+    IF tds_retention_drop_after() IS DISTINCT FROM v_drop_after THEN
         PERFORM remove_retention_policy('readings', if_exists => true);
         PERFORM add_retention_policy('readings', drop_after => v_drop_after);
+    END IF;
+    -- Rollups outlive the raw readings: dropping chunks leaves materialized buckets alone, but it logs
+    -- their range as invalid, and a refresh reaching it would find no readings and empty those buckets.
+    -- So the hourly refresh starts where retention drops (chunks older than drop_after are gone; the
+    -- bucket straddling the line is not refreshed). When retention is switched off again, that start
+    -- is kept: pending invalidations of dropped chunks must never be refreshed.
+    IF NOT EXISTS (SELECT 1 FROM timescaledb_information.jobs WHERE proc_name = 'policy_refresh_continuous_aggregate'
+                   AND hypertable_name = 'consumption_hourly'
+                   AND (config ->> 'start_offset')::interval IS NOT DISTINCT FROM v_drop_after) THEN
+        PERFORM tds_put_refresh_policy('consumption_hourly', v_drop_after);
     END IF;
 END
 $fn$;
