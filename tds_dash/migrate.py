@@ -1,7 +1,8 @@
 """Applies sql/NNN_*.sql once each, then re-applies the idempotent sql/functions/*.sql.
 
 TimescaleDB: sql/003 installs the extension when the server offers it. When it is installed in the
-database, two more steps follow (on plain PostgreSQL nothing below sql/timescale/ is ever read):
+database with its community features (has_timescale), two more steps follow; elsewhere nothing
+below sql/timescale/ is ever read:
 - sql/timescale/functions/*.sql are re-applied right after sql/functions/*.sql, in the same
   transaction, so they replace plain-PostgreSQL functions of the same name (tds_refresh_rollups,
   tds_rebuild_rollups) and no other session ever sees the plain version in between.
@@ -91,8 +92,13 @@ def split_statements(text: str) -> list[str]:
 
 
 def has_timescale(conn: psycopg.Connection) -> bool:
-    """True when the timescaledb extension is installed in this database (not merely available)."""
-    return conn.execute("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb')").fetchone()[0]
+    """True when the timescaledb extension is installed in this database (not merely available) with
+    its community features: an Apache-2-only build has no continuous aggregates or compression, so
+    there the plain-PostgreSQL rollups stay (readings is still a hypertable)."""
+    return conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb')"
+        " AND coalesce(current_setting('timescaledb.license', true), 'timescale') = 'timescale'"
+    ).fetchone()[0]
 
 
 def _compose(text: str, directives: set[str], parameters: dict) -> sql.Composable | str:

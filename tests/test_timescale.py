@@ -14,29 +14,20 @@ Backends: "postgres" = a fresh embedded database per test (rollup tables kept by
 from __future__ import annotations
 
 import dataclasses
-import math
 import random
-from datetime import datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
 import psycopg
 import pytest
 
-from ingest import store
-from ingest.payload import Reading, TelemetryMessage
-from ingest.writer import BatchStore, Envelope
-from tds_dash.migrate import (ROLLUP_VIEWS, apply_migrations, ensure_rollup_timezone, ensure_timescale_policies,
-                              file_directives, split_statements)
-from tests.helpers import Database, sqlalchemy_url, unique_name
+from ingest.writer import Envelope
+from tds_dash.migrate import ROLLUP_VIEWS, apply_migrations, ensure_rollup_timezone, ensure_timescale_policies
+from tests.helpers import Database, sqlalchemy_url
+from tests.rollup_check import (LATE_DATA_DAYS, UTC, assert_rollups_match, between, envelopes, fetch, floor_hour,
+                                in_batches, local, make_rows, provision, write)
 
-UTC = timezone.utc
 SAO_PAULO = "America/Sao_Paulo"
 NEW_YORK = "America/New_York"
-LATE_DATA_DAYS = 7
-METRICS = {"energy_kwh": "counter", "energy_delta_kwh": "delta", "temperature_c": "gauge"}
-DEVICES = ("MED-001", "MED-002")
-LEVELS = {"consumption_hourly": "hour", "consumption_daily": "day", "consumption_monthly": "month"}
-COLUMNS = ("consumption", "count", "min_value", "max_value", "sum_value", "last_value", "last_ts")
 
 
 # --------------------------------------------------------------------------- backends
@@ -87,159 +78,6 @@ def backend(request) -> Backend:
     if request.param == "postgres":
         return Backend("postgres", request.getfixturevalue("database"))
     return Backend("timescale", request.getfixturevalue("timescale_db"))
-
-
-# --------------------------------------------------------------------------- readings and their reference
-
-@dataclasses.dataclass(frozen=True)
-class Row:
-    device: str
-    metric: str
-    ts: datetime
-    value: float
-
-
-def local(zone: str, *args: int) -> datetime:
-    return datetime(*args, tzinfo=ZoneInfo(zone)).astimezone(UTC)
-
-
-def instants(zone: str, rng: random.Random) -> list[datetime]:
-    """~45-minute steps with jitter over two stretches (a month end + spring forward; a month end + fall
-    back), plus the instants the rules are about: 23:30 local on a month's last day, local midnight."""
-    picked: set[datetime] = set()
-    for start, end in ((local(zone, 2025, 2, 26), local(zone, 2025, 3, 11)),
-                       (local(zone, 2025, 10, 30), local(zone, 2025, 11, 3, 12))):
-        at = start
-        while at < end:
-            picked.add(at)
-            at += timedelta(minutes=rng.randint(20, 70))
-    month_ends = [local(zone, 2025, 2, 28, 23, 30), local(zone, 2025, 10, 31, 23, 30)]
-    picked = {at for at in picked if not any(end < at < end + timedelta(minutes=30) for end in month_ends)}
-    picked |= {*month_ends, local(zone, 2025, 3, 1)}
-    # New York's repeated 01:30 (EDT, then EST) and the hour skipped in March; plain instants elsewhere.
-    picked |= {datetime(2025, 11, 2, 5, 30, tzinfo=UTC), datetime(2025, 11, 2, 6, 30, tzinfo=UTC),
-               datetime(2025, 3, 9, 6, 59, tzinfo=UTC), datetime(2025, 3, 9, 7, 0, tzinfo=UTC)}
-    return sorted(picked)
-
-
-def make_rows(zone: str, seed: int = 3, times: list[datetime] | None = None) -> list[Row]:
-    """Counters only rise here (drops are the glitch/reset tests' business), deltas and gauges vary."""
-    rng = random.Random(seed)
-    rows = []
-    times = times or instants(zone, rng)  # a gateway reads all its devices at once
-    for device in DEVICES:
-        counter = rng.uniform(100, 1000)
-        for at in times:
-            if device == DEVICES[1] and rng.random() < 0.15:
-                continue  # gaps: the next reading's increase spans them
-            counter = round(counter + rng.choice([0, rng.uniform(0, 4)]), 3)
-            rows.append(Row(device, "energy_kwh", at, counter))
-            rows.append(Row(device, "energy_delta_kwh", at, round(rng.uniform(0, 2), 3)))
-            rows.append(Row(device, "temperature_c", at, round(rng.uniform(15, 30), 2)))
-    return rows
-
-
-def bucket_of(ts: datetime, unit: str, zone: str) -> datetime:
-    """Start of the local hour/day/month containing ts (Python's zoneinfo, independent of the SQL)."""
-    wall = ts.astimezone(ZoneInfo(zone))
-    if unit == "hour":
-        return wall.replace(minute=0, second=0, microsecond=0).astimezone(UTC)  # keeps fold: 01:00 EDT vs EST
-    if unit == "day":
-        return datetime(wall.year, wall.month, wall.day, tzinfo=ZoneInfo(zone)).astimezone(UTC)
-    return datetime(wall.year, wall.month, 1, tzinfo=ZoneInfo(zone)).astimezone(UTC)
-
-
-def reference(rows: list[Row], unit: str, zone: str) -> dict[tuple, tuple]:
-    """Plain computation of a rollup level: a counter's increase counts at the later reading."""
-    series: dict[tuple, dict[datetime, float]] = {}
-    for row in rows:
-        series.setdefault((row.device, row.metric), {})[row.ts] = row.value  # duplicates are one reading
-    out: dict[tuple, list] = {}
-    for (device, metric), points in series.items():
-        previous = None
-        for ts in sorted(points):
-            value = points[ts]
-            kind = METRICS[metric]
-            used = value if kind == "delta" else None if kind == "gauge" else \
-                (0.0 if previous is None else max(value - previous, 0.0))
-            previous = value
-            key = (device, metric, bucket_of(ts, unit, zone))
-            agg = out.setdefault(key, [None, 0, math.inf, -math.inf, 0.0, None, None])
-            if used is not None:
-                agg[0] = (agg[0] or 0.0) + used
-            agg[1] += 1
-            agg[2], agg[3], agg[4] = min(agg[2], value), max(agg[3], value), agg[4] + value
-            agg[5], agg[6] = value, ts  # points are visited in time order
-    return {key: tuple(agg) for key, agg in out.items()}
-
-
-# --------------------------------------------------------------------------- ingest and checks
-
-def provision(db: Database) -> tuple[str, str]:
-    """An account and gateway of this test's own, with DEVICES: (account slug, gateway serial)."""
-    slug, serial = unique_name("ts-"), unique_name("GW-")
-    with db.connect() as conn:
-        account = conn.execute("INSERT INTO accounts (slug, name) VALUES (%s, %s) RETURNING id",
-                               (slug, slug)).fetchone()[0]
-        gateway = conn.execute("INSERT INTO gateways (account_id, serial, name) VALUES (%s, %s, %s) RETURNING id",
-                               (account, serial, serial)).fetchone()[0]
-        for code in DEVICES:
-            conn.execute("INSERT INTO devices (gateway_id, account_id, code, name) VALUES (%s, %s, %s, %s)",
-                         (gateway, account, code, code))
-    return slug, serial
-
-
-def envelopes(rows: list[Row], slug: str, serial: str) -> list[Envelope]:
-    """One message per instant with every reading of that instant, as a gateway sends them."""
-    by_ts: dict[datetime, list[Reading]] = {}
-    for row in rows:
-        by_ts.setdefault(row.ts, []).append(Reading(row.device, row.metric, row.value, row.ts))
-    return [Envelope(f"tds/{slug}/{serial}/telemetry", b"", ts,
-                     message=TelemetryMessage(slug, serial, ts, None, tuple(readings), ()))
-            for ts, readings in sorted(by_ts.items())]
-
-
-def write(db: Database, zone: str, batches: list[list[Envelope]]) -> int:
-    """Each batch through BatchStore.write and a commit on one connection, like the writer thread."""
-    batch_store = BatchStore(zone, LATE_DATA_DAYS)
-    stored = 0
-    with psycopg.connect(db.dsn) as conn:
-        store.prepare_session(conn)
-        for batch in batches:
-            result = batch_store.write(conn, batch)
-            conn.commit()
-            assert not result.rejected, [(r.reason, r.detail) for r in result.rejected[:3]]
-            stored += result.stored
-    return stored
-
-
-def in_batches(items: list, size: int) -> list[list]:
-    return [items[i:i + size] for i in range(0, len(items), size)]
-
-
-def fetch(db: Database, view: str, serial: str) -> dict[tuple, tuple]:
-    assert view in LEVELS  # a fixed name, never input
-    rows = db.query(
-        f"SELECT d.code, m.name, c.bucket, {', '.join('c.' + col for col in COLUMNS)} FROM {view} c"
-        " JOIN devices d ON d.id = c.device_id JOIN gateways g ON g.id = d.gateway_id"
-        " JOIN metrics m ON m.id = c.metric_id WHERE g.serial = %s", (serial,))
-    return {(code, metric, bucket): tuple(values) for code, metric, bucket, *values in rows}
-
-
-def same(actual: tuple, expected: tuple) -> bool:
-    """Equal, floats to 1e-9 (sums add up in another order in SQL)."""
-    return len(actual) == len(expected) and all(
-        math.isclose(a, e, rel_tol=1e-9, abs_tol=1e-9) if isinstance(e, float) and isinstance(a, float) else a == e
-        for a, e in zip(actual, expected))
-
-
-def assert_rollups_match(db: Database, rows: list[Row], zone: str, serial: str) -> None:
-    """Every level, every bucket, every column equal to the reference (floats to 1e-9)."""
-    for view, unit in LEVELS.items():
-        expected, actual = reference(rows, unit, zone), fetch(db, view, serial)
-        assert sorted(actual) == sorted(expected), f"{view}: buckets differ"
-        wrong = [(key, actual[key], want) for key, want in sorted(expected.items()) if not same(actual[key], want)]
-        assert not wrong, f"{view}: {len(wrong)} buckets differ, first: {wrong[:3]}"
 
 
 # --------------------------------------------------------------------------- schema and policies
@@ -347,21 +185,6 @@ def test_tsdb011_out_of_order_and_repeated_arrival_gives_the_same_totals(backend
                              " JOIN gateways g ON g.id = d.gateway_id WHERE g.serial = %s", (serial,)) == len(rows)
 
 
-def between(rows: list[Row], rng: random.Random, newest: datetime, count: int) -> list[Row]:
-    """MED-001 readings halfway between stored ones of the last 5 days (inside the late-data window)."""
-    counter = sorted((row.ts, row.value) for row in rows
-                     if row.device == "MED-001" and row.metric == "energy_kwh" and row.ts > newest - timedelta(days=5))
-    picked = rng.sample(range(len(counter) - 1), count)
-    late = []
-    for i in picked:
-        (t0, v0), (t1, v1) = counter[i], counter[i + 1]
-        at = t0 + (t1 - t0) / 2
-        late += [Row("MED-001", "energy_kwh", at, v0 + (v1 - v0) / 2),
-                 Row("MED-001", "energy_delta_kwh", at, round(rng.uniform(0, 2), 3)),
-                 Row("MED-001", "temperature_c", at, round(rng.uniform(15, 30), 2))]
-    return late
-
-
 def test_tsdb012_zone_change_recuts_existing_rollups(backend):
     backend.cut_in(SAO_PAULO)
     slug, serial = provision(backend.db)
@@ -373,10 +196,6 @@ def test_tsdb012_zone_change_recuts_existing_rollups(backend):
     assert ensure_rollup_timezone(backend.db.dsn, NEW_YORK) is True  # what a TDS_TIMEZONE change does at start
     assert_rollups_match(backend.db, rows, NEW_YORK, serial)
     assert backend.db.scalar("SELECT timezone FROM rollup_settings") == NEW_YORK
-
-
-def floor_hour(at: datetime) -> datetime:
-    return at.replace(minute=0, second=0, microsecond=0)
 
 
 @pytest.mark.parametrize("zone", [SAO_PAULO, NEW_YORK])
@@ -422,6 +241,14 @@ def test_tsdb020_compression_policy_compresses_old_chunks_and_keeps_totals(times
     assert dict(chunks).get(True, 0) > 0 and dict(chunks).get(False, 0) == 0  # all of 2025 is past 7 days
     assert_rollups_match(timescale_db, rows, SAO_PAULO, serial)
     assert _readings_on(timescale_db, serial) == len(rows)
+
+    # Compression follows wall-clock age, the late-data window a device's newest reading: a gateway
+    # back from weeks offline still writes into (and updates consumption in) compressed chunks.
+    late = between(rows, random.Random(20), newest=max(row.ts for row in rows), count=4)
+    write(timescale_db, SAO_PAULO, [envelopes(late, slug, serial)])
+    rows += late
+    backend.refresh()
+    assert_rollups_match(timescale_db, rows, SAO_PAULO, serial)
 
     # Rebuilding the aggregates reads the compressed chunks back.
     with timescale_db.connect() as conn:
@@ -472,82 +299,3 @@ def test_tsdb022_bad_zone_or_policy_is_refused_and_changes_nothing(timescale_db)
     assert timescale_db.scalar("SELECT count(*) FROM timescaledb_information.continuous_aggregates") == 3
     assert "Sao_Paulo" in timescale_db.scalar(
         "SELECT view_definition FROM timescaledb_information.continuous_aggregates WHERE view_name = 'consumption_daily'")
-
-
-# --------------------------------------------------------------------------- migrate.py mechanisms (plain PostgreSQL)
-
-def test_tsdb030_plain_postgres_never_reads_sql_timescale(empty_database, tmp_path):
-    (tmp_path / "001_ok.sql").write_text("CREATE TABLE ok_table (id int);")
-    (tmp_path / "timescale" / "functions").mkdir(parents=True)
-    (tmp_path / "timescale" / "020_caggs.sql").write_text("SELECT this_would_fail();")
-    (tmp_path / "timescale" / "functions" / "f.sql").write_text("SELECT this_would_fail_too();")
-
-    assert apply_migrations(empty_database.dsn, sql_dir=tmp_path) == ["001_ok.sql"]
-    assert ensure_timescale_policies(empty_database.dsn, LATE_DATA_DAYS) is False
-
-
-def test_tsdb031_no_transaction_and_parameters_directives(empty_database, tmp_path):
-    (tmp_path / "001_concurrently.sql").write_text(
-        "-- migrate: no-transaction\n-- banner: CREATE INDEX CONCURRENTLY refuses to run in a transaction\n"
-        "CREATE TABLE IF NOT EXISTS notes (id int, body text);\n"
-        "DO $$ BEGIN PERFORM 1; PERFORM ';'; END $$;\n"
-        "CREATE INDEX CONCURRENTLY IF NOT EXISTS notes_id_idx ON notes (id);\n")
-    hostile = "x'); DROP TABLE notes; --"
-    (tmp_path / "002_zone.sql").write_text(
-        "-- migrate: parameters\nINSERT INTO notes (id, body) VALUES (1, {timezone});"
-        " SELECT '{{not a placeholder}}';")
-
-    assert apply_migrations(empty_database.dsn, sql_dir=tmp_path, timezone=hostile) == [
-        "001_concurrently.sql", "002_zone.sql"]
-    assert empty_database.query("SELECT id, body FROM notes") == [(1, hostile)]  # bound, not pasted
-    assert empty_database.scalar("SELECT indisvalid FROM pg_index WHERE indexrelid = 'notes_id_idx'::regclass")
-
-
-def test_tsdb032_bad_directive_placeholder_or_failing_statement_is_a_clear_error(empty_database, tmp_path):
-    (tmp_path / "001_typo.sql").write_text("-- migrate: no-transactoin\nSELECT 1;")
-    with pytest.raises(ValueError, match="unknown migrate directive.*no-transactoin"):
-        apply_migrations(empty_database.dsn, sql_dir=tmp_path)
-
-    (tmp_path / "001_typo.sql").write_text("-- migrate: parameters\nSELECT {time_zone};")
-    with pytest.raises(ValueError, match="bad placeholder.*time_zone"):
-        apply_migrations(empty_database.dsn, sql_dir=tmp_path)
-
-    # A no-transaction file failing half-way: not recorded; what ran stays; a fixed file runs again.
-    (tmp_path / "001_typo.sql").write_text(
-        "-- migrate: no-transaction\nCREATE TABLE IF NOT EXISTS half (id int);\nSELECT no_such_column FROM half;")
-    with pytest.raises(psycopg.errors.UndefinedColumn):
-        apply_migrations(empty_database.dsn, sql_dir=tmp_path)
-    assert empty_database.scalar("SELECT count(*) FROM schema_migrations") == 0
-    assert empty_database.scalar("SELECT to_regclass('half') IS NOT NULL")
-    (tmp_path / "001_typo.sql").write_text(
-        "-- migrate: no-transaction\nCREATE TABLE IF NOT EXISTS half (id int);\nSELECT id FROM half;")
-    assert apply_migrations(empty_database.dsn, sql_dir=tmp_path) == ["001_typo.sql"]
-
-
-@pytest.mark.parametrize(("text", "statements"), [
-    ("SELECT 1; SELECT 2;", ["SELECT 1", "SELECT 2"]),
-    ("SELECT ';' AS a; SELECT 'it''s;'", ["SELECT ';' AS a", "SELECT 'it''s;'"]),
-    ('SELECT 1 AS "a;b"; -- trailing; comment\n', ['SELECT 1 AS "a;b"']),
-    ("CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $fn$ SELECT 1; $fn$; SELECT f();",
-     ["CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $fn$ SELECT 1; $fn$", "SELECT f()"]),
-    ("DO $$ BEGIN PERFORM 1; END $$; /* a; block */ SELECT 2", ["DO $$ BEGIN PERFORM 1; END $$", "/* a; block */ SELECT 2"]),
-    ("-- only a comment;\n", []),
-    ("SELECT $1::int; SELECT 2", ["SELECT $1::int", "SELECT 2"]),
-])
-def test_tsdb033_split_statements_respects_quotes_dollar_quotes_and_comments(text, statements):
-    assert split_statements(text) == statements
-
-
-def test_tsdb034_split_statements_rejects_an_unterminated_dollar_quote():
-    with pytest.raises(ValueError, match="unterminated dollar quote"):
-        split_statements("DO $body$ BEGIN PERFORM 1; END")
-
-
-@pytest.mark.parametrize(("text", "found"), [
-    ("-- migrate: no-transaction\n-- migrate: parameters\nSELECT 1;", {"no-transaction", "parameters"}),
-    ("-- migrate: no-transaction, parameters\nSELECT 1;", {"no-transaction", "parameters"}),
-    ("SELECT 1;\n-- migrate: no-transaction\n", set()),  # only the leading comment block counts
-    ("-- banner\n\n-- migrate: parameters\nSELECT 1;", {"parameters"}),
-])
-def test_tsdb035_directives_come_from_the_leading_comments(text, found):
-    assert file_directives(text) == found
