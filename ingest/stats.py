@@ -74,7 +74,7 @@ class IngestStats:
         self.last_commit_at: datetime | None = None
         self.last_error: str | None = None
         self.commit_seconds_total = 0.0
-        self.queue_high_water = 0
+        self.queue_high_water = 0  # in weight (readings + 1 per message, see ingest.inbox): what is bounded
         self.busy_since: float | None = None  # monotonic time the writer took a batch it has not committed yet
         self.batch_readings = Histogram("tds_ingest_batch_readings", "Readings per committed batch.",
                                         buckets=BATCH_BUCKETS, registry=None)
@@ -92,11 +92,11 @@ class IngestStats:
             entry = self._minutes[key] = Minute(key)
         return entry
 
-    def note_received(self, depth: int, at: datetime) -> None:
-        """Called by the paho thread after handing a message to the writer's queue."""
+    def note_received(self, depth: int, weight: int, at: datetime) -> None:
+        """Called by the paho thread after handing a message over: queue depth in messages and in weight."""
         with self.lock:
             self.received += 1
-            self.queue_high_water = max(self.queue_high_water, depth)
+            self.queue_high_water = max(self.queue_high_water, weight)
             minute = self._minute(at)
             minute.received += 1
             minute.queue_depth_max = max(minute.queue_depth_max, depth)

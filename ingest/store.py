@@ -32,6 +32,7 @@ class RejectedRow:
     readings_rejected: int
     readings_accepted: int
     payload: bytes
+    payload_size: int | None = None  # None: len(payload)
 
     EXCERPT_BYTES = 4096
 
@@ -156,7 +157,8 @@ def insert_rejected(conn: psycopg.Connection, rejected: Sequence[RejectedRow]) -
         " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
         [
             (r.received_at, r.topic[:512], r.reason, r.detail[:2000], r.account_slug, r.gateway_serial,
-             r.readings_rejected, r.readings_accepted, len(r.payload), r.payload[: RejectedRow.EXCERPT_BYTES])
+             r.readings_rejected, r.readings_accepted, r.payload_size if r.payload_size is not None else len(r.payload),
+             r.payload[: RejectedRow.EXCERPT_BYTES])
             for r in rejected
         ],
     )

@@ -13,7 +13,9 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from ingest.inbox import Inbox
 from ingest.payload import Rejection, parse_message
+from ingest.store import RejectedRow
 from ingest.status import StatusRecorder, is_status_topic, signal_from_message
 from ingest.writer import STOP, BatchWriter, Envelope, IngestStats
 
@@ -142,6 +144,9 @@ class Subscriber:
         except Exception as error:  # a parser bug must cost one message, never the network thread
             log.exception("unexpected error parsing a message on %s", topic)
             envelope.rejection = Rejection("parse_error", f"{type(error).__name__}: {error}"[:300])
+        # Only an excerpt is ever stored (rejections): a 10 MB payload must not wait in the queue whole.
+        envelope.payload_size = len(envelope.payload)
+        envelope.payload = envelope.payload[:RejectedRow.EXCERPT_BYTES]
         self._hand_over(envelope, received_at)
 
     def _hand_over(self, envelope: Envelope, received_at: datetime) -> None:
@@ -154,7 +159,7 @@ class Subscriber:
                 if not self.accepting:
                     return  # not acked: redelivered by the broker to the next session
         if self.stats is not None:
-            self.stats.note_received(self.inbox.qsize(), received_at)
+            self.stats.note_received(self.inbox.messages(), self.inbox.qsize(), received_at)
 
     def _acker(self, mid: int, qos: int):
         generation = self.generation
@@ -178,7 +183,8 @@ class IngestHandle:
     status: StatusRecorder | None = None
 
     def queue_depth(self) -> int:
-        return self.inbox.qsize()
+        """Messages waiting for the writer (the bound is on their weight, see ingest.inbox)."""
+        return self.inbox.messages()
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop taking messages, flush and acknowledge what is queued, then disconnect.
@@ -222,7 +228,7 @@ def start_ingest(settings, dsn: str, mqtt_url: str, slot: int | None = None,
 
     `slot` (from ingest.slots) picks the client id when several processes ingest; `stats` lets a
     supervisor keep its counters across restarts of the ingest."""
-    inbox: queue.Queue = queue.Queue(maxsize=settings.ingest_queue_size)
+    inbox = Inbox(maxsize=settings.ingest_queue_size)
     stats = stats or IngestStats()
     writer = BatchWriter(dsn, settings.timezone, inbox, settings.ingest_batch_size, settings.ingest_flush_ms, stats,
                          settings.late_data_days)

@@ -29,7 +29,8 @@ class Envelope:
     received_at: datetime
     message: TelemetryMessage | None = None
     rejection: Rejection | None = None
-    ack: Callable[[], None] | None = None  # sends the PUBACK; called only after commit
+    ack: Callable[[], bool] | None = None  # sends the PUBACK; called only after commit
+    payload_size: int | None = None  # size received, when `payload` was cut to the excerpt kept for rejections
 
     @property
     def size(self) -> int:
@@ -83,7 +84,7 @@ class BatchStore:
         if len(parts) == 4:
             account, gateway = parts[1][:64], parts[2][:64]
         return store.RejectedRow(env.received_at, env.topic, reason, detail, account, gateway,
-                                 rejected_count, accepted, env.payload)
+                                 rejected_count, accepted, env.payload, env.payload_size)
 
     def _rejected_early(self, env: Envelope, rejected: list) -> bool:
         if env.rejection is None:

@@ -59,11 +59,13 @@ class IngestCollector:
         if handle is not None:
             yield GaugeMetricFamily("tds_ingest_queue_depth", "Messages waiting for the writer.",
                                     value=handle.queue_depth())
-            yield GaugeMetricFamily("tds_ingest_queue_capacity", "Bound of the writer's queue.",
+            yield GaugeMetricFamily("tds_ingest_queue_weight", "Readings + 1 per message waiting (what is bounded).",
+                                    value=handle.inbox.qsize())
+            yield GaugeMetricFamily("tds_ingest_queue_capacity", "Bound of the queue's weight.",
                                     value=handle.inbox.maxsize)
             yield GaugeMetricFamily("tds_ingest_broker_connected", "1 while connected to the broker.",
                                     value=1.0 if handle.subscriber.connected.is_set() else 0.0)
-        yield GaugeMetricFamily("tds_ingest_queue_high_water", "Deepest the writer's queue has been.",
+        yield GaugeMetricFamily("tds_ingest_queue_high_water", "Largest queue weight so far.",
                                 value=snapshot["queue_high_water"])
         yield GaugeMetricFamily("tds_ingest_uncommitted_batch_seconds",
                                 "Age of the batch being written (0 when idle); grows while the database is down.",
