@@ -19,40 +19,56 @@ dash.register_page(__name__, path="/explorer", name="Explorer", order=1, nav_key
 log = logging.getLogger(__name__)
 
 
-def _options(language: str) -> tuple[list, list]:
+def _options(state: dict, language: str) -> dict:
+    """Every dropdown's options at page load (a value from the URL must be among them to be kept);
+    URL values outside the options are dropped from `state`."""
+    scope = current_scope()
     with session_scope(services().engine) as conn:
-        accounts = filters.list_accounts(conn, current_scope())
+        accounts = filters.list_accounts(conn, scope)
         metrics = consumption.list_consumption_metrics(conn)
-    label = lambda m: i18n.t(f"metric.{m['name']}", language) if f"metric.{m['name']}" in i18n.MESSAGES \
-        else f"{m['name']} ({m['unit']})"  # noqa: E731
-    return ([{"label": a["name"], "value": a["id"]} for a in accounts],
-            [{"label": label(m), "value": m["name"]} for m in metrics])
+        gateways = filters.list_gateways(conn, scope)
+        device_rows = devices.device_options(conn, scope, state["accounts"], state["gateways"])
+    options = {"account": [{"label": a["name"], "value": a["id"]} for a in accounts],
+               "metric": [{"label": explorer_controls.metric_label(m, language), "value": m["name"]} for m in metrics]}
+    options["gateway"], state["gateways"] = explorer_controls.gateway_choices(gateways, state["accounts"],
+                                                                              state["gateways"])
+    options["device"], state["devices"] = explorer_controls.device_choices(device_rows, state["devices"])
+    return options
+
+
+def _dropdown(language: str, key: str, id_: str, options: list, value, placeholder: str | None, md: int) -> dbc.Col:
+    return dbc.Col([dbc.Label(i18n.t(key, language)),
+                    dcc.Dropdown(id=id_, options=options, value=value, multi=placeholder is not None,
+                                 clearable=placeholder is not None,
+                                 placeholder=i18n.t(placeholder, language) if placeholder else None)], md=md)
+
+
+def _radio(language: str, id_: str, values, value, prefix: str) -> dbc.RadioItems:
+    return dbc.RadioItems(id=id_, value=value, inline=True,
+                          options=[{"label": i18n.t(f"{prefix}.{v}", language), "value": v} for v in values])
 
 
 def _controls(state: dict, language: str) -> dbc.Card:
-    accounts, metrics = _options(language)
-    t = lambda key: i18n.t(key, language)  # noqa: E731
-    radio = lambda id_, values, value, prefix: dbc.RadioItems(  # noqa: E731
-        id=id_, value=value, inline=True, options=[{"label": t(f"{prefix}.{v}"), "value": v} for v in values])
+    options, t = _options(state, language), (lambda key: i18n.t(key, language))
     return dbc.Card(dbc.CardBody([dbc.Row([
-        dbc.Col([dbc.Label(t("filter.account")), dcc.Dropdown(id=ids.EXPLORER_ACCOUNT, options=accounts, multi=True,
-                                                            value=state["accounts"], placeholder=t("filter.all"))], md=3),
-        dbc.Col([dbc.Label(t("filter.gateway")), dcc.Dropdown(id=ids.EXPLORER_GATEWAY, multi=True,
-                                                            value=state["gateways"],
-                                                            placeholder=t("filter.all_gateways"))], md=3),
-        dbc.Col([dbc.Label(t("filter.device")), dcc.Dropdown(id=ids.EXPLORER_DEVICE, multi=True, value=state["devices"],
-                                                           placeholder=t("filter.all_devices"))], md=4),
-        dbc.Col([dbc.Label(t("filter.metric")), dcc.Dropdown(id=ids.EXPLORER_METRIC, options=metrics,
-                                                           value=state["metric"], clearable=False)], md=2),
+        _dropdown(language, "filter.account", ids.EXPLORER_ACCOUNT, options["account"], state["accounts"],
+                  "filter.all", 3),
+        _dropdown(language, "filter.gateway", ids.EXPLORER_GATEWAY, options["gateway"], state["gateways"],
+                  "filter.all_gateways", 3),
+        _dropdown(language, "filter.device", ids.EXPLORER_DEVICE, options["device"], state["devices"],
+                  "filter.all_devices", 4),
+        _dropdown(language, "filter.metric", ids.EXPLORER_METRIC, options["metric"], state["metric"], None, 2),
     ], className="mb-2"), dbc.Row([
-        dbc.Col([dbc.Label(t("explorer.period")), radio(ids.EXPLORER_PRESET, periods.PRESETS, state["preset"], "preset"),
+        dbc.Col([dbc.Label(t("explorer.period")),
+                 _radio(language, ids.EXPLORER_PRESET, periods.PRESETS, state["preset"], "preset"),
                  dcc.DatePickerRange(id=ids.EXPLORER_DATES, start_date=state["first_day"], end_date=state["last_day"],
                                      display_format="DD/MM/YYYY" if language == "pt-BR" else "MM/DD/YYYY",
-                                     minimum_nights=0, first_day_of_week=0)], md=6),
+                                     minimum_nights=0)], md=6),
         dbc.Col([dbc.Label(t("explorer.granularity")),
-                 radio(ids.EXPLORER_GRANULARITY, ("auto",) + periods.GRANULARITIES, state["granularity"], "granularity"),
+                 _radio(language, ids.EXPLORER_GRANULARITY, ("auto",) + periods.GRANULARITIES, state["granularity"],
+                        "granularity"),
                  html.Div(id=ids.EXPLORER_GRANULARITY_USED, className="small text-muted")], md=3),
-        dbc.Col([dbc.Label(t("explorer.mode")), radio(ids.EXPLORER_MODE, explorer_view.MODES, "bars", "mode"),
+        dbc.Col([dbc.Label(t("explorer.mode")), _radio(language, ids.EXPLORER_MODE, explorer_view.MODES, "bars", "mode"),
                  dbc.Switch(id=ids.EXPLORER_COMPARE, label=t("explorer.compare"), value=False)], md=3),
     ])]), className="mb-3 shadow-sm")
 

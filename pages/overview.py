@@ -9,7 +9,7 @@ import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html
 
-from tds_dash import figures, i18n, ids, overview_view
+from tds_dash import explorer_controls, figures, i18n, ids, overview_view
 from tds_dash.context import current_language, current_scope, services
 from tds_dash.db import session_scope
 from tds_dash.queries import filters, overview
@@ -47,6 +47,7 @@ def layout(**kwargs):
         html.Div(id=ids.OVERVIEW_ALERT),
         dcc.Interval(id=ids.OVERVIEW_INTERVAL, interval=refresh_ms),
         dcc.Store(id=ids.OVERVIEW_STORE),
+        dcc.Location(id=ids.OVERVIEW_GOTO, refresh="callback-nav"),
         dbc.Row(id=ids.OVERVIEW_CARDS),
         dbc.Row([
             dbc.Col(dbc.Card([dbc.CardHeader(i18n.t("chart.monthly", language)),
@@ -114,3 +115,14 @@ def update_charts(store):
 @callback(Output(ids.OVERVIEW_TABLE, "rowData"), Input(ids.OVERVIEW_STORE, "data"), prevent_initial_call=True)
 def update_table(store):
     return overview_view.table_rows(store, services().settings.zone, current_language())
+
+
+@callback(Output(ids.OVERVIEW_GOTO, "href"), Input(ids.OVERVIEW_MONTHLY, "clickData"),
+          Input(ids.OVERVIEW_DAILY, "clickData"), State(ids.OVERVIEW_ACCOUNT, "value"),
+          State(ids.OVERVIEW_GATEWAY, "value"), State(ids.OVERVIEW_METRIC, "value"), prevent_initial_call=True)
+def on_bar_click(monthly, daily, account_id, gateway_id, metric):
+    """A monthly bar opens the explorer on that month, a daily bar on that day."""
+    month = dash.ctx.triggered_id == ids.OVERVIEW_MONTHLY
+    href = explorer_controls.overview_click_href(monthly if month else daily, "month" if month else "day",
+                                                 services().settings.zone, account_id, gateway_id, metric)
+    return href or dash.no_update

@@ -87,6 +87,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         assets_folder=str(ROOT / "assets"),
         title="TDS Telemetry",
         update_title=None,
+        # Each page's callbacks name components of that page only: without this the renderer reports
+        # every other page's ids as "not found in layout" on whichever page is open.
+        suppress_callback_exceptions=True,
     )
     server = app.server
     server.config["SECRET_KEY"] = settings.secret_key

@@ -5,7 +5,7 @@ from datetime import date, datetime, timedelta
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from tds_dash import periods
+from tds_dash import i18n, periods
 
 DEFAULT_PRESET = "this_month"
 
@@ -111,3 +111,9 @@ def device_choices(rows: list[dict], chosen) -> tuple[list[dict], list[int]]:
     options = [{"label": f"{d['gateway']}/{d['code']} · {d['name']}", "value": d["id"]} for d in rows]
     valid = {o["value"] for o in options}
     return options, [d for d in (chosen or []) if d in valid]
+
+
+def metric_label(metric: dict, language: str) -> str:
+    """A known metric's translated label, else its name and unit."""
+    key = f"metric.{metric['name']}"
+    return i18n.t(key, language) if key in i18n.MESSAGES else f"{metric['name']} ({metric['unit']})"

@@ -72,7 +72,9 @@ def explorer_figure(store: dict | None, mode: str, zone: ZoneInfo, language: str
             figure.add_trace(go.Bar(x=labels, y=values, name=name, customdata=custom,
                                     marker_color=OTHERS_COLOR if others else PALETTE[index % len(PALETTE)],
                                     hovertext=_hover(values, name, unit, language), hoverinfo="text"))
-    return _layout(figure, language, unit, barmode="stack")
+    figure = _layout(figure, language, unit, barmode="stack")
+    # "closest" in bars mode, so a click reports the segment under the pointer, not the first device.
+    return figure.update_layout(hovermode="closest" if mode == "bars" else "x unified")
 
 
 def device_band_figure(frame: pd.DataFrame, zone: ZoneInfo, language: str, unit: str,
