@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -153,3 +154,15 @@ def test_exp045_unknown_or_foreign_devices_are_404(api):
     assert foreign.status_code == missing.status_code == 404
     assert foreign.json["error"]["code"] == "not_found"
     assert get(client, {}, "/api/v1/consumption", device=ids["med"], **window).status_code == 401
+
+
+def test_exp046_openapi_document_matches_the_routes_and_errors():
+    import yaml  # installed with amqtt
+
+    document = yaml.safe_load((Path(__file__).parent.parent / "docs" / "openapi.yaml").read_text())
+    assert set(document["paths"]) == {"/api/v1/consumption", "/api/v1/readings"}
+    codes = set(document["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"]["enum"])
+    assert {code for _, _, code in BAD_INPUTS} | {"not_found", "too_many_readings"} <= codes
+    granularity = next(p for p in document["paths"]["/api/v1/consumption"]["get"]["parameters"]
+                       if p.get("name") == "granularity")
+    assert granularity["schema"]["enum"] == list(periods.GRANULARITIES)
