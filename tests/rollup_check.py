@@ -41,7 +41,7 @@ def local(zone: str, *args: int) -> datetime:
 
 
 def instants(zone: str, rng: random.Random) -> list[datetime]:
-    """~45-minute steps with jitter over two stretches (a month end + spring forward; a month end + fall
+    """~1-hour steps with jitter over two stretches (a month end + spring forward; a month end + fall
     back), plus the instants the rules are about: 23:30 local on a month's last day, local midnight."""
     picked: set[datetime] = set()
     for start, end in ((local(zone, 2025, 2, 26), local(zone, 2025, 3, 11)),
@@ -49,7 +49,7 @@ def instants(zone: str, rng: random.Random) -> list[datetime]:
         at = start
         while at < end:
             picked.add(at)
-            at += timedelta(minutes=rng.randint(20, 70))
+            at += timedelta(minutes=rng.randint(30, 90))
     month_ends = [local(zone, 2025, 2, 28, 23, 30), local(zone, 2025, 10, 31, 23, 30)]
     picked = {at for at in picked if not any(end < at < end + timedelta(minutes=30) for end in month_ends)}
     picked |= {*month_ends, local(zone, 2025, 3, 1)}

@@ -14,6 +14,7 @@ Backends: "postgres" = a fresh embedded database per test (rollup tables kept by
 from __future__ import annotations
 
 import dataclasses
+import math
 import random
 from datetime import datetime, timedelta
 
@@ -23,8 +24,8 @@ import pytest
 from ingest.writer import Envelope
 from tds_dash.migrate import ROLLUP_VIEWS, apply_migrations, ensure_rollup_timezone, ensure_timescale_policies
 from tests.helpers import Database, sqlalchemy_url
-from tests.rollup_check import (LATE_DATA_DAYS, UTC, assert_rollups_match, between, envelopes, fetch, floor_hour,
-                                in_batches, local, make_rows, provision, write)
+from tests.rollup_check import (LATE_DATA_DAYS, LEVELS, UTC, Row, assert_rollups_match, between, envelopes, fetch,
+                                floor_hour, in_batches, local, make_rows, provision, same, write)
 
 SAO_PAULO = "America/Sao_Paulo"
 NEW_YORK = "America/New_York"
@@ -217,6 +218,55 @@ def test_tsdb013_live_readings_show_before_any_refresh(backend, zone):
         assert_rollups_match(backend.db, rows, zone, serial)
     backend.refresh()
     assert_rollups_match(backend.db, rows, zone, serial)
+
+
+def counter_with_drops(rng: random.Random, start: datetime, count: int) -> list[Row]:
+    """A counter with glitches (one low reading, then back up), resets (low and staying low) and gaps."""
+    rows, level, at = [], 5000.0, start
+    for _ in range(count):
+        at += timedelta(minutes=rng.choice([15, 30, 30, 45, 240]))
+        draw = rng.random()
+        if draw < 0.05:
+            value = round(level * rng.uniform(0.1, 0.9), 3)  # a glitch: the next reading climbs back
+        elif draw < 0.08:
+            level = value = round(rng.uniform(0, 50), 3)  # a reset: the meter starts over
+        else:
+            level = value = round(level + rng.uniform(0, 6), 3)
+        rows.append(Row("MED-001", "energy_kwh", at, value))
+    return rows
+
+
+def test_tsdb014_counter_drops_give_the_same_rollups_and_corrections_on_both_backends(database, timescale_db):
+    """Glitch, reset and provisional-drop rules live in tds_update_consumption, shared by both paths:
+    the same readings, arriving in the same shuffled order, must give identical rollups everywhere."""
+    rng = random.Random(14)
+    rows = counter_with_drops(rng, local(SAO_PAULO, 2025, 5, 28), 400)
+    results = []
+    for backend in (Backend("postgres", database), Backend("timescale", timescale_db)):
+        backend.cut_in(SAO_PAULO)
+        slug, serial = provision(backend.db)
+        messages = envelopes(rows, slug, serial)
+        order = random.Random(1)
+        for index, start in enumerate(range(0, len(messages), 50)):  # shuffled within ~2-day blocks
+            block = messages[start:start + 50]
+            write(backend.db, SAO_PAULO, in_batches(order.sample(block, len(block)), 10))
+            if index % 2:
+                backend.refresh()
+        backend.refresh()
+        per_reading = backend.db.query(
+            "SELECT r.ts, r.consumption, r.quality FROM readings r JOIN devices d ON d.id = r.device_id"
+            " JOIN gateways g ON g.id = d.gateway_id WHERE g.serial = %s ORDER BY r.ts", (serial,))
+        rollups = {view: fetch(backend.db, view, serial) for view in LEVELS}
+        results.append((per_reading, rollups))
+
+    (plain_readings, plain_rollups), (ts_readings, ts_rollups) = results
+    assert len(plain_readings) == len(rows) and {q for _, _, q in plain_readings} >= {None, "glitch", "reset"}
+    assert [(ts, q) for ts, _, q in ts_readings] == [(ts, q) for ts, _, q in plain_readings]
+    assert all(math.isclose(a, b, abs_tol=1e-9) for (_, a, _), (_, b, _) in zip(ts_readings, plain_readings))
+    for view in LEVELS:
+        assert sorted(ts_rollups[view]) == sorted(plain_rollups[view]), view
+        wrong = [key for key, row in plain_rollups[view].items() if not same(ts_rollups[view][key], row)]
+        assert not wrong, f"{view}: {wrong[:3]}"
 
 
 # --------------------------------------------------------------------------- TimescaleDB only
