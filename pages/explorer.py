@@ -68,7 +68,8 @@ def _controls(state: dict, language: str) -> dbc.Card:
                  _radio(language, ids.EXPLORER_GRANULARITY, ("auto",) + periods.GRANULARITIES, state["granularity"],
                         "granularity"),
                  html.Div(id=ids.EXPLORER_GRANULARITY_USED, className="small text-muted")], md=3),
-        dbc.Col([dbc.Label(t("explorer.mode")), _radio(language, ids.EXPLORER_MODE, explorer_view.MODES, "bars", "mode"),
+        dbc.Col([dbc.Label(t("explorer.mode")),
+                 _radio(language, ids.EXPLORER_MODE, explorer_view.MODES, "bars", "mode"),
                  dbc.Switch(id=ids.EXPLORER_COMPARE, label=t("explorer.compare"), value=False)], md=3),
     ])]), className="mb-3 shadow-sm")
 

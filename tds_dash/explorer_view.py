@@ -26,7 +26,8 @@ i18n.add_messages({
         "pt-BR": "O aumento entre duas leituras consecutivas de um medidor é contado na hora, no dia e no mês "
                  "(no fuso {zone}) que contêm a leitura mais recente; uma leitura exatamente à meia-noite "
                  "pertence ao dia que começa nela. Barras empilhadas mostram os {top} maiores dispositivos; "
-                 "os demais são somados em \"outros\". Mín./méd./máx. são do consumo por barra (hora, dia ou mês).",
+                 "os demais são somados em \"outros\". Mín./méd./máx. são do consumo por barra "
+                 "(hora, dia ou mês).",
         "en": "The increase between two consecutive readings of a meter is counted in the hour, day and month "
               "(in the {zone} zone) that contain the later reading; a reading exactly at midnight belongs to "
               "the day that starts then. Stacked bars show the {top} largest devices; the rest are summed as "

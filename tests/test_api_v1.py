@@ -65,7 +65,8 @@ def test_exp041_consumption_every_metric_csv_and_month_granularity(api):
               "to": "2026-03-05T00:00:00Z", "granularity": "month"}
     body = get(client, headers, "/api/v1/consumption", **params).json
     assert {(row["device_id"], row["metric"]) for row in body["data"]} == {
-        (ids["med"], "energy_kwh"), (ids["med"], "power_kw"), (ids["globex"], "energy_kwh"), (ids["globex"], "power_kw")}
+        (ids["med"], "energy_kwh"), (ids["med"], "power_kw"), (ids["globex"], "energy_kwh"),
+        (ids["globex"], "power_kw")}
     gauge = next(row for row in body["data"] if row["metric"] == "power_kw")
     assert gauge["consumption"] is None and gauge["avg"] is not None
     response = get(client, headers, "/api/v1/consumption", format="csv", **params)

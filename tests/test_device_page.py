@@ -54,7 +54,8 @@ def test_dev001_short_ranges_draw_raw_readings_long_ones_rollup_bands(database, 
 
 
 def test_dev002_sections_mark_corrections_and_bars_only_for_meters(database, med):
-    database.execute("INSERT INTO meter_corrections (device_id, metric_id, ts, kind, previous_value, value, consumption)"
+    database.execute("INSERT INTO meter_corrections"
+                     " (device_id, metric_id, ts, kind, previous_value, value, consumption)"
                      " VALUES (%s, 1, '2026-03-03T12:00:00Z', 'glitch', 1200.5, 3.2, 0)", (med,))
     data = charts(database, med, date(2026, 3, 1), date(2026, 3, 7))
     with session_scope(database.engine()) as conn:

@@ -87,7 +87,8 @@ def assert_matches(data: explorer.ExplorerData, expected: dict) -> None:
 ])
 def test_exp001_bucket_and_device_totals_equal_direct_sums(loaded, first, last, granularity):
     # Readings every 50 min, plus ones exactly at local midnight and at 23:30 on month ends.
-    extra = [datetime(2026, 3, 1, tzinfo=ZONE).astimezone(UTC), datetime(2026, 2, 28, 23, 30, tzinfo=ZONE).astimezone(UTC)]
+    extra = [datetime(2026, 3, 1, tzinfo=ZONE).astimezone(UTC),
+             datetime(2026, 2, 28, 23, 30, tzinfo=ZONE).astimezone(UTC)]
     write_history(loaded, datetime(2026, 1, 1, 3, tzinfo=UTC), datetime(2026, 3, 20, tzinfo=UTC), timedelta(minutes=50),
                   extra)
     period = periods.Period(first, last, ZONE)
@@ -161,7 +162,8 @@ def test_exp004_selection_scope_and_others(loaded, monkeypatch):
     assert len(everything.totals) == 4  # MED-001 and MED-002 of each gateway; HID-003 meters water
     assert set(everything.totals["gateway"]) == {"GW-0101", "GW-0201"}
     assert set(fetch(loaded, period, "day", selection=Selection((acme,))).totals["account"]) == {"acme"}
-    assert set(fetch(loaded, period, "day", selection=Selection((), (globex_gateway,))).totals["gateway"]) == {"GW-0201"}
+    by_gateway = fetch(loaded, period, "day", selection=Selection((), (globex_gateway,)))
+    assert set(by_gateway.totals["gateway"]) == {"GW-0201"}
     only = fetch(loaded, period, "day", selection=Selection((), (), (med_001,)))
     assert list(only.totals["device_id"]) == [med_001]
     # Intersection: a device outside the chosen account yields nothing; so does a scope without that account.

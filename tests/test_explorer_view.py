@@ -114,7 +114,8 @@ def _data(compare: bool = True) -> ExplorerData:
     totals = pd.DataFrame({"device_id": [1, 2, 3], "code": ["MED-001", "MED-002", "MED-001"],
                            "name": ["A", "B", "C"], "gateway": ["GW-0101", "GW-0101", "GW-0201"],
                            "account": ["acme", "acme", "globex"], "consumption": [22.0, 9.0, 1.5],
-                           "min": [10.0, 4.0, 1.5], "avg": [11.0, 4.5, 1.5], "max": [12.0, 5.0, 1.5], "buckets": [2, 2, 1]})
+                           "min": [10.0, 4.0, 1.5], "avg": [11.0, 4.5, 1.5], "max": [12.0, 5.0, 1.5],
+                           "buckets": [2, 2, 1]})
     comparison = None
     if compare:
         previous = periods.previous_period(period)

@@ -53,7 +53,8 @@ SELECTED = (
 
 _METRICS = sa.text("SELECT id, name, unit, meter_kind FROM metrics ORDER BY known DESC, name")
 
-_COLUMNS = "device_id, metric_id, account_id, bucket, consumption, min_value, max_value, sum_value, count, last_value, last_ts"
+_COLUMNS = ("device_id, metric_id, account_id, bucket, consumption, min_value, max_value, sum_value, count,"
+            " last_value, last_ts")
 _METRIC = "(CAST(:metric_id AS smallint) IS NULL OR metric_id = :metric_id)"
 
 
