@@ -142,10 +142,15 @@ _UPDATE_GATEWAY = sa.text(
 _GATEWAY_EXISTS = sa.text("SELECT EXISTS (SELECT 1 FROM gateways WHERE id = :id AND account_id " + IN_SCOPE + ")")
 
 
+def serial_taken(conn: Connection, serial: str, gateway_id: int | None = None) -> bool:
+    """Serials are unique across all accounts (they are MQTT topic segments)."""
+    return conn.execute(_SERIAL_TAKEN, {"serial": serial, "id": gateway_id or -1}).scalar_one()
+
+
 def save_gateway(conn: Connection, scope: Scope, values: dict, gateway_id: int | None = None,
                  version: int | None = None) -> SaveResult:
     """Create (no id) or update a gateway from validated form values; the update names its base version."""
-    if conn.execute(_SERIAL_TAKEN, {"serial": values["serial"], "id": gateway_id or -1}).scalar_one():
+    if serial_taken(conn, values["serial"], gateway_id):
         return SaveResult("invalid", field_errors={"serial": forms.FieldError("serial_taken")})
     params = {**scope.params(), **values, "id": gateway_id, "version": version}
     try:

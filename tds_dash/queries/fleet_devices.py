@@ -105,13 +105,17 @@ _UPDATE_DEVICE = sa.text(
 _DEVICE_EXISTS = sa.text("SELECT EXISTS (SELECT 1 FROM devices WHERE id = :id AND account_id " + IN_SCOPE + ")")
 
 
+def code_taken(conn: Connection, code: str, gateway_id: int | None, device_id: int | None = None) -> bool:
+    """Codes are unique per gateway; editing, the device's own gateway is used."""
+    return conn.execute(_CODE_TAKEN, {"gateway_id": None if device_id else gateway_id, "code": code,
+                                      "id": device_id or -1}).scalar_one()
+
+
 def save_device(conn: Connection, scope: Scope, values: dict, device_id: int | None = None,
                 version: int | None = None, metrics: list[dict] | None = None, timezone: str | None = None
                 ) -> SaveResult:
     """Create (no id) or update a device, and on update its metric settings, from validated values."""
-    taken = conn.execute(_CODE_TAKEN, {"gateway_id": None if device_id else values.get("gateway_id"),
-                                       "code": values["code"], "id": device_id or -1}).scalar_one()
-    if taken:
+    if code_taken(conn, values["code"], values.get("gateway_id"), device_id):
         return SaveResult("invalid", field_errors={"code": forms.FieldError("code_taken")})
     params = {**scope.params(), **values, "id": device_id, "version": version}
     try:
