@@ -4,7 +4,8 @@
 - database (function): a fresh database cloned from a migrated template (~30 ms); `.dsn`, `.url`,
   `.query()`, `.scalar()`, `.engine()`. make_database(migrated=False) gives more, or empty ones.
 - timescale_dsn (session): a TimescaleDB (the WASM build in tests/timescale/, one connection at a time),
-  or the scratch database in $TEST_TIMESCALE_URL; see tests/timescale_server.py.
+  or the scratch database in $TEST_TIMESCALE_URL; see tests/timescale_server.py. timescale_database
+  (session): that database migrated, as a Database.
 - mosquitto (session) / fresh_mosquitto (function): a broker on 127.0.0.1:free port; `.url`, `.host`, `.port`.
 - ingest (function factory): ingest() starts start_ingest() on `database` + `mosquitto`, waits until
   it is subscribed, and stops it (then drops its broker session) at teardown.
@@ -136,6 +137,18 @@ def timescale_dsn(tmp_path_factory):
         yield server.dsn
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def timescale_database(timescale_dsn) -> Database:
+    """The TimescaleDB migrated as the app does at start (zone, then policies with a 7-day late-data
+    window). One database for the session: tests keep to their own gateway's rows (tests/rollup_check.py)."""
+    from tds_dash.migrate import apply_migrations, ensure_rollup_timezone, ensure_timescale_policies
+
+    apply_migrations(timescale_dsn, timezone=ROLLUP_TIMEZONE)
+    ensure_rollup_timezone(timescale_dsn, ROLLUP_TIMEZONE)
+    ensure_timescale_policies(timescale_dsn, late_data_days=7)
+    return Database(name="timescale", dsn=timescale_dsn, url=sqlalchemy_url(timescale_dsn))
 
 
 # --------------------------------------------------------------------------- MQTT

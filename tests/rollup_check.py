@@ -1,5 +1,5 @@
-"""Consumption test data and its plain reference computation, the ingest path used to write it, and
-the check that a database's rollups equal the reference (tests/test_timescale.py, both backends).
+"""Consumption test data and its plain reference computation, the ingest path used to write it, the
+check that a database's rollups equal the reference, and the two backends (tests/test_timescale*.py).
 
 Readings go in through ingest.writer.BatchStore.write on one psycopg connection, committed per batch
 as the writer thread does: the real ingest path below MQTT.
@@ -17,6 +17,7 @@ import psycopg
 from ingest import store
 from ingest.payload import Reading, TelemetryMessage
 from ingest.writer import BatchStore, Envelope
+from tds_dash.migrate import ROLLUP_VIEWS, ensure_rollup_timezone
 from tests.helpers import Database, unique_name
 
 UTC = timezone.utc
@@ -196,3 +197,37 @@ def between(rows: list[Row], rng: random.Random, newest: datetime, count: int) -
 
 def floor_hour(at: datetime) -> datetime:
     return at.replace(minute=0, second=0, microsecond=0)
+
+
+# --------------------------------------------------------------------------- backends
+
+@dataclasses.dataclass
+class Backend:
+    name: str
+    db: Database
+
+    def cut_in(self, zone: str) -> None:
+        """Rollups cut in `zone`; on the shared Timescale database also an empty readings table, so
+        each test starts from nothing (and the aggregates from a clean watermark)."""
+        if self.name == "postgres":
+            ensure_rollup_timezone(self.db.dsn, zone)
+            return
+        with self.db.connect() as conn:
+            conn.execute("TRUNCATE readings")
+            conn.execute("SELECT tds_rebuild_rollups(%s)", (zone,))
+
+    def refresh(self) -> None:
+        """What the background workers would do: run each refresh policy, in hierarchy order."""
+        if self.name == "timescale":
+            for view in ROLLUP_VIEWS:
+                run_jobs(self.db, "policy_refresh_continuous_aggregate", view)
+
+
+def run_jobs(db: Database, proc_name: str, relation: str) -> int:
+    with db.connect() as conn:
+        jobs = [row[0] for row in conn.execute(
+            "SELECT job_id FROM timescaledb_information.jobs WHERE proc_name = %s AND hypertable_name = %s",
+            (proc_name, relation))]
+        for job in jobs:
+            conn.execute("CALL run_job(%s)", (job,))
+    return len(jobs)

@@ -13,86 +13,39 @@ Backends: "postgres" = a fresh embedded database per test (rollup tables kept by
 """
 from __future__ import annotations
 
-import dataclasses
-import math
 import random
 from datetime import datetime, timedelta
 
-import psycopg
 import pytest
 
 from ingest.writer import Envelope
-from tds_dash.migrate import ROLLUP_VIEWS, apply_migrations, ensure_rollup_timezone, ensure_timescale_policies
-from tests.helpers import Database, sqlalchemy_url
-from tests.rollup_check import (LATE_DATA_DAYS, LEVELS, UTC, Row, assert_rollups_match, between, envelopes, fetch,
-                                floor_hour, in_batches, local, make_rows, provision, same, write)
+from tds_dash.migrate import apply_migrations, ensure_rollup_timezone
+from tests.rollup_check import (UTC, Backend, assert_rollups_match, between, envelopes, fetch, floor_hour, in_batches,
+                                local, make_rows, provision, write)
 
 SAO_PAULO = "America/Sao_Paulo"
 NEW_YORK = "America/New_York"
-
-
-# --------------------------------------------------------------------------- backends
-
-@dataclasses.dataclass
-class Backend:
-    name: str
-    db: Database
-
-    def cut_in(self, zone: str) -> None:
-        """Rollups cut in `zone`; on the shared Timescale database also an empty readings table, so
-        each test starts from nothing (and the aggregates from a clean watermark)."""
-        if self.name == "postgres":
-            ensure_rollup_timezone(self.db.dsn, zone)
-            return
-        with self.db.connect() as conn:
-            conn.execute("TRUNCATE readings")
-            conn.execute("SELECT tds_rebuild_rollups(%s)", (zone,))
-
-    def refresh(self) -> None:
-        """What the background workers would do: run each refresh policy, in hierarchy order."""
-        if self.name == "timescale":
-            for view in ROLLUP_VIEWS:
-                run_jobs(self.db, "policy_refresh_continuous_aggregate", view)
-
-
-def run_jobs(db: Database, proc_name: str, relation: str) -> int:
-    with db.connect() as conn:
-        jobs = [row[0] for row in conn.execute(
-            "SELECT job_id FROM timescaledb_information.jobs WHERE proc_name = %s AND hypertable_name = %s",
-            (proc_name, relation))]
-        for job in jobs:
-            conn.execute("CALL run_job(%s)", (job,))
-    return len(jobs)
-
-
-@pytest.fixture(scope="module")
-def timescale_db(timescale_dsn) -> Database:
-    """The session's TimescaleDB, migrated as the app does at start (zone, then policies)."""
-    apply_migrations(timescale_dsn, timezone=SAO_PAULO)
-    ensure_rollup_timezone(timescale_dsn, SAO_PAULO)
-    ensure_timescale_policies(timescale_dsn, LATE_DATA_DAYS)
-    return Database(name="timescale", dsn=timescale_dsn, url=sqlalchemy_url(timescale_dsn))
 
 
 @pytest.fixture(params=["postgres", "timescale"])
 def backend(request) -> Backend:
     if request.param == "postgres":
         return Backend("postgres", request.getfixturevalue("database"))
-    return Backend("timescale", request.getfixturevalue("timescale_db"))
+    return Backend("timescale", request.getfixturevalue("timescale_database"))
 
 
 # --------------------------------------------------------------------------- schema and policies
 
-def test_tsdb001_migrations_make_hypertable_caggs_and_policies(timescale_db, database):
-    names = {row[0] for row in timescale_db.query("SELECT name FROM schema_migrations")}
+def test_tsdb001_migrations_make_hypertable_caggs_and_policies(timescale_database, database):
+    names = {row[0] for row in timescale_database.query("SELECT name FROM schema_migrations")}
     assert {"003_timescale.sql", "timescale/020_rollup_views.sql", "timescale/021_readings_compression.sql"} <= names
-    assert timescale_db.query(
+    assert timescale_database.query(
         "SELECT column_name, time_interval FROM timescaledb_information.dimensions WHERE hypertable_name = 'readings'"
     ) == [("ts", timedelta(days=1))]
-    assert timescale_db.scalar(
+    assert timescale_database.scalar(
         "SELECT compression_enabled FROM timescaledb_information.hypertables WHERE hypertable_name = 'readings'")
 
-    aggregates = timescale_db.query(
+    aggregates = timescale_database.query(
         "SELECT ca.user_view_name, ca.materialized_only, parent.user_view_name"
         " FROM _timescaledb_catalog.continuous_agg ca"
         " LEFT JOIN _timescaledb_catalog.continuous_agg parent ON parent.mat_hypertable_id = ca.parent_mat_hypertable_id"
@@ -104,11 +57,11 @@ def test_tsdb001_migrations_make_hypertable_caggs_and_policies(timescale_db, dat
     # Same column names and types as plain PostgreSQL's tables, in the same order.
     columns_sql = ("SELECT table_name, column_name, data_type FROM information_schema.columns"
                    " WHERE table_name LIKE 'consumption\\_%' ORDER BY table_name, ordinal_position")
-    assert timescale_db.query(columns_sql) == database.query(columns_sql)
+    assert timescale_database.query(columns_sql) == database.query(columns_sql)
     assert database.scalar("SELECT string_agg(DISTINCT relkind::text, '') FROM pg_class"
                            " WHERE relname IN ('consumption_hourly', 'consumption_daily', 'consumption_monthly')") == "r"
 
-    jobs = timescale_db.query(
+    jobs = timescale_database.query(
         "SELECT proc_name, hypertable_name, config ->> 'start_offset', config ->> 'end_offset',"
         " config ->> 'compress_after', config ->> 'drop_after' FROM timescaledb_information.jobs"
         " WHERE proc_name LIKE 'policy_%' AND proc_name <> 'policy_job_stat_history_retention' ORDER BY 1, 2")
@@ -117,9 +70,9 @@ def test_tsdb001_migrations_make_hypertable_caggs_and_policies(timescale_db, dat
                     ("policy_refresh_continuous_aggregate", "consumption_hourly", None, "01:00:00", None, None),
                     ("policy_refresh_continuous_aggregate", "consumption_monthly", None, "01:00:00", None, None)]
     # The writer's function is the Timescale one: consumption only, no rollup tables to merge into.
-    assert "tds_merge_appended" not in timescale_db.scalar(
+    assert "tds_merge_appended" not in timescale_database.scalar(
         "SELECT prosrc FROM pg_proc WHERE proname = 'tds_refresh_rollups'")
-    assert apply_migrations(timescale_db.dsn) == []  # nothing left to apply, functions re-applied cleanly
+    assert apply_migrations(timescale_database.dsn) == []  # nothing left to apply, functions re-applied cleanly
 
 
 # --------------------------------------------------------------------------- consumption on both backends
@@ -218,134 +171,3 @@ def test_tsdb013_live_readings_show_before_any_refresh(backend, zone):
         assert_rollups_match(backend.db, rows, zone, serial)
     backend.refresh()
     assert_rollups_match(backend.db, rows, zone, serial)
-
-
-def counter_with_drops(rng: random.Random, start: datetime, count: int) -> list[Row]:
-    """A counter with glitches (one low reading, then back up), resets (low and staying low) and gaps."""
-    rows, level, at = [], 5000.0, start
-    for _ in range(count):
-        at += timedelta(minutes=rng.choice([15, 30, 30, 45, 240]))
-        draw = rng.random()
-        if draw < 0.05:
-            value = round(level * rng.uniform(0.1, 0.9), 3)  # a glitch: the next reading climbs back
-        elif draw < 0.08:
-            level = value = round(rng.uniform(0, 50), 3)  # a reset: the meter starts over
-        else:
-            level = value = round(level + rng.uniform(0, 6), 3)
-        rows.append(Row("MED-001", "energy_kwh", at, value))
-    return rows
-
-
-def test_tsdb014_counter_drops_give_the_same_rollups_and_corrections_on_both_backends(database, timescale_db):
-    """Glitch, reset and provisional-drop rules live in tds_update_consumption, shared by both paths:
-    the same readings, arriving in the same shuffled order, must give identical rollups everywhere."""
-    rng = random.Random(14)
-    rows = counter_with_drops(rng, local(SAO_PAULO, 2025, 5, 28), 400)
-    results = []
-    for backend in (Backend("postgres", database), Backend("timescale", timescale_db)):
-        backend.cut_in(SAO_PAULO)
-        slug, serial = provision(backend.db)
-        messages = envelopes(rows, slug, serial)
-        order = random.Random(1)
-        for index, start in enumerate(range(0, len(messages), 50)):  # shuffled within ~2-day blocks
-            block = messages[start:start + 50]
-            write(backend.db, SAO_PAULO, in_batches(order.sample(block, len(block)), 10))
-            if index % 2:
-                backend.refresh()
-        backend.refresh()
-        per_reading = backend.db.query(
-            "SELECT r.ts, r.consumption, r.quality FROM readings r JOIN devices d ON d.id = r.device_id"
-            " JOIN gateways g ON g.id = d.gateway_id WHERE g.serial = %s ORDER BY r.ts", (serial,))
-        rollups = {view: fetch(backend.db, view, serial) for view in LEVELS}
-        results.append((per_reading, rollups))
-
-    (plain_readings, plain_rollups), (ts_readings, ts_rollups) = results
-    assert len(plain_readings) == len(rows) and {q for _, _, q in plain_readings} >= {None, "glitch", "reset"}
-    assert [(ts, q) for ts, _, q in ts_readings] == [(ts, q) for ts, _, q in plain_readings]
-    assert all(math.isclose(a, b, abs_tol=1e-9) for (_, a, _), (_, b, _) in zip(ts_readings, plain_readings))
-    for view in LEVELS:
-        assert sorted(ts_rollups[view]) == sorted(plain_rollups[view]), view
-        wrong = [key for key, row in plain_rollups[view].items() if not same(ts_rollups[view][key], row)]
-        assert not wrong, f"{view}: {wrong[:3]}"
-
-
-# --------------------------------------------------------------------------- TimescaleDB only
-
-def _readings_on(db: Database, serial: str) -> int:
-    return db.scalar("SELECT count(*) FROM readings r JOIN devices d ON d.id = r.device_id"
-                     " JOIN gateways g ON g.id = d.gateway_id WHERE g.serial = %s", (serial,))
-
-
-def test_tsdb020_compression_policy_compresses_old_chunks_and_keeps_totals(timescale_db):
-    backend = Backend("timescale", timescale_db)
-    backend.cut_in(SAO_PAULO)
-    slug, serial = provision(timescale_db)
-    rows = make_rows(SAO_PAULO, seed=20)
-    write(timescale_db, SAO_PAULO, in_batches(envelopes(rows, slug, serial), 40))
-    backend.refresh()
-
-    assert run_jobs(timescale_db, "policy_compression", "readings") == 1
-    chunks = timescale_db.query(
-        "SELECT is_compressed, count(*) FROM timescaledb_information.chunks WHERE hypertable_name = 'readings'"
-        " GROUP BY 1")
-    assert dict(chunks).get(True, 0) > 0 and dict(chunks).get(False, 0) == 0  # all of 2025 is past 7 days
-    assert_rollups_match(timescale_db, rows, SAO_PAULO, serial)
-    assert _readings_on(timescale_db, serial) == len(rows)
-
-    # Compression follows wall-clock age, the late-data window a device's newest reading: a gateway
-    # back from weeks offline still writes into (and updates consumption in) compressed chunks.
-    late = between(rows, random.Random(20), newest=max(row.ts for row in rows), count=4)
-    write(timescale_db, SAO_PAULO, [envelopes(late, slug, serial)])
-    rows += late
-    backend.refresh()
-    assert_rollups_match(timescale_db, rows, SAO_PAULO, serial)
-
-    # Rebuilding the aggregates reads the compressed chunks back.
-    with timescale_db.connect() as conn:
-        conn.execute("SELECT tds_rebuild_rollups(%s)", (SAO_PAULO,))
-    assert_rollups_match(timescale_db, rows, SAO_PAULO, serial)  # real-time over compressed raw data
-    backend.refresh()
-    assert_rollups_match(timescale_db, rows, SAO_PAULO, serial)
-
-
-def test_tsdb021_retention_policy_drops_raw_chunks_and_rollups_keep_totals(timescale_db):
-    backend = Backend("timescale", timescale_db)
-    backend.cut_in(SAO_PAULO)
-    slug, serial = provision(timescale_db)
-    rows = make_rows(SAO_PAULO, seed=21)
-    write(timescale_db, SAO_PAULO, in_batches(envelopes(rows, slug, serial), 40))
-    backend.refresh()
-    try:
-        assert ensure_timescale_policies(timescale_db.dsn, LATE_DATA_DAYS, 30) is True
-        assert _hourly_refresh_start(timescale_db) == "30 days"  # never refreshes what retention drops
-        assert run_jobs(timescale_db, "policy_retention", "readings") == 1
-        assert _readings_on(timescale_db, serial) == 0  # 2025 is older than 30 days
-        assert_rollups_match(timescale_db, rows, SAO_PAULO, serial)
-        backend.refresh()  # the dropped range is logged as invalid; the refresh must not reach it
-        assert_rollups_match(timescale_db, rows, SAO_PAULO, serial)
-    finally:
-        ensure_timescale_policies(timescale_db.dsn, LATE_DATA_DAYS)
-    assert run_jobs(timescale_db, "policy_retention", "readings") == 0  # unset again: no retention
-    assert _hourly_refresh_start(timescale_db) == "30 days"  # ...but the dropped range stays out of reach
-    backend.refresh()
-    assert_rollups_match(timescale_db, rows, SAO_PAULO, serial)
-
-
-def _hourly_refresh_start(db: Database) -> str | None:
-    return db.scalar("SELECT config ->> 'start_offset' FROM timescaledb_information.jobs"
-                     " WHERE proc_name = 'policy_refresh_continuous_aggregate' AND hypertable_name = 'consumption_hourly'")
-
-
-def test_tsdb022_bad_zone_or_policy_is_refused_and_changes_nothing(timescale_db):
-    with timescale_db.connect() as conn:
-        conn.execute("SELECT tds_rebuild_rollups(%s)", (SAO_PAULO,))
-        with pytest.raises(psycopg.errors.InvalidParameterValue, match="unknown time zone: Mars/Olympus"):
-            conn.execute("SELECT tds_rebuild_rollups(%s)", ("Mars/Olympus",))
-        with pytest.raises(psycopg.errors.InvalidParameterValue, match="must be longer than the late-data window"):
-            conn.execute("SELECT tds_timescale_policies(7, 7)")
-        with pytest.raises(psycopg.errors.InvalidParameterValue, match="at least 1 day"):
-            conn.execute("SELECT tds_timescale_policies(0, NULL)")
-    assert timescale_db.scalar("SELECT timezone FROM rollup_settings") == SAO_PAULO
-    assert timescale_db.scalar("SELECT count(*) FROM timescaledb_information.continuous_aggregates") == 3
-    assert "Sao_Paulo" in timescale_db.scalar(
-        "SELECT view_definition FROM timescaledb_information.continuous_aggregates WHERE view_name = 'consumption_daily'")
