@@ -77,6 +77,15 @@ def explorer_figure(store: dict | None, mode: str, zone: ZoneInfo, language: str
     return figure.update_layout(hovermode="closest" if mode == "bars" else "x unified")
 
 
+def _date_axis(figure: go.Figure, language: str) -> None:
+    """Day-first dates in Portuguese without loading a plotly.js locale: formats chosen by tick spacing."""
+    day, time_ = ("%d/%m", "%d/%m %H:%M") if language == "pt-BR" else ("%m/%d", "%m/%d %H:%M")
+    figure.update_xaxes(hoverformat=("%d/%m/%Y %H:%M" if language == "pt-BR" else "%m/%d/%Y %H:%M"),
+                        tickformatstops=[{"dtickrange": [None, 86_000_000], "value": time_},
+                                         {"dtickrange": [86_000_000, "M1"], "value": day},
+                                         {"dtickrange": ["M1", None], "value": "%m/%Y"}])
+
+
 def device_band_figure(frame: pd.DataFrame, zone: ZoneInfo, language: str, unit: str,
                        corrections: pd.DataFrame | None = None) -> go.Figure:
     """min-max band with the average line (rollups), or the raw series when the frame has 'value'."""
@@ -101,6 +110,7 @@ def device_band_figure(frame: pd.DataFrame, zone: ZoneInfo, language: str, unit:
                          yaxis={"title": {"text": unit}}, plot_bgcolor="white", height=300,
                          legend={"orientation": "h", "y": -0.2}, hovermode="x unified")
     figure.update_yaxes(gridcolor="#e9ecef")
+    _date_axis(figure, language)
     return figure
 
 
@@ -124,4 +134,5 @@ def device_bars(frame: pd.DataFrame, zone: ZoneInfo, language: str, unit: str) -
                          yaxis={"title": {"text": unit}, "rangemode": "tozero"}, plot_bgcolor="white", height=260,
                          bargap=0.15)
     figure.update_yaxes(gridcolor="#e9ecef")
+    _date_axis(figure, language)
     return figure

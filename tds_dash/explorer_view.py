@@ -57,6 +57,9 @@ i18n.add_messages({
     "explorer.download_xlsx": {"pt-BR": "Baixar Excel", "en": "Download Excel"},
     "explorer.change": {"pt-BR": "{current} vs. {previous} no mesmo tempo decorrido do período anterior ({change})",
                         "en": "{current} vs. {previous} over the same elapsed time of the previous period ({change})"},
+    "explorer.no_previous": {"pt-BR": "{current} · sem dados no período anterior",
+                             "en": "{current} · no data in the previous period"},
+    "explorer.total_text": {"pt-BR": "Total no período: {total}", "en": "Total in the period: {total}"},
     "explorer.totals": {"pt-BR": "Totais por dispositivo", "en": "Totals per device"},
     "explorer.col.consumption": {"pt-BR": "Consumo", "en": "Consumption"},
     "explorer.col.share": {"pt-BR": "Participação", "en": "Share"},
@@ -238,11 +241,16 @@ def to_excel(store: dict, mode: str, zone: ZoneInfo) -> bytes:
 
 
 def change_text(store: dict, language: str) -> str | None:
+    """The period's total, and with a comparison the change against the previous period."""
+    unit = store["unit"]
     previous = store.get("previous")
     if not previous:
-        return None
-    unit = store["unit"]
+        total = sum(device["consumption"] or 0.0 for device in store["devices"]) if store["devices"] else None
+        return i18n.t("explorer.total_text", language, total=f"{i18n.format_number(total, language)} {unit}")
     change = previous["change"]
+    if previous["previous_total"] is None:
+        return i18n.t("explorer.no_previous", language,
+                      current=f"{i18n.format_number(previous['current_total'], language)} {unit}")
     values = {"current": f"{i18n.format_number(previous['current_total'], language)} {unit}",
               "previous": f"{i18n.format_number(previous['previous_total'], language)} {unit}",
               "change": i18n.format_percent(change, language) if change is not None and math.isfinite(change)

@@ -174,8 +174,11 @@ def test_exp029_totals_table_and_texts():
     assert explorer_view.change_text(store, "pt-BR") == (
         "32,5 kWh vs. 35,0 kWh no mesmo tempo decorrido do período anterior (-7,1%)")
     assert explorer_view.granularity_note(store, "en") == "Showing per day"
+    empty_before = dict(store, previous=dict(store["previous"], previous_total=None, change=None))
+    assert explorer_view.change_text(empty_before, "pt-BR") == "32,5 kWh · sem dados no período anterior"
     no_compare = explorer_view.to_store(_data(compare=False), datetime(2026, 3, 4, tzinfo=UTC))
-    assert no_compare["previous"] is None and explorer_view.change_text(no_compare, "en") is None
+    assert no_compare["previous"] is None
+    assert explorer_view.change_text(no_compare, "en") == "Total in the period: 32.5 kWh"
     assert explorer_view.to_csv(no_compare, "bars", ZONE).splitlines()[0] == (
         "bucket_start,GW-0101/MED-001,GW-0101/MED-002,others")
 
