@@ -128,6 +128,7 @@ CREATE OR REPLACE FUNCTION tds_rebuild_rollups(p_tz text) RETURNS void LANGUAGE 
 DECLARE
     keys record;
 BEGIN
+    PERFORM now() AT TIME ZONE p_tz;  -- an unknown zone fails here, before anything is dropped
     TRUNCATE consumption_hourly, consumption_daily, consumption_monthly;
     SELECT array_agg(device_id) AS d, array_agg(metric_id) AS m, array_agg(first_ts) AS f INTO keys
     FROM (SELECT device_id, metric_id, min(ts) AS first_ts FROM readings GROUP BY 1, 2) s;
