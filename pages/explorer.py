@@ -5,11 +5,10 @@ import logging
 from datetime import datetime, timezone
 
 import dash
-import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, callback, ctx, dcc, html
+from dash import Input, Output, State, callback, ctx
 
-from tds_dash import explorer_controls, explorer_figures, explorer_view, i18n, ids, periods
+from tds_dash import explorer_controls, explorer_figures, explorer_layout, explorer_view, i18n, ids, periods
 from tds_dash.context import current_language, current_scope, services
 from tds_dash.db import session_scope
 from tds_dash.queries import consumption, devices, explorer, filters
@@ -36,69 +35,11 @@ def _options(state: dict, language: str) -> dict:
     return options
 
 
-def _dropdown(language: str, key: str, id_: str, options: list, value, placeholder: str | None, md: int) -> dbc.Col:
-    return dbc.Col([dbc.Label(i18n.t(key, language)),
-                    dcc.Dropdown(id=id_, options=options, value=value, multi=placeholder is not None,
-                                 clearable=placeholder is not None,
-                                 placeholder=i18n.t(placeholder, language) if placeholder else None)], md=md)
-
-
-def _radio(language: str, id_: str, values, value, prefix: str) -> dbc.RadioItems:
-    return dbc.RadioItems(id=id_, value=value, inline=True,
-                          options=[{"label": i18n.t(f"{prefix}.{v}", language), "value": v} for v in values])
-
-
-def _controls(state: dict, language: str) -> dbc.Card:
-    options, t = _options(state, language), (lambda key: i18n.t(key, language))
-    return dbc.Card(dbc.CardBody([dbc.Row([
-        _dropdown(language, "filter.account", ids.EXPLORER_ACCOUNT, options["account"], state["accounts"],
-                  "filter.all", 3),
-        _dropdown(language, "filter.gateway", ids.EXPLORER_GATEWAY, options["gateway"], state["gateways"],
-                  "filter.all_gateways", 3),
-        _dropdown(language, "filter.device", ids.EXPLORER_DEVICE, options["device"], state["devices"],
-                  "filter.all_devices", 4),
-        _dropdown(language, "filter.metric", ids.EXPLORER_METRIC, options["metric"], state["metric"], None, 2),
-    ], className="mb-2"), dbc.Row([
-        dbc.Col([dbc.Label(t("explorer.period")),
-                 _radio(language, ids.EXPLORER_PRESET, periods.PRESETS, state["preset"], "preset"),
-                 dcc.DatePickerRange(id=ids.EXPLORER_DATES, start_date=state["first_day"], end_date=state["last_day"],
-                                     display_format="DD/MM/YYYY" if language == "pt-BR" else "MM/DD/YYYY",
-                                     minimum_nights=0)], md=6),
-        dbc.Col([dbc.Label(t("explorer.granularity")),
-                 _radio(language, ids.EXPLORER_GRANULARITY, ("auto",) + periods.GRANULARITIES, state["granularity"],
-                        "granularity"),
-                 html.Div(id=ids.EXPLORER_GRANULARITY_USED, className="small text-muted")], md=3),
-        dbc.Col([dbc.Label(t("explorer.mode")),
-                 _radio(language, ids.EXPLORER_MODE, explorer_view.MODES, "bars", "mode"),
-                 dbc.Switch(id=ids.EXPLORER_COMPARE, label=t("explorer.compare"), value=False)], md=3),
-    ])]), className="mb-3 shadow-sm")
-
-
 def layout(**query):
     language, settings = current_language(), services().settings
     state = explorer_controls.initial_state(query, periods.local_today(datetime.now(timezone.utc), settings.zone))
-    graph_config = {"displaylogo": False, "locale": "pt-BR" if language == "pt-BR" else "en"}
-    help_text = i18n.t("explorer.help", language, zone=settings.timezone, top=explorer.TOP_DEVICES)
-    return html.Div([
-        html.H3(i18n.t("explorer.title", language), className="mb-1"),
-        html.P(help_text, className="small text-muted mb-3", id="explorer-help"),
-        _controls(state, language),
-        dcc.Interval(id=ids.EXPLORER_INTERVAL, interval=settings.refresh_seconds * 1000),
-        dcc.Store(id=ids.EXPLORER_STORE), dcc.Download(id=ids.EXPLORER_DOWNLOAD),
-        dcc.Location(id=ids.EXPLORER_GOTO, refresh="callback-nav"),
-        html.Div(id=ids.EXPLORER_ALERT),
-        dbc.Card([dbc.CardHeader(dbc.Row([
-            dbc.Col(html.Div(id=ids.EXPLORER_CHANGE, className="small"), className="pt-1"),
-            dbc.Col([dbc.Button(i18n.t("explorer.download_csv", language), id=ids.EXPLORER_CSV, size="sm",
-                                color="secondary", outline=True, className="me-2"),
-                     dbc.Button(i18n.t("explorer.download_xlsx", language), id=ids.EXPLORER_XLSX, size="sm",
-                                color="secondary", outline=True)], width="auto")])),
-                  dbc.CardBody(dcc.Graph(id=ids.EXPLORER_CHART, config=graph_config))], className="mb-3 shadow-sm"),
-        dbc.Card([dbc.CardHeader(i18n.t("explorer.totals", language)),
-                  dbc.CardBody(dag.AgGrid(id=ids.EXPLORER_TABLE, columnDefs=explorer_view.table_columns(language),
-                                          rowData=[], dashGridOptions={"domLayout": "autoHeight"},
-                                          className="ag-theme-alpine"))], className="shadow-sm"),
-    ])
+    options = _options(state, language)
+    return explorer_layout.page(state, options, settings, language, explorer.TOP_DEVICES)
 
 
 @callback(Output(ids.EXPLORER_GATEWAY, "options"), Output(ids.EXPLORER_GATEWAY, "value"),
