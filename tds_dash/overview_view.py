@@ -8,7 +8,7 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import html
 
-from tds_dash import i18n
+from tds_dash import gateway_view, i18n
 from tds_dash.queries.overview import OverviewData
 
 UNITS = {"energy_kwh": "kWh", "water_m3": "m³", "gas_m3": "m³"}
@@ -34,6 +34,7 @@ def to_store(data: OverviewData, metric: str, fetched_at: datetime) -> dict:
         "monthly": _frame_records(data.monthly, "bucket"),
         "daily": _frame_records(data.daily, "bucket"),
         "latest": _frame_records(data.latest, "ts"),
+        "offline": gateway_view.offline_records(data.offline_gateways),
     }
 
 
@@ -75,6 +76,7 @@ def cards(store: dict, language: str) -> list:
               "overview-card-readings"),
         _card(i18n.t("card.month", language), f"{i18n.format_number(current, language)} {unit}", comparison,
               "overview-card-month"),
+        gateway_view.offline_alert(store.get("offline", []), store["fetched_at"], language),
     ]
 
 

@@ -58,6 +58,14 @@ def wait_feedback(duo, form: str, name: str, text: str) -> None:
                message=f"{form}.{name} feedback {text!r} (now {feedback(duo, form, name)!r})")
 
 
+def text_of(duo, selector: str) -> str | None:
+    """An element's text, None while it is being replaced by a re-render."""
+    try:
+        return duo.find_element(selector).text
+    except StaleElementReferenceException:
+        return None
+
+
 def open_page(duo, app, path: str) -> None:
     duo.start_server(app, port=free_port())
     duo.driver.get(duo.server_url + path)
@@ -119,7 +127,7 @@ def test_flt001_gateway_create_with_errors_edit_conflict_and_delete(dash_duo, fl
     dash_duo.wait_for_contains_text("#gateways-confirm-body", "Excluir o gateway GW-NORTE")
     dash_duo.find_element("#gateways-confirm-ok").click()
     dash_duo.wait_for_contains_text("#gateways-alert", "Gateway GW-NORTE excluído.")
-    wait_until(lambda: "GW-NORTE" not in dash_duo.find_element("#gateways-list").text)
+    wait_until(lambda: "GW-NORTE" not in (text_of(dash_duo, "#gateways-list") or "GW-NORTE"))
     assert gateway_id(database, "GW-NORTE") is None
     assert dash_duo.get_logs() == []
 
@@ -223,4 +231,42 @@ def test_flt002_device_create_with_errors_meter_settings_conflict_deactivate_pur
     dash_duo.find_element("#devices-confirm-ok").click()
     dash_duo.wait_for_contains_text("#devices-alert", "Dispositivo MED-NOVO excluído.")
     assert device_id(database, "MED-NOVO") is None
+    assert dash_duo.get_logs() == []
+
+
+def test_flt003_gateway_page_events_page_and_overview_say_why_it_is_offline(dash_duo, fleet_app, database):
+    from tds_dash import presence
+
+    engine = database.engine()
+    now = datetime.now(timezone.utc)
+    database.execute("UPDATE gateways SET last_seen_at = %s WHERE serial = 'GW-0101'", (now - timedelta(minutes=20),))
+    presence.check_gateways(engine, now - timedelta(minutes=20), timedelta(minutes=10))
+    presence.check_gateways(engine, now, timedelta(minutes=10))  # silent past its 5 min timeout
+    database.execute(
+        "INSERT INTO rejected_messages (topic, reason, detail, account_slug, gateway_serial, payload_size,"
+        " payload_excerpt) VALUES ('tds/acme/GW-0101/telemetry', 'invalid_json', 'bad', 'acme', 'GW-0101', 1, '')")
+
+    open_page(dash_duo, fleet_app, "/gateways/GW-0101")
+    dash_duo.wait_for_text_to_equal("#gateway-status", "offline")
+    dash_duo.wait_for_contains_text("#gateway-why", "silencioso há 20 min")
+    dash_duo.wait_for_contains_text("#gateway-history", "silêncio além do limite")
+    dash_duo.wait_for_contains_text("#gateway-history", "15 min")
+    dash_duo.wait_for_contains_text("#gateway-rejections", "invalid_json")
+    dash_duo.wait_for_contains_text("#gateway-devices", "MED-001")
+    # 5 of the 20 monitored minutes (a little less: the page is read a few seconds after `now`).
+    uptime = float(dash_duo.find_element("#gateway-uptime-24h").text.rstrip("%").replace(",", "."))
+    assert 23.0 < uptime <= 25.0
+
+    dash_duo.driver.get(dash_duo.server_url + "/events")
+    dash_duo.wait_for_contains_text("#events-list", "Gateway silencioso: nenhuma mensagem desde")
+    assert "Gateway voltou a enviar mensagens" in dash_duo.find_element("#events-list").text
+    dash_duo.find_element("#events-kinds").click()
+    options = [o for o in dash_duo.find_elements(".dash-dropdown-option") if o.text == "Gateway offline"]
+    options[0].click()
+    wait_until(lambda: "Gateway voltou" not in (text_of(dash_duo, "#events-list") or "Gateway voltou"))
+    assert "Gateway silencioso" in text_of(dash_duo, "#events-list")
+
+    dash_duo.driver.get(dash_duo.server_url + "/")
+    dash_duo.wait_for_contains_text("#overview-offline", "GW-0101")
+    assert "silêncio além do limite" in dash_duo.find_element("#overview-offline").text
     assert dash_duo.get_logs() == []

@@ -108,3 +108,16 @@ def offline_gateways(conn: Connection, scope: Scope, gateway_id: int | None = No
     """Active gateways the presence job declared offline, most recent first."""
     return [dict(row) for row in conn.execute(_OFFLINE, {**scope.params(), "gateway_id": gateway_id,
                                                          "limit": limit}).mappings()]
+
+
+def fetch_gateway_page(conn: Connection, scope: Scope, serial: str, now: datetime) -> dict | None:
+    """Everything the gateway page shows, or None when the serial is unknown or out of scope."""
+    from tds_dash.queries import fleet, fleet_devices
+
+    gateway = fleet.get_gateway(conn, scope, now, serial=serial)
+    if gateway is None:
+        return None
+    devices = fleet_devices.list_devices_page(conn, scope, gateway_id=gateway["id"], limit=200)
+    return {"gateway": gateway, "devices": devices.rows, "history": gateway_history(conn, scope, gateway["id"]),
+            "uptime": uptime(conn, scope, gateway["id"], now),
+            "rejections": gateway_rejections(conn, scope, gateway["id"])}

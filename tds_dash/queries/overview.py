@@ -9,6 +9,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from tds_dash.queries import events
 from tds_dash.queries.scope import IN_SCOPE, Scope
 
 # Optional gateway filter: NULL means every gateway of the scope.
@@ -74,6 +75,7 @@ class OverviewData:
     monthly: pd.DataFrame  # bucket (local month start), consumption
     daily: pd.DataFrame  # bucket (local midnight), consumption
     latest: pd.DataFrame  # ts, gateway, device, device_name, metric, unit, value
+    offline_gateways: list = dataclasses.field(default_factory=list)  # queries.events.offline_gateways rows
 
 
 def month_start(moment: datetime, zone: ZoneInfo, months_back: int = 0) -> datetime:
@@ -106,6 +108,7 @@ def fetch_overview(conn: Connection, scope: Scope, now: datetime, zone: ZoneInfo
                                                   "end": now + timedelta(days=1)}, zone),
         daily=_frame(conn, _SERIES["daily"], {**base, "start": this_month, "end": now + timedelta(days=1)}, zone),
         latest=fetch_latest_readings(conn, scope, zone, gateway_id=gateway_id),
+        offline_gateways=events.offline_gateways(conn, scope, gateway_id),
     )
 
 
