@@ -14,6 +14,7 @@ Processes without a free slot stand by and take over a slot within STANDBY_POLL_
 from __future__ import annotations
 
 import logging
+import os
 import threading
 
 import psycopg
@@ -36,7 +37,8 @@ class SlotLock:
 
     def _connection(self) -> psycopg.Connection:
         if self.conn is None or self.conn.closed:
-            self.conn = psycopg.connect(self.dsn, autocommit=True, application_name="tds-ingest-slot",
+            # The pid in the name tells operators (and tests) which process holds which slot.
+            self.conn = psycopg.connect(self.dsn, autocommit=True, application_name=f"tds-ingest-slot {os.getpid()}",
                                         connect_timeout=5)
         return self.conn
 

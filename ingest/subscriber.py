@@ -73,6 +73,7 @@ class Subscriber:
         self.accepting = True
         self.generation = 0  # PUBACK ids are per connection: never ack a message from an earlier one
         self.generation_lock = threading.Lock()
+        self.connects = 0
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=protocol,
                                   manual_ack=True, clean_session=False if protocol != mqtt.MQTTv5 else None)
         if address.username:
@@ -110,6 +111,10 @@ class Subscriber:
             return
         with self.generation_lock:
             self.generation += 1
+        self.connects += 1
+        if self.connects > 1 and not getattr(flags, "session_present", True):
+            log.warning("the broker lost our session (restarted without persistence?): messages published while"
+                        " we were not subscribed are gone; gateways' sequence gaps will count them")
         if self.unsubscribe and self.protocol == mqtt.MQTTv5:  # amqtt (3.1.1) is never run shared
             client.unsubscribe(list(self.unsubscribe))
         if self.status_topic:
