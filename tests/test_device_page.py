@@ -1,9 +1,11 @@
 """The device page below the browser: its data (raw vs rollup bands), its sections, and its scope checks."""
 from __future__ import annotations
 
+import sys
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+import dash
 import flask_login
 import pytest
 
@@ -74,7 +76,8 @@ def test_dev003_layout_answers_not_found_outside_the_scope(database, mosquitto, 
     app = create_app(settings_for(database, mosquitto))
     api_token(app, "globex-only", "viewer", ("globex",))
     api_token(app, "acme-only", "viewer", ("acme",))
-    from pages import device as page
+    # The module Dash loaded: importing pages.device anew would register its callbacks a second time.
+    page = sys.modules[next(name for name in dash.page_registry if name.endswith("pages.device"))]
     from tds_dash.auth import CurrentUser
     from tds_dash.queries.users import get_user_by_username
 
