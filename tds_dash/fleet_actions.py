@@ -7,10 +7,13 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime, timezone
 
+import flask
+
 from tds_dash import forms, i18n
-from tds_dash.context import current_language, current_scope, has_role, services
+from tds_dash.context import current_language, current_scope, current_user, has_role, services
 from tds_dash.db import session_scope
 from tds_dash.queries import fleet, fleet_devices
+from tds_dash.queries.users import record_audit
 
 MANAGER_ROLES = ("admin", "operator")
 
@@ -63,6 +66,22 @@ class Outcome:
     form_alert: str | None = None
     message: str | None = None
     color: str = "success"
+
+
+def audit(conn, action: str, entity: str, entity_id: int, account_id: int | None, before: dict | None = None,
+          after: dict | None = None) -> None:
+    """One audit_log row in the transaction of the change it records (who, what, when, before/after)."""
+    user = current_user()
+    address = flask.request.remote_addr if flask.has_request_context() else None
+    record_audit(conn, user.id if user else None, user.username if user else "system", action, entity, entity_id,
+                 account_id, before, after, address)
+
+
+def _audited(row: dict) -> dict:
+    """The fields of a gateway/device row worth keeping in the audit log."""
+    keep = ("serial", "code", "name", "location", "kind", "inactivity_timeout_s", "active", "version", "account_id",
+            "gateway_id", "metrics")
+    return {key: row[key] for key in keep if key in row}
 
 
 def can_manage() -> bool:
@@ -122,6 +141,9 @@ def submit_gateway(raw: dict, editing: dict | None) -> Outcome:
         if errors:
             return Outcome(errors=errors, form_alert=i18n.t("fleet.fix_fields", language))
         result = fleet.save_gateway(conn, scope, values, editing and editing["id"], editing and editing["version"])
+        if result.ok:
+            audit(conn, "update" if editing else "create", "gateway", result.id, values["account_id"],
+                  _audited(current) if editing else None, values)
     if result.status == "invalid":
         return Outcome(errors=result.field_errors, form_alert=i18n.t("fleet.fix_fields", language))
     if not result.ok:
@@ -157,6 +179,10 @@ def submit_device(raw: dict, metrics_raw: dict[int, dict], editing: dict | None)
             return Outcome(errors=errors, metric_errors=metric_errors, form_alert=i18n.t("fleet.fix_fields", language))
         result = fleet_devices.save_device(conn, scope, values, editing and editing["id"],
                                            editing and editing["version"], metric_values, services().settings.timezone)
+        if result.ok:
+            saved = fleet_devices.get_device(conn, scope, result.id)
+            audit(conn, "update" if editing else "create", "device", result.id, saved["account_id"],
+                  _audited(current) if editing else None, _audited(saved))
     if result.status == "invalid":
         return Outcome(errors=result.field_errors, form_alert=i18n.t("fleet.fix_fields", language))
     if not result.ok:
@@ -203,11 +229,19 @@ def run_action(kind: str, pending: dict, purge: bool = False) -> Outcome:
     action, row_id, version = pending["action"], pending["id"], pending["version"]
     what, name = i18n.t(f"fleet.what.{kind}", language), pending.get("name", "")
     engine = services().engine
+    with session_scope(engine) as conn:  # the tenant, for the audit log (never taken from the browser)
+        row = (fleet.get_gateway(conn, scope, datetime.now(timezone.utc), row_id) if kind == "gateway"
+               else fleet_devices.get_device(conn, scope, row_id))
+    account_id = row["account_id"] if row else None
     if kind == "device" and action == "delete" and purge:
-        result, action = fleet_devices.purge_device(engine, scope, row_id, version), "purge"
+        record = lambda conn, done: audit(conn, "purge", "device", row_id, account_id,  # noqa: E731
+                                          {**_audited(row), "readings": done.readings})
+        result, action = fleet_devices.purge_device(engine, scope, row_id, version, record), "purge"
     else:
         with session_scope(engine) as conn:
             result, action = _apply(conn, scope, kind, action, row_id, version)
+            if result.ok:
+                audit(conn, action, kind, row_id, account_id, _audited(row))
     if result.status == "has_readings":
         return Outcome(message=i18n.t("fleet.gateway_has_readings", language, name=name, count=result.readings),
                        color="warning")

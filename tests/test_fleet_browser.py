@@ -35,6 +35,17 @@ def element(duo, component_id: dict):
     return found[0]
 
 
+def click(duo, component_id: dict) -> None:
+    """Click a pattern-matching button, retrying while its table is being re-rendered."""
+    def attempt() -> bool:
+        try:
+            element(duo, component_id).click()
+            return True
+        except (StaleElementReferenceException, AssertionError):
+            return False
+    wait_until(attempt, message=f"click {component_id}")
+
+
 def field(duo, form: str, name: str):
     return element(duo, {"type": f"{form}-field", "name": name})
 
@@ -108,7 +119,7 @@ def test_flt001_gateway_create_with_errors_edit_conflict_and_delete(dash_duo, fl
 
     # Two people edit it: the other one saves first, so this save is refused and nothing is overwritten.
     new_id = gateway_id(database, "GW-NORTE")
-    element(dash_duo, {"type": "gateways-edit", "action": "edit", "index": new_id}).click()
+    click(dash_duo, {"type": "gateways-edit", "action": "edit", "index": new_id})
     wait_until(lambda: field(dash_duo, "gateways", "name").get_attribute("value") == "Subestação Norte")
     database.execute("UPDATE gateways SET name = 'Editado por outra pessoa', version = version + 1 WHERE id = %s",
                      (new_id,))
@@ -119,11 +130,11 @@ def test_flt001_gateway_create_with_errors_edit_conflict_and_delete(dash_duo, fl
     dash_duo.find_element("#gateways-cancel").click()
 
     # A gateway whose devices have readings is not deleted; an empty one is, after confirming.
-    element(dash_duo, {"type": "gateways-act", "action": "delete", "index": gateway_id(database, "GW-0101")}).click()
+    click(dash_duo, {"type": "gateways-act", "action": "delete", "index": gateway_id(database, "GW-0101")})
     dash_duo.wait_for_contains_text("#gateways-confirm-body", "Excluir o gateway GW-0101")
     dash_duo.find_element("#gateways-confirm-ok").click()
     dash_duo.wait_for_contains_text("#gateways-alert", "tem 2 dispositivo(s) com leituras")
-    element(dash_duo, {"type": "gateways-act", "action": "delete", "index": new_id}).click()
+    click(dash_duo, {"type": "gateways-act", "action": "delete", "index": new_id})
     dash_duo.wait_for_contains_text("#gateways-confirm-body", "Excluir o gateway GW-NORTE")
     dash_duo.find_element("#gateways-confirm-ok").click()
     dash_duo.wait_for_contains_text("#gateways-alert", "Gateway GW-NORTE excluído.")
@@ -151,7 +162,7 @@ def metric_feedback(duo, metric: str, name: str, database) -> str | None:
 
 
 def confirm(duo, action: str, row_id: int, question: str) -> None:
-    element(duo, {"type": "devices-act", "action": action, "index": row_id}).click()
+    click(duo, {"type": "devices-act", "action": action, "index": row_id})
     duo.wait_for_contains_text("#devices-confirm-body", question)
 
 
@@ -178,7 +189,7 @@ def test_flt002_device_create_with_errors_meter_settings_conflict_deactivate_pur
 
     # Meter settings per metric: a rollover only for counters, numbers in range, Brazilian decimal comma.
     med1 = device_id(database, "MED-001")
-    element(dash_duo, {"type": "devices-edit", "action": "edit", "index": med1}).click()
+    click(dash_duo, {"type": "devices-edit", "action": "edit", "index": med1})
     wait_until(lambda: metric_field(dash_duo, "power_kw", "meter_kind", database))
     for metric, name, text in (("power_kw", "rollover_value", "100"), ("energy_kwh", "rollover_value", "1.000,5"),
                                ("energy_kwh", "usual_interval_s", "0")):
@@ -204,7 +215,7 @@ def test_flt002_device_create_with_errors_meter_settings_conflict_deactivate_pur
     assert database.scalar("SELECT rollover_value FROM device_metrics WHERE device_id = %s AND rollover_value"
                            " IS NOT NULL", (med1,)) is None
     dash_duo.find_element("#devices-cancel").click()
-    element(dash_duo, {"type": "devices-edit", "action": "edit", "index": med1}).click()
+    click(dash_duo, {"type": "devices-edit", "action": "edit", "index": med1})
     wait_until(lambda: field(dash_duo, "devices", "name").get_attribute("value") == "Outra pessoa")
     box = metric_field(dash_duo, "energy_kwh", "rollover_value", database)
     dash_duo.clear_input(box)
@@ -222,7 +233,7 @@ def test_flt002_device_create_with_errors_meter_settings_conflict_deactivate_pur
     assert database.scalar("SELECT count(*) FROM readings WHERE device_id = %s", (med1,)) == readings
     med2 = device_id(database, "MED-002")
     confirm(dash_duo, "delete", med2, "O dispositivo MED-002 tem")
-    element(dash_duo, {"type": "devices-purge", "index": 0}).click()
+    click(dash_duo, {"type": "devices-purge", "index": 0})
     dash_duo.find_element("#devices-confirm-ok").click()
     dash_duo.wait_for_contains_text("#devices-alert", "Dispositivo MED-002 excluído com")
     assert database.scalar("SELECT count(*) FROM readings WHERE device_id = %s", (med2,)) == 0
@@ -231,6 +242,8 @@ def test_flt002_device_create_with_errors_meter_settings_conflict_deactivate_pur
     dash_duo.find_element("#devices-confirm-ok").click()
     dash_duo.wait_for_contains_text("#devices-alert", "Dispositivo MED-NOVO excluído.")
     assert device_id(database, "MED-NOVO") is None
+    assert [row[0] for row in database.query("SELECT action FROM audit_log WHERE entity = 'device' ORDER BY id")] == [
+        "create", "update", "deactivate", "purge", "delete"]
     assert dash_duo.get_logs() == []
 
 

@@ -139,3 +139,7 @@ def test_fls002_a_viewer_cannot_write_even_in_its_own_account(tenants, database)
                 "gateways-confirm-ok.n_clicks")
     assert "Gateway GW-0101 desativado." in text
     assert database.scalar("SELECT active FROM gateways WHERE id = %s", (own,)) is False
+    # Recorded in the audit log, in the same transaction, with the tenant taken from the database.
+    assert database.query("SELECT username, action, entity, entity_id, account_id, before->>'serial' FROM audit_log"
+                          " WHERE entity = 'gateway'") == [("acme-operator", "deactivate", "gateway", str(own),
+                                                            ids["acme"], "GW-0101")]

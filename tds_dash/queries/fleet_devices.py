@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime, timedelta
+from typing import Callable
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -228,14 +229,18 @@ _HAS_TIMESCALE = sa.text("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extnam
 ROLLUP_LEVELS = ("consumption_hourly", "consumption_daily", "consumption_monthly")  # refresh order: hierarchical
 
 
-def purge_device(engine: Engine, scope: Scope, device_id: int, version: int) -> SaveResult:
+def purge_device(engine: Engine, scope: Scope, device_id: int, version: int,
+                 before_commit: Callable[[Connection, SaveResult], None] | None = None) -> SaveResult:
     """Purge a device in one transaction; on TimescaleDB then refresh the continuous aggregates it fed.
 
-    refresh_continuous_aggregate cannot run inside a transaction, so it follows the commit: until it
-    finishes (seconds) the materialized buckets may still include the purged readings.
+    before_commit(conn, result) runs inside that transaction (the audit record). refresh_continuous_aggregate
+    cannot run inside a transaction, so it follows the commit: until it finishes (seconds) the materialized
+    buckets may still include the purged readings.
     """
     with engine.begin() as conn:
         result, span = delete_device(conn, scope, device_id, version, purge=True)
+        if result.ok and before_commit is not None:
+            before_commit(conn, result)
         caggs = []
         if span is not None and conn.execute(_HAS_TIMESCALE).scalar_one():
             names = set(conn.execute(_CAGGS, {"names": list(ROLLUP_LEVELS)}).scalars())
