@@ -40,8 +40,11 @@ def layout(gateway: str | None = None, **_query):
                      placeholder=i18n.t("filter.all", language)),
             dropdown(fid.EV_PERIOD, "events.period", options=view.period_options(language), value="24h",
                      clearable=False),
-            dbc.Col(dcc.DatePickerRange(id=fid.EV_DATES, display_format="DD/MM/YYYY" if language == "pt-BR"
-                                        else "MM/DD/YYYY"), md=2, className="pt-4"),
+            dbc.Col([dbc.Label(i18n.t("events.dates_hint", language)),
+                     dcc.DatePickerRange(id=fid.EV_DATES, clearable=True,
+                                         display_format="DD/MM/YYYY" if language == "pt-BR" else "MM/DD/YYYY",
+                                         start_date_placeholder_text=i18n.t("events.start", language),
+                                         end_date_placeholder_text=i18n.t("events.end", language))], md=2),
         ])), className="mb-3 shadow-sm"),
         html.Div(id=fid.EV_ALERT),
         html.Div(id=fid.EV_TABLE),

@@ -22,7 +22,9 @@ i18n.add_messages({
     "events.period.24h": {"pt-BR": "Últimas 24 h", "en": "Last 24 h"},
     "events.period.7d": {"pt-BR": "Últimos 7 dias", "en": "Last 7 days"},
     "events.period.30d": {"pt-BR": "Últimos 30 dias", "en": "Last 30 days"},
-    "events.period.custom": {"pt-BR": "Datas escolhidas", "en": "Chosen dates"},
+    "events.dates_hint": {"pt-BR": "ou datas (têm precedência)", "en": "or dates (take precedence)"},
+    "events.start": {"pt-BR": "Início", "en": "Start"},
+    "events.end": {"pt-BR": "Fim", "en": "End"},
     "events.col.when": {"pt-BR": "Quando", "en": "When"},
     "events.col.kind": {"pt-BR": "Evento", "en": "Event"},
     "events.col.gateway": {"pt-BR": "Gateway", "en": "Gateway"},
@@ -33,7 +35,7 @@ i18n.add_messages({
 
 
 def period_options(language: str) -> list[dict]:
-    return [{"label": i18n.t(f"events.period.{key}", language), "value": key} for key in (*PERIODS, "custom")]
+    return [{"label": i18n.t(f"events.period.{key}", language), "value": key} for key in PERIODS]
 
 
 def kind_options(language: str) -> list[dict]:
@@ -42,8 +44,8 @@ def kind_options(language: str) -> list[dict]:
 
 def period_range(period: str | None, start_date: str | None, end_date: str | None, now: datetime,
                  zone: ZoneInfo) -> tuple[datetime, datetime]:
-    """[start, end) in UTC: a preset ending now, or whole local days from the date picker."""
-    if period == "custom" and start_date and end_date:
+    """[start, end) in UTC: whole local days when both dates are picked, else the preset ending now."""
+    if start_date and end_date:
         try:
             days = sorted(datetime.fromisoformat(day[:10]).replace(tzinfo=zone) for day in (start_date, end_date))
         except ValueError:
