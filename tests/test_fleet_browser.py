@@ -5,7 +5,8 @@ import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import (ElementClickInterceptedException, ElementNotInteractableException,
+                                        StaleElementReferenceException)
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
@@ -36,12 +37,13 @@ def element(duo, component_id: dict):
 
 
 def click(duo, component_id: dict) -> None:
-    """Click a pattern-matching button, retrying while its table is being re-rendered."""
+    """Click a pattern-matching button, retrying while its table is re-rendered or a dialog fades out."""
     def attempt() -> bool:
         try:
             element(duo, component_id).click()
             return True
-        except (StaleElementReferenceException, AssertionError):
+        except (StaleElementReferenceException, ElementClickInterceptedException, ElementNotInteractableException,
+                AssertionError):
             return False
     wait_until(attempt, message=f"click {component_id}")
 
