@@ -138,7 +138,7 @@ class StatusRecorder(threading.Thread):
             if signal.retained and signal.status == "online":
                 return  # an old birth replayed by the broker: stored, but no evidence of anything now
         presence.check_gateways(self.engine, datetime.now(timezone.utc), self.flap_window, gateway_id=gateway_id,
-                                wait_for_lock=True)
+                                sweep_lock=False)
         self.recorded += 1
 
     @staticmethod

@@ -116,17 +116,18 @@ def device_change(silent_since: datetime | None, last_reading_at: datetime | Non
 # --------------------------------------------------------------------------- jobs
 
 def check_gateways(engine: Engine, now: datetime, flap_window: timedelta, gateway_id: int | None = None,
-                   wait_for_lock: bool = False) -> list[Transition]:
+                   sweep_lock: bool = True) -> list[Transition]:
     """Apply every due gateway transition once, whatever the number of processes running this job.
 
-    The advisory lock lets one process do the sweep; the compare-and-set in apply_gateway_transition
-    makes a transition count once even when a status message is applied at the same moment.
+    With sweep_lock, a process that finds the advisory lock taken skips this run (another one is doing
+    it). Without it (the status recorder, which must apply a will now) it evaluates anyway: the
+    compare-and-set in apply_gateway_transition makes each transition count once either way.
     """
     from tds_dash.queries import presence as queries
 
     applied = []
     with session_scope(engine) as conn:
-        if not wait_for_lock and not queries.try_lock(conn, GATEWAY_LOCK_KEY):
+        if sweep_lock and not queries.try_lock(conn, GATEWAY_LOCK_KEY):
             return []
         for state in queries.fetch_gateway_states(conn, gateway_id):
             transition = evaluate_gateway(state, now)

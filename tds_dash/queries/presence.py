@@ -140,7 +140,10 @@ _EXTEND_BURST = sa.text(
 _INSERT_BURST = sa.text(
     "INSERT INTO fleet_events (kind, reason, account_id, gateway_id, gateway_serial, at, last_at, count, detail)"
     " SELECT 'rejected_burst', 'rejected', (SELECT id FROM accounts WHERE slug = :account_slug),"
-    " (SELECT id FROM gateways WHERE serial = :serial), :serial, :first_at, :last_at, :messages, :detail"
+    # Linked to a gateway only under the topic's own account: a topic naming another account's serial
+    # (account_mismatch) must not attach this account's event to that gateway.
+    " (SELECT g.id FROM gateways g JOIN accounts a ON a.id = g.account_id WHERE g.serial = :serial"
+    "   AND a.slug = :account_slug), :serial, :first_at, :last_at, :messages, :detail"
 )
 
 
