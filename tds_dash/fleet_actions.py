@@ -187,6 +187,9 @@ def submit_device(raw: dict, metrics_raw: dict[int, dict], editing: dict | None)
         return Outcome(errors=result.field_errors, form_alert=i18n.t("fleet.fix_fields", language))
     if not result.ok:
         return _refusal(result.status, language)
+    if result.recomputed_since is not None:  # TimescaleDB: materialized buckets follow the new meter settings
+        fleet_devices.refresh_continuous_aggregates(
+            services().engine, fleet_devices.Span(result.recomputed_since, datetime.now(timezone.utc)))
     return Outcome(saved=True, message=i18n.t("fleet.saved", language, what=i18n.t("fleet.what.device", language),
                                               name=values["code"]))
 

@@ -59,6 +59,7 @@ class SaveResult:
     version: int | None = None
     field_errors: dict = dataclasses.field(default_factory=dict)
     readings: int = 0
+    recomputed_since: datetime | None = None  # meter settings changed: consumption recomputed from here
 
     @property
     def ok(self) -> bool:

@@ -129,9 +129,8 @@ def save_device(conn: Connection, scope: Scope, values: dict, device_id: int | N
             return SaveResult("invalid", field_errors={"gateway_id": forms.FieldError("choice")})
         found = conn.execute(_DEVICE_EXISTS, {**scope.params(), "id": device_id}).scalar_one()
         return SaveResult("conflict" if found else "missing", device_id)
-    if device_id and metrics:
-        _save_metrics(conn, row.id, metrics, timezone)
-    return SaveResult("ok", row.id, row.version)
+    since = _save_metrics(conn, row.id, metrics, timezone) if device_id and metrics else None
+    return SaveResult("ok", row.id, row.version, recomputed_since=since)
 
 
 _UPDATE_METRIC = sa.text(
@@ -150,8 +149,11 @@ _RECOMPUTE = sa.text(
 )
 
 
-def _save_metrics(conn: Connection, device_id: int, metrics: list[dict], timezone: str | None) -> None:
-    """Meter settings per metric; a changed kind or rollover recomputes that key's consumption and rollups."""
+def _save_metrics(conn: Connection, device_id: int, metrics: list[dict], timezone: str | None) -> datetime | None:
+    """Meter settings per metric; a changed setting recomputes that key's consumption and rollups.
+
+    Returns the earliest instant recomputed (None: nothing was), for the continuous aggregates on TimescaleDB."""
+    earliest = None
     for metric in metrics:
         changed = conn.execute(_UPDATE_METRIC, {**metric, "device_id": device_id}).first()
         if changed is None or timezone is None:
@@ -160,6 +162,8 @@ def _save_metrics(conn: Connection, device_id: int, metrics: list[dict], timezon
         if since is not None:
             conn.execute(_RECOMPUTE, {"device_id": device_id, "metric_id": metric["metric_id"], "since": since,
                                       "timezone": timezone})
+            earliest = since if earliest is None else min(earliest, since)
+    return earliest
 
 
 _SET_DEVICE_ACTIVE = sa.text(
@@ -198,15 +202,15 @@ def reading_count(conn: Connection, scope: Scope, device_id: int) -> int:
 
 
 @dataclasses.dataclass(frozen=True)
-class PurgeRange:
-    """Time span of purged readings: continuous aggregates over it must be refreshed after commit."""
+class Span:
+    """Time span of purged or recomputed readings: continuous aggregates over it are refreshed after commit."""
 
     start: datetime
     end: datetime
 
 
 def delete_device(conn: Connection, scope: Scope, device_id: int, version: int,
-                  purge: bool = False) -> tuple[SaveResult, PurgeRange | None]:
+                  purge: bool = False) -> tuple[SaveResult, Span | None]:
     """Delete a device; with readings it is refused unless purge, which removes readings and rollups too."""
     if conn.execute(_LOCK_DEVICE, {**scope.params(), "id": device_id, "version": version}).first() is None:
         found = conn.execute(_DEVICE_EXISTS, {**scope.params(), "id": device_id}).scalar_one()
@@ -219,7 +223,7 @@ def delete_device(conn: Connection, scope: Scope, device_id: int, version: int,
         if table in tables:
             conn.execute(sa.text(f"DELETE FROM {table} WHERE device_id = :id"), {"id": device_id})
     conn.execute(sa.text("DELETE FROM devices WHERE id = :id"), {"id": device_id})
-    return SaveResult("ok", device_id, readings=count), PurgeRange(start, end) if count else None
+    return SaveResult("ok", device_id, readings=count), Span(start, end) if count else None
 
 
 _CAGGS = sa.text(
@@ -233,27 +237,30 @@ def purge_device(engine: Engine, scope: Scope, device_id: int, version: int,
                  before_commit: Callable[[Connection, SaveResult], None] | None = None) -> SaveResult:
     """Purge a device in one transaction; on TimescaleDB then refresh the continuous aggregates it fed.
 
-    before_commit(conn, result) runs inside that transaction (the audit record). refresh_continuous_aggregate
-    cannot run inside a transaction, so it follows the commit: until it finishes (seconds) the materialized
-    buckets may still include the purged readings.
+    before_commit(conn, result) runs inside that transaction (the audit record).
     """
     with engine.begin() as conn:
         result, span = delete_device(conn, scope, device_id, version, purge=True)
         if result.ok and before_commit is not None:
             before_commit(conn, result)
-        caggs = []
-        if span is not None and conn.execute(_HAS_TIMESCALE).scalar_one():
-            names = set(conn.execute(_CAGGS, {"names": list(ROLLUP_LEVELS)}).scalars())
-            caggs = [name for name in ROLLUP_LEVELS if name in names]
-    if caggs:
-        refresh_continuous_aggregates(engine, caggs, span)
+    if span is not None:
+        refresh_continuous_aggregates(engine, span)
     return result
 
 
-def refresh_continuous_aggregates(engine: Engine, names: list[str], span: PurgeRange) -> None:
-    # Widen to whole months (plus a day for zone offsets) so every bucket touching the span is rebuilt.
-    start, end = span.start - timedelta(days=32), span.end + timedelta(days=32)
+def refresh_continuous_aggregates(engine: Engine, span: Span) -> None:
+    """On TimescaleDB, rebuild the rollup buckets over a span whose readings were purged or recomputed.
+
+    refresh_continuous_aggregate cannot run inside a transaction, so this follows the commit: until it
+    finishes (seconds) the materialized buckets may still show the old numbers. No-op on plain PostgreSQL,
+    where the rollup tables changed in the same transaction.
+    """
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        for name in names:  # names come from the fixed ROLLUP_LEVELS tuple
+        if not conn.execute(_HAS_TIMESCALE).scalar_one():
+            return
+        names = set(conn.execute(_CAGGS, {"names": list(ROLLUP_LEVELS)}).scalars())
+        # Widen to whole months (plus a day for zone offsets) so every bucket touching the span is rebuilt.
+        start, end = span.start - timedelta(days=32), span.end + timedelta(days=32)
+        for name in (level for level in ROLLUP_LEVELS if level in names):  # fixed names, in hierarchy order
             conn.execute(sa.text(f"CALL refresh_continuous_aggregate('{name}', :start, :end)"),
                          {"start": start, "end": end})
