@@ -9,6 +9,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 STAGING_COLUMNS = ("device_id", "metric_id", "ts", "value", "account_id", "gateway_id", "received_at")
+STAGING_TYPES = ("int8", "int2", "timestamptz", "float8", "int8", "int8", "timestamptz")
 
 
 @dataclasses.dataclass
@@ -88,9 +89,12 @@ def create_metrics(conn: psycopg.Connection, names: Iterable[str]) -> None:
 def insert_readings(conn: psycopg.Connection, rows: Sequence[tuple]) -> list[tuple[int, int, datetime, int]]:
     """COPY into staging, then keep only new rows; returns (device, metric, earliest new ts, rows) per key."""
     with conn.cursor() as cursor:
+        # Binary: psycopg encodes each row in C, about 5x less Python time per row than text COPY (bench/).
         with cursor.copy(
-            "COPY staged_readings (device_id, metric_id, ts, value, account_id, gateway_id, received_at) FROM STDIN"
+            "COPY staged_readings (device_id, metric_id, ts, value, account_id, gateway_id, received_at)"
+            " FROM STDIN (FORMAT BINARY)"
         ) as copy:
+            copy.set_types(STAGING_TYPES)
             for row in rows:
                 copy.write_row(row)
         cursor.execute(
@@ -110,7 +114,8 @@ def ensure_device_metrics(conn: psycopg.Connection) -> None:
     """Give each new (device, metric) in the staged batch its meter settings from the catalogue."""
     conn.execute(
         "INSERT INTO device_metrics (device_id, metric_id, meter_kind, unit)"
-        " SELECT DISTINCT s.device_id, s.metric_id, m.meter_kind, m.unit FROM staged_readings s"
+        " SELECT s.device_id, s.metric_id, m.meter_kind, m.unit"
+        " FROM (SELECT DISTINCT device_id, metric_id FROM staged_readings) s"  # probe each key once, not each row
         " JOIN metrics m ON m.id = s.metric_id"
         " WHERE NOT EXISTS (SELECT 1 FROM device_metrics d WHERE d.device_id = s.device_id AND d.metric_id = s.metric_id)"
         " ON CONFLICT (device_id, metric_id) DO NOTHING"

@@ -176,7 +176,7 @@ def load_settings(env: dict | None = None) -> Settings:
         mqtt_client_id=env.get("TDS_MQTT_CLIENT_ID", "tds-ingest"),
         mqtt_protocol=5 if protocol == "5" else 4,
         mqtt_topic=env.get("TDS_MQTT_TOPIC", "tds/+/+/telemetry"),
-        ingest_batch_size=_int(env, "TDS_INGEST_BATCH_SIZE", 5000, 1, 100_000),
+        ingest_batch_size=_int(env, "TDS_INGEST_BATCH_SIZE", 20_000, 1, 100_000),
         ingest_flush_ms=_int(env, "TDS_INGEST_FLUSH_MS", 0, 0, 10_000),
         ingest_queue_size=_int(env, "TDS_INGEST_QUEUE_SIZE", 50_000, 10, 10_000_000),
         demo_fleet=_bool(env, "TDS_DEMO_FLEET", embedded),
