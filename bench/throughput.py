@@ -1,0 +1,194 @@
+"""Ingest throughput against the machine's own limits, side by side in one run (loopback, bounded).
+
+Every consumer is measured the same way: a backlog of N messages is published first into its persistent
+MQTT session (the publisher is done before it starts), then it drains the backlog; the rate is from its
+first to its last message (or row). So each figure is that consumer's own ceiling on this machine, with the
+broker (and PostgreSQL) beside it, and the backlog is bigger than any queue: RSS must stay flat.
+
+- ceiling: a bare paho subscriber that only parses JSON (bench/ceiling_subscriber.py); a bare binary COPY
+  loop into the readings table (10k-row batches).
+- ours: `python -m tds_dash run` (the whole app: web, scheduler, ingest with idempotency and rollups,
+  acknowledging after commit), one process, then two sharing the stream (TDS_INGEST_SLOTS=2).
+- peer: Node-RED 4.1 (`mqtt in` -> function -> `pg` 8, bench/nodered/), if npm is available (--no-nodered).
+Readings per message alternate an energy counter and a power gauge per device (bench/publisher.py).
+Zero loss is checked in every run: rows stored vs readings published and acknowledged by the broker.
+Usage: python bench/throughput.py [--messages 60000] [--no-nodered]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import psutil  # noqa: E402
+import psycopg  # noqa: E402
+
+from bench import harness  # noqa: E402
+from bench.common import Mosquitto, free_port, machine, start_postgres  # noqa: E402
+
+GATEWAYS = 100
+TOPIC = "tds/+/+/telemetry"
+LOG_DIR = Path("/tmp/tds-bench-logs")
+
+
+def ceiling_subscriber(mosquitto: Mosquitto, count: int, readings: int) -> dict:
+    client_id = f"bench-ceiling-{uuid.uuid4().hex[:8]}"
+    harness.create_session(mosquitto.port, client_id, TOPIC)
+    harness.publisher_result(harness.start_publisher(mosquitto.port, count, readings, GATEWAYS))
+    process = subprocess.Popen([harness.PYTHON, str(harness.ROOT / "bench" / "ceiling_subscriber.py"), "--port",
+                                str(mosquitto.port), "--count", str(count), "--client-id", client_id],
+                               stdout=subprocess.PIPE, text=True)
+    process.stdout.readline()
+    result = json.loads(process.stdout.readline())
+    process.wait(30)
+    rate = result["received"] / result["seconds"] if result["seconds"] else float("nan")
+    return {"name": f"ceiling: paho subscriber, parse only ({readings}/msg)", "readings_per_s": rate * readings,
+            "messages_per_s": rate, "lost": count - result["received"]}
+
+
+def harness_cpu(pid: int) -> float:
+    try:
+        times = psutil.Process(pid).cpu_times()
+        return times.user + times.system
+    except psutil.Error:
+        return float("nan")
+
+
+def ceiling_copy(databases: harness.Databases, rows: int = 500_000, batch: int = 10_000) -> dict:
+    """Binary COPY straight into readings: no staging, no conflict check, no rollups."""
+    dsn = databases.fresh(GATEWAYS, 10)
+    with psycopg.connect(dsn) as conn:
+        devices = conn.execute("SELECT id, account_id, gateway_id FROM devices ORDER BY id").fetchall()
+        start, now = datetime.now(timezone.utc) - timedelta(days=1), datetime.now(timezone.utc)
+        began = time.monotonic()
+        for first in range(0, rows, batch):
+            with conn.cursor() as cursor, cursor.copy(
+                    "COPY readings (device_id, metric_id, ts, value, account_id, gateway_id, received_at)"
+                    " FROM STDIN (FORMAT BINARY)") as copy:
+                copy.set_types(["int8", "int2", "timestamptz", "float8", "int8", "int8", "timestamptz"])
+                for n in range(first, first + batch):
+                    device, account, gateway = devices[n % len(devices)]
+                    copy.write_row((device, 5, start + timedelta(milliseconds=n), float(n), account, gateway, now))
+            conn.commit()
+        seconds = time.monotonic() - began
+    return {"name": "ceiling: binary COPY into readings (10k batches)", "readings_per_s": rows / seconds,
+            "lost": rows - harness.count_rows(dsn)}
+
+
+def postgres_cpu(server) -> float:
+    """CPU seconds of the PostgreSQL server and its live backends."""
+    try:
+        root = psutil.Process(server.server.get_pid())
+    except (psutil.Error, AttributeError):
+        return float("nan")
+    total = 0.0
+    for process in [root, *root.children(recursive=True)]:
+        try:
+            times = process.cpu_times()
+            total += times.user + times.system
+        except psutil.Error:
+            pass
+    return total
+
+
+def ours(mosquitto: Mosquitto, databases: harness.Databases, server, count: int, readings: int,
+         processes: int = 1, batch_size: int | None = None) -> dict:
+    dsn = databases.fresh(GATEWAYS, readings)
+    base = f"bench-ours-{uuid.uuid4().hex[:8]}"
+    group = f"g{uuid.uuid4().hex[:6]}"
+    slots = [None] if processes == 1 else list(range(processes))
+    for slot in slots:
+        client_id = base if not slot else f"{base}-{slot}"
+        harness.create_session(mosquitto.port, client_id, TOPIC if processes == 1 else f"$share/{group}/{TOPIC}")
+    published = harness.publisher_result(harness.start_publisher(mosquitto.port, count, readings, GATEWAYS))
+    env = {"DATABASE_URL": dsn, "MQTT_URL": mosquitto.url, "TDS_MQTT_CLIENT_ID": base, "TDS_DEMO_FLEET": "false",
+           "TDS_INGEST_SLOTS": str(processes), "TDS_MQTT_SHARED_GROUP": group, "TDS_MQTT_STATUS_TOPIC": ""}
+    if batch_size:
+        env["TDS_INGEST_BATCH_SIZE"] = str(batch_size)
+    cpu_pg, cpu_broker = postgres_cpu(server), harness_cpu(mosquitto.process.pid)
+    apps = [harness.start_app("run", {**env, "PORT": str(free_port())}, LOG_DIR / f"{base}-{n}.log")
+            for n in range(processes)]
+    samplers = [harness.RssSampler(app.pid) for app in apps]
+    for sampler in samplers:
+        sampler.start()
+    harness.watch_rows(dsn, 1, timeout=60, interval=0.05)  # started: its start-up CPU is not ingest work
+    cpu_apps = -sum(harness_cpu(app.pid) for app in apps)
+    timeline = harness.watch_rows(dsn, count * readings, timeout=60)
+    cpu_apps += sum(harness_cpu(app.pid) for app in apps)
+    cpu_pg, cpu_broker = postgres_cpu(server) - cpu_pg, harness_cpu(mosquitto.process.pid) - cpu_broker
+    stop_seconds = max(harness.stop(app) for app in apps)
+    for sampler in samplers:
+        sampler.stopped.set()
+    stored = harness.count_rows(dsn)
+    rate = harness.sustained_rate(timeline)
+    million = count * readings / 1e6
+    return {"name": f"ours: app ({processes} process{'es' if processes > 1 else ''}, {readings}/msg)",
+            "readings_per_s": rate, "messages_per_s": rate / readings, "lost": published["acked"] * readings - stored,
+            "rss_peak": max(s.peak for s in samplers), "rss_mid": samplers[0].at_fraction(0.5),
+            "rss_late": samplers[0].at_fraction(0.9), "stop_s": stop_seconds,
+            "cpu_per_million": {"app": cpu_apps / million, "postgres": cpu_pg / million, "broker": cpu_broker / million}}
+
+
+def print_table(rows: list[dict], ceilings: dict) -> None:
+    print("\n| run | readings/s | messages/s | vs ceiling | lost | peak RSS MB (mid / late) | CPU s per 1M readings |")
+    print("|---|---:|---:|---:|---:|---:|---|")
+    for row in rows:
+        ceiling = ceilings.get(row.get("per_msg"))
+        ratio = f"{row['readings_per_s'] / ceiling:.0%}" if ceiling and row["name"].startswith(("ours", "peer")) else ""
+        rss = (f"{row['rss_peak']:.0f} ({row['rss_mid']:.0f} / {row['rss_late']:.0f})" if "rss_peak" in row else "")
+        cpu = ", ".join(f"{k} {v:.1f}" for k, v in row.get("cpu_per_million", {}).items())
+        messages = f"{row['messages_per_s']:,.0f}" if "messages_per_s" in row else ""
+        print(f"| {row['name']} | {row['readings_per_s']:,.0f} | {messages} | {ratio} | {row['lost']} | {rss} | {cpu} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--messages", type=int, default=60_000, help="messages per run at 1 reading/message")
+    parser.add_argument("--messages-10", type=int, default=20_000, help="messages per run at 10 readings/message")
+    parser.add_argument("--no-nodered", action="store_true")
+    parser.add_argument("--only", choices=["ceiling", "ours", "nodered"], action="append")
+    args = parser.parse_args()
+    LOG_DIR.mkdir(exist_ok=True)
+    print(f"machine: {machine()}")
+    print(f"date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; load average before: {harness.load_average()}")
+    mosquitto = Mosquitto()
+    server, dsn, _url, data_dir = start_postgres()
+    rows: list[dict] = []
+    try:
+        databases = harness.Databases(dsn)
+        wanted = set(args.only or ["ceiling", "ours", "nodered"])
+        sizes = {1: args.messages, 10: args.messages_10}
+        if "ceiling" in wanted:
+            for per_msg, count in sizes.items():
+                rows.append({**ceiling_subscriber(mosquitto, count, per_msg), "per_msg": per_msg})
+            rows.append(ceiling_copy(databases))
+        if "ours" in wanted:
+            for per_msg, count in sizes.items():
+                rows.append({**ours(mosquitto, databases, server, count, per_msg), "per_msg": per_msg})
+            for per_msg, count in sizes.items():
+                rows.append({**ours(mosquitto, databases, server, count, per_msg, processes=2), "per_msg": per_msg})
+        if "nodered" in wanted and not args.no_nodered:
+            from bench import nodered
+            for per_msg, count in sizes.items():
+                result = nodered.run(mosquitto, databases, count, per_msg, GATEWAYS, LOG_DIR)
+                if result:
+                    rows.append({**result, "per_msg": per_msg})
+        ceilings = {row["per_msg"]: row["readings_per_s"] for row in rows if row["name"].startswith("ceiling: paho")}
+        print_table(rows, ceilings)
+        print(f"\nload average after: {harness.load_average()}; logs in {LOG_DIR}")
+    finally:
+        mosquitto.stop()
+        server.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
