@@ -30,7 +30,9 @@ test: install-dev
 
 bench: install-dev
 	@bash scripts/install-test-deps.sh
+	$(PY) bench/throughput.py
 	$(PY) bench/latency.py
+	$(PY) bench/outage.py
 	$(PY) bench/startup.py
 
 clean:

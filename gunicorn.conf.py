@@ -1,7 +1,11 @@
 """gunicorn settings (read automatically from the working directory), used by the Procfile's web process.
 
-One worker with threads until ingest is made multi-process safe: each worker would start its own
-subscriber and scheduler. Background work starts after fork, never in the master (--preload safe).
+Several workers are safe for ingest: each worker starts the background work after fork (never in the
+master, so --preload is safe), and only TDS_INGEST_SLOTS workers ingest at a time; each claims a slot
+with a PostgreSQL advisory lock (a stable MQTT client id and persistent session), the others stand by
+and take over a slot when its worker dies (README "Several processes"). With TDS_INGEST_SLOTS > 1 the
+ingesting workers share the stream through an MQTT 5 shared subscription. Scheduler jobs also run in
+every worker; they take advisory locks or are idempotent (set TDS_SCHEDULER=false to run them elsewhere).
 """
 import os
 
