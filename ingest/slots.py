@@ -99,12 +99,17 @@ class IngestSupervisor(threading.Thread):
 
     def run(self) -> None:
         while not self.stopping.is_set():
-            if self.handle is None:
-                self._try_to_start()
-                wait = STANDBY_POLL_SECONDS if self.handle is None else HOLDER_CHECK_SECONDS
-            else:
-                self._check_slot()
-                wait = HOLDER_CHECK_SECONDS
+            wait = HOLDER_CHECK_SECONDS
+            try:
+                if self.handle is None:
+                    self._try_to_start()
+                    wait = STANDBY_POLL_SECONDS if self.handle is None else HOLDER_CHECK_SECONDS
+                else:
+                    self._check_slot()
+            except Exception:  # this thread is what keeps a slot served: it must outlive any one failure
+                log.exception("ingest supervisor: unexpected error; retrying")
+                self.lock.close()
+                wait = STANDBY_POLL_SECONDS
             self.stopping.wait(wait)
         self.lock.close()
 
