@@ -108,6 +108,7 @@ class IngestSupervisor(threading.Thread):
                     self._check_slot()
             except Exception:  # this thread is what keeps a slot served: it must outlive any one failure
                 log.exception("ingest supervisor: unexpected error; retrying")
+                self._stop_handle()  # never ingest without holding the slot's lock
                 self.lock.close()
                 wait = STANDBY_POLL_SECONDS
             self.stopping.wait(wait)
