@@ -100,7 +100,10 @@ class StatusRecorder(threading.Thread):
         self.engine.dispose()
 
     def stop(self, timeout: float = 5.0) -> None:
-        self.inbox.put(STOP)
+        try:
+            self.inbox.put(STOP, timeout=timeout)
+        except queue.Full:  # recorder stuck (database down): it is a daemon thread, do not hang the stop
+            log.warning("status recorder did not take the stop request within %.0f s", timeout)
         self.join(timeout)
 
     def _record_with_retry(self, signal: StatusSignal) -> None:

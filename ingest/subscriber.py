@@ -137,8 +137,9 @@ class Subscriber:
         received_at = datetime.now(timezone.utc)
         topic = _topic_text(msg)
         if self.status_inbox is not None and is_status_topic(topic):
-            self.status_inbox.put(signal_from_message(topic, bytes(msg.payload), received_at, bool(msg.retain),
-                                                      self._acker(msg.mid, msg.qos)))
+            signal = signal_from_message(topic, bytes(msg.payload), received_at, bool(msg.retain),
+                                         self._acker(msg.mid, msg.qos))
+            self._put_waiting(self.status_inbox, signal)
             return
         envelope = Envelope(topic=topic, payload=bytes(msg.payload), received_at=received_at,
                             ack=self._acker(msg.mid, msg.qos))
@@ -154,15 +155,19 @@ class Subscriber:
         envelope.payload = envelope.payload[:RejectedRow.EXCERPT_BYTES]
         self._hand_over(envelope, received_at)
 
-    def _hand_over(self, envelope: Envelope, received_at: datetime) -> None:
-        """Wait while the queue is full (backpressure: the broker holds the backlog meanwhile), unless stopping."""
+    def _put_waiting(self, target, item) -> bool:
+        """Wait while a queue is full (backpressure: the broker holds the backlog), unless stopping."""
         while True:
             try:
-                self.inbox.put(envelope, timeout=PUT_WAIT_SECONDS)
-                break
+                target.put(item, timeout=PUT_WAIT_SECONDS)
+                return True
             except queue.Full:
                 if not self.accepting:
-                    return  # not acked: redelivered by the broker to the next session
+                    return False  # not acked: redelivered by the broker to the next session
+
+    def _hand_over(self, envelope: Envelope, received_at: datetime) -> None:
+        if not self._put_waiting(self.inbox, envelope):
+            return
         if self.stats is not None:
             self.stats.note_received(self.inbox.messages(), self.inbox.qsize(), received_at)
 
