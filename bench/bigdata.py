@@ -74,6 +74,7 @@ def load(dsn: str, devices: int, days: int, interval_minutes: int) -> int:
     start = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) - timedelta(days=days)
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("SET synchronous_commit = off")
+        conn.execute("SET work_mem = '512MB'")  # the one-off rollup build sorts tens of millions of rows
         for statement in filter(str.strip, LOAD_FLEET.split(";")):
             conn.execute(statement, {"gateways": max(1, devices // 100)} if "%(gateways)s" in statement else None)
         ids = [row[0] for row in conn.execute("SELECT id FROM devices ORDER BY id")]
