@@ -9,7 +9,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from tds_dash.queries import events
+from tds_dash.queries import consumption, events
 from tds_dash.queries.scope import IN_SCOPE, Scope
 
 # Optional gateway filter: NULL means every gateway of the scope.
@@ -31,15 +31,6 @@ _READINGS_24H = sa.text(
     "SELECT coalesce(sum(c.count), 0) FROM consumption_hourly c"
     " WHERE c.account_id " + IN_SCOPE + " AND c.bucket >= :since AND " + _DEVICE_FILTER
 )
-
-_CONSUMPTION_BETWEEN = {
-    level: sa.text(
-        "SELECT sum(c.consumption) FROM consumption_" + level + " c JOIN metrics m ON m.id = c.metric_id"
-        " WHERE c.account_id " + IN_SCOPE + " AND m.name = :metric AND c.bucket >= :start AND c.bucket < :end"
-        " AND " + _DEVICE_FILTER
-    )
-    for level in ("hourly", "daily", "monthly")
-}
 
 _SERIES = {
     level: sa.text(
@@ -93,23 +84,34 @@ def fetch_overview(conn: Connection, scope: Scope, now: datetime, zone: ZoneInfo
     base = {**scope.params(), "gateway_id": gateway_id, "now": now, "metric": metric}
     cards = conn.execute(_CARDS, base).one()
     this_month, last_month = month_start(now, zone), month_start(now, zone, 1)
-    # Same elapsed time into last month, so a partial month is compared with a like period.
+    # Same elapsed time into last month, so a partial month is compared with a like period; both ends
+    # include the hour in progress. Whole days come from daily rollups, only ragged hours from hourly.
     same_point = min(last_month + (now - this_month), this_month)
+    month_total = _total_between(conn, scope, metric, gateway_id, this_month, now + timedelta(hours=1), zone)
+    previous_total = _total_between(conn, scope, metric, gateway_id, last_month,
+                                    min(same_point + timedelta(hours=1), this_month), zone)
     return OverviewData(
         gateways_online=cards.gateways_online,
         gateways_total=cards.gateways_total,
         devices_total=cards.devices_total,
         readings_24h=int(conn.execute(_READINGS_24H, {**base, "since": now - timedelta(hours=24)}).scalar_one()),
-        month_consumption=conn.execute(_CONSUMPTION_BETWEEN["daily"],
-                                       {**base, "start": this_month, "end": now + timedelta(days=1)}).scalar_one(),
-        previous_same_period=conn.execute(_CONSUMPTION_BETWEEN["hourly"],
-                                          {**base, "start": last_month, "end": same_point}).scalar_one(),
+        month_consumption=month_total,
+        previous_same_period=previous_total,
         monthly=_frame(conn, _SERIES["monthly"], {**base, "start": month_start(now, zone, 12),
                                                   "end": now + timedelta(days=1)}, zone),
         daily=_frame(conn, _SERIES["daily"], {**base, "start": this_month, "end": now + timedelta(days=1)}, zone),
         latest=fetch_latest_readings(conn, scope, zone, gateway_id=gateway_id),
         offline_gateways=events.offline_gateways(conn, scope, gateway_id),
     )
+
+
+def _total_between(conn: Connection, scope: Scope, metric: str, gateway_id: int | None, start: datetime,
+                   end: datetime, zone: ZoneInfo) -> float | None:
+    found = consumption.find_metric(conn, metric)
+    if found is None:
+        return None
+    selection = consumption.Selection(gateway_ids=(gateway_id,) if gateway_id is not None else ())
+    return consumption.total_between(conn, scope, selection, found["id"], start, end, zone)
 
 
 def fetch_latest_readings(conn: Connection, scope: Scope, zone: ZoneInfo, limit: int = 50,
