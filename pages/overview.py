@@ -40,7 +40,7 @@ def _filters(language: str) -> dbc.Card:
 def layout(**kwargs):
     language = current_language()
     refresh_ms = services().settings.refresh_seconds * 1000
-    graph_config = {"displaylogo": False, "locale": "pt-BR" if language == "pt-BR" else "en"}
+    graph_config = {"displaylogo": False}  # labels and numbers are formatted by us (i18n), not by plotly.js locales
     return html.Div([
         html.H3(i18n.t("overview.title", language), className="mb-3"),
         _filters(language),
