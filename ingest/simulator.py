@@ -163,7 +163,7 @@ def backfill(dsn: str, timezone_name: str, fleet: list[SimGateway], start: datet
     with psycopg.connect(dsn) as conn, tqdm(total=chunks, disable=not progress, unit="day",
                                             desc="backfill") as bar:
         store.prepare_session(conn)
-        chunk_start = start
+        chunk_start, written = start, 0
         while chunk_start < end:
             chunk_end = min(chunk_start + chunk, end)
             batch = []
@@ -178,9 +178,15 @@ def backfill(dsn: str, timezone_name: str, fleet: list[SimGateway], start: datet
                 result = batch_store.write(conn, batch)
                 conn.commit()
                 total += result.stored
+                written += 1
+                if written in ANALYZE_AFTER_CHUNKS or written % 50 == 0:
+                    store.analyze_tables(conn)  # fresh tables: stale statistics turn index probes into scans
             chunk_start = chunk_end
             bar.update(1)
     return total
+
+
+ANALYZE_AFTER_CHUNKS = {1, 5, 20}
 
 
 class LivePublisher(threading.Thread):

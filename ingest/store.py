@@ -136,6 +136,12 @@ def fetch_newest_readings(conn: psycopg.Connection, keys: Sequence[tuple[int, in
     return {(row[0], row[1]): row[2] for row in rows}
 
 
+def analyze_tables(conn: psycopg.Connection) -> None:
+    """Refresh planner statistics during a bulk load (autovacuum may not have seen the tables yet)."""
+    conn.execute("ANALYZE readings, consumption_hourly, consumption_daily, consumption_monthly, device_metrics")
+    conn.commit()
+
+
 def refresh_rollups(conn: psycopg.Connection, keys: Sequence[tuple[int, int, datetime, int]], timezone: str) -> None:
     if not keys:
         return
