@@ -120,8 +120,7 @@ def test_auth007_tokens_work_until_revoked(app, client):
     fabi = user(app, "fabi")
     secret = create_token(engine, fabi, "script")
     api_rules = [r.rule for r in app.server.url_map.iter_rules() if r.rule.startswith("/api/v1/")]
-    if not api_rules:
-        pytest.skip("no /api/v1 route registered")
+    assert api_rules, "the API routes are registered"
     path = re.sub(r"<[^>]+>", "1", api_rules[0])
     headers = {"Authorization": f"Bearer {secret}"}
     assert client.get(path, headers=headers).status_code != 401
