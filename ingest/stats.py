@@ -73,7 +73,6 @@ class IngestStats:
         self.rejections: Counter[str] = Counter()
         self.last_commit_at: datetime | None = None
         self.last_error: str | None = None
-        self.commit_seconds_total = 0.0
         self.queue_high_water = 0  # in weight (readings + 1 per message, see ingest.inbox): what is bounded
         self.busy_since: float | None = None  # monotonic time the writer took a batch it has not committed yet
         self.batch_readings = Histogram("tds_ingest_batch_readings", "Readings per committed batch.",
@@ -122,7 +121,6 @@ class IngestStats:
             self.seq_gaps += result.seq_gaps
             self.rejections.update(row.reason for row in result.rejected)
             self.last_commit_at = committed_at
-            self.commit_seconds_total += seconds
             self.last_error = None
             self.busy_since = None
             self._minute_commit(batch, result, seconds, committed_at, acked, readings, delays)

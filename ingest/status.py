@@ -89,7 +89,6 @@ class StatusRecorder(threading.Thread):
         self.engine = create_db_engine(_database_url(database_url), pool_size=1)
         self.inbox = inbox
         self.flap_window = flap_window
-        self.recorded = 0
 
     def run(self) -> None:
         while True:
@@ -142,7 +141,6 @@ class StatusRecorder(threading.Thread):
                 return  # an old birth replayed by the broker: stored, but no evidence of anything now
         presence.check_gateways(self.engine, datetime.now(timezone.utc), self.flap_window, gateway_id=gateway_id,
                                 sweep_lock=False)
-        self.recorded += 1
 
     @staticmethod
     def _reject(conn, signal: StatusSignal, reason: str, detail: str) -> None:

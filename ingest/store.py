@@ -8,7 +8,6 @@ from typing import Iterable, Sequence
 import psycopg
 from psycopg.types.json import Jsonb
 
-STAGING_COLUMNS = ("device_id", "metric_id", "ts", "value", "account_id", "gateway_id", "received_at")
 STAGING_TYPES = ("int8", "int2", "timestamptz", "float8", "int8", "int8", "timestamptz")
 
 

@@ -6,7 +6,7 @@ from sqlalchemy.engine import Connection
 
 from tds_dash.queries.scope import IN_SCOPE, Scope
 
-_ACCOUNTS = sa.text("SELECT id, slug, name FROM accounts WHERE id " + IN_SCOPE + " ORDER BY name")
+_ACCOUNTS = sa.text("SELECT id, slug, name, auto_provision FROM accounts WHERE id " + IN_SCOPE + " ORDER BY name")
 _GATEWAYS = sa.text(
     "SELECT id, serial, name, account_id FROM gateways WHERE account_id " + IN_SCOPE
     + " AND (CAST(:account_id AS bigint) IS NULL OR account_id = :account_id) ORDER BY serial"
@@ -14,6 +14,7 @@ _GATEWAYS = sa.text(
 
 
 def list_accounts(conn: Connection, scope: Scope) -> list[dict]:
+    """Accounts of the scope (with their auto-provisioning switch), for filters and forms."""
     return [dict(row) for row in conn.execute(_ACCOUNTS, scope.params()).mappings()]
 
 

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from tds_dash import forms
+from tds_dash.queries.filters import list_accounts  # noqa: F401  one query for the account choices, re-exported
 from tds_dash.queries.scope import IN_SCOPE, Scope
 
 
@@ -206,17 +207,9 @@ def delete_gateway(conn: Connection, scope: Scope, gateway_id: int, version: int
     return SaveResult("ok", gateway_id)
 
 
-_ACCOUNTS = sa.text(
-    "SELECT id, slug, name, auto_provision FROM accounts WHERE id " + IN_SCOPE + " ORDER BY name"
-)
 _SET_AUTO_PROVISION = sa.text(
     "UPDATE accounts SET auto_provision = :enabled WHERE id = :account_id AND id " + IN_SCOPE + " RETURNING id"
 )
-
-
-def list_accounts(conn: Connection, scope: Scope) -> list[dict]:
-    """Accounts of the scope with their auto-provisioning switch."""
-    return [dict(row) for row in conn.execute(_ACCOUNTS, scope.params()).mappings()]
 
 
 def set_auto_provision(conn: Connection, scope: Scope, account_id: int, enabled: bool) -> bool:
