@@ -14,6 +14,7 @@ from tds_dash import api, api_v1, i18n, metrics
 from tds_dash.auth import init_auth
 from tds_dash.context import EXTENSION_KEY, AppServices, current_user, has_role
 from tds_dash.db import create_db_engine
+from tds_dash.session_key import session_secret
 from tds_dash.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,7 +93,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         suppress_callback_exceptions=True,
     )
     server = app.server
-    server.config["SECRET_KEY"] = settings.secret_key
+    server.config["SECRET_KEY"] = session_secret(settings)
     server.extensions[EXTENSION_KEY] = AppServices(settings, engine or create_db_engine(settings.database_url))
     init_auth(server, settings.https)
     server.register_blueprint(api.blueprint)

@@ -61,7 +61,7 @@ class Settings:
     embedded_mqtt_port: int
     start_ingest: bool
     start_scheduler: bool
-    secret_key: str
+    secret_key: str | None  # None: the random key file under data_dir (tds_dash.session_key)
     environment: str = "development"
     https: bool = False
     mqtt_ca_file: str | None = None
@@ -130,18 +130,20 @@ def _retention_days(env: dict, late_data_days: int) -> int | None:
     return days
 
 
-DEVELOPMENT_SECRET = "dev-only-not-secret"
+def _secret_key(env: dict) -> str | None:
+    """SECRET_KEY, or None: development then uses a random key file under the data directory.
 
-
-def _secret_key(env: dict) -> str:
-    """Production refuses to start without a real key: sessions signed with a public one are forgeable."""
+    Production refuses to start without a real key; no mode ever falls back to a constant.
+    """
     environment = env.get("TDS_ENV", "development")
     if environment not in {"development", "production"}:
         raise SettingsError("TDS_ENV must be development or production")
     key = env.get("SECRET_KEY", "")
-    if environment == "production" and (len(key) < 16 or key == DEVELOPMENT_SECRET):
+    if environment == "production" and len(key) < 16:
         raise SettingsError("SECRET_KEY must be set (16+ characters) when TDS_ENV=production")
-    return key or DEVELOPMENT_SECRET
+    if key and len(key) < 16:
+        raise SettingsError("SECRET_KEY must be 16+ characters (or unset: a random key is kept under TDS_DATA_DIR)")
+    return key or None
 
 
 def _shared_group(raw: str) -> str:

@@ -11,6 +11,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 import uuid
@@ -22,6 +23,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 
 MOSQUITTO_BIN = os.environ.get("TDS_TEST_MOSQUITTO", "/usr/sbin/mosquitto")
+TEST_DATA_DIR = Path(tempfile.mkdtemp(prefix="tds-test-data-"))
 
 
 # --------------------------------------------------------------------------- polling
@@ -319,6 +321,8 @@ def settings_for(database: Database, broker: Broker, **env: Any):
         "TDS_MQTT_CLIENT_ID": unique_name("tds-test-ingest-"),
         "TDS_TIMEZONE": "America/Sao_Paulo",
         "TDS_DEMO_FLEET": "false",
+        # The session key file lives here: never in the checkout's var/.
+        "TDS_DATA_DIR": str(TEST_DATA_DIR),
     }
     values.update({key: str(value) for key, value in env.items()})
     return load_settings(values)

@@ -155,3 +155,57 @@ def test_auth010_session_cookie_flags(app, client):
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
     https_app = create_app(app.server.extensions["tds"].settings.replace(https=True))
     assert https_app.server.config["SESSION_COOKIE_SECURE"] is True
+
+
+def forged_session_cookie(secret: str, user_id: str) -> str:
+    """What an attacker who knows a signing key sends: Flask's own cookie format, no password."""
+    import flask
+    forger = flask.Flask("forger")
+    forger.secret_key = secret
+    return forger.session_interface.get_signing_serializer(forger).dumps({"_user_id": user_id, "_fresh": True})
+
+
+def test_auth011_no_constant_signs_sessions(database, mosquitto, tmp_path):
+    data_dir = tmp_path / "var"
+    app = create_app(settings_for(database, mosquitto, TDS_DATA_DIR=data_dir))
+    ensure_test_user(app.server.extensions["tds"].engine, "root-ish", "admin")
+    admin = user(app, "root-ish")
+    user_id = f"{admin.id}:{admin.session_version}"
+    key_file = data_dir / "secret_key"
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    # The constant that signed every development session until now is refused like any other guess.
+    for guess in ("dev-only-not-secret", "", "change-me-to-a-long-random-string"):
+        client = app.server.test_client()
+        client.set_cookie("session", forged_session_cookie(guess or "x", user_id))
+        assert client.get("/api/v1/consumption?device=1&from=2026-01-01&to=2026-01-02").status_code == 401
+        assert client.get("/admin").status_code == 302
+    # The same cookie signed with the deployment's key is accepted: the check above is about the key.
+    client = app.server.test_client()
+    client.set_cookie("session", forged_session_cookie(key_file.read_text().strip(), user_id))
+    assert client.get("/admin").status_code == 200
+
+
+def test_auth012_generated_key_is_reused_and_private(database, mosquitto, tmp_path):
+    data_dir = tmp_path / "var"
+    first = create_app(settings_for(database, mosquitto, TDS_DATA_DIR=data_dir)).server.config["SECRET_KEY"]
+    again = create_app(settings_for(database, mosquitto, TDS_DATA_DIR=data_dir)).server.config["SECRET_KEY"]
+    other = create_app(settings_for(database, mosquitto, TDS_DATA_DIR=tmp_path / "other")).server.config["SECRET_KEY"]
+    assert len(first) >= 32 and first == again and first != other
+    # A key file others can read is made private again rather than trusted as it is.
+    (data_dir / "secret_key").chmod(0o644)
+    assert create_app(settings_for(database, mosquitto, TDS_DATA_DIR=data_dir)).server.config["SECRET_KEY"] == first
+    assert (data_dir / "secret_key").stat().st_mode & 0o777 == 0o600
+    # SECRET_KEY, when given, wins over the file, and a short one is refused in any mode.
+    given = create_app(settings_for(database, mosquitto, TDS_DATA_DIR=data_dir, SECRET_KEY="k" * 40))
+    assert given.server.config["SECRET_KEY"] == "k" * 40
+    with pytest.raises(SettingsError, match="16"):
+        settings_for(database, mosquitto, SECRET_KEY="short")
+
+
+def test_auth013_workers_starting_together_share_one_key(tmp_path):
+    import concurrent.futures
+    from tds_dash.session_key import load_or_create_key_file
+    path = tmp_path / "var" / "secret_key"
+    with concurrent.futures.ProcessPoolExecutor(4) as pool:
+        keys = set(pool.map(load_or_create_key_file, [path] * 16))
+    assert len(keys) == 1 and not list(path.parent.glob(".secret_key.*"))
