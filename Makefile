@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test install install-dev migrate bench clean
+.PHONY: run test lint install install-dev migrate bench clean
 
 $(VENV)/.installed: requirements.txt
 	@bash scripts/ensure-venv.sh "$(PYTHON)" "$(VENV)"
@@ -24,7 +24,11 @@ run: install
 migrate: install
 	$(PY) -m tds_dash migrate
 
-test: install-dev
+lint: install-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+
+test: install-dev lint
 	@bash scripts/install-test-deps.sh
 	$(PY) -m pytest $(PYTEST_ARGS)
 

@@ -18,8 +18,9 @@ accesslog = "-"
 
 
 def post_worker_init(worker):
-    from tds_dash.runtime import start_background
-    from tds_dash.settings import load_settings
+    # The master reads this file before forking: importing the app here would load it in the master.
+    from tds_dash.background.runtime import start_background  # noqa: PLC0415
+    from tds_dash.settings import load_settings  # noqa: PLC0415
 
     background = start_background(load_settings(), progress=False)
     worker.wsgi.extensions["tds"].background = background

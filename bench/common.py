@@ -65,7 +65,7 @@ class Mosquitto:
 
 def start_postgres():
     """A fresh embedded PostgreSQL in a temp dir; returns (server, dsn, sqlalchemy url, dir)."""
-    from tds_dash.embedded import EmbeddedPostgres
+    from tds_dash.background.embedded import EmbeddedPostgres
 
     data_dir = Path(tempfile.mkdtemp(prefix="tds-bench-pg-")) / "pg"
     server = EmbeddedPostgres(data_dir)

@@ -21,7 +21,8 @@ import psycopg  # noqa: E402
 from bench.common import machine, start_postgres  # noqa: E402
 from ingest import payload as contract  # noqa: E402
 from ingest import simulator, store  # noqa: E402
-from ingest.writer import BatchStore, Envelope  # noqa: E402
+from ingest.batch import BatchStore
+from ingest.writer import Envelope  # noqa: E402
 from tds_dash.db import create_db_engine  # noqa: E402
 from tds_dash.migrate import apply_migrations, ensure_rollup_timezone  # noqa: E402
 

@@ -2,7 +2,7 @@
 
 No MQTT: N messages of R readings (bench/publisher.py's payloads, 100 gateways) are parsed first, queued,
 then one BatchWriter drains them in batches of --batch readings. Prints readings/s and milliseconds per
-batch spent in each ingest.store function (wrapped here with timers), to see where a batch's time goes.
+batch spent in each ingest.statements function (wrapped here with timers), to see where a batch's time goes.
 Usage: python bench/writer_only.py [--readings 10] [--messages 40000] [--batch 20000]
 """
 from __future__ import annotations
@@ -22,8 +22,9 @@ from bench import harness  # noqa: E402
 from bench.common import machine, start_postgres  # noqa: E402
 from bench.publisher import payload  # noqa: E402
 from ingest import store  # noqa: E402
+from ingest.inbox import STOP
 from ingest.payload import parse_message  # noqa: E402
-from ingest.writer import STOP, BatchWriter, Envelope  # noqa: E402
+from ingest.writer import BatchWriter, Envelope  # noqa: E402
 
 STEPS = ("fetch_gateways", "fetch_devices", "fetch_newest_readings", "insert_readings", "refresh_rollups",
          "update_gateways", "insert_rejected")

@@ -1,7 +1,33 @@
-"""The bounded queue between the paho thread and the writer, bounded by weight rather than count."""
+"""The bounded queue between the paho thread and the writer (bounded by weight), and what travels in it."""
 from __future__ import annotations
 
+import dataclasses
 import queue
+from collections.abc import Callable
+from datetime import datetime
+
+from ingest.payload import Rejection, TelemetryMessage
+
+STOP = object()  # sentinel: flush what is queued, then end the thread
+
+
+@dataclasses.dataclass
+class Envelope:
+    """One received MQTT message on its way to the database."""
+
+    topic: str
+    payload: bytes
+    received_at: datetime
+    message: TelemetryMessage | None = None
+    rejection: Rejection | None = None
+    ack: Callable[[], bool] | None = None  # sends the PUBACK; called only after commit
+    payload_size: int | None = None  # size received, when `payload` was cut to the excerpt kept for rejections
+
+    @property
+    def size(self) -> int:
+        return len(self.message.readings) if self.message else 1
+
+
 
 
 def weight(item) -> int:

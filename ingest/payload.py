@@ -5,8 +5,8 @@ import dataclasses
 import json
 import math
 import re
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
-from typing import Callable
 
 MAX_PAYLOAD_BYTES = 256 * 1024
 MAX_READINGS = 5000

@@ -5,19 +5,18 @@ import dataclasses
 import logging
 import queue
 import threading
-import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from urllib.parse import unquote, urlsplit
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from ingest.inbox import Inbox
+from ingest.inbox import Envelope
 from ingest.payload import Rejection, parse_message
-from ingest.store import RejectedRow
-from ingest.status import StatusRecorder, is_status_topic, signal_from_message
-from ingest.writer import STOP, BatchWriter, Envelope, IngestStats
+from ingest.presence.recorder import is_status_topic, signal_from_message
+from ingest.statements import RejectedRow
+from ingest.stats import IngestStats
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +69,7 @@ class Subscriber:
         self.protocol = protocol
         self.inbox = inbox
         self.connected = threading.Event()
+        self.subscribed = threading.Event()  # a SUBACK granted on the current connection
         self.accepting = True
         self.generation = 0  # PUBACK ids are per connection: never ack a message from an earlier one
         self.generation_lock = threading.Lock()
@@ -85,6 +85,7 @@ class Subscriber:
         self.client.on_message = self._on_message  # before connect: a persistent session may deliver at once
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
+        self.client.on_subscribe = self._on_subscribe
 
     def start(self) -> None:
         properties = None
@@ -124,10 +125,16 @@ class Subscriber:
         self.connected.set()
         log.info("connected to mqtt broker %s:%s, subscribed to %s", self.address.host, self.address.port, self.topic)
 
+    def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
+        # Set on every granted SUBACK: a message published after it cannot miss the subscription.
+        if not any(code.is_failure for code in reason_codes):
+            self.subscribed.set()
+
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         with self.generation_lock:
             self.generation += 1  # an ack queued from now on would reach the next connection: drop it
         self.connected.clear()
+        self.subscribed.clear()
         if reason_code.is_failure:
             log.warning("mqtt connection lost (%s); paho reconnects with backoff", reason_code)
 
@@ -182,76 +189,3 @@ class Subscriber:
                 self.client.ack(mid, qos)
                 return True
         return ack
-
-
-@dataclasses.dataclass
-class IngestHandle:
-    subscriber: Subscriber
-    writer: BatchWriter
-    stats: IngestStats
-    inbox: "queue.Queue"
-    status: StatusRecorder | None = None
-
-    def queue_depth(self) -> int:
-        """Messages waiting for the writer (the bound is on their weight, see ingest.inbox)."""
-        return self.inbox.messages()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop taking messages, flush and acknowledge what is queued, then disconnect.
-
-        If the database stays unreachable past `timeout`, the writer gives up its batch unacknowledged:
-        the broker keeps those messages in our session and redelivers them at the next start."""
-        self.subscriber.stop_accepting()
-        deadline = time.monotonic() + timeout
-        while self.writer.is_alive() and time.monotonic() < deadline:
-            try:
-                self.inbox.put(STOP, timeout=0.1)
-                break
-            except queue.Full:
-                continue
-        self.writer.join(max(0.0, deadline - time.monotonic()))
-        if self.writer.is_alive():
-            log.warning("ingest writer did not finish within %ss (database unreachable?); unacknowledged messages"
-                        " stay with the broker", timeout)
-            self.writer.abandon.set()
-            self.writer.join(5)
-        if self.status is not None:
-            self.status.stop(timeout)
-        self.subscriber.disconnect()
-
-
-def slot_client_id(base: str, slot: int | None) -> str:
-    """Slot 0 (or no slot) keeps the configured id, so a single ingester keeps its session across upgrades."""
-    return base if not slot else f"{base}-{slot}"
-
-
-def ingest_filters(settings) -> tuple[str, tuple[str, ...]]:
-    """(filter to subscribe, filters to drop from the persistent session): shared when several slots ingest."""
-    plain = settings.mqtt_topic
-    shared = f"$share/{settings.mqtt_shared_group}/{plain}"
-    return (shared, (plain,)) if settings.ingest_slots > 1 else (plain, (shared,))
-
-
-def start_ingest(settings, dsn: str, mqtt_url: str, slot: int | None = None,
-                 stats: IngestStats | None = None) -> IngestHandle:
-    """Start the writer thread and the MQTT subscriber; returns a handle whose stop() drains them.
-
-    `slot` (from ingest.slots) picks the client id when several processes ingest; `stats` lets a
-    supervisor keep its counters across restarts of the ingest."""
-    inbox = Inbox(maxsize=settings.ingest_queue_size)
-    stats = stats or IngestStats()
-    writer = BatchWriter(dsn, settings.timezone, inbox, settings.ingest_batch_size, settings.ingest_flush_ms, stats,
-                         settings.late_data_days)
-    writer.start()
-    tls_files = {"ca": settings.mqtt_ca_file, "cert": settings.mqtt_cert_file, "key": settings.mqtt_key_file}
-    status = None
-    if settings.mqtt_status_topic:
-        status = StatusRecorder(dsn, queue.Queue(maxsize=RECEIVE_MAXIMUM),
-                                timedelta(minutes=settings.flap_window_minutes))
-        status.start()
-    topic, stale = ingest_filters(settings)
-    subscriber = Subscriber(BrokerAddress.from_url(mqtt_url), topic, slot_client_id(settings.mqtt_client_id, slot),
-                            settings.mqtt_protocol, inbox, tls_files, settings.mqtt_status_topic,
-                            status.inbox if status else None, stats=stats, unsubscribe=stale)
-    subscriber.start()
-    return IngestHandle(subscriber, writer, stats, inbox, status)

@@ -9,7 +9,9 @@ import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html
 
-from tds_dash import device_view, i18n, ids, periods
+from tds_dash import i18n, periods
+from tds_dash.consumption import device as device_model
+from tds_dash.consumption import ids
 from tds_dash.context import current_language, current_scope, services
 from tds_dash.db import session_scope
 from tds_dash.queries import devices
@@ -27,17 +29,17 @@ def _not_found(language: str) -> html.Div:
 def layout(device_id=None, **query):
     language, settings = current_language(), services().settings
     now = datetime.now(timezone.utc)
-    device_key = device_view.parse_device_id(device_id)
+    device_key = device_model.parse_device_id(device_id)
     with session_scope(services().engine) as conn:
         device = devices.find_device(conn, current_scope(), device_key) if device_key is not None else None
         latest = devices.latest_values(conn, device_key) if device else None
     if device is None:
         return _not_found(language)
-    period = device_view.period_from_query(query, periods.local_today(now, settings.zone), settings.zone)
+    period = device_model.period_from_query(query, periods.local_today(now, settings.zone), settings.zone)
     status = devices.device_status(device, latest, now)
     return html.Div([
-        device_view.status_header(device, status, settings.zone, language),
-        dag.AgGrid(id=ids.DEVICE_STATUS, rowData=device_view.latest_rows(latest, settings.zone, language),
+        device_model.status_header(device, status, settings.zone, language),
+        dag.AgGrid(id=ids.DEVICE_STATUS, rowData=device_model.latest_rows(latest, settings.zone, language),
                    columnDefs=[{"field": "metric", "headerName": i18n.t("col.metric", language), "flex": 1},
                                {"field": "value", "headerName": i18n.t("col.value", language), "flex": 1},
                                {"field": "time", "headerName": i18n.t("col.time", language), "flex": 1}],
@@ -70,4 +72,4 @@ def update_charts(start, end, device_id):
     except Exception as error:  # shown and logged
         log.exception("device charts failed")
         return dbc.Alert(i18n.t("error.load", language, error=type(error).__name__), color="danger")
-    return device_view.metric_sections(charts, latest, zone, language)
+    return device_model.metric_sections(charts, latest, zone, language)

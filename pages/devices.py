@@ -8,11 +8,13 @@ import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html
 from dash.exceptions import PreventUpdate
 
-from tds_dash import devices_view as view
-from tds_dash import fleet_actions, fleet_view, i18n
-from tds_dash import fleet_ids as fid
+from tds_dash import i18n
 from tds_dash.context import current_language, current_scope, services
 from tds_dash.db import session_scope
+from tds_dash.fleet import actions as fleet_actions
+from tds_dash.fleet import components as fleet_components
+from tds_dash.fleet import device_list as view
+from tds_dash.fleet import ids as fid
 from tds_dash.queries import fleet, fleet_devices
 
 dash.register_page(__name__, path="/devices", name="Devices", order=21, nav_key="nav.devices")
@@ -32,8 +34,8 @@ def layout(gateway: str | None = None, **_query):
             dbc.Col([dbc.Label(i18n.t("devices.gateway", language)),
                      dcc.Dropdown(id=fid.DEV_GATEWAY, value=fleet_actions.to_int(gateway),
                                   placeholder=i18n.t("fleet.all", language))], md=3),
-            fleet_view.filter_search(fid.DEV_SEARCH, language),
-            fleet_view.status_filter(fid.DEV_STATUS, view.STATUSES, language),
+            fleet_components.filter_search(fid.DEV_SEARCH, language),
+            fleet_components.status_filter(fid.DEV_STATUS, view.STATUSES, language),
             dbc.Col(dbc.Button(i18n.t("devices.new", language), id=fid.DEV_NEW, color="primary",
                                className="" if can else "d-none"), md=2, className="pt-4 text-end"),
         ])), className="mb-3 shadow-sm"),
@@ -43,8 +45,8 @@ def layout(gateway: str | None = None, **_query):
                  dbc.Col(html.Div(id=fid.DEV_TOTAL, className="text-muted small text-end"))]),
         dcc.Store(id=fid.DEV_SORT, data={"key": "code", "desc": False}), dcc.Store(id=fid.DEV_REFRESH),
         dcc.Store(id=fid.DEV_EDIT), dcc.Store(id=fid.DEV_PENDING),
-        fleet_view.form_modal(fid.DEV_MODAL, fid.DEV_FORM_BODY, fid.DEV_SAVE, fid.DEV_CANCEL, language),
-        fleet_view.confirm_modal(fid.DEV_CONFIRM, fid.DEV_CONFIRM_BODY, fid.DEV_CONFIRM_OK, fid.DEV_CONFIRM_CANCEL,
+        fleet_components.form_modal(fid.DEV_MODAL, fid.DEV_FORM_BODY, fid.DEV_SAVE, fid.DEV_CANCEL, language),
+        fleet_components.confirm_modal(fid.DEV_CONFIRM, fid.DEV_CONFIRM_BODY, fid.DEV_CONFIRM_OK, fid.DEV_CONFIRM_CANCEL,
                                  language),
     ])
 
@@ -65,13 +67,13 @@ def update_table(account_id, gateway_id, search, status, sort, page, _refresh):
     with session_scope(app.engine) as conn:
         found = fleet_devices.list_devices_page(
             conn, current_scope().restrict(account_id), gateway_id=gateway_id, search=search or "", status=status,
-            sort=sort["key"], descending=sort["desc"], offset=((page or 1) - 1) * fleet_view.PAGE_SIZE,
-            limit=fleet_view.PAGE_SIZE)
+            sort=sort["key"], descending=sort["desc"], offset=((page or 1) - 1) * fleet_components.PAGE_SIZE,
+            limit=fleet_components.PAGE_SIZE)
     can = fleet_actions.can_manage()
-    header = fleet_view.sortable_header("devices", view.columns(language)[:None if can else -1], sort)
-    table = fleet_view.table("devices-list", header, view.rows(found.rows, now, app.settings.zone, language, can),
+    header = fleet_components.sortable_header("devices", view.columns(language)[:None if can else -1], sort)
+    table = fleet_components.table("devices-list", header, view.rows(found.rows, now, app.settings.zone, language, can),
                              language)
-    return table, fleet_view.page_count(found.total), i18n.t("fleet.total", language,
+    return table, fleet_components.page_count(found.total), i18n.t("fleet.total", language,
                                                              count=i18n.format_number(found.total, language, 0))
 
 
@@ -81,7 +83,7 @@ def update_table(account_id, gateway_id, search, status, sort, page, _refresh):
 def on_sort(_clicks, sort):
     if not ctx.triggered or not ctx.triggered[0]["value"]:
         raise PreventUpdate  # the header was re-rendered, nobody clicked
-    return fleet_view.next_sort(sort, ctx.triggered_id["key"]), 1
+    return fleet_components.next_sort(sort, ctx.triggered_id["key"]), 1
 
 
 @callback(Output(fid.DEV_MODAL, "is_open", allow_duplicate=True),
@@ -107,7 +109,7 @@ def open_form(_new, _edit, _cancel, gateway_filter):
           State({"type": "devices-metric", "metric": ALL, "name": ALL}, "value"), State(fid.DEV_EDIT, "data"),
           prevent_initial_call=True)
 def save_form(_save, _fields, _flags, _metrics, editing):
-    raw = {**fleet_view.values_by_name(ctx.states_list[0]), **fleet_view.values_by_name(ctx.states_list[1])}
+    raw = {**fleet_components.values_by_name(ctx.states_list[0]), **fleet_components.values_by_name(ctx.states_list[1])}
     metrics = view.metrics_from_states(ctx.states_list[2])
     outcome = fleet_actions.submit_device(raw, metrics, editing)
     if outcome.saved:

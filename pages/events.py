@@ -8,11 +8,11 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, callback, dcc, html
 
-from tds_dash import events_view as view
-from tds_dash import fleet_ids as fid
 from tds_dash import i18n
 from tds_dash.context import current_language, current_scope, services
 from tds_dash.db import session_scope
+from tds_dash.fleet import events as view
+from tds_dash.fleet import ids as fid
 from tds_dash.queries import events, filters
 
 dash.register_page(__name__, path="/events", name="Events", order=25, nav_key="nav.events")

@@ -8,7 +8,12 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, ctx
 
-from tds_dash import explorer_controls, explorer_figures, explorer_layout, explorer_view, i18n, ids, periods
+from tds_dash import i18n, periods
+from tds_dash.consumption import ids
+from tds_dash.consumption.explorer import controls as explorer_controls
+from tds_dash.consumption.explorer import figures as explorer_figures
+from tds_dash.consumption.explorer import layout as explorer_layout
+from tds_dash.consumption.explorer import model as explorer_model
 from tds_dash.context import current_language, current_scope, services
 from tds_dash.db import session_scope
 from tds_dash.queries import consumption, devices, explorer, filters
@@ -89,8 +94,8 @@ def update_store(_tick, start, end, granularity, metric, accounts, gateways, cho
         log.exception("explorer refresh failed")
         return dash.no_update, dbc.Alert(i18n.t("error.load", language, error=type(error).__name__),
                                          color="danger"), dash.no_update
-    store = explorer_view.to_store(data, now)
-    return store, None, explorer_view.granularity_note(store, language)
+    store = explorer_model.to_store(data, now)
+    return store, None, explorer_model.granularity_note(store, language)
 
 
 @callback(Output(ids.EXPLORER_CHART, "figure"), Output(ids.EXPLORER_CHANGE, "children"),
@@ -98,12 +103,12 @@ def update_store(_tick, start, end, granularity, metric, accounts, gateways, cho
 def update_chart(store, mode):
     language = current_language()
     figure = explorer_figures.explorer_figure(store, mode, services().settings.zone, language)
-    return figure, explorer_view.change_text(store, language) if store else None
+    return figure, explorer_model.change_text(store, language) if store else None
 
 
 @callback(Output(ids.EXPLORER_TABLE, "rowData"), Input(ids.EXPLORER_STORE, "data"))
 def update_table(store):
-    return explorer_view.table_rows(store, current_language()) if store else []
+    return explorer_model.table_rows(store, current_language()) if store else []
 
 
 @callback(Output(ids.EXPLORER_DOWNLOAD, "data"), Input(ids.EXPLORER_CSV, "n_clicks"),
@@ -113,7 +118,7 @@ def on_download(_csv, _xlsx, store, mode):
     if not store:
         return dash.no_update
     kind = "xlsx" if ctx.triggered_id == ids.EXPLORER_XLSX else "csv"
-    return explorer_view.download(store, mode, services().settings.zone, kind)
+    return explorer_model.download(store, mode, services().settings.zone, kind)
 
 
 @callback(Output(ids.EXPLORER_GOTO, "href"), Input(ids.EXPLORER_CHART, "clickData"), prevent_initial_call=True)

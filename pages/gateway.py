@@ -8,10 +8,11 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html
 
-from tds_dash import gateway_view, i18n
-from tds_dash import fleet_ids as fid
+from tds_dash import i18n
 from tds_dash.context import current_language, current_scope, services
 from tds_dash.db import session_scope
+from tds_dash.fleet import gateway_detail
+from tds_dash.fleet import ids as fid
 from tds_dash.queries import events
 
 dash.register_page(__name__, path_template="/gateways/<serial>", name="Gateway")
@@ -37,8 +38,8 @@ def render(serial: str | None) -> list:
         log.exception("gateway page failed for %s", serial)
         return [dbc.Alert(i18n.t("error.load", language, error=type(error).__name__), color="danger")]
     if data is None:
-        return [gateway_view.not_found(language)]
-    return gateway_view.body(data, now, settings.zone, language)
+        return [gateway_detail.not_found(language)]
+    return gateway_detail.body(data, now, settings.zone, language)
 
 
 @callback(Output(fid.GWD_BODY, "children"), Input(fid.GWD_INTERVAL, "n_intervals"), State(fid.GWD_SERIAL, "data"),

@@ -8,10 +8,13 @@ import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html
 from dash.exceptions import PreventUpdate
 
-from tds_dash import fleet_actions, fleet_view, gateways_view as view, i18n
-from tds_dash import fleet_ids as fid
+from tds_dash import i18n
 from tds_dash.context import current_language, current_scope, services
 from tds_dash.db import session_scope
+from tds_dash.fleet import actions as fleet_actions
+from tds_dash.fleet import components as fleet_components
+from tds_dash.fleet import gateway_list as view
+from tds_dash.fleet import ids as fid
 from tds_dash.queries import fleet
 
 dash.register_page(__name__, path="/gateways", name="Gateways", order=20, nav_key="nav.gateways")
@@ -30,8 +33,8 @@ def layout(register: str | None = None, account: str | None = None, **_query):
             dbc.Col([dbc.Label(i18n.t("gateways.account", language)),
                      dcc.Dropdown(id=fid.GW_ACCOUNT, options=[{"label": a["name"], "value": a["id"]} for a in accounts],
                                   placeholder=i18n.t("fleet.all", language))], md=3),
-            fleet_view.filter_search(fid.GW_SEARCH, language),
-            fleet_view.status_filter(fid.GW_STATUS, view.STATUSES, language),
+            fleet_components.filter_search(fid.GW_SEARCH, language),
+            fleet_components.status_filter(fid.GW_STATUS, view.STATUSES, language),
             dbc.Col(dbc.Button(i18n.t("gateways.new", language), id=fid.GW_NEW, color="primary",
                                className="" if can else "d-none"), md=4, className="pt-4 text-end"),
         ])), className="mb-3 shadow-sm"),
@@ -43,9 +46,9 @@ def layout(register: str | None = None, account: str | None = None, **_query):
                  dbc.Col(html.Div(id=fid.GW_TOTAL, className="text-muted small text-end"))]),
         dcc.Store(id=fid.GW_SORT, data={"key": "serial", "desc": False}), dcc.Store(id=fid.GW_REFRESH),
         dcc.Store(id=fid.GW_EDIT), dcc.Store(id=fid.GW_PENDING),
-        fleet_view.form_modal(fid.GW_MODAL, fid.GW_FORM_BODY, fid.GW_SAVE, fid.GW_CANCEL, language, body,
+        fleet_components.form_modal(fid.GW_MODAL, fid.GW_FORM_BODY, fid.GW_SAVE, fid.GW_CANCEL, language, body,
                               is_open=body is not None),
-        fleet_view.confirm_modal(fid.GW_CONFIRM, fid.GW_CONFIRM_BODY, fid.GW_CONFIRM_OK, fid.GW_CONFIRM_CANCEL,
+        fleet_components.confirm_modal(fid.GW_CONFIRM, fid.GW_CONFIRM_BODY, fid.GW_CONFIRM_OK, fid.GW_CONFIRM_CANCEL,
                                  language),
     ])
 
@@ -59,14 +62,14 @@ def update_table(account_id, search, status, sort, page, _refresh):
     scope = current_scope().restrict(account_id)
     with session_scope(app.engine) as conn:
         found = fleet.list_gateways_page(conn, scope, now, search=search or "", status=status, sort=sort["key"],
-                                         descending=sort["desc"], offset=((page or 1) - 1) * fleet_view.PAGE_SIZE,
-                                         limit=fleet_view.PAGE_SIZE)
+                                         descending=sort["desc"], offset=((page or 1) - 1) * fleet_components.PAGE_SIZE,
+                                         limit=fleet_components.PAGE_SIZE)
         unknown = fleet.list_unknown_gateways(conn, scope)
     can = fleet_actions.can_manage()
-    header = fleet_view.sortable_header("gateways", view.columns(language)[:None if can else -1], sort)
-    table = fleet_view.table("gateways-list", header, view.rows(found.rows, now, app.settings.zone, language, can),
+    header = fleet_components.sortable_header("gateways", view.columns(language)[:None if can else -1], sort)
+    table = fleet_components.table("gateways-list", header, view.rows(found.rows, now, app.settings.zone, language, can),
                              language)
-    return (table, fleet_view.page_count(found.total),
+    return (table, fleet_components.page_count(found.total),
             i18n.t("fleet.total", language, count=i18n.format_number(found.total, language, 0)),
             view.unknown_card(unknown, now, language, can))
 
@@ -77,7 +80,7 @@ def update_table(account_id, search, status, sort, page, _refresh):
 def on_sort(_clicks, sort):
     if not ctx.triggered or not ctx.triggered[0]["value"]:
         raise PreventUpdate  # the header was re-rendered, nobody clicked
-    return fleet_view.next_sort(sort, ctx.triggered_id["key"]), 1
+    return fleet_components.next_sort(sort, ctx.triggered_id["key"]), 1
 
 
 @callback(Output(fid.GW_MODAL, "is_open", allow_duplicate=True), Output(fid.GW_FORM_BODY, "children",
@@ -112,7 +115,7 @@ def open_form(_new, _edit, _register, _cancel):
           State({"type": "gateways-flag", "name": ALL}, "value"), State(fid.GW_EDIT, "data"),
           prevent_initial_call=True)
 def save_form(_save, _fields, _flags, editing):
-    raw = {**fleet_view.values_by_name(ctx.states_list[0]), **fleet_view.values_by_name(ctx.states_list[1])}
+    raw = {**fleet_components.values_by_name(ctx.states_list[0]), **fleet_components.values_by_name(ctx.states_list[1])}
     outcome = fleet_actions.submit_gateway(raw, editing)
     if outcome.saved:
         return False, None, datetime.now().isoformat(), dbc.Alert(outcome.message, color="success", duration=6000)

@@ -9,9 +9,10 @@ import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import Input, Output, callback, dcc, html
 
-from tds_dash import i18n, ingest_view
+from tds_dash import i18n
 from tds_dash.context import current_language, current_scope, services
 from tds_dash.db import session_scope
+from tds_dash.monitoring import ingest_page
 from tds_dash.queries import ingest as ingest_queries
 
 dash.register_page(__name__, path="/ingest", name="Ingest", order=80, nav_key="nav.ingest", roles=("admin",))
@@ -47,7 +48,7 @@ def layout(**kwargs):
         dbc.Row([_card("ingest.chart.reasons", REASONS, language, config),
                  dbc.Col(dbc.Card([dbc.CardHeader(i18n.t("ingest.table.slowest", language)),
                                    dbc.CardBody(dag.AgGrid(id=SLOWEST, rowData=[],
-                                                           columnDefs=ingest_view.slowest_columns(language),
+                                                           columnDefs=ingest_page.slowest_columns(language),
                                                            dashGridOptions={"domLayout": "autoHeight"},
                                                            className="ag-theme-alpine"))],
                                   className="mb-3 shadow-sm"), lg=6)]),
@@ -67,7 +68,7 @@ def update_ingest_store(_tick):
         return dash.no_update, dash.no_update, dbc.Alert(i18n.t("error.load", language, error=type(error).__name__),
                                                          color="danger")
     updated = i18n.t("refresh.updated", language, when=i18n.format_datetime(now, app.settings.zone, language))
-    return ingest_view.to_store(data, now), updated, None
+    return ingest_page.to_store(data, now), updated, None
 
 
 @callback(Output(THROUGHPUT, "figure"), Output(PROBLEMS, "figure"), Output(COMMIT, "figure"), Output(BATCH, "figure"),
@@ -75,12 +76,12 @@ def update_ingest_store(_tick):
 def update_charts(store):
     zone, language = services().settings.zone, current_language()
     minutes = store["minutes"]
-    return (ingest_view.throughput_figure(minutes, zone, language), ingest_view.problems_figure(minutes, zone, language),
-            ingest_view.commit_figure(minutes, zone, language), ingest_view.batch_figure(minutes, zone, language))
+    return (ingest_page.throughput_figure(minutes, zone, language), ingest_page.problems_figure(minutes, zone, language),
+            ingest_page.commit_figure(minutes, zone, language), ingest_page.batch_figure(minutes, zone, language))
 
 
 @callback(Output(REASONS, "figure"), Output(SLOWEST, "rowData"), Input(STORE, "data"), prevent_initial_call=True)
 def update_reasons_and_slowest(store):
     zone, language = services().settings.zone, current_language()
-    return (ingest_view.reasons_figure(store["rejections"], language),
-            ingest_view.slowest_rows(store["slowest"], zone, language))
+    return (ingest_page.reasons_figure(store["rejections"], language),
+            ingest_page.slowest_rows(store["slowest"], zone, language))

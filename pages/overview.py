@@ -9,7 +9,10 @@ import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html
 
-from tds_dash import explorer_controls, figures, i18n, ids, overview_view
+from tds_dash import figures, i18n
+from tds_dash.consumption import ids
+from tds_dash.consumption import overview as overview_model
+from tds_dash.consumption.explorer import controls as explorer_controls
 from tds_dash.context import current_language, current_scope, services
 from tds_dash.db import session_scope
 from tds_dash.queries import filters, overview
@@ -22,7 +25,7 @@ log = logging.getLogger(__name__)
 def _filters(language: str) -> dbc.Card:
     with session_scope(services().engine) as conn:
         accounts = filters.list_accounts(conn, current_scope())
-    metric_options = [{"label": i18n.t(f"metric.{m}", language), "value": m} for m in overview_view.METRIC_CHOICES]
+    metric_options = [{"label": i18n.t(f"metric.{m}", language), "value": m} for m in overview_model.METRIC_CHOICES]
     return dbc.Card(dbc.CardBody(dbc.Row([
         dbc.Col([dbc.Label(i18n.t("filter.account", language)),
                  dcc.Dropdown(id=ids.OVERVIEW_ACCOUNT, options=[{"label": a["name"], "value": a["id"]} for a in accounts],
@@ -58,7 +61,7 @@ def layout(**kwargs):
                     className="mb-3"),
         ]),
         dbc.Card([dbc.CardHeader(i18n.t("table.latest", language)),
-                  dbc.CardBody(dag.AgGrid(id=ids.OVERVIEW_TABLE, columnDefs=overview_view.table_columns(language),
+                  dbc.CardBody(dag.AgGrid(id=ids.OVERVIEW_TABLE, columnDefs=overview_model.table_columns(language),
                                           rowData=[], dashGridOptions={"domLayout": "autoHeight"},
                                           className="ag-theme-alpine"))], className="shadow-sm"),
     ])
@@ -93,28 +96,28 @@ def update_overview_store(_tick, account_id, gateway_id, metric):
         return dash.no_update, dash.no_update, dbc.Alert(i18n.t("error.load", language, error=type(error).__name__),
                                                          color="danger")
     updated = i18n.t("refresh.updated", language, when=i18n.format_datetime(now, app.settings.zone, language))
-    return overview_view.to_store(data, metric or "energy_kwh", now), updated, None
+    return overview_model.to_store(data, metric or "energy_kwh", now), updated, None
 
 
 @callback(Output(ids.OVERVIEW_CARDS, "children"), Input(ids.OVERVIEW_STORE, "data"), prevent_initial_call=True)
 def update_cards(store):
-    return overview_view.cards(store, current_language())
+    return overview_model.cards(store, current_language())
 
 
 @callback(Output(ids.OVERVIEW_MONTHLY, "figure"), Output(ids.OVERVIEW_DAILY, "figure"),
           Input(ids.OVERVIEW_STORE, "data"), prevent_initial_call=True)
 def update_charts(store):
     zone, language = services().settings.zone, current_language()
-    unit = overview_view.UNITS.get(store["metric"], "")
-    monthly = overview_view.series_from_store(store["monthly"], zone)
-    daily = overview_view.series_from_store(store["daily"], zone)
+    unit = overview_model.UNITS.get(store["metric"], "")
+    monthly = overview_model.series_from_store(store["monthly"], zone)
+    daily = overview_model.series_from_store(store["daily"], zone)
     return (figures.consumption_bars(monthly, zone, language, unit, "month"),
             figures.consumption_bars(daily, zone, language, unit, "day"))
 
 
 @callback(Output(ids.OVERVIEW_TABLE, "rowData"), Input(ids.OVERVIEW_STORE, "data"), prevent_initial_call=True)
 def update_table(store):
-    return overview_view.table_rows(store, services().settings.zone, current_language())
+    return overview_model.table_rows(store, services().settings.zone, current_language())
 
 
 @callback(Output(ids.OVERVIEW_GOTO, "href"), Input(ids.OVERVIEW_MONTHLY, "clickData"),

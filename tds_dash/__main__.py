@@ -4,9 +4,16 @@ from __future__ import annotations
 import logging
 import signal
 import sys
+import time
 
 import click
+import waitress
 
+from tds_dash.app import create_app
+from tds_dash.auth.users import UserInputError, create_user
+from tds_dash.background.runtime import prepare_database, start_background
+from tds_dash.db import create_db_engine, raw_dsn
+from tds_dash.migrate import ensure_rollup_timezone
 from tds_dash.settings import SettingsError, load_settings
 
 
@@ -39,11 +46,6 @@ def cli() -> None:
 @cli.command()
 def run() -> None:
     """Start the web app with ingest, scheduler and (without DATABASE_URL/MQTT_URL) the embedded demo."""
-    import waitress
-
-    from tds_dash.app import create_app
-    from tds_dash.runtime import start_background
-
     settings = _settings()
     signal.signal(signal.SIGTERM, _terminate_once)
     background = None
@@ -72,10 +74,6 @@ def run() -> None:
 @cli.command()
 def ingest() -> None:
     """Run only the MQTT ingest (no web server, no scheduler): a Procfile `worker:` process, or a benchmark."""
-    import time
-
-    from tds_dash.runtime import start_background
-
     settings = _settings()
     if settings.database_url is None or settings.mqtt_url is None:
         raise click.ClickException("ingest needs DATABASE_URL and MQTT_URL")
@@ -99,8 +97,6 @@ def ingest() -> None:
 @cli.command()
 def migrate() -> None:
     """Apply pending migrations (the Procfile's release phase)."""
-    from tds_dash.runtime import prepare_database
-
     settings = _settings()
     if settings.database_url is None:
         raise click.ClickException("DATABASE_URL is not set")
@@ -111,9 +107,6 @@ def migrate() -> None:
 @cli.command("rebuild-rollups")
 def rebuild_rollups() -> None:
     """Recompute every rollup from raw readings (e.g. after changing TDS_TIMEZONE)."""
-    from tds_dash.db import raw_dsn
-    from tds_dash.migrate import ensure_rollup_timezone
-
     settings = _settings()
     if settings.database_url is None:
         raise click.ClickException("DATABASE_URL is not set")
@@ -135,10 +128,6 @@ def users() -> None:
 @click.password_option(envvar="TDS_NEW_PASSWORD", help="Asked for when not given (or set TDS_NEW_PASSWORD).")
 def create_user_command(username, is_admin, role, accounts, name, password) -> None:
     """Create a user; prints nothing secret."""
-    from tds_dash.db import create_db_engine
-    from tds_dash.runtime import prepare_database
-    from tds_dash.users_admin import UserInputError, create_user
-
     settings = _settings()
     if settings.database_url is None:
         raise click.ClickException("DATABASE_URL is not set")

@@ -7,14 +7,17 @@ from urllib.parse import urlsplit
 import dash
 import dash_bootstrap_components as dbc
 import flask
-from dash import dcc, html
+from dash import html
 from sqlalchemy.engine import Engine
 
-from tds_dash import api, api_v1, i18n, metrics
-from tds_dash.auth import init_auth
-from tds_dash.context import EXTENSION_KEY, AppServices, current_user, has_role
+from tds_dash import i18n
+from tds_dash.api import health, metrics
+from tds_dash.api import v1 as api_v1
+from tds_dash.auth import routes as auth_routes
+from tds_dash.auth.guard import init_auth
+from tds_dash.auth.session_key import session_secret
+from tds_dash.context import EXTENSION_KEY, AppServices, current_language, current_user, has_role
 from tds_dash.db import create_db_engine
-from tds_dash.session_key import session_secret
 from tds_dash.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,7 +27,6 @@ def _navbar() -> dbc.Navbar:
     """Built from the page registry, so a new page appears by registering itself."""
     language = "pt-BR"
     if flask.has_request_context():
-        from tds_dash.context import current_language
         language = current_language()
     links = [
         dbc.NavItem(dbc.NavLink(i18n.t(page.get("nav_key", page["name"]), language), href=page["relative_path"],
@@ -96,7 +98,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     server.config["SECRET_KEY"] = session_secret(settings)
     server.extensions[EXTENSION_KEY] = AppServices(settings, engine or create_db_engine(settings.database_url))
     init_auth(server, settings.https)
-    server.register_blueprint(api.blueprint)
+    server.register_blueprint(auth_routes.blueprint)
+    server.register_blueprint(health.blueprint)
     server.register_blueprint(api_v1.blueprint)
     metrics.register(server, server.extensions[EXTENSION_KEY])
     _register_language_route(server)

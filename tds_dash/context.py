@@ -5,6 +5,7 @@ import dataclasses
 from typing import Any
 
 import flask
+import flask_login
 from sqlalchemy.engine import Engine
 
 from tds_dash import i18n
@@ -18,7 +19,7 @@ EXTENSION_KEY = "tds"
 class AppServices:
     settings: Settings
     engine: Engine
-    background: Any = None  # tds_dash.runtime.Background once started; read by /api/health
+    background: Any = None  # tds_dash.background.runtime.Background once started; read by /api/health
 
 
 def services() -> AppServices:
@@ -38,8 +39,10 @@ class Forbidden(PermissionError):
 
 def current_user():
     """The signed-in user's row (tds_dash.queries.users.UserRow), or None."""
-    from tds_dash.auth import current_row
-    return current_row() if flask.has_request_context() else None
+    if not flask.has_request_context():
+        return None
+    user = flask_login.current_user
+    return user.row if user and user.is_authenticated else None
 
 
 def current_scope() -> Scope:

@@ -7,6 +7,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ingest.db import DatabaseUrlError, normalize_database_url
+
 
 class SettingsError(ValueError):
     """A setting has a value the app cannot run with."""
@@ -61,7 +63,7 @@ class Settings:
     embedded_mqtt_port: int
     start_ingest: bool
     start_scheduler: bool
-    secret_key: str | None  # None: the random key file under data_dir (tds_dash.session_key)
+    secret_key: str | None  # None: the random key file under data_dir (tds_dash.auth.session_key)
     environment: str = "development"
     https: bool = False
     mqtt_ca_file: str | None = None
@@ -91,15 +93,10 @@ class Settings:
 
 
 def _database_url(raw: str | None) -> str | None:
-    if not raw:
-        return None
-    # Heroku-style platforms hand out postgres://; SQLAlchemy needs the driver named.
-    for prefix in ("postgres://", "postgresql://"):
-        if raw.startswith(prefix):
-            return "postgresql+psycopg://" + raw[len(prefix):]
-    if raw.startswith("postgresql+psycopg://"):
-        return raw
-    raise SettingsError("DATABASE_URL must start with postgres:// or postgresql://")
+    try:
+        return normalize_database_url(raw)
+    except DatabaseUrlError as error:
+        raise SettingsError(str(error)) from None
 
 
 def _mqtt_url(raw: str | None) -> str | None:

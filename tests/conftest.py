@@ -18,12 +18,21 @@ import logging
 import os
 import shutil
 import tempfile
-import threading
 
 import pytest
 
-from tests.helpers import (Broker, Database, PgServer, normalize_pg_uri, purge_session, settings_for,
-                           sqlalchemy_url, unique_name, wait_until)
+from ingest.service import start_ingest
+from tests.helpers import (
+    Broker,
+    Database,
+    PgServer,
+    normalize_pg_uri,
+    purge_session,
+    settings_for,
+    sqlalchemy_url,
+    unique_name,
+    wait_until,
+)
 
 ROLLUP_TIMEZONE = "America/Sao_Paulo"
 
@@ -181,40 +190,13 @@ def fresh_mosquitto(tmp_path):
 
 # --------------------------------------------------------------------------- ingest
 
-def _start_subscribed(settings, dsn: str, mqtt_url: str):
-    """start_ingest(), with an on_subscribe hook installed before the client connects.
-
-    `subscriber.connected` is set from on_connect, before the SUBSCRIBE is even sent; waiting for the
-    SUBACK as well means a message published right after this returns cannot miss the subscription.
-    """
-    from ingest import subscriber as subscriber_module
-
-    original_start = subscriber_module.Subscriber.start
-
-    def start(self) -> None:
-        self.subscribed = threading.Event()
-
-        def on_subscribe(client, userdata, mid, reason_codes, properties) -> None:
-            if not any(code.is_failure for code in reason_codes):
-                self.subscribed.set()
-
-        self.client.on_subscribe = on_subscribe
-        original_start(self)
-
-    subscriber_module.Subscriber.start = start
-    try:
-        return subscriber_module.start_ingest(settings, dsn, mqtt_url)
-    finally:
-        subscriber_module.Subscriber.start = original_start
-
-
 @pytest.fixture
 def ingest(database, mosquitto):
     """Factory: ingest(settings=None, database=None, broker=None, **env) -> a running IngestHandle.
 
     Defaults: this test's `database` and the session `mosquitto`, settings_for(database, broker, **env).
-    Returns once the subscriber is connected and subscribed (`handle.subscriber.subscribed`, an Event
-    this fixture adds, is set on every SUBACK). Every handle is stopped at teardown
+    Returns once the subscriber is connected and subscribed (`handle.subscriber.subscribed` is set on every
+    granted SUBACK). Every handle is stopped at teardown
     (stop() is safe to call again) and its persistent broker session is removed.
     """
     started: list[tuple] = []
@@ -227,7 +209,7 @@ def ingest(database, mosquitto):
         db = database or default_database
         mq = broker or mosquitto
         settings = settings or settings_for(db, mq, **env)
-        handle = _start_subscribed(settings, db.dsn, mq.url)
+        handle = start_ingest(settings, db.dsn, mq.url)
         started.append((handle, mq, settings.mqtt_client_id))
         if wait:
             wait_until(lambda: handle.subscriber.connected.is_set() and handle.subscriber.subscribed.is_set(),
@@ -280,9 +262,9 @@ TEST_PASSWORD = "correct horse battery"
 
 def ensure_test_user(engine, username: str = "test-admin", role: str = "admin", accounts: tuple = ()) -> tuple[str, str]:
     """A user in the app's database (created once); returns (username, password)."""
+    from tds_dash.auth.users import create_user
     from tds_dash.db import session_scope
     from tds_dash.queries.users import get_user_by_username
-    from tds_dash.users_admin import create_user
 
     with session_scope(engine) as conn:
         exists = get_user_by_username(conn, username) is not None

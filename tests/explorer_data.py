@@ -6,8 +6,10 @@ from datetime import datetime, timedelta
 import psycopg
 
 from ingest import payload as contract
-from ingest import simulator, store as store_sql
-from ingest.writer import BatchStore, Envelope
+from ingest import simulator
+from ingest import statements as store_sql
+from ingest.batch import BatchStore
+from ingest.inbox import Envelope
 
 ZONE_NAME = "America/Sao_Paulo"
 FLEET = simulator.build_fleet(["acme", "globex"], 1, 3)  # GW-0101 (acme), GW-0201 (globex); MED-001, MED-002, HID-003
@@ -40,9 +42,9 @@ def device_id(database, serial: str, code: str) -> int:
 
 def api_token(app, username: str, role: str = "admin", account_slugs: tuple[str, ...] = ()) -> dict:
     """Authorization header of a new API token of a new user (role, accounts) in the app's database."""
+    from tds_dash.auth.users import create_token, create_user
     from tds_dash.db import session_scope
     from tds_dash.queries.users import get_user
-    from tds_dash.users_admin import create_token, create_user
 
     engine = app.server.extensions["tds"].engine
     user_id = create_user(engine, None, username, username, "correct horse battery", role, list(account_slugs))

@@ -15,9 +15,10 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -79,9 +80,9 @@ def with_dbname(uri: str, dbname: str) -> str:
 
 
 def sqlalchemy_url(dsn: str) -> str:
-    from tds_dash.settings import _database_url
+    from ingest.db import normalize_database_url
 
-    return _database_url(dsn)
+    return normalize_database_url(dsn)
 
 
 @dataclasses.dataclass

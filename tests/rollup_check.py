@@ -1,7 +1,7 @@
 """Consumption test data and its plain reference computation, the ingest path used to write it, the
 check that a database's rollups equal the reference, and the two backends (tests/test_timescale*.py).
 
-Readings go in through ingest.writer.BatchStore.write on one psycopg connection, committed per batch
+Readings go in through ingest.batch.BatchStore.write on one psycopg connection, committed per batch
 as the writer thread does: the real ingest path below MQTT.
 """
 from __future__ import annotations
@@ -14,9 +14,10 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 
-from ingest import store
+from ingest import statements
+from ingest.batch import BatchStore
+from ingest.inbox import Envelope
 from ingest.payload import Reading, TelemetryMessage
-from ingest.writer import BatchStore, Envelope
 from tds_dash.migrate import ROLLUP_VIEWS, ensure_rollup_timezone
 from tests.helpers import Database, unique_name
 
@@ -142,7 +143,7 @@ def write(db: Database, zone: str, batches: list[list[Envelope]]) -> int:
     batch_store = BatchStore(zone, LATE_DATA_DAYS)
     stored = 0
     with psycopg.connect(db.dsn) as conn:
-        store.prepare_session(conn)
+        statements.prepare_session(conn)
         for batch in batches:
             result = batch_store.write(conn, batch)
             conn.commit()

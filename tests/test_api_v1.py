@@ -135,7 +135,7 @@ def test_exp043_bad_parameters_get_a_400_naming_them(api):
 
 def test_exp044_too_many_readings_is_a_400(api, monkeypatch):
     client, headers, ids, _ = api
-    from tds_dash import api_v1
+    from tds_dash.api import v1 as api_v1
     monkeypatch.setattr(api_v1, "MAX_READINGS", 10)
     response = get(client, headers, "/api/v1/readings", device=ids["med"], **{"from": "2026-02-25", "to": "2026-03-01"})
     assert response.status_code == 400 and response.json["error"]["code"] == "too_many_readings"

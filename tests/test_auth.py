@@ -7,10 +7,10 @@ import dash
 import pytest
 
 from tds_dash.app import create_app
-from tds_dash.settings import SettingsError, load_settings
-from tds_dash.users_admin import UserInputError, create_token, create_user, revoke_token, update_user
+from tds_dash.auth.users import UserInputError, create_token, create_user, revoke_token, update_user
 from tds_dash.db import session_scope
 from tds_dash.queries.users import get_user_by_username, list_tokens
+from tds_dash.settings import SettingsError, load_settings
 from tests.conftest import TEST_PASSWORD, ensure_test_user
 from tests.helpers import settings_for
 
@@ -204,7 +204,8 @@ def test_auth012_generated_key_is_reused_and_private(database, mosquitto, tmp_pa
 
 def test_auth013_workers_starting_together_share_one_key(tmp_path):
     import concurrent.futures
-    from tds_dash.session_key import load_or_create_key_file
+
+    from tds_dash.auth.session_key import load_or_create_key_file
     path = tmp_path / "var" / "secret_key"
     with concurrent.futures.ProcessPoolExecutor(4) as pool:
         keys = set(pool.map(load_or_create_key_file, [path] * 16))

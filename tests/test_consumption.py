@@ -14,11 +14,14 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
-from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
+from ingest.batch import BatchStore
+from ingest.inbox import Envelope
 from ingest.payload import parse_message
 from ingest.simulator import build_fleet, provision_fleet
-from ingest.writer import BatchStore, Envelope
 from tds_dash.migrate import ensure_rollup_timezone
 from tests.helpers import telemetry
 
@@ -43,7 +46,7 @@ def write(database, tz: str, batches: list[list[tuple[datetime, float]]], device
     store = BatchStore(tz)
     reasons = []
     with psycopg.connect(database.dsn) as conn:
-        from ingest import store as store_sql
+        from ingest import statements as store_sql
         store_sql.prepare_session(conn)
         for batch in batches:
             readings = [{"device": device, "metric": metric, "value": value, "ts": ts.isoformat()} for ts, value in batch]

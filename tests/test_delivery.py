@@ -13,10 +13,22 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from ingest.service import slot_client_id
 from ingest.simulator import build_fleet, provision_fleet
-from ingest.subscriber import slot_client_id
-from tests.delivery_tools import (AppProcess, LimitedBroker, PersistentBroker, PrivatePostgres, Stream, app_env, count_readings,
-                                  create_session, expected_keys, stored_keys, stream_messages, terminate)
+from tests.delivery_tools import (
+    AppProcess,
+    LimitedBroker,
+    PersistentBroker,
+    PrivatePostgres,
+    Stream,
+    app_env,
+    count_readings,
+    create_session,
+    expected_keys,
+    stored_keys,
+    stream_messages,
+    terminate,
+)
 from tests.helpers import publish, purge_session, telemetry, unique_name, wait_until
 
 TOPIC = "tds/+/+/telemetry"

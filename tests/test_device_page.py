@@ -10,8 +10,9 @@ import flask_login
 import pytest
 
 from ingest import simulator
-from tds_dash import device_view, periods
+from tds_dash import periods
 from tds_dash.app import create_app
+from tds_dash.consumption import device as device_model
 from tds_dash.db import session_scope
 from tds_dash.queries import devices
 from tds_dash.queries.scope import ALL_ACCOUNTS
@@ -62,7 +63,7 @@ def test_dev002_sections_mark_corrections_and_bars_only_for_meters(database, med
     data = charts(database, med, date(2026, 3, 1), date(2026, 3, 7))
     with session_scope(database.engine()) as conn:
         latest = devices.latest_values(conn, med)
-    cards = device_view.metric_sections(data, latest, ZONE, "pt-BR")
+    cards = device_model.metric_sections(data, latest, ZONE, "pt-BR")
     assert [card.children[0].children for card in cards] == ["energy_kwh (kWh)", "power_kw (kW)"]
     energy_graphs = [c for c in cards[0].children[1].children if hasattr(c, "figure")]
     power_graphs = [c for c in cards[1].children[1].children if hasattr(c, "figure")]
@@ -78,7 +79,7 @@ def test_dev003_layout_answers_not_found_outside_the_scope(database, mosquitto, 
     api_token(app, "acme-only", "viewer", ("acme",))
     # The module Dash loaded: importing pages.device anew would register its callbacks a second time.
     page = sys.modules[next(name for name in dash.page_registry if name.endswith("pages.device"))]
-    from tds_dash.auth import CurrentUser
+    from tds_dash.auth.guard import CurrentUser
     from tds_dash.queries.users import get_user_by_username
 
     def render(username: str | None, raw_id, **query):

@@ -7,8 +7,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from ingest import simulator
-from tds_dash import events_view, fleet_text, presence
+from ingest.presence import jobs as presence
 from tds_dash.db import session_scope
+from tds_dash.fleet import events as fleet_events
+from tds_dash.fleet import text as fleet_text
 from tds_dash.queries import events
 from tds_dash.queries.scope import ALL_ACCOUNTS, Scope
 
@@ -141,10 +143,10 @@ def test_evq006_events_say_why_in_both_languages():
 
 
 def test_evq007_event_periods_are_presets_or_whole_local_days():
-    assert events_view.period_range("7d", None, None, NOW, SP)[0] == NOW - timedelta(days=7)
-    start, end = events_view.period_range("24h", "2026-11-01", "2026-11-02", NOW, SP)  # dates win
+    assert fleet_events.period_range("7d", None, None, NOW, SP)[0] == NOW - timedelta(days=7)
+    start, end = fleet_events.period_range("24h", "2026-11-01", "2026-11-02", NOW, SP)  # dates win
     assert (start, end) == (datetime(2026, 11, 1, 3, tzinfo=UTC), datetime(2026, 11, 3, 3, tzinfo=UTC))
-    assert events_view.period_range("7d", "2026-11-02", "2026-11-01", NOW, SP) == (start, end)
-    assert events_view.period_range("7d", "2026-11-02", None, NOW, SP)[0] == NOW - timedelta(days=7)
-    assert events_view.period_range("24h", "garbage", "2026-11-01", NOW, SP)[0] == NOW - timedelta(hours=24)
-    assert events_view.period_range(None, None, None, NOW, SP)[0] == NOW - timedelta(hours=24)
+    assert fleet_events.period_range("7d", "2026-11-02", "2026-11-01", NOW, SP) == (start, end)
+    assert fleet_events.period_range("7d", "2026-11-02", None, NOW, SP)[0] == NOW - timedelta(days=7)
+    assert fleet_events.period_range("24h", "garbage", "2026-11-01", NOW, SP)[0] == NOW - timedelta(hours=24)
+    assert fleet_events.period_range(None, None, None, NOW, SP)[0] == NOW - timedelta(hours=24)

@@ -13,8 +13,9 @@ from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 
 from ingest import simulator
-from tds_dash import ids, periods
+from tds_dash import periods
 from tds_dash.app import create_app
+from tds_dash.consumption import ids
 from tests.explorer_data import FLEET, ZONE_NAME, device_id, write_history
 from tests.helpers import free_port, settings_for, wait_until
 

@@ -1,6 +1,6 @@
 """The explorer's and the device page's reads against a real PostgreSQL, checked against direct sums.
 
-Readings go in through the real ingest store (ingest.writer.BatchStore.write, as the simulator's backfill
+Readings go in through the real ingest store (ingest.batch.BatchStore.write, as the simulator's backfill
 does); each expectation is computed here from the raw readings with Python's zoneinfo.
 """
 from __future__ import annotations

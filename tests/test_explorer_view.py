@@ -8,7 +8,10 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import pytest
 
-from tds_dash import explorer_controls, explorer_figures, explorer_view, periods
+from tds_dash import periods
+from tds_dash.consumption.explorer import controls as explorer_controls
+from tds_dash.consumption.explorer import figures as explorer_figures
+from tds_dash.consumption.explorer import model as explorer_model
 from tds_dash.queries.explorer import Comparison, ExplorerData
 
 ZONE = ZoneInfo("America/Sao_Paulo")
@@ -127,19 +130,19 @@ def _data(compare: bool = True) -> ExplorerData:
 
 
 def test_exp028_store_series_and_download_hold_what_is_charted():
-    store = explorer_view.to_store(_data(), datetime(2026, 3, 4, tzinfo=UTC))
+    store = explorer_model.to_store(_data(), datetime(2026, 3, 4, tzinfo=UTC))
     assert [s["label"] for s in store["series"]] == ["GW-0101/MED-001", "GW-0101/MED-002", "others"]
     assert store["series"][0]["values"] == [10.0, 12.0, None]
-    assert explorer_view.totals_per_bucket(store) == [16.5, 12.0, 4.0]
+    assert explorer_model.totals_per_bucket(store) == [16.5, 12.0, 4.0]
     assert store["bucket_days"][1] == ("2026-03-02", "2026-03-02")
     assert store["previous"]["change"] == pytest.approx(32.5 / 35.0 - 1)
 
-    bars_csv = explorer_view.to_csv(store, "bars", ZONE).splitlines()
+    bars_csv = explorer_model.to_csv(store, "bars", ZONE).splitlines()
     assert bars_csv[0] == ("bucket_start,GW-0101/MED-001,GW-0101/MED-002,others,previous_bucket_start,"
                            "previous_total")
     assert bars_csv[1] == "2026-03-01T00:00:00-03:00,10.0,5.0,1.5,2026-02-01T00:00:00-03:00,20.0"
     assert bars_csv[3] == "2026-03-03T00:00:00-03:00,,4.0,,2026-02-03T00:00:00-03:00,5.0"
-    line_csv = explorer_view.to_csv(store, "line", ZONE).splitlines()
+    line_csv = explorer_model.to_csv(store, "line", ZONE).splitlines()
     assert line_csv[0] == "bucket_start,total,previous_bucket_start,previous_total"
     assert line_csv[2] == "2026-03-02T00:00:00-03:00,12.0,2026-02-02T00:00:00-03:00,10.0"
 
@@ -153,33 +156,33 @@ def test_exp028_store_series_and_download_hold_what_is_charted():
     assert [trace.name for trace in line.data] == ["Total", "Previous period"]
     assert list(line.data[0].y) == [16.5, 12.0, 4.0]
 
-    workbook = pd.read_excel(io.BytesIO(explorer_view.to_excel(store, "bars", ZONE)), sheet_name=None)
+    workbook = pd.read_excel(io.BytesIO(explorer_model.to_excel(store, "bars", ZONE)), sheet_name=None)
     assert list(workbook["chart"].columns) == ["bucket_start", "GW-0101/MED-001", "GW-0101/MED-002", "others",
                                                "previous_bucket_start", "previous_total"]
     assert workbook["chart"]["GW-0101/MED-001"].tolist()[:2] == [10.0, 12.0]
     assert workbook["chart"]["bucket_start"][0] == pd.Timestamp("2026-03-01 00:00")
     assert workbook["totals"]["consumption"].tolist() == [22.0, 9.0, 1.5]
 
-    download = explorer_view.download(store, "line", ZONE, "csv")
+    download = explorer_model.download(store, "line", ZONE, "csv")
     assert download["filename"] == "consumo_energy_kwh_2026-03-01_2026-03-03_day.csv"
-    assert download["content"] == explorer_view.to_csv(store, "line", ZONE)
+    assert download["content"] == explorer_model.to_csv(store, "line", ZONE)
 
 
 def test_exp029_totals_table_and_texts():
-    store = explorer_view.to_store(_data(), datetime(2026, 3, 4, tzinfo=UTC))
-    rows = explorer_view.table_rows(store, "pt-BR")
+    store = explorer_model.to_store(_data(), datetime(2026, 3, 4, tzinfo=UTC))
+    rows = explorer_model.table_rows(store, "pt-BR")
     assert [r["device"] for r in rows] == ["GW-0101/MED-001 · A", "GW-0101/MED-002 · B", "GW-0201/MED-001 · C"]
     assert rows[0]["consumption"] == 22.0 and rows[0]["consumption_text"] == "22,0 kWh"
     assert rows[0]["share"] == pytest.approx(22.0 / 32.5) and rows[0]["share_text"] == "67,7%"
-    assert explorer_view.change_text(store, "pt-BR") == (
+    assert explorer_model.change_text(store, "pt-BR") == (
         "32,5 kWh vs. 35,0 kWh no mesmo tempo decorrido do período anterior (-7,1%)")
-    assert explorer_view.granularity_note(store, "en") == "Showing per day"
+    assert explorer_model.granularity_note(store, "en") == "Showing per day"
     empty_before = dict(store, previous=dict(store["previous"], previous_total=None, change=None))
-    assert explorer_view.change_text(empty_before, "pt-BR") == "32,5 kWh · sem dados no período anterior"
-    no_compare = explorer_view.to_store(_data(compare=False), datetime(2026, 3, 4, tzinfo=UTC))
+    assert explorer_model.change_text(empty_before, "pt-BR") == "32,5 kWh · sem dados no período anterior"
+    no_compare = explorer_model.to_store(_data(compare=False), datetime(2026, 3, 4, tzinfo=UTC))
     assert no_compare["previous"] is None
-    assert explorer_view.change_text(no_compare, "en") == "Total in the period: 32.5 kWh"
-    assert explorer_view.to_csv(no_compare, "bars", ZONE).splitlines()[0] == (
+    assert explorer_model.change_text(no_compare, "en") == "Total in the period: 32.5 kWh"
+    assert explorer_model.to_csv(no_compare, "bars", ZONE).splitlines()[0] == (
         "bucket_start,GW-0101/MED-001,GW-0101/MED-002,others")
 
 
@@ -187,7 +190,7 @@ def test_exp030_hour_labels_stay_unique_when_dst_repeats_an_hour():
     period = periods.Period(date(2019, 2, 16), date(2019, 2, 16), ZONE)
     buckets = [b.isoformat() for b in periods.bucket_starts(period, "hour")]
     store = {"granularity": "hour", "first_day": "2019-02-16", "last_day": "2019-02-16", "buckets": buckets}
-    labels = explorer_view.bucket_labels(store, ZONE, "pt-BR")
+    labels = explorer_model.bucket_labels(store, ZONE, "pt-BR")
     assert len(labels) == 25 and len(set(labels)) == 25
     assert labels[0] == "16/02 00h" and labels[-1].startswith("16/02 23h (")
 
@@ -196,8 +199,8 @@ def test_exp031_an_empty_result_draws_the_empty_figure():
     data = _data(compare=False)
     empty = ExplorerData(data.metric, data.period, "day", False, data.totals.iloc[0:0],
                          data.by_device.iloc[0:0], [], None)
-    store = explorer_view.to_store(empty, datetime(2026, 3, 4, tzinfo=UTC))
+    store = explorer_model.to_store(empty, datetime(2026, 3, 4, tzinfo=UTC))
     figure = explorer_figures.explorer_figure(store, "bars", ZONE, "pt-BR")
     assert figure.layout.annotations[0].text == "Sem dados no período"
-    assert explorer_view.table_rows(store, "pt-BR") == []
-    assert explorer_view.to_csv(store, "bars", ZONE).splitlines()[1] == "2026-03-01T00:00:00-03:00"
+    assert explorer_model.table_rows(store, "pt-BR") == []
+    assert explorer_model.to_csv(store, "bars", ZONE).splitlines()[1] == "2026-03-01T00:00:00-03:00"

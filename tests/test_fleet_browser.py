@@ -5,8 +5,11 @@ import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from selenium.common.exceptions import (ElementClickInterceptedException, ElementNotInteractableException,
-                                        StaleElementReferenceException)
+from selenium.common.exceptions import (
+    ElementClickInterceptedException,
+    ElementNotInteractableException,
+    StaleElementReferenceException,
+)
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
@@ -250,7 +253,7 @@ def test_flt002_device_create_with_errors_meter_settings_conflict_deactivate_pur
 
 
 def test_flt003_gateway_page_events_page_and_overview_say_why_it_is_offline(dash_duo, fleet_app, database):
-    from tds_dash import presence
+    from ingest.presence import jobs as presence
 
     engine = database.engine()
     now = datetime.now(timezone.utc)

@@ -63,7 +63,7 @@ def test_flq002_gateway_save_checks_uniqueness_scope_and_base_version(world):
         assert created.ok and created.version == 1
         # The serial is unique across accounts.
         taken = fleet.save_gateway(conn, Scope((globex,)), {**values, "account_id": globex, "serial": "GW-0101"})
-        assert taken.status == "invalid" and taken.field_errors["serial"].code == "serial_taken"
+        assert taken.status == "invalid" and taken.problems["serial"] == "serial_taken"
         # An account outside the viewer's scope cannot receive a gateway.
         assert fleet.save_gateway(conn, Scope((globex,)), {**values, "serial": "GW-X"}).status == "missing"
         first = fleet.save_gateway(conn, ALL_ACCOUNTS, {**values, "name": "Primeiro"}, created.id, 1)
@@ -118,19 +118,19 @@ def test_flq005_device_save_code_unique_per_gateway_and_versioned(world):
     values = {"gateway_id": gw1, "code": "MED-001", "name": "Dup", "kind": "energy_meter", "active": True}
     with session_scope(world["engine"]) as conn:
         taken = fleet_devices.save_device(conn, ALL_ACCOUNTS, values)
-        assert taken.field_errors["code"].code == "code_taken"
+        assert taken.problems["code"] == "code_taken"
         created = fleet_devices.save_device(conn, ALL_ACCOUNTS, {**values, "code": "MED-009"})
         assert created.ok
         # Renaming it to a code its gateway already has is refused; the same code elsewhere is another device.
         clash = fleet_devices.save_device(conn, ALL_ACCOUNTS, {**values, "code": "HID-003"}, created.id, 1)
-        assert clash.field_errors["code"].code == "code_taken"
+        assert clash.problems["code"] == "code_taken"
         assert fleet_devices.save_device(conn, ALL_ACCOUNTS, {**values, "gateway_id": gw2, "code": "MED-009"}).ok
         assert fleet_devices.save_device(conn, ALL_ACCOUNTS, {**values, "code": "MED-009", "name": "A"},
                                          created.id, 1).ok
         assert fleet_devices.save_device(conn, ALL_ACCOUNTS, {**values, "code": "MED-009", "name": "B"},
                                          created.id, 1).status == "conflict"
         globex = Scope((world["accounts"]["globex"],))
-        assert fleet_devices.save_device(conn, globex, {**values, "code": "X"}).field_errors["gateway_id"].code == "choice"
+        assert fleet_devices.save_device(conn, globex, {**values, "code": "X"}).problems["gateway_id"] == "choice"
         assert fleet_devices.get_device(conn, globex, created.id) is None
 
 

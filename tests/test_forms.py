@@ -1,4 +1,4 @@
-"""Table tests of the gateway and device form validation (tds_dash/forms.py): pure, no database."""
+"""Table tests of the gateway and device form validation (tds_dash/validation.py): pure, no database."""
 from __future__ import annotations
 
 import re
@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from ingest import payload
-from tds_dash import forms
+from tds_dash.fleet import validation
 
 ROOT = Path(__file__).resolve().parent.parent
 GOOD_GATEWAY = {"account_id": 1, "serial": "GW-0101", "name": "Subestação", "location": "",
@@ -53,7 +53,7 @@ def errors_of(result) -> dict[str, str]:
      {"serial": "required", "name": "required", "inactivity_timeout_s": "range"}),
 ])
 def test_frm001_gateway_form(change, expected):
-    result = forms.validate_gateway({**GOOD_GATEWAY, **change}, account_ids=[1, 2])
+    result = validation.validate_gateway({**GOOD_GATEWAY, **change}, account_ids=[1, 2])
     assert errors_of(result) == expected
     if not expected:
         assert result[0]["serial"] == ({**GOOD_GATEWAY, **change})["serial"].strip()
@@ -75,7 +75,7 @@ def test_frm001_gateway_form(change, expected):
     ({"name": " "}, {"name": "required"}),
 ])
 def test_frm002_device_form(change, expected):
-    assert errors_of(forms.validate_device({**GOOD_DEVICE, **change}, gateway_ids=[7])) == expected
+    assert errors_of(validation.validate_device({**GOOD_DEVICE, **change}, gateway_ids=[7])) == expected
 
 
 @pytest.mark.parametrize("raw, expected, clean", [
@@ -98,29 +98,29 @@ def test_frm002_device_form(change, expected):
     ({"meter_kind": "delta", "unit": "kWh", "usual_interval_s": "15m"}, {"usual_interval_s": "integer"}, None),
 ])
 def test_frm003_metric_row(raw, expected, clean):
-    values, errors = forms.validate_metric(raw)
+    values, errors = validation.validate_metric(raw)
     assert {field: error.code for field, error in errors.items()} == expected
     if "rollover_value" not in expected:
         assert values["rollover_value"] == clean
 
 
 def test_frm004_messages_are_portuguese_by_default_and_english_on_request():
-    _, errors = forms.validate_gateway({**GOOD_GATEWAY, "serial": "", "inactivity_timeout_s": "5"}, [1])
+    _, errors = validation.validate_gateway({**GOOD_GATEWAY, "serial": "", "inactivity_timeout_s": "5"}, [1])
     assert errors["serial"].message("pt-BR") == "Campo obrigatório."
     assert errors["serial"].message("en") == "Required."
     assert errors["inactivity_timeout_s"].message("pt-BR") == "Informe um valor entre 10 e 86.400."
     assert errors["inactivity_timeout_s"].message("en") == "Enter a value between 10 and 86,400."
     for code in ("serial_format", "code_format", "serial_taken", "code_taken", "integer", "number", "choice",
                  "rollover_counter_only"):
-        text = forms.FieldError(code).message("pt-BR")
-        assert text != f"form.{code}" and text != forms.FieldError(code).message("en")
+        text = validation.FieldError(code).message("pt-BR")
+        assert text != f"form.{code}" and text != validation.FieldError(code).message("en")
 
 
 def test_frm005_patterns_are_the_ones_ingest_and_sql_enforce():
     """The form must accept exactly what a topic/reading and the CHECK constraints accept."""
     core = (ROOT / "sql" / "001_core.sql").read_text()
-    assert f"serial ~ '^{forms.SERIAL_PATTERN.pattern}$'" in core
-    assert f"code ~ '^{forms.CODE_PATTERN.pattern}$'" in core
-    assert forms.SERIAL_PATTERN.pattern in payload.TOPIC_PATTERN.pattern
-    assert forms.CODE_PATTERN.pattern == payload.DEVICE_PATTERN.pattern
-    assert re.search(r"inactivity_timeout_s BETWEEN %d AND %d" % forms.TIMEOUT_RANGE, core)
+    assert f"serial ~ '^{validation.SERIAL_PATTERN.pattern}$'" in core
+    assert f"code ~ '^{validation.CODE_PATTERN.pattern}$'" in core
+    assert validation.SERIAL_PATTERN.pattern in payload.TOPIC_PATTERN.pattern
+    assert validation.CODE_PATTERN.pattern == payload.DEVICE_PATTERN.pattern
+    assert re.search(r"inactivity_timeout_s BETWEEN %d AND %d" % validation.TIMEOUT_RANGE, core)

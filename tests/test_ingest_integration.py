@@ -9,9 +9,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from ingest.inbox import STOP, Envelope
 from ingest.payload import parse_message
 from ingest.simulator import LivePublisher, build_fleet, build_payload, provision_fleet, readings_at
-from ingest.writer import STOP, BatchWriter, Envelope, IngestStats
+from ingest.stats import IngestStats
+from ingest.writer import BatchWriter
 from tests.helpers import now_ms, publish, telemetry, topic, wait_until
 
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")

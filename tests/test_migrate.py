@@ -9,8 +9,7 @@ import psycopg
 import pytest
 
 from ingest.simulator import backfill, build_fleet, provision_fleet
-from tds_dash.migrate import (MIGRATION_LOCK_KEY, SQL_DIR, apply_migrations, ensure_rollup_timezone,
-                              numbered_migrations)
+from tds_dash.migrate import MIGRATION_LOCK_KEY, apply_migrations, ensure_rollup_timezone, numbered_migrations
 from tests.helpers import wait_until
 
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")

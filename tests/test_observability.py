@@ -12,13 +12,13 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from ingest.simulator import build_fleet, provision_fleet
-from ingest.slots import IngestSupervisor
-from tds_dash import ingest_view
+from ingest.supervisor import IngestSupervisor
 from tds_dash.app import create_app
+from tds_dash.background.scheduler import prune_rejected_messages
 from tds_dash.db import raw_dsn, session_scope
+from tds_dash.monitoring import ingest_page
 from tds_dash.queries import ingest as ingest_queries
 from tds_dash.queries.scope import ALL_ACCOUNTS, Scope
-from tds_dash.scheduler import prune_rejected_messages
 from tests.delivery_tools import stream_messages
 from tests.explorer_data import api_token
 from tests.helpers import free_port, publish, settings_for, wait_until
@@ -148,11 +148,11 @@ def test_obs004_writer_records_minutes_and_the_ingest_queries_read_them(database
     assert [row["reason"] for row in viewer["rejections"]] == ["invalid_json"]  # it came on acme's topic
     assert len(rejected) == 1 and bytes(rejected[0]["excerpt"]) == b'{"v": 1, "ts": '
 
-    store = ingest_view.to_store(page, now)
-    for draw in (ingest_view.throughput_figure, ingest_view.problems_figure, ingest_view.commit_figure,
-                 ingest_view.batch_figure):
+    store = ingest_page.to_store(page, now)
+    for draw in (ingest_page.throughput_figure, ingest_page.problems_figure, ingest_page.commit_figure,
+                 ingest_page.batch_figure):
         assert draw(store["minutes"], ZONE, "pt-BR").data  # idle minutes (zero batches) draw without errors
-    assert ingest_view.slowest_rows(store["slowest"], ZONE, "pt-BR")[0]["last_seen"] != "—"
+    assert ingest_page.slowest_rows(store["slowest"], ZONE, "pt-BR")[0]["last_seen"] != "—"
 
 
 def test_obs005_rejected_messages_bounded_by_age_and_count(database):

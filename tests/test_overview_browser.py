@@ -6,8 +6,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from ingest import simulator
-from tds_dash import ids
 from tds_dash.app import create_app
+from tds_dash.consumption import ids
 from tests.helpers import free_port, publish, settings_for, telemetry, topic
 
 pytestmark = pytest.mark.browser

@@ -7,10 +7,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from ingest import simulator
-from tds_dash import presence
+from ingest.presence import jobs as presence
+from ingest.presence import rules
+from ingest.presence import statements as presence_queries
+from ingest.presence.rules import GatewayState, evaluate_gateway
 from tds_dash.db import session_scope
-from tds_dash.presence import GatewayState, evaluate_gateway
-from tds_dash.queries import presence as presence_queries
 
 UTC = timezone.utc
 T0 = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -56,12 +57,12 @@ def test_prs001_gateway_rules(changes, now, expected):
     ([None, 30, 30, 30], 30),
 ])
 def test_prs002_learned_interval_is_the_median_gap(gaps, expected):
-    assert presence.learned_interval(gaps) == expected
+    assert rules.learned_interval(gaps) == expected
 
 
 def test_prs002b_a_device_is_as_frequent_as_its_most_frequent_metric():
-    assert presence.device_interval([[600, 600, 600], [60, 60, 60, 60], [5]]) == 60
-    assert presence.device_interval([[5], []]) is None
+    assert rules.device_interval([[600, 600, 600], [60, 60, 60, 60], [5]]) == 60
+    assert rules.device_interval([[5], []]) is None
 
 
 @pytest.mark.parametrize("silent_since, last, interval, now, expected", [
@@ -73,7 +74,7 @@ def test_prs002b_a_device_is_as_frequent_as_its_most_frequent_metric():
     (s(180), T0, 600, s(500), ("back", s(180))),  # a longer interval set on the device ends the silence
 ])
 def test_prs003_device_silence_rule(silent_since, last, interval, now, expected):
-    assert presence.device_change(silent_since, last, interval, now) == expected
+    assert rules.device_change(silent_since, last, interval, now) == expected
 
 
 @pytest.fixture

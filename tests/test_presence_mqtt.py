@@ -11,7 +11,7 @@ import pytest
 from apscheduler.events import EVENT_JOB_EXECUTED
 
 from ingest import simulator
-from tds_dash.scheduler import start_scheduler
+from tds_dash.background.scheduler import start_scheduler
 from tests.helpers import publish, settings_for, telemetry, topic, wait_until
 
 UTC = timezone.utc

@@ -1,12 +1,11 @@
 """Auto-provisioning on and off, and unknown gateways, through the real ingest path (Mosquitto + writer)."""
 from __future__ import annotations
 
-
 import pytest
 
 from ingest import simulator
-from tds_dash import forms
 from tds_dash.db import session_scope
+from tds_dash.fleet import validation
 from tds_dash.queries import fleet, fleet_devices
 from tds_dash.queries.scope import ALL_ACCOUNTS
 from tests.helpers import publish, telemetry, topic, wait_until
@@ -80,7 +79,7 @@ def test_prv003_unknown_gateway_is_rejected_then_registered_from_the_suggestion(
     with session_scope(engine) as conn:
         suggestion = fleet.list_unknown_gateways(conn, ALL_ACCOUNTS)[0]
         assert (suggestion["serial"], suggestion["account_id"]) == ("GW-NOVO", acme)
-        values, errors = forms.validate_gateway({"account_id": suggestion["account_id"], "serial": suggestion["serial"],
+        values, errors = validation.validate_gateway({"account_id": suggestion["account_id"], "serial": suggestion["serial"],
                                                  "name": "Novo", "inactivity_timeout_s": 300}, [acme])
         assert errors == {}
         assert fleet.save_gateway(conn, ALL_ACCOUNTS, values).ok

@@ -3,7 +3,7 @@ assertions run on plain PostgreSQL so both paths are proven equal.
 
 TimescaleDB is the WASM build in tests/timescale/ (PostgreSQL 17.5 + TimescaleDB 2.23 with continuous
 aggregates, compression and policies; no background workers, so policies run through CALL run_job),
-or the server in $TEST_TIMESCALE_URL. Readings go in through ingest.writer.BatchStore.write on one
+or the server in $TEST_TIMESCALE_URL. Readings go in through ingest.batch.BatchStore.write on one
 psycopg connection, committed per batch as the writer thread does: that IS the real ingest path below
 MQTT (the subscriber only decodes messages and queues them for it). The MQTT part is left out here
 because the WASM server serves one connection at a time; tests/test_ingest_integration.py covers it.
@@ -18,10 +18,22 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from ingest.writer import Envelope
+from ingest.inbox import Envelope
 from tds_dash.migrate import apply_migrations, ensure_rollup_timezone
-from tests.rollup_check import (UTC, Backend, assert_rollups_match, between, envelopes, fetch, floor_hour, in_batches,
-                                local, make_rows, provision, write)
+from tests.rollup_check import (
+    UTC,
+    Backend,
+    assert_rollups_match,
+    between,
+    envelopes,
+    fetch,
+    floor_hour,
+    in_batches,
+    local,
+    make_rows,
+    provision,
+    write,
+)
 
 SAO_PAULO = "America/Sao_Paulo"
 NEW_YORK = "America/New_York"

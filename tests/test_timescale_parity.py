@@ -16,8 +16,19 @@ from tds_dash.db import create_db_engine
 from tds_dash.queries import consumption
 from tds_dash.queries.scope import Scope
 from tests.helpers import Database
-from tests.rollup_check import (LEVELS, Backend, Row, envelopes, fetch, in_batches, local, make_rows, provision, same,
-                                write)
+from tests.rollup_check import (
+    LEVELS,
+    Backend,
+    Row,
+    envelopes,
+    fetch,
+    in_batches,
+    local,
+    make_rows,
+    provision,
+    same,
+    write,
+)
 
 SAO_PAULO = "America/Sao_Paulo"
 

@@ -10,8 +10,18 @@ import pytest
 
 from tds_dash.migrate import ensure_timescale_policies
 from tests.helpers import Database
-from tests.rollup_check import (LATE_DATA_DAYS, Backend, assert_rollups_match, between, envelopes, in_batches,
-                                make_rows, provision, run_jobs, write)
+from tests.rollup_check import (
+    LATE_DATA_DAYS,
+    Backend,
+    assert_rollups_match,
+    between,
+    envelopes,
+    in_batches,
+    make_rows,
+    provision,
+    run_jobs,
+    write,
+)
 
 SAO_PAULO = "America/Sao_Paulo"
 

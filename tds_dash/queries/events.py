@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from tds_dash.queries import fleet, fleet_devices
 from tds_dash.queries.fleet import Page
 from tds_dash.queries.scope import IN_SCOPE, Scope
 
@@ -112,8 +113,6 @@ def offline_gateways(conn: Connection, scope: Scope, gateway_id: int | None = No
 
 def fetch_gateway_page(conn: Connection, scope: Scope, serial: str, now: datetime) -> dict | None:
     """Everything the gateway page shows, or None when the serial is unknown or out of scope."""
-    from tds_dash.queries import fleet, fleet_devices
-
     gateway = fleet.get_gateway(conn, scope, now, serial=serial)
     if gateway is None:
         return None

@@ -7,38 +7,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from tds_dash import forms
 from tds_dash.queries.filters import list_accounts  # noqa: F401  one query for the account choices, re-exported
 from tds_dash.queries.scope import IN_SCOPE, Scope
-
-
-def upsert_account(conn: Connection, slug: str, name: str) -> int:
-    return conn.execute(sa.text(
-        "INSERT INTO accounts (slug, name) VALUES (:slug, :name)"
-        " ON CONFLICT (slug) DO UPDATE SET name = EXCLUDED.name RETURNING id"), {"slug": slug, "name": name}).scalar_one()
-
-
-def upsert_gateway(conn: Connection, account_id: int, serial: str, name: str, location: str = "") -> int:
-    return conn.execute(sa.text(
-        "INSERT INTO gateways (account_id, serial, name, location) VALUES (:account_id, :serial, :name, :location)"
-        " ON CONFLICT (serial) DO UPDATE SET name = EXCLUDED.name, location = EXCLUDED.location RETURNING id"),
-        {"account_id": account_id, "serial": serial, "name": name, "location": location}).scalar_one()
-
-
-def upsert_device(conn: Connection, gateway_id: int, code: str, name: str, kind: str) -> int:
-    return conn.execute(sa.text(
-        "INSERT INTO devices (gateway_id, account_id, code, name, kind)"
-        " SELECT id, account_id, :code, :name, :kind FROM gateways WHERE id = :gateway_id"
-        " ON CONFLICT (gateway_id, code) DO UPDATE SET name = EXCLUDED.name, kind = EXCLUDED.kind RETURNING id"),
-        {"gateway_id": gateway_id, "code": code, "name": name, "kind": kind}).scalar_one()
-
-
-def latest_reading_time(conn: Connection, gateway_serials: list[str]):
-    """Newest stored reading of these gateways, or None: where a resumed backfill starts."""
-    return conn.execute(sa.text(
-        "SELECT max(r.ts) FROM readings r JOIN gateways g ON g.id = r.gateway_id WHERE g.serial = ANY(:serials)"),
-        {"serials": gateway_serials}).scalar_one()
-
 
 # --------------------------------------------------------------------------- the fleet pages
 
@@ -52,13 +22,13 @@ class Page:
 
 @dataclasses.dataclass(frozen=True)
 class SaveResult:
-    """What a write did. status: ok | invalid (field_errors) | conflict (edited meanwhile) | missing |
+    """What a write did. status: ok | invalid (problems) | conflict (edited meanwhile) | missing |
     has_readings (delete refused: deactivate or purge instead)."""
 
     status: str
     id: int | None = None
     version: int | None = None
-    field_errors: dict = dataclasses.field(default_factory=dict)
+    problems: dict[str, str] = dataclasses.field(default_factory=dict)  # field -> problem code (e.g. serial_taken)
     readings: int = 0
     recomputed_since: datetime | None = None  # meter settings changed: consumption recomputed from here
 
@@ -153,13 +123,13 @@ def save_gateway(conn: Connection, scope: Scope, values: dict, gateway_id: int |
                  version: int | None = None) -> SaveResult:
     """Create (no id) or update a gateway from validated form values; the update names its base version."""
     if serial_taken(conn, values["serial"], gateway_id):
-        return SaveResult("invalid", field_errors={"serial": forms.FieldError("serial_taken")})
+        return SaveResult("invalid", problems={"serial": "serial_taken"})
     params = {**scope.params(), **values, "id": gateway_id, "version": version}
     try:
         with conn.begin_nested():  # a concurrent insert of the same serial fails only this savepoint
             row = conn.execute(_UPDATE_GATEWAY if gateway_id else _INSERT_GATEWAY, params).first()
     except sa.exc.IntegrityError:
-        return SaveResult("invalid", field_errors={"serial": forms.FieldError("serial_taken")})
+        return SaveResult("invalid", problems={"serial": "serial_taken"})
     if row is None:
         return _missing_or_conflict(conn, scope, _GATEWAY_EXISTS, gateway_id)
     return SaveResult("ok", row.id, row.version)

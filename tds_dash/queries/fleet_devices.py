@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Callable
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from tds_dash import forms
 from tds_dash.queries.fleet import Page, SaveResult, like_pattern, order_clause
 from tds_dash.queries.scope import IN_SCOPE, Scope
 
@@ -117,16 +116,16 @@ def save_device(conn: Connection, scope: Scope, values: dict, device_id: int | N
                 ) -> SaveResult:
     """Create (no id) or update a device, and on update its metric settings, from validated values."""
     if code_taken(conn, values["code"], values.get("gateway_id"), device_id):
-        return SaveResult("invalid", field_errors={"code": forms.FieldError("code_taken")})
+        return SaveResult("invalid", problems={"code": "code_taken"})
     params = {**scope.params(), **values, "id": device_id, "version": version}
     try:
         with conn.begin_nested():
             row = conn.execute(_UPDATE_DEVICE if device_id else _INSERT_DEVICE, params).first()
     except sa.exc.IntegrityError:
-        return SaveResult("invalid", field_errors={"code": forms.FieldError("code_taken")})
+        return SaveResult("invalid", problems={"code": "code_taken"})
     if row is None:
         if device_id is None:
-            return SaveResult("invalid", field_errors={"gateway_id": forms.FieldError("choice")})
+            return SaveResult("invalid", problems={"gateway_id": "choice"})
         found = conn.execute(_DEVICE_EXISTS, {**scope.params(), "id": device_id}).scalar_one()
         return SaveResult("conflict" if found else "missing", device_id)
     since = _save_metrics(conn, row.id, metrics, timezone) if device_id and metrics else None

@@ -1,0 +1,199 @@
+"""Every statement the ingest path runs, each a small named function with bound parameters."""
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+STAGING_TYPES = ("int8", "int2", "timestamptz", "float8", "int8", "int8", "timestamptz")
+
+
+@dataclasses.dataclass
+class GatewayRow:
+    id: int
+    account_id: int
+    account_slug: str
+    active: bool
+    last_seq: int | None
+    auto_provision: bool = True  # the account's switch: create devices first seen in traffic
+
+
+@dataclasses.dataclass(frozen=True)
+class RejectedRow:
+    received_at: datetime
+    topic: str
+    reason: str
+    detail: str
+    account_slug: str | None
+    gateway_serial: str | None
+    readings_rejected: int
+    readings_accepted: int
+    payload: bytes
+    payload_size: int | None = None  # None: len(payload)
+
+    EXCERPT_BYTES = 4096
+
+
+def prepare_session(conn: psycopg.Connection) -> None:
+    """Per-connection setup: UTC session and a staging table emptied at every commit."""
+    conn.execute("SET TIME ZONE 'UTC'")
+    conn.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS staged_readings ("
+        " device_id bigint, metric_id smallint, ts timestamptz, value double precision,"
+        " account_id bigint, gateway_id bigint, received_at timestamptz) ON COMMIT DELETE ROWS"
+    )
+    conn.commit()
+
+
+def fetch_gateways(conn: psycopg.Connection, serials: Sequence[str]) -> dict[str, GatewayRow]:
+    rows = conn.execute(
+        "SELECT g.serial, g.id, g.account_id, a.slug, g.active, g.last_seq, a.auto_provision"
+        " FROM gateways g JOIN accounts a ON a.id = g.account_id WHERE g.serial = ANY(%s)",
+        (list(serials),),
+    ).fetchall()
+    return {row[0]: GatewayRow(row[1], row[2], row[3], row[4], row[5], row[6]) for row in rows}
+
+
+def fetch_devices(conn: psycopg.Connection, gateway_ids: Sequence[int]) -> dict[tuple[int, str], tuple[int, bool]]:
+    """(gateway id, device code) -> (device id, active)."""
+    rows = conn.execute(
+        "SELECT gateway_id, code, id, active FROM devices WHERE gateway_id = ANY(%s)", (list(gateway_ids),)
+    ).fetchall()
+    return {(row[0], row[1]): (row[2], row[3]) for row in rows}
+
+
+def create_devices(conn: psycopg.Connection, new: Iterable[tuple[int, int, str]]) -> None:
+    """Auto-provision (gateway id, account id, code) devices first seen in traffic."""
+    conn.cursor().executemany(
+        "INSERT INTO devices (gateway_id, account_id, code, name, provisioned)"
+        " VALUES (%s, %s, %s, %s, 'auto') ON CONFLICT (gateway_id, code) DO NOTHING",
+        [(gateway_id, account_id, code, code) for gateway_id, account_id, code in new],
+    )
+
+
+def fetch_metrics(conn: psycopg.Connection) -> dict[str, int]:
+    return dict(conn.execute("SELECT name, id FROM metrics").fetchall())
+
+
+def create_metrics(conn: psycopg.Connection, names: Iterable[str]) -> None:
+    """Unknown metric names are learned as gauges (no consumption) until someone says otherwise."""
+    conn.cursor().executemany(
+        "INSERT INTO metrics (name) VALUES (%s) ON CONFLICT (name) DO NOTHING", [(name,) for name in names]
+    )
+
+
+def insert_readings(conn: psycopg.Connection, rows: Sequence[tuple]) -> list[tuple[int, int, datetime, int]]:
+    """COPY into staging, then keep only new rows; returns (device, metric, earliest new ts, rows) per key."""
+    with conn.cursor() as cursor:
+        # Binary: psycopg encodes each row in C, about 5x less Python time per row than text COPY (bench/).
+        with cursor.copy(
+            "COPY staged_readings (device_id, metric_id, ts, value, account_id, gateway_id, received_at)"
+            " FROM STDIN (FORMAT BINARY)"
+        ) as copy:
+            copy.set_types(STAGING_TYPES)
+            for row in rows:
+                copy.write_row(row)
+        cursor.execute(
+            "WITH inserted AS ("
+            " INSERT INTO readings (device_id, metric_id, ts, value, account_id, gateway_id, received_at)"
+            " SELECT device_id, metric_id, ts, value, account_id, gateway_id, received_at FROM staged_readings"
+            " ON CONFLICT (device_id, metric_id, ts) DO NOTHING"
+            " RETURNING device_id, metric_id, ts)"
+            " SELECT device_id, metric_id, min(ts), count(*) FROM inserted GROUP BY 1, 2"
+        )
+        keys = cursor.fetchall()
+    ensure_device_metrics(conn)
+    return keys
+
+
+def ensure_device_metrics(conn: psycopg.Connection) -> None:
+    """Give each new (device, metric) in the staged batch its meter settings from the catalogue."""
+    conn.execute(
+        "INSERT INTO device_metrics (device_id, metric_id, meter_kind, unit)"
+        " SELECT s.device_id, s.metric_id, m.meter_kind, m.unit"
+        " FROM (SELECT DISTINCT device_id, metric_id FROM staged_readings) s"  # probe each key once, not each row
+        " JOIN metrics m ON m.id = s.metric_id"
+        " WHERE NOT EXISTS (SELECT 1 FROM device_metrics d WHERE d.device_id = s.device_id AND d.metric_id = s.metric_id)"
+        " ON CONFLICT (device_id, metric_id) DO NOTHING"
+    )
+
+
+def fetch_newest_readings(conn: psycopg.Connection, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], datetime]:
+    """Newest stored reading time per (device, metric): the reference for the late-data window."""
+    if not keys:
+        return {}
+    devices, metrics = zip(*keys)
+    rows = conn.execute(
+        "SELECT k.device_id, k.metric_id, n.ts FROM unnest(%s::bigint[], %s::smallint[]) AS k(device_id, metric_id)"
+        " CROSS JOIN LATERAL (SELECT r.ts FROM readings r WHERE r.device_id = k.device_id"
+        "   AND r.metric_id = k.metric_id ORDER BY r.ts DESC LIMIT 1) n",
+        (list(devices), list(metrics)),
+    ).fetchall()
+    return {(row[0], row[1]): row[2] for row in rows}
+
+
+def analyze_tables(conn: psycopg.Connection) -> None:
+    """Refresh planner statistics during a bulk load (autovacuum may not have seen the tables yet)."""
+    conn.execute("ANALYZE readings, consumption_hourly, consumption_daily, consumption_monthly, device_metrics")
+    conn.commit()
+
+
+def refresh_rollups(conn: psycopg.Connection, keys: Sequence[tuple[int, int, datetime, int]], timezone: str) -> None:
+    if not keys:
+        return
+    devices, metrics, starts, _counts = zip(*keys)
+    conn.execute(
+        "SELECT tds_refresh_rollups(%s::bigint[], %s::smallint[], %s::timestamptz[], %s)",
+        (list(devices), list(metrics), list(starts), timezone),
+    )
+
+
+def update_gateways(conn: psycopg.Connection, seen: Sequence[tuple[int, datetime, int | None, int]]) -> None:
+    """(gateway id, last received, last seq, new gaps): one write per gateway per batch, not per message."""
+    conn.cursor().executemany(
+        "UPDATE gateways SET last_seen_at = greatest(last_seen_at, %s), last_seq = coalesce(%s, last_seq),"
+        " seq_gaps = seq_gaps + %s WHERE id = %s",
+        [(last_seen, last_seq, gaps, gateway_id) for gateway_id, last_seen, last_seq, gaps in seen],
+    )
+
+
+def insert_rejected(conn: psycopg.Connection, rejected: Sequence[RejectedRow]) -> None:
+    conn.cursor().executemany(
+        "INSERT INTO rejected_messages (received_at, topic, reason, detail, account_slug, gateway_serial,"
+        " readings_rejected, readings_accepted, payload_size, payload_excerpt)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        [
+            (r.received_at, r.topic[:512], r.reason, r.detail[:2000], r.account_slug, r.gateway_serial,
+             r.readings_rejected, r.readings_accepted, r.payload_size if r.payload_size is not None else len(r.payload),
+             r.payload[: RejectedRow.EXCERPT_BYTES])
+            for r in rejected
+        ],
+    )
+
+
+def upsert_ingest_minutes(conn: psycopg.Connection, process: str, minutes: Sequence) -> None:
+    """Add per-minute figures (ingest.stats.Minute) of this process; a minute flushed twice adds up."""
+    conn.cursor().executemany(
+        "INSERT INTO ingest_minutes (minute, process, received, messages, acknowledged, readings_stored,"
+        " readings_duplicate, rejected, batches, commit_ms_sum, commit_ms_max, batch_readings_max,"
+        " queue_depth_max, seq_gaps, slowest_gateways)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        " ON CONFLICT (minute, process) DO UPDATE SET received = ingest_minutes.received + excluded.received,"
+        " messages = ingest_minutes.messages + excluded.messages,"
+        " acknowledged = ingest_minutes.acknowledged + excluded.acknowledged,"
+        " readings_stored = ingest_minutes.readings_stored + excluded.readings_stored,"
+        " readings_duplicate = ingest_minutes.readings_duplicate + excluded.readings_duplicate,"
+        " rejected = ingest_minutes.rejected + excluded.rejected, batches = ingest_minutes.batches + excluded.batches,"
+        " commit_ms_sum = ingest_minutes.commit_ms_sum + excluded.commit_ms_sum,"
+        " commit_ms_max = greatest(ingest_minutes.commit_ms_max, excluded.commit_ms_max),"
+        " batch_readings_max = greatest(ingest_minutes.batch_readings_max, excluded.batch_readings_max),"
+        " queue_depth_max = greatest(ingest_minutes.queue_depth_max, excluded.queue_depth_max),"
+        " seq_gaps = ingest_minutes.seq_gaps + excluded.seq_gaps,"
+        " slowest_gateways = ingest_minutes.slowest_gateways || excluded.slowest_gateways",
+        [(m.minute, process, m.received, m.messages, m.acknowledged, m.readings_stored, m.readings_duplicate,
+          m.rejected, m.batches, m.commit_ms_sum, m.commit_ms_max, m.batch_readings_max, m.queue_depth_max,
+          m.seq_gaps, Jsonb(m.slowest())) for m in minutes],
+    )

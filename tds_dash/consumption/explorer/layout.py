@@ -1,0 +1,75 @@
+"""The explorer page's components (no data access): controls set from the URL state, chart and table cards."""
+from __future__ import annotations
+
+import dash_ag_grid as dag
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from tds_dash import i18n, periods
+from tds_dash.consumption import ids
+from tds_dash.consumption.explorer import model as explorer_model
+from tds_dash.settings import Settings
+
+
+def _dropdown(language: str, key: str, id_: str, options: list, value, placeholder: str | None, md: int) -> dbc.Col:
+    return dbc.Col([dbc.Label(i18n.t(key, language)),
+                    dcc.Dropdown(id=id_, options=options, value=value, multi=placeholder is not None,
+                                 clearable=placeholder is not None,
+                                 placeholder=i18n.t(placeholder, language) if placeholder else None)], md=md)
+
+
+def _radio(language: str, id_: str, values, value, prefix: str) -> dbc.RadioItems:
+    return dbc.RadioItems(id=id_, value=value, inline=True,
+                          options=[{"label": i18n.t(f"{prefix}.{v}", language), "value": v} for v in values])
+
+
+def controls(state: dict, options: dict, language: str) -> dbc.Card:
+    """Filters, period, granularity and chart mode, set from the URL state."""
+    t = lambda key: i18n.t(key, language)  # noqa: E731
+    return dbc.Card(dbc.CardBody([dbc.Row([
+        _dropdown(language, "filter.account", ids.EXPLORER_ACCOUNT, options["account"], state["accounts"],
+                  "filter.all", 3),
+        _dropdown(language, "filter.gateway", ids.EXPLORER_GATEWAY, options["gateway"], state["gateways"],
+                  "filter.all_gateways", 3),
+        _dropdown(language, "filter.device", ids.EXPLORER_DEVICE, options["device"], state["devices"],
+                  "filter.all_devices", 4),
+        _dropdown(language, "filter.metric", ids.EXPLORER_METRIC, options["metric"], state["metric"], None, 2),
+    ], className="mb-2"), dbc.Row([
+        dbc.Col([dbc.Label(t("explorer.period")),
+                 _radio(language, ids.EXPLORER_PRESET, periods.PRESETS, state["preset"], "preset"),
+                 dcc.DatePickerRange(id=ids.EXPLORER_DATES, start_date=state["first_day"], end_date=state["last_day"],
+                                     display_format="DD/MM/YYYY" if language == "pt-BR" else "MM/DD/YYYY",
+                                     minimum_nights=0)], md=6),
+        dbc.Col([dbc.Label(t("explorer.granularity")),
+                 _radio(language, ids.EXPLORER_GRANULARITY, ("auto",) + periods.GRANULARITIES, state["granularity"],
+                        "granularity"),
+                 html.Div(id=ids.EXPLORER_GRANULARITY_USED, className="small text-muted")], md=3),
+        dbc.Col([dbc.Label(t("explorer.mode")),
+                 _radio(language, ids.EXPLORER_MODE, explorer_model.MODES, "bars", "mode"),
+                 dbc.Switch(id=ids.EXPLORER_COMPARE, label=t("explorer.compare"), value=False)], md=3),
+    ])]), className="mb-3 shadow-sm")
+
+
+def page(state: dict, options: dict, settings: Settings, language: str, top_devices: int) -> html.Div:
+    graph_config = {"displaylogo": False}
+    help_text = i18n.t("explorer.help", language, zone=settings.timezone, top=top_devices)
+    return html.Div([
+        html.H3(i18n.t("explorer.title", language), className="mb-1"),
+        html.P(help_text, className="small text-muted mb-3", id="explorer-help"),
+        controls(state, options, language),
+        dcc.Interval(id=ids.EXPLORER_INTERVAL, interval=settings.refresh_seconds * 1000),
+        dcc.Store(id=ids.EXPLORER_STORE), dcc.Download(id=ids.EXPLORER_DOWNLOAD),
+        dcc.Location(id=ids.EXPLORER_GOTO, refresh="callback-nav"),
+        html.Div(id=ids.EXPLORER_ALERT),
+        dbc.Card([dbc.CardHeader(dbc.Row([
+            dbc.Col(html.Div(id=ids.EXPLORER_CHANGE, className="small"), className="pt-1"),
+            dbc.Col([dbc.Button(i18n.t("explorer.download_csv", language), id=ids.EXPLORER_CSV, size="sm",
+                                color="secondary", outline=True, className="me-2"),
+                     dbc.Button(i18n.t("explorer.download_xlsx", language), id=ids.EXPLORER_XLSX, size="sm",
+                                color="secondary", outline=True)], width="auto")])),
+                  dbc.CardBody(dcc.Graph(id=ids.EXPLORER_CHART, config=graph_config))], className="mb-3 shadow-sm"),
+        dbc.Card([dbc.CardHeader(i18n.t("explorer.totals", language)),
+                  dbc.CardBody(dag.AgGrid(id=ids.EXPLORER_TABLE, columnDefs=explorer_model.table_columns(language),
+                                          rowData=[], dashGridOptions={"domLayout": "autoHeight"},
+                                          className="ag-theme-alpine"))], className="shadow-sm"),
+    ])

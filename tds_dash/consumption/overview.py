@@ -1,0 +1,105 @@
+"""Shapes overview data for the browser: store (de)serialisation, cards and table rows."""
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import dash_bootstrap_components as dbc
+import pandas as pd
+from dash import html
+
+from tds_dash import i18n
+from tds_dash.fleet import gateway_detail
+from tds_dash.queries.overview import OverviewData
+
+UNITS = {"energy_kwh": "kWh", "water_m3": "m³", "gas_m3": "m³"}
+METRIC_CHOICES = ("energy_kwh", "water_m3")
+
+
+def _frame_records(frame: pd.DataFrame, time_column: str) -> list[dict]:
+    out = frame.copy()
+    out[time_column] = out[time_column].map(lambda v: v.isoformat())
+    return out.astype(object).where(out.notna(), None).to_dict("records")
+
+
+def to_store(data: OverviewData, metric: str, fetched_at: datetime) -> dict:
+    """JSON-safe snapshot kept in a dcc.Store; every figure and table is drawn from it."""
+    return {
+        "metric": metric,
+        "fetched_at": fetched_at.isoformat(),
+        "cards": {
+            "gateways_online": data.gateways_online, "gateways_total": data.gateways_total,
+            "devices_total": data.devices_total, "readings_24h": data.readings_24h,
+            "month_consumption": data.month_consumption, "previous_same_period": data.previous_same_period,
+        },
+        "monthly": _frame_records(data.monthly, "bucket"),
+        "daily": _frame_records(data.daily, "bucket"),
+        "latest": _frame_records(data.latest, "ts"),
+        "offline": gateway_detail.offline_records(data.offline_gateways),
+    }
+
+
+def series_from_store(records: list[dict], zone: ZoneInfo) -> pd.DataFrame:
+    frame = pd.DataFrame(records, columns=["bucket", "consumption"])
+    frame["bucket"] = pd.to_datetime(frame["bucket"], utc=True).dt.tz_convert(zone)
+    frame["consumption"] = frame["consumption"].astype("float64")
+    return frame
+
+
+def _card(title: str, value: str, note: str, card_id: str) -> dbc.Col:
+    return dbc.Col(dbc.Card(dbc.CardBody([
+        html.Div(title, className="text-muted small"),
+        html.Div(value, className="fs-3 fw-semibold", id=f"{card_id}-value"),
+        html.Div(note, className="small text-muted", id=f"{card_id}-note"),
+    ]), className="h-100 shadow-sm"), md=3, className="mb-3", id=card_id)
+
+
+def change_ratio(current: float | None, previous: float | None) -> float | None:
+    if current is None or not previous:
+        return None
+    return current / previous - 1
+
+
+def cards(store: dict, language: str) -> list:
+    values = store["cards"]
+    unit = UNITS.get(store["metric"], "")
+    current, previous = values["month_consumption"], values["previous_same_period"]
+    ratio = change_ratio(current, previous)
+    comparison = (i18n.t("card.vs_last_month", language, change=i18n.format_percent(ratio, language),
+                         previous=f"{i18n.format_number(previous, language)} {unit}")
+                  if ratio is not None else i18n.t("card.no_previous", language))
+    return [
+        _card(i18n.t("card.gateways", language), f"{values['gateways_online']} / {values['gateways_total']}", "",
+              "overview-card-gateways"),
+        _card(i18n.t("card.devices", language), i18n.format_number(values["devices_total"], language, 0), "",
+              "overview-card-devices"),
+        _card(i18n.t("card.readings_24h", language), i18n.format_number(values["readings_24h"], language, 0), "",
+              "overview-card-readings"),
+        _card(i18n.t("card.month", language), f"{i18n.format_number(current, language)} {unit}", comparison,
+              "overview-card-month"),
+        gateway_detail.offline_alert(store.get("offline", []), store["fetched_at"], language),
+    ]
+
+
+def table_columns(language: str) -> list[dict]:
+    return [
+        {"field": "time", "headerName": i18n.t("col.time", language), "flex": 2},
+        {"field": "gateway", "headerName": i18n.t("col.gateway", language), "flex": 1},
+        {"field": "device", "headerName": i18n.t("col.device", language), "flex": 2},
+        {"field": "metric", "headerName": i18n.t("col.metric", language), "flex": 1},
+        {"field": "value", "headerName": i18n.t("col.value", language), "flex": 1, "type": "rightAligned"},
+    ]
+
+
+def table_rows(store: dict, zone: ZoneInfo, language: str) -> list[dict]:
+    rows = []
+    for record in store["latest"]:
+        decimals = 3 if abs(record["value"]) < 1000 else 1
+        rows.append({
+            "time": i18n.format_datetime(datetime.fromisoformat(record["ts"]), zone, language),
+            "gateway": record["gateway"],
+            "device": f"{record['device']} · {record['device_name']}",
+            "metric": record["metric"],
+            "value": f"{i18n.format_number(record['value'], language, decimals)} {record['unit']}".strip(),
+        })
+    return rows

@@ -1,0 +1,151 @@
+"""The gateway page: identity and status, uptime, devices, status history with durations, rejected messages."""
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from tds_dash import i18n
+from tds_dash.fleet import components as fleet_components
+from tds_dash.fleet import device_list
+from tds_dash.fleet import text as fleet_text
+
+i18n.add_messages({
+    "gateway.not_found": {"pt-BR": "Gateway não encontrado.", "en": "Gateway not found."},
+    "gateway.back": {"pt-BR": "Voltar aos gateways", "en": "Back to gateways"},
+    "gateway.account": {"pt-BR": "Conta {account} · local {location} · inatividade até offline {timeout}",
+                        "en": "Account {account} · location {location} · inactivity timeout {timeout}"},
+    "gateway.last_message": {"pt-BR": "Última mensagem: {seen}", "en": "Last message: {seen}"},
+    "gateway.seq_gaps": {"pt-BR": "Mensagens perdidas (pela sequência): {count}",
+                         "en": "Messages missing (by sequence): {count}"},
+    "gateway.uptime": {"pt-BR": "Disponibilidade {window}", "en": "Uptime {window}"},
+    "gateway.uptime_note": {"pt-BR": "do tempo monitorado", "en": "of the monitored time"},
+    "gateway.devices": {"pt-BR": "Dispositivos", "en": "Devices"},
+    "gateway.manage_devices": {"pt-BR": "Gerenciar dispositivos", "en": "Manage devices"},
+    "gateway.history": {"pt-BR": "Histórico de status", "en": "Status history"},
+    "gateway.rejections": {"pt-BR": "Mensagens rejeitadas deste gateway", "en": "Rejected messages from this gateway"},
+    "gateway.none": {"pt-BR": "Nada registrado.", "en": "Nothing recorded."},
+    "gateway.col.status": {"pt-BR": "Status", "en": "Status"},
+    "gateway.col.reason": {"pt-BR": "Motivo", "en": "Reason"},
+    "gateway.col.from": {"pt-BR": "De", "en": "From"},
+    "gateway.col.to": {"pt-BR": "Até", "en": "To"},
+    "gateway.col.duration": {"pt-BR": "Duração", "en": "Duration"},
+    "gateway.col.time": {"pt-BR": "Recebida em", "en": "Received"},
+    "gateway.col.detail": {"pt-BR": "Detalhe", "en": "Detail"},
+    "gateway.col.readings": {"pt-BR": "Leituras recusadas / aceitas", "en": "Readings refused / kept"},
+    "gateway.now": {"pt-BR": "agora", "en": "now"},
+    "gateway.reason.message": {"pt-BR": "mensagens chegando", "en": "messages arriving"},
+    "gateway.reason.birth": {"pt-BR": "conectou (nascimento)", "en": "connected (birth)"},
+    "gateway.reason.will": {"pt-BR": "desconectou (will)", "en": "disconnected (will)"},
+    "gateway.reason.silent": {"pt-BR": "silêncio além do limite", "en": "silent past the timeout"},
+})
+
+
+def not_found(language: str) -> html.Div:
+    return html.Div([dbc.Alert(i18n.t("gateway.not_found", language), color="warning", id="gateway-not-found"),
+                     dcc.Link(i18n.t("gateway.back", language), href="/gateways")])
+
+
+def header(gateway: dict, now: datetime, zone: ZoneInfo, language: str) -> html.Div:
+    status = gateway["status"]
+    why = fleet_text.offline_reason(gateway, now, zone, language) if status == "offline" else ""
+    return html.Div([
+        html.H3([f"{gateway['serial']} · {gateway['name']} ", fleet_components.status_badge(status, language,
+                                                                                    "gateway-status")]),
+        html.Div(why, id="gateway-why", className="text-danger" if why else None),
+        html.Div(i18n.t("gateway.account", language, account=gateway["account"], location=gateway["location"] or "—",
+                        timeout=fleet_text.format_duration(gateway["inactivity_timeout_s"], language)),
+                 className="text-muted small"),
+        html.Div(i18n.t("gateway.last_message", language,
+                        seen=fleet_text.seen_text(gateway["last_seen_at"], now, zone, language)), id="gateway-seen"),
+        html.Div(i18n.t("gateway.seq_gaps", language, count=i18n.format_number(gateway["seq_gaps"], language, 0)),
+                 className="small text-muted"),
+    ], className="mb-3")
+
+
+def uptime_cards(uptime: dict[str, float | None], language: str) -> dbc.Row:
+    cards = [dbc.Col(dbc.Card(dbc.CardBody([
+        html.Div(i18n.t("gateway.uptime", language, window=window), className="text-muted small"),
+        html.Div(i18n.format_number(value * 100, language, 1) + "%" if value is not None else "—",
+                 className="fs-4 fw-semibold", id=f"gateway-uptime-{window}"),
+        html.Div(i18n.t("gateway.uptime_note", language), className="small text-muted"),
+    ]), className="h-100 shadow-sm"), md=2, className="mb-3") for window, value in uptime.items()]
+    return dbc.Row(cards)
+
+
+def _card(title: str, body, card_id: str) -> dbc.Card:
+    return dbc.Card([dbc.CardHeader(title), dbc.CardBody(body)], className="mb-3 shadow-sm", id=card_id)
+
+
+def _table(headers: list[str], rows: list, language: str) -> dbc.Table | html.P:
+    if not rows:
+        return html.P(i18n.t("gateway.none", language), className="text-muted mb-0")
+    return dbc.Table([html.Thead(html.Tr([html.Th(h) for h in headers])), html.Tbody(rows)], size="sm",
+                     responsive=True, className="mb-0")
+
+
+def history_rows(history: list[dict], now: datetime, zone: ZoneInfo, language: str) -> list[html.Tr]:
+    out = []
+    for item in history:
+        end = item["ended_at"]
+        out.append(html.Tr([
+            html.Td(fleet_components.status_badge(item["status"], language)),
+            html.Td(i18n.t(f"gateway.reason.{item['reason']}", language)),
+            html.Td(i18n.format_datetime(item["started_at"], zone, language)),
+            html.Td(i18n.format_datetime(end, zone, language) if end else i18n.t("gateway.now", language)),
+            html.Td(fleet_text.format_duration(((end or now) - item["started_at"]).total_seconds(), language)),
+        ]))
+    return out
+
+
+def body(data: dict, now: datetime, zone: ZoneInfo, language: str) -> list:
+    gateway, t = data["gateway"], (lambda key: i18n.t(key, language))
+    devices = [row for row in device_list.rows(data["devices"], now, zone, language, can_manage=False)]
+    rejected = [html.Tr([html.Td(i18n.format_datetime(r["received_at"], zone, language)), html.Td(html.Code(r["reason"])),
+                         html.Td(r["detail"][:200], className="small"),
+                         html.Td(f"{r['readings_rejected']} / {r['readings_accepted']}")]) for r in data["rejections"]]
+    device_headers = [label for key, label in device_list.columns(language)][:-1]
+    return [
+        header(gateway, now, zone, language),
+        uptime_cards(data["uptime"], language),
+        _card(t("gateway.devices"), [_table(device_headers, devices, language),
+                                     dcc.Link(t("gateway.manage_devices"), href=f"/devices?gateway={gateway['id']}")],
+              "gateway-devices"),
+        _card(t("gateway.history"), _table([t(f"gateway.col.{c}") for c in ("status", "reason", "from", "to",
+                                                                              "duration")],
+                                            history_rows(data["history"], now, zone, language), language),
+              "gateway-history"),
+        _card(t("gateway.rejections"), _table([t(f"gateway.col.{c}") for c in ("time", "reason", "detail", "readings")],
+                                               rejected, language), "gateway-rejections"),
+    ]
+
+
+i18n.add_messages({
+    "gateway.offline_title": {"pt-BR": "Gateways offline", "en": "Offline gateways"},
+    "gateway.offline_since": {"pt-BR": "offline {age}", "en": "offline {age}"},
+})
+
+
+def offline_records(gateways: list[dict]) -> list[dict]:
+    """JSON-safe rows of queries.events.offline_gateways, for the overview's store."""
+    return [{"serial": g["serial"], "name": g["name"], "reason": g["status_reason"],
+             "since": g["status_since"].isoformat() if g["status_since"] else None} for g in gateways]
+
+
+def offline_alert(records: list[dict], fetched_at: str, language: str):
+    """The overview's list of offline gateways, each with how long and why (will or silence)."""
+    if not records:
+        return None
+    now = datetime.fromisoformat(fetched_at)
+    items = []
+    for record in records:
+        since = datetime.fromisoformat(record["since"]) if record["since"] else None
+        age = fleet_text.relative_age((now - since).total_seconds(), language) if since else "—"
+        reason = i18n.t(f"gateway.reason.{record['reason']}", language) if record["reason"] else ""
+        items.append(html.Li([dcc.Link(record["serial"], href=f"/gateways/{record['serial']}"),
+                              f" · {record['name']} — {i18n.t('gateway.offline_since', language, age=age)} ({reason})"]))
+    return dbc.Col(dbc.Alert([html.Div(i18n.t("gateway.offline_title", language), className="fw-semibold"),
+                              html.Ul(items, className="mb-0")], color="danger", id="overview-offline"),
+                   md=12, className="mb-3")

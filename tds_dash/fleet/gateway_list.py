@@ -1,0 +1,128 @@
+"""The gateways list, its form and its side cards (unknown serials, auto-provisioning per account)."""
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from tds_dash import i18n
+from tds_dash.fleet import components as fleet_components
+from tds_dash.fleet import ids as fleet_ids
+from tds_dash.fleet import text as fleet_text
+from tds_dash.fleet.validation import FieldError
+
+FORM = "gateways"
+STATUSES = ("online", "offline", "never", "inactive")
+
+i18n.add_messages({
+    "nav.gateways": {"pt-BR": "Gateways", "en": "Gateways"},
+    "gateways.title": {"pt-BR": "Gateways", "en": "Gateways"},
+    "gateways.new": {"pt-BR": "Novo gateway", "en": "New gateway"},
+    "gateways.edit_title": {"pt-BR": "Editar gateway {serial}", "en": "Edit gateway {serial}"},
+    "gateways.new_title": {"pt-BR": "Novo gateway", "en": "New gateway"},
+    "gateways.account": {"pt-BR": "Conta", "en": "Account"},
+    "gateways.serial": {"pt-BR": "Número de série", "en": "Serial"},
+    "gateways.name": {"pt-BR": "Nome", "en": "Name"},
+    "gateways.location": {"pt-BR": "Local", "en": "Location"},
+    "gateways.timeout": {"pt-BR": "Inatividade até offline (s)", "en": "Inactivity timeout (s)"},
+    "gateways.timeout_help": {"pt-BR": "De 10 a 86.400 segundos; padrão 300 (5 min).",
+                              "en": "10 to 86,400 seconds; default 300 (5 min)."},
+    "gateways.serial_help": {"pt-BR": "A parte {gateway} do tópico MQTT tds/{conta}/{gateway}/telemetry.",
+                             "en": "The {gateway} part of the MQTT topic tds/{account}/{gateway}/telemetry."},
+    "gateways.account_fixed": {"pt-BR": "A conta não muda depois de criado.", "en": "The account is fixed once created."},
+    "gateways.last_seen": {"pt-BR": "Última mensagem", "en": "Last message"},
+    "gateways.devices": {"pt-BR": "Dispositivos", "en": "Devices"},
+    "gateways.unknown_title": {"pt-BR": "Gateways não cadastrados enviando dados",
+                               "en": "Unregistered gateways sending data"},
+    "gateways.unknown_row": {"pt-BR": "{serial} (conta {account}): {count} mensagens rejeitadas, a última {age}",
+                             "en": "{serial} (account {account}): {count} rejected messages, the last {age}"},
+    "gateways.register": {"pt-BR": "Cadastrar este gateway", "en": "Register this gateway"},
+    "gateways.provisioning_title": {"pt-BR": "Criar dispositivos automaticamente (por conta)",
+                                    "en": "Create devices automatically (per account)"},
+    "gateways.provisioning_help": {
+        "pt-BR": "Ligado: um código de dispositivo desconhecido em um gateway cadastrado cria o dispositivo (marcado "
+                 "como novo). Desligado: essas leituras são rejeitadas (unknown_device).",
+        "en": "On: an unknown device code under a registered gateway creates the device (marked new). "
+              "Off: those readings are rejected (unknown_device)."},
+})
+
+
+def columns(language: str) -> list[tuple[str | None, str]]:
+    return [("serial", i18n.t("gateways.serial", language)), ("name", i18n.t("gateways.name", language)),
+            ("account", i18n.t("gateways.account", language)), ("status", i18n.t("fleet.status", language)),
+            ("last_seen_at", i18n.t("gateways.last_seen", language)),
+            ("devices", i18n.t("gateways.devices", language)), (None, i18n.t("fleet.actions", language))]
+
+
+def rows(gateways: list[dict], now: datetime, zone: ZoneInfo, language: str, can_manage: bool) -> list[html.Tr]:
+    out = []
+    for gateway in gateways:
+        cells = [
+            html.Td(dcc.Link(gateway["serial"], href=f"/gateways/{gateway['serial']}")),
+            html.Td(gateway["name"]), html.Td(gateway["account"]),
+            html.Td(fleet_components.status_badge(gateway["status"], language)),
+            html.Td(fleet_text.seen_text(gateway["last_seen_at"], now, zone, language), className="small"),
+            html.Td(i18n.format_number(gateway["devices"], language, 0)),
+        ]
+        if can_manage:
+            cells.append(fleet_components.action_buttons(FORM, gateway, language))
+        out.append(html.Tr(cells, id=f"gateways-row-{gateway['serial']}"))
+    return out
+
+
+def form_body(values: dict, errors: dict[str, FieldError], accounts: list[dict], editing: dict | None,
+              language: str, alert: str | None = None) -> list:
+    """The gateway form with the submitted (or stored) values and each field's error beside it."""
+    field = lambda name, key, control, help_=None: fleet_components.form_field(  # noqa: E731
+        FORM, name, i18n.t(key, language), control, errors, language, help_)
+    title = (i18n.t("gateways.edit_title", language, serial=editing.get("serial", "")) if editing
+             else i18n.t("gateways.new_title", language))
+    account_options = [{"label": a["name"], "value": a["id"]} for a in accounts]
+    return [
+        html.H5(title, className="mb-3"),
+        dbc.Alert(alert, color="danger", id="gateways-form-alert") if alert else None,
+        field("account_id", "gateways.account",
+              fleet_components.select(FORM, "account_id", values.get("account_id"), account_options, errors,
+                                disabled=bool(editing)),
+              i18n.t("gateways.account_fixed", language) if editing else None),
+        field("serial", "gateways.serial", fleet_components.text_input(FORM, "serial", values.get("serial"), errors),
+              i18n.t("gateways.serial_help", language)),
+        field("name", "gateways.name", fleet_components.text_input(FORM, "name", values.get("name"), errors)),
+        field("location", "gateways.location", fleet_components.text_input(FORM, "location", values.get("location"),
+                                                                     errors)),
+        field("inactivity_timeout_s", "gateways.timeout",
+              fleet_components.text_input(FORM, "inactivity_timeout_s", values.get("inactivity_timeout_s", 300), errors,
+                                    inputMode="numeric"),
+              i18n.t("gateways.timeout_help", language)),
+        fleet_components.switch(FORM, "active", i18n.t("fleet.active", language), values.get("active", True)),
+    ]
+
+
+def unknown_card(suggestions: list[dict], now: datetime, language: str, can_manage: bool):
+    """Serials rejected as unknown_gateway, each with a 'register this gateway' button (prefilled form)."""
+    if not suggestions:
+        return None
+    items = []
+    for row in suggestions:
+        text = i18n.t("gateways.unknown_row", language, serial=row["serial"], account=row["account"],
+                      count=i18n.format_number(row["messages"], language, 0),
+                      age=fleet_text.relative_age((now - row["last_received_at"]).total_seconds(), language))
+        button = dbc.Button(i18n.t("gateways.register", language), size="sm", color="primary", className="ms-2",
+                            id=fleet_ids.register_button(row["serial"], row["account_id"])) if can_manage else None
+        items.append(dbc.ListGroupItem([html.Span(text), button], className="d-flex align-items-center"))
+    return dbc.Card([dbc.CardHeader(i18n.t("gateways.unknown_title", language)),
+                     dbc.ListGroup(items, flush=True)], color="warning", outline=True, className="mb-3")
+
+
+def provisioning_card(accounts: list[dict], language: str, can_manage: bool) -> dbc.Card:
+    switches = [dbc.Switch(id={"type": "gateways-provisioning", "account": a["id"]}, label=a["name"],
+                           value=bool(a["auto_provision"]), disabled=not can_manage, className="me-4")
+                for a in accounts]
+    return dbc.Card(dbc.CardBody([
+        html.Div(i18n.t("gateways.provisioning_title", language), className="fw-semibold"),
+        html.Div(switches, className="d-flex flex-wrap mt-1"),
+        html.Div(i18n.t("gateways.provisioning_help", language), className="small text-muted"),
+        html.Div(id=fleet_ids.GW_PROVISIONING, className="small"),
+    ]), className="mb-3")
