@@ -10,7 +10,6 @@ Usage: python bench/bigdata.py [--devices 1000] [--days 520] [--interval-minutes
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 import time
 from datetime import datetime, timedelta, timezone
@@ -22,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import psycopg  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
-from bench.common import machine, percentile, start_postgres  # noqa: E402
+from bench.common import bench_services, machine, percentile  # noqa: E402
 from tds_dash.db import create_db_engine  # noqa: E402
 from tds_dash.migrate import apply_migrations, ensure_rollup_timezone  # noqa: E402
 from tds_dash.queries import overview  # noqa: E402
@@ -112,17 +111,14 @@ def main() -> None:
     args = parser.parse_args()
     print(f"machine: {machine()}")
     print(f"date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC")
-    server, dsn, url, data_dir = start_postgres()
-    try:
+    with bench_services(mqtt=False) as services:
+        dsn, url = services.dsn, services.url
         apply_migrations(dsn)
         ensure_rollup_timezone(dsn, ZONE)
         started = time.monotonic()
         rows = load(dsn, args.devices, args.days, args.interval_minutes)
         print(f"loaded {rows:,} readings in {time.monotonic() - started:.0f} s")
         report(create_db_engine(url), args.repeat)
-    finally:
-        server.stop()
-        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def report(engine, repeat: int) -> None:

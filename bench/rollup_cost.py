@@ -8,7 +8,6 @@ Usage: python bench/rollup_cost.py [--gateways 100] [--devices 10] [--batches 30
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 import time
 from datetime import datetime, timedelta, timezone
@@ -18,11 +17,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import psycopg  # noqa: E402
 
-from bench.common import machine, start_postgres  # noqa: E402
+from bench.common import bench_services, machine  # noqa: E402
 from ingest import payload as contract  # noqa: E402
-from ingest import simulator, store  # noqa: E402
+from ingest import simulator, statements  # noqa: E402
 from ingest.batch import BatchStore
-from ingest.writer import Envelope  # noqa: E402
+from ingest.inbox import Envelope  # noqa: E402
 from tds_dash.db import create_db_engine  # noqa: E402
 from tds_dash.migrate import apply_migrations, ensure_rollup_timezone  # noqa: E402
 
@@ -41,20 +40,20 @@ def batches(fleet, count: int, start: datetime, step: timedelta):
 def run(dsn: str, url: str, fleet, count: int, rollups: bool) -> float:
     simulator.provision_fleet(create_db_engine(url, pool_size=1), fleet)
     batch_store = BatchStore(ZONE)
-    original = store.refresh_rollups
+    original = statements.refresh_rollups
     if not rollups:  # this benchmark's only switch: everything else runs unchanged
-        store.refresh_rollups = lambda *args, **kwargs: None
+        statements.refresh_rollups = lambda *args, **kwargs: None
     try:
         start = datetime.now(timezone.utc) - timedelta(days=2)
         stored, started = 0, time.perf_counter()
         with psycopg.connect(dsn) as conn:
-            store.prepare_session(conn)
+            statements.prepare_session(conn)
             for batch in batches(fleet, count, start, timedelta(minutes=1)):
                 stored += batch_store.write(conn, batch).stored
                 conn.commit()
         return stored / (time.perf_counter() - started)
     finally:
-        store.refresh_rollups = original
+        statements.refresh_rollups = original
 
 
 def main() -> None:
@@ -69,14 +68,11 @@ def main() -> None:
     per_batch = sum(len(d.metrics) for g in fleet for d in g.devices)
     results = {}
     for rollups in (True, False):
-        server, dsn, url, data_dir = start_postgres()
-        try:
+        with bench_services(mqtt=False) as services:
+            dsn, url = services.dsn, services.url
             apply_migrations(dsn)
             ensure_rollup_timezone(dsn, ZONE)
             results[rollups] = run(dsn, url, fleet, args.batches, rollups)
-        finally:
-            server.stop()
-            shutil.rmtree(data_dir, ignore_errors=True)
     print(f"{args.batches} batches of {args.gateways} messages, {per_batch} readings each")
     print(f"rollups on : {results[True]:>9,.0f} readings/s")
     print(f"rollups off: {results[False]:>9,.0f} readings/s")

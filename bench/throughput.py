@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import subprocess
 import sys
 import time
@@ -32,7 +31,7 @@ import psutil  # noqa: E402
 import psycopg  # noqa: E402
 
 from bench import harness  # noqa: E402
-from bench.common import Mosquitto, free_port, machine, start_postgres  # noqa: E402
+from bench.common import Mosquitto, bench_services, free_port, machine  # noqa: E402
 
 GATEWAYS = 100
 TOPIC = "tds/+/+/telemetry"
@@ -159,10 +158,10 @@ def main() -> None:
     LOG_DIR.mkdir(exist_ok=True)
     print(f"machine: {machine()}")
     print(f"date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; load average before: {harness.load_average()}")
-    mosquitto = Mosquitto()
-    server, dsn, _url, data_dir = start_postgres()
-    rows: list[dict] = []
-    try:
+    with bench_services() as services:
+        mosquitto = services.mosquitto
+        server, dsn, _url = services.server, services.dsn, services.url
+        rows: list[dict] = []
         databases = harness.Databases(dsn)
         wanted = set(args.only or ["ceiling", "ours", "nodered"])
         sizes = {1: args.messages, 10: args.messages_10}
@@ -184,10 +183,6 @@ def main() -> None:
         ceilings = {row["per_msg"]: row["readings_per_s"] for row in rows if row["name"].startswith("ceiling: paho")}
         print_table(rows, ceilings)
         print(f"\nload average after: {harness.load_average()}; logs in {LOG_DIR}")
-    finally:
-        mosquitto.stop()
-        server.stop()
-        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

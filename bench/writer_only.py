@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import collections
 import queue
-import shutil
 import sys
 import time
 from datetime import datetime, timedelta, timezone
@@ -19,12 +18,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import harness  # noqa: E402
-from bench.common import machine, start_postgres  # noqa: E402
+from bench.common import bench_services, machine  # noqa: E402
 from bench.publisher import payload  # noqa: E402
-from ingest import store  # noqa: E402
-from ingest.inbox import STOP
+from ingest import statements  # noqa: E402
+from ingest.inbox import (
+    STOP,
+    Envelope,  # noqa: E402
+)
 from ingest.payload import parse_message  # noqa: E402
-from ingest.writer import BatchWriter, Envelope  # noqa: E402
+from ingest.writer import BatchWriter  # noqa: E402
 
 STEPS = ("fetch_gateways", "fetch_devices", "fetch_newest_readings", "insert_readings", "refresh_rollups",
          "update_gateways", "insert_rejected")
@@ -47,12 +49,12 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=20_000)
     args = parser.parse_args()
     print(f"machine: {machine()}; load average: {harness.load_average()}")
-    server, dsn, _url, data_dir = start_postgres()
-    try:
+    with bench_services(mqtt=False) as services:
+        dsn = services.dsn
         db = harness.Databases(dsn).fresh(100, args.readings)
         totals: collections.Counter = collections.Counter()
         for name in STEPS:
-            setattr(store, name, timed(totals, name, getattr(store, name)))
+            setattr(statements, name, timed(totals, name, getattr(statements, name)))
         now = datetime.now(timezone.utc)
         start = now - timedelta(hours=1)
         inbox: queue.Queue = queue.Queue()
@@ -72,9 +74,6 @@ def main() -> None:
               f"{seconds / batches * 1000:.0f} ms per batch; rows {harness.count_rows(db)}")
         for name, total in totals.most_common():
             print(f"  {name:24s} {total * 1000 / batches:8.1f} ms per batch")
-    finally:
-        server.stop()
-        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":
