@@ -22,6 +22,7 @@ import tempfile
 import pytest
 
 from ingest.service import start_ingest
+from tds_dash.app import create_app
 from tests.helpers import (
     Broker,
     Database,
@@ -221,6 +222,18 @@ def ingest(database, mosquitto):
         handle.stop()
     for handle, broker, client_id in started:
         purge_session(broker, client_id)
+
+
+@pytest.fixture
+def app(database, mosquitto):
+    """The real Dash app on this test's database and the session broker (no background threads)."""
+    return create_app(settings_for(database, mosquitto))
+
+
+@pytest.fixture
+def client(app):
+    """Flask's test client of `app`: real routes, guard and sessions."""
+    return app.server.test_client()
 
 
 @pytest.fixture

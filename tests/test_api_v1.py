@@ -167,3 +167,16 @@ def test_exp046_openapi_document_matches_the_routes_and_errors():
     granularity = next(p for p in document["paths"]["/api/v1/consumption"]["get"]["parameters"]
                        if p.get("name") == "granularity")
     assert granularity["schema"]["enum"] == list(periods.GRANULARITIES)
+
+
+def test_exp047_every_error_has_one_json_shape(app, client):
+    """The guard (401), /metrics (403) and /api/v1 (400) answer in the same body."""
+    unauthenticated = client.get("/api/v1/consumption")
+    assert unauthenticated.status_code == 401
+    assert unauthenticated.json == {"error": {"code": "unauthenticated", "message": "authentication required",
+                                              "parameter": None}}
+    headers = api_token(app, "shape-viewer", "viewer")
+    forbidden = client.get("/metrics", headers=headers)
+    assert forbidden.status_code == 403 and set(forbidden.json["error"]) == {"code", "message", "parameter"}
+    missing = client.get("/api/v1/consumption", headers=headers)
+    assert missing.status_code == 400 and set(missing.json["error"]) == {"code", "message", "parameter"}

@@ -12,6 +12,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from tds_dash.api.health import current_ingest
 from tds_dash.context import AppServices, has_role
+from tds_dash.errors import json_error
 
 COUNTERS = (  # snapshot key, metric name (the library appends _total), help
     ("received", "tds_ingest_messages_received", "Messages handed over by the broker."),
@@ -83,5 +84,5 @@ def register(server: flask.Flask, app_services: AppServices) -> None:
     @server.get("/metrics")
     def metrics():
         if not has_role("admin"):
-            return flask.jsonify({"error": "requires role admin"}), 403
+            return json_error(403, "forbidden", "requires role admin")
         return flask.Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)

@@ -18,6 +18,7 @@ import pandas as pd
 from tds_dash import periods
 from tds_dash.context import current_scope, services
 from tds_dash.db import session_scope
+from tds_dash.errors import json_error
 from tds_dash.queries import consumption, devices
 
 blueprint = flask.Blueprint("api_v1", __name__, url_prefix="/api/v1")
@@ -35,16 +36,13 @@ class ApiError(Exception):
 
 @blueprint.errorhandler(ApiError)
 def _api_error(error: ApiError):
-    body = {"code": error.code, "message": error.message}
-    if error.parameter:
-        body["parameter"] = error.parameter
-    return flask.jsonify({"error": body}), error.status
+    return json_error(error.status, error.code, error.message, error.parameter or None)
 
 
 @blueprint.errorhandler(Exception)
 def _unexpected(error: Exception):
     log.exception("api/v1 request failed")
-    return flask.jsonify({"error": {"code": "internal_error", "message": type(error).__name__}}), 500
+    return json_error(500, "internal_error", type(error).__name__)
 
 
 def _required(name: str) -> str:

@@ -10,6 +10,7 @@ import flask_login
 from tds_dash.auth.passwords import TOKEN_SCHEME, token_hash
 from tds_dash.context import services
 from tds_dash.db import session_scope
+from tds_dash.errors import json_error
 from tds_dash.queries import users as user_queries
 
 PUBLIC_PREFIXES = ("/login", "/assets/", "/api/health", "/favicon.ico", "/lang/")
@@ -74,7 +75,7 @@ def _guard():
     if path.startswith(PUBLIC_PREFIXES) or flask_login.current_user.is_authenticated:
         return None
     if path.startswith("/_dash") or path.startswith(TOKEN_PREFIXES) or flask.request.method != "GET":
-        return flask.jsonify({"error": "authentication required"}), 401
+        return json_error(401, "unauthenticated", "authentication required")
     query = flask.request.query_string.decode()
     return flask.redirect("/login?next=" + quote(path + (f"?{query}" if query else ""), safe="/"))
 
