@@ -18,15 +18,28 @@ import bisect
 import contextlib
 import decimal
 from collections import defaultdict
-from datetime import date, datetime, timezone
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Iterable, Iterator, Sequence
 from zoneinfo import ZoneInfo
 
 from tds_dash.periods import local_midnight
 from tds_dash.tariffs.calendar import day_type
-from tds_dash.tariffs.model import (ENERGY, FIXED_FEE, MINIMUM, SURCHARGE, TAX, TIER, UNPRICED, CostLine, Period,
-                                    Surcharge, TariffVersion, Tier, Usage)
+from tds_dash.tariffs.model import (
+    ENERGY,
+    FIXED_FEE,
+    MINIMUM,
+    SURCHARGE,
+    TAX,
+    TIER,
+    UNPRICED,
+    CostLine,
+    Period,
+    Surcharge,
+    TariffVersion,
+    Tier,
+    Usage,
+)
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
@@ -99,7 +112,7 @@ def _hour_lines(usage: Usage, terms: _Terms, surcharges: dict[date, Surcharge], 
                 subdivision: str | None, before: Decimal) -> list[CostLine]:
     """The lines of one device-hour, given the device's month total before this hour."""
     local = usage.hour.astimezone(zone)
-    month, bucket, q = local.date().replace(day=1), usage.hour.astimezone(timezone.utc), usage.quantity
+    month, bucket, q = local.date().replace(day=1), usage.hour.astimezone(UTC), usage.quantity
     index = terms.index_at(local.date())
     if index is None or q < ZERO:
         # Before the first version nothing is in force; a negative delta is not billed. Both stay visible.

@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 DAY_TYPES = ("working", "saturday", "sunday_holiday")
 CURRENCY = "BRL"
@@ -112,3 +113,16 @@ class CostLine:
     unit_price: Decimal | None
     amount: Decimal
     version_from: date | None
+
+
+def to_plain(value: Any) -> Any:
+    """JSON-ready copy of a model value: Decimals as decimal strings (never floats), dates as ISO text."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {field.name: to_plain(getattr(value, field.name)) for field in dataclasses.fields(value)}
+    if isinstance(value, (list, tuple)):
+        return [to_plain(item) for item in value]
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    return value

@@ -1,8 +1,8 @@
 """Money for display: centavos only at the edge (formatting, statements), never inside the engine."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
-from typing import Sequence
 
 from babel import numbers
 

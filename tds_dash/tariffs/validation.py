@@ -7,9 +7,10 @@ YYYY-MM-DD, months as YYYY-MM. Field names are paths into the input: 'periods[1]
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from tds_dash.tariffs.calendar import SUBDIVISIONS
 from tds_dash.tariffs.model import CURRENCY, DAY_TYPES, Period, Surcharge, TariffVersion, Tax, Tier, Window
