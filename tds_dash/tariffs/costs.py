@@ -123,7 +123,9 @@ def _components(lines: Iterable[CostLine]) -> tuple[ComponentCost, ...]:
     return tuple(ComponentCost(c, label, *sums[(c, label)]) for c, label in order)
 
 
-def _buckets(usage: list[Usage], lines: list[CostLine], granularity: str, zone: ZoneInfo) -> tuple[BucketCost, ...]:
+def group_buckets(usage: list[Usage], lines: list[CostLine], granularity: str,
+                  zone: ZoneInfo) -> tuple[BucketCost, ...]:
+    """Usage and lines summed per bucket of the granularity, exact; buckets with either, in time order."""
     quantities: dict[datetime, Decimal] = defaultdict(lambda: ZERO)
     for row in usage:
         quantities[bucket_of(row.hour, granularity, zone)] += row.quantity
@@ -142,7 +144,7 @@ def cost_breakdown(conn: Connection, scope: Scope, account_id: int, metric: str,
     unit = queries.find_metric(conn, tariff.metric).unit
     usage, lines = _priced(conn, scope, tariff, start, end, zone, device_ids)
     with exact():
-        buckets = _buckets(usage, lines, granularity, zone)
+        buckets = group_buckets(usage, lines, granularity, zone)
         total = sum((b.cost for b in buckets), ZERO)
         unpriced = sum((line.quantity for line in lines if line.component == "unpriced"), ZERO)
     return CostBreakdown(tariff.account_id, tariff.metric, unit, CURRENCY, granularity, start, end, buckets,
