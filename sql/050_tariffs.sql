@@ -40,11 +40,13 @@ CREATE TABLE tariff_periods (
 
 CREATE TABLE tariff_windows (
     period_id   bigint NOT NULL REFERENCES tariff_periods(id) ON DELETE CASCADE,
+    position    smallint NOT NULL CHECK (position >= 0), -- the order the user gave, kept for the form
     day_type    text NOT NULL CHECK (day_type IN ('working', 'saturday', 'sunday_holiday')),
     start_hour  smallint NOT NULL CHECK (start_hour BETWEEN 0 AND 23), -- local whole hours, [start, end)
     end_hour    smallint NOT NULL CHECK (end_hour BETWEEN 1 AND 24),
     CHECK (start_hour < end_hour),
-    PRIMARY KEY (period_id, day_type, start_hour)
+    PRIMARY KEY (period_id, position),
+    UNIQUE (period_id, day_type, start_hour)
 );
 
 CREATE TABLE tariff_tiers (

@@ -42,7 +42,7 @@ _PERIODS = sa.text("SELECT p.version_id, p.id, p.name, p.price FROM tariff_perio
                    " JOIN tariff_versions v ON v.id = p.version_id WHERE v.tariff_id = :tariff_id ORDER BY p.position")
 _WINDOWS = sa.text("SELECT w.period_id, w.day_type, w.start_hour, w.end_hour FROM tariff_windows w"
                    " JOIN tariff_periods p ON p.id = w.period_id JOIN tariff_versions v ON v.id = p.version_id"
-                   " WHERE v.tariff_id = :tariff_id ORDER BY w.day_type, w.start_hour")
+                   " WHERE v.tariff_id = :tariff_id ORDER BY w.position")
 _TIERS = sa.text("SELECT t.version_id, t.up_to, t.price FROM tariff_tiers t JOIN tariff_versions v ON v.id = t.version_id"
                  " WHERE v.tariff_id = :tariff_id ORDER BY t.position")
 _TAXES = sa.text("SELECT t.version_id, t.name, t.rate FROM tariff_taxes t JOIN tariff_versions v ON v.id = t.version_id"
@@ -66,8 +66,8 @@ _INSERT_VERSION = sa.text(
     " VALUES (:tariff_id, :valid_from, :currency, :fixed_fee, :minimum_charge) RETURNING id")
 _INSERT_PERIOD = sa.text("INSERT INTO tariff_periods (version_id, position, name, price)"
                          " VALUES (:version_id, :position, :name, :price) RETURNING id")
-_INSERT_WINDOW = sa.text("INSERT INTO tariff_windows (period_id, day_type, start_hour, end_hour)"
-                         " VALUES (:period_id, :day_type, :start_hour, :end_hour)")
+_INSERT_WINDOW = sa.text("INSERT INTO tariff_windows (period_id, position, day_type, start_hour, end_hour)"
+                         " VALUES (:period_id, :position, :day_type, :start_hour, :end_hour)")
 _INSERT_TIER = sa.text("INSERT INTO tariff_tiers (version_id, position, up_to, price)"
                        " VALUES (:version_id, :position, :up_to, :price)")
 _INSERT_TAX = sa.text("INSERT INTO tariff_taxes (version_id, position, name, rate)"
@@ -178,8 +178,9 @@ def insert_version(conn: Connection, tariff_id: int, version: TariffVersion) -> 
         period_id = conn.execute(_INSERT_PERIOD, {"version_id": version_id, "position": position,
                                                   "name": period.name, "price": period.price}).scalar_one()
         if period.windows:
-            conn.execute(_INSERT_WINDOW, [{"period_id": period_id, "day_type": w.day_type, "start_hour": w.start_hour,
-                                           "end_hour": w.end_hour} for w in period.windows])
+            conn.execute(_INSERT_WINDOW, [{"period_id": period_id, "position": i, "day_type": w.day_type,
+                                           "start_hour": w.start_hour, "end_hour": w.end_hour}
+                                          for i, w in enumerate(period.windows)])
     if version.tiers:
         conn.execute(_INSERT_TIER, [{"version_id": version_id, "position": i, "up_to": t.up_to, "price": t.price}
                                     for i, t in enumerate(version.tiers)])
