@@ -11,7 +11,7 @@ CREATE TABLE tariffs (
     account_id           bigint NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
     metric_id            smallint NOT NULL REFERENCES metrics(id),
     name                 text NOT NULL CHECK (length(btrim(name)) BETWEEN 1 AND 120),
-    holiday_subdivision  text CHECK (holiday_subdivision ~ '^[A-Z]{2}$'), -- Brazilian state (UF) whose holidays also count as Sundays; NULL: national only
+    holiday_subdivision  text CHECK (holiday_subdivision ~ '^[A-Z]{2}$'), -- UF whose holidays count too; NULL: national
     created_at           timestamptz NOT NULL DEFAULT now(),
     updated_at           timestamptz NOT NULL DEFAULT now(),
     UNIQUE (account_id, metric_id)

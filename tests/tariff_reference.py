@@ -7,7 +7,7 @@ C(x) (cost of the first x units of a month), an hour costing C(total after) - C(
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -48,7 +48,7 @@ SURCHARGES = (Surcharge(date(2026, 11, 1), D("0.01885"), "amarela"),
 
 
 def local_instant(day: date, hour: int, zone: ZoneInfo) -> datetime:
-    return datetime.combine(day, time(hour), tzinfo=zone).astimezone(timezone.utc)
+    return datetime.combine(day, time(hour), tzinfo=zone).astimezone(UTC)
 
 
 def day_kind(day: date) -> str:
@@ -103,7 +103,7 @@ def reference(usage: list[Usage], versions, surcharges, zone: ZoneInfo) -> dict[
         pre_tax = (row.quantity * tou_price(version, day, local.hour)
                    + cumulative(version.tiers, before + row.quantity) - cumulative(version.tiers, before)
                    + row.quantity * values.get(month, D(0)))
-        out[(row.device_id, row.hour.astimezone(timezone.utc))] += with_taxes(version, pre_tax)
+        out[(row.device_id, row.hour.astimezone(UTC))] += with_taxes(version, pre_tax)
         variable[(row.device_id, month)] += pre_tax
     for (device, month) in list(month_total):
         version = version_on(versions, month)

@@ -6,7 +6,7 @@ except in one end-to-end case that goes through the ingest writer to check the a
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -22,7 +22,6 @@ from tds_dash.tariffs.service import Actor, TariffInputError, TariffPermissionEr
 from tests.tariff_reference import SURCHARGES, VERSIONS, local_instant, reference
 
 D = Decimal
-UTC = timezone.utc
 ZONE = ZoneInfo("America/Sao_Paulo")
 ADMIN = Actor(None, "test-admin", "admin", "127.0.0.1")
 VIEWER = Actor(None, "test-viewer", "viewer")
@@ -226,9 +225,8 @@ def test_tdb006_unknown_metric_gauge_missing_or_duplicate_tariff(fleet):
          "tiers[0].price", "negative"),
     ]
     for call, field, message in cases:
-        with session_scope(fleet.engine) as conn:
-            with pytest.raises(TariffInputError) as caught:
-                call(conn)
+        with session_scope(fleet.engine) as conn, pytest.raises(TariffInputError) as caught:
+            call(conn)
         assert caught.value.field == field and message in caught.value.message, (field, caught.value)
 
 
@@ -245,10 +243,10 @@ def test_tdb007_viewers_may_read_but_not_write(fleet):
 
 @pytest.mark.parametrize("statement", [
     "INSERT INTO tariff_periods (version_id, position, name, price) SELECT id, 9, 'x', -1 FROM tariff_versions LIMIT 1",
-    "INSERT INTO tariff_windows (period_id, position, day_type, start_hour, end_hour)"
-    " SELECT id, 9, 'holiday', 0, 24 FROM tariff_periods LIMIT 1",
-    "INSERT INTO tariff_windows (period_id, position, day_type, start_hour, end_hour)"
-    " SELECT id, 9, 'working', 20, 18 FROM tariff_periods LIMIT 1",
+    ("INSERT INTO tariff_windows (period_id, position, day_type, start_hour, end_hour)"
+     " SELECT id, 9, 'holiday', 0, 24 FROM tariff_periods LIMIT 1"),
+    ("INSERT INTO tariff_windows (period_id, position, day_type, start_hour, end_hour)"
+     " SELECT id, 9, 'working', 20, 18 FROM tariff_periods LIMIT 1"),
     "INSERT INTO tariff_tiers (version_id, position, up_to, price) SELECT id, 9, 0, 1 FROM tariff_versions LIMIT 1",
     "INSERT INTO tariff_taxes (version_id, position, name, rate) SELECT id, 9, 'x', 101 FROM tariff_versions LIMIT 1",
     "UPDATE tariff_versions SET fixed_fee = -0.01",
@@ -282,8 +280,9 @@ def test_tdb010_readings_through_the_ingest_price_the_hour_of_the_later_reading(
 
     prepare_device(fleet.database, "M-PEAK")
     # Working day 26/11: 17:30 → 18:30 local. The 2 kWh increase counts in the 18 h hour (peak, V2: 1.35).
-    first, second = at(date(2026, 11, 26), 17) + timedelta(minutes=30), at(date(2026, 11, 26), 18) + timedelta(minutes=30)
-    assert write(fleet.database, "America/Sao_Paulo", [[(first, 100.0)], [(second, 102.0)]], "M-PEAK") == []
+    half_hour = timedelta(minutes=30)
+    first, second = at(date(2026, 11, 26), 17) + half_hour, at(date(2026, 11, 26), 18) + half_hour
+    assert write(fleet.database, str(ZONE), [[(first, 100.0)], [(second, 102.0)]], "M-PEAK") == []
     fleet.tariff(fleet.acme)
     result = fleet.breakdown(at(date(2026, 11, 26), 17), at(date(2026, 11, 26), 20), "hour")
     assert [b.bucket for b in result.buckets] == [at(date(2026, 11, 26), 17), at(date(2026, 11, 26), 18)]

@@ -7,24 +7,35 @@ change, a version starting mid-month, effective dating and a DST zone.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given, settings as hypothesis_settings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from tds_dash.tariffs import calendar
 from tds_dash.tariffs.costs import group_buckets
 from tds_dash.tariffs.engine import cost_lines, total
-from tds_dash.tariffs.model import (ENERGY, FIXED_FEE, MINIMUM, SURCHARGE, TAX, TIER, UNPRICED, TariffVersion,
-                                    Usage, to_plain)
+from tds_dash.tariffs.model import (
+    ENERGY,
+    FIXED_FEE,
+    MINIMUM,
+    SURCHARGE,
+    TAX,
+    TIER,
+    UNPRICED,
+    TariffVersion,
+    Usage,
+    to_plain,
+)
 from tds_dash.tariffs.money import format_brl, split_centavos, to_centavos
 from tds_dash.tariffs.validation import TariffInputError, parse_decimal, parse_surcharge, parse_version
 from tests.tariff_reference import SURCHARGES, V1, V2, VERSIONS, local_instant, reference
 
 D = Decimal
-UTC = timezone.utc
 SAO_PAULO, NEW_YORK = ZoneInfo("America/Sao_Paulo"), ZoneInfo("America/New_York")
 
 

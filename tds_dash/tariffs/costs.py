@@ -9,6 +9,7 @@ up exactly to the same total.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
@@ -91,6 +92,11 @@ def bucket_of(moment: datetime, granularity: str, zone: ZoneInfo) -> datetime:
     return periods.local_midnight(day if granularity == "day" else day.replace(day=1), zone)
 
 
+def _bucketer(granularity: str, zone: ZoneInfo):
+    """bucket_of for one granularity, remembering each hour's answer (many lines share an hour)."""
+    return functools.lru_cache(maxsize=None)(lambda moment: bucket_of(moment, granularity, zone))
+
+
 def _check_span(start: datetime, end: datetime, granularity: str) -> None:
     if granularity not in periods.GRANULARITIES:
         raise TariffInputError("granularity", f"{granularity!r} is not one of {', '.join(periods.GRANULARITIES)}")
@@ -126,12 +132,13 @@ def _components(lines: Iterable[CostLine]) -> tuple[ComponentCost, ...]:
 def group_buckets(usage: list[Usage], lines: list[CostLine], granularity: str,
                   zone: ZoneInfo) -> tuple[BucketCost, ...]:
     """Usage and lines summed per bucket of the granularity, exact; buckets with either, in time order."""
+    bucket = _bucketer(granularity, zone)
     quantities: dict[datetime, Decimal] = defaultdict(lambda: ZERO)
     for row in usage:
-        quantities[bucket_of(row.hour, granularity, zone)] += row.quantity
+        quantities[bucket(row.hour)] += row.quantity
     grouped: dict[datetime, list[CostLine]] = defaultdict(list)
     for line in lines:
-        grouped[bucket_of(line.bucket, granularity, zone)].append(line)
+        grouped[bucket(line.bucket)].append(line)
     return tuple(BucketCost(b, quantities[b], sum((x.amount for x in grouped[b]), ZERO), _components(grouped[b]))
                  for b in sorted(quantities.keys() | grouped.keys()))
 
@@ -166,9 +173,10 @@ def consumption_with_cost(conn: Connection, scope: Scope, account_id: int, metri
     quantity: dict[tuple[datetime, int], Decimal] = defaultdict(lambda: ZERO)
     cost: dict[tuple[datetime, int], Decimal] = defaultdict(lambda: ZERO)
     with exact():
+        bucket = _bucketer(granularity, zone)
         for u in usage:
-            quantity[(bucket_of(u.hour, granularity, zone), u.device_id)] += u.quantity
+            quantity[(bucket(u.hour), u.device_id)] += u.quantity
         for line in lines:
-            cost[(bucket_of(line.bucket, granularity, zone), line.device_id)] += line.amount
+            cost[(bucket(line.bucket), line.device_id)] += line.amount
     keys = sorted(quantity.keys() | cost.keys())
     return [DeviceCost(b, d, quantity[(b, d)], cost[(b, d)] if tariff else None) for b, d in keys]

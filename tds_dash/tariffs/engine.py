@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import dataclasses
 import decimal
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
@@ -108,17 +109,43 @@ def _taxes(version: TariffVersion, base: Decimal) -> list[tuple[str, Decimal]]:
     return [(tax.name, base * tax.rate / HUNDRED) for tax in version.taxes]
 
 
-def _hour_lines(usage: Usage, terms: _Terms, surcharges: dict[date, Surcharge], zone: ZoneInfo,
-                subdivision: str | None, before: Decimal) -> list[CostLine]:
+@dataclasses.dataclass(frozen=True)
+class _Hour:
+    """Where an hour falls locally: its UTC start, local date and hour, month and day type."""
+
+    bucket: datetime
+    day: date
+    hour: int
+    month: date
+    day_type: str
+
+
+class _Clock:
+    """Local facts of each distinct hour, computed once: devices share hours, a month has ~744 of them."""
+
+    def __init__(self, zone: ZoneInfo, subdivision: str | None) -> None:
+        self.zone, self.subdivision, self.seen = zone, subdivision, {}
+
+    def at(self, instant: datetime) -> _Hour:
+        found = self.seen.get(instant)
+        if found is None:
+            local = instant.astimezone(self.zone)
+            found = _Hour(instant.astimezone(UTC), local.date(), local.hour, local.date().replace(day=1),
+                          day_type(local.date(), self.subdivision))
+            self.seen[instant] = found
+        return found
+
+
+def _hour_lines(usage: Usage, when: _Hour, terms: _Terms, surcharges: dict[date, Surcharge],
+                before: Decimal) -> list[CostLine]:
     """The lines of one device-hour, given the device's month total before this hour."""
-    local = usage.hour.astimezone(zone)
-    month, bucket, q = local.date().replace(day=1), usage.hour.astimezone(UTC), usage.quantity
-    index = terms.index_at(local.date())
+    month, bucket, q = when.month, when.bucket, usage.quantity
+    index = terms.index_at(when.day)
     if index is None or q < ZERO:
         # Before the first version nothing is in force; a negative delta is not billed. Both stay visible.
         return [_line(usage, bucket, month, UNPRICED, "", q, None, ZERO, None)]
     version, lines = terms.versions[index], []
-    period = terms.tables[index].get((day_type(local.date(), subdivision), local.hour))
+    period = terms.tables[index].get((when.day_type, when.hour))
     if period is not None:
         lines.append(_line(usage, bucket, month, ENERGY, period.name, q, period.price, q * period.price, version))
     for tier, lower, part in tier_pieces(version.tiers, before, q):
@@ -157,17 +184,18 @@ def cost_lines(usage: Iterable[Usage], versions: Sequence[TariffVersion], surcha
 
     A device is billed for a month (fee, minimum) when it has at least one row in it, zero or not.
     """
-    terms, by_month = _Terms(versions), {s.month: s for s in surcharges}
+    terms, by_month, clock = _Terms(versions), {s.month: s for s in surcharges}, _Clock(zone, subdivision)
     running: dict[tuple[int, date], Decimal] = defaultdict(lambda: ZERO)
     variable: dict[tuple[int, date], Decimal] = defaultdict(lambda: ZERO)
     lines: list[CostLine] = []
     with exact():
         for row in sorted(usage, key=lambda u: (u.hour, u.device_id)):
-            key = (row.device_id, row.hour.astimezone(zone).date().replace(day=1))
+            when = clock.at(row.hour)
+            key = (row.device_id, when.month)
             variable[key] += ZERO  # the device is seen this month, even with no consumption
             if row.quantity == ZERO:
                 continue
-            hour = _hour_lines(row, terms, by_month, zone, subdivision, running[key])
+            hour = _hour_lines(row, when, terms, by_month, running[key])
             running[key] += max(row.quantity, ZERO)
             variable[key] += sum((line.amount for line in hour if line.component != TAX), ZERO)
             lines += hour

@@ -43,7 +43,8 @@ _PERIODS = sa.text("SELECT p.version_id, p.id, p.name, p.price FROM tariff_perio
 _WINDOWS = sa.text("SELECT w.period_id, w.day_type, w.start_hour, w.end_hour FROM tariff_windows w"
                    " JOIN tariff_periods p ON p.id = w.period_id JOIN tariff_versions v ON v.id = p.version_id"
                    " WHERE v.tariff_id = :tariff_id ORDER BY w.position")
-_TIERS = sa.text("SELECT t.version_id, t.up_to, t.price FROM tariff_tiers t JOIN tariff_versions v ON v.id = t.version_id"
+_TIERS = sa.text("SELECT t.version_id, t.up_to, t.price FROM tariff_tiers t"
+                 " JOIN tariff_versions v ON v.id = t.version_id"
                  " WHERE v.tariff_id = :tariff_id ORDER BY t.position")
 _TAXES = sa.text("SELECT t.version_id, t.name, t.rate FROM tariff_taxes t JOIN tariff_versions v ON v.id = t.version_id"
                  " WHERE v.tariff_id = :tariff_id ORDER BY t.position")
@@ -130,7 +131,8 @@ def load_versions(conn: Connection, tariff_id: int) -> tuple[TariffVersion, ...]
 
 
 def load_surcharges(conn: Connection, tariff_id: int) -> tuple[Surcharge, ...]:
-    return tuple(Surcharge(row.month, row.value, row.label) for row in conn.execute(_SURCHARGES, {"tariff_id": tariff_id}))
+    rows = conn.execute(_SURCHARGES, {"tariff_id": tariff_id})
+    return tuple(Surcharge(row.month, row.value, row.label) for row in rows)
 
 
 def load_tariff(conn: Connection, scope: Scope, account_id: int, metric_id: int) -> Tariff | None:
