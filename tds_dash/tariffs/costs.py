@@ -74,7 +74,13 @@ class DeviceCost:
 
 
 def _zone(conn: Connection, zone: ZoneInfo | None) -> ZoneInfo:
-    return zone or ZoneInfo(queries.rollup_zone(conn))
+    """The caller's zone (settings.zone), else the rollups' own: days and months must be cut as they were."""
+    if zone is not None:
+        return zone
+    recorded = queries.rollup_zone(conn)
+    if recorded is None:
+        raise TariffInputError("zone", "rollups have no zone yet (start the app once, or pass zone)")
+    return ZoneInfo(recorded)
 
 
 def _whole_months(start: datetime, end: datetime, zone: ZoneInfo) -> tuple[datetime, datetime]:

@@ -26,21 +26,8 @@ from zoneinfo import ZoneInfo
 
 from tds_dash.periods import local_midnight
 from tds_dash.tariffs.calendar import day_type
-from tds_dash.tariffs.model import (
-    ENERGY,
-    FIXED_FEE,
-    MINIMUM,
-    SURCHARGE,
-    TAX,
-    TIER,
-    UNPRICED,
-    CostLine,
-    Period,
-    Surcharge,
-    TariffVersion,
-    Tier,
-    Usage,
-)
+from tds_dash.tariffs.model import (ENERGY, FIXED_FEE, MINIMUM, SURCHARGE, TAX, TIER, UNPRICED, CostLine, Period,
+                                    Surcharge, TariffVersion, Tier, Usage)
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
@@ -98,9 +85,9 @@ def tier_pieces(tiers: Sequence[Tier], before: Decimal, quantity: Decimal) -> li
     return pieces
 
 
-def _line(usage: Usage, bucket: datetime, month: date, component: str, label: str, quantity: Decimal | None,
+def _line(device_id: int, bucket: datetime, month: date, component: str, label: str, quantity: Decimal | None,
           price: Decimal | None, amount: Decimal, version: TariffVersion | None) -> CostLine:
-    return CostLine(usage.device_id, bucket, month, component, label, quantity, price, amount,
+    return CostLine(device_id, bucket, month, component, label, quantity, price, amount,
                     version.valid_from if version else None)
 
 
@@ -139,26 +126,25 @@ class _Clock:
 def _hour_lines(usage: Usage, when: _Hour, terms: _Terms, surcharges: dict[date, Surcharge],
                 before: Decimal) -> list[CostLine]:
     """The lines of one device-hour, given the device's month total before this hour."""
-    month, bucket, q = when.month, when.bucket, usage.quantity
-    index = terms.index_at(when.day)
+    q, index = usage.quantity, terms.index_at(when.day)
+
+    def line(component: str, label: str, quantity, price, amount: Decimal, version) -> CostLine:
+        return _line(usage.device_id, when.bucket, when.month, component, label, quantity, price, amount, version)
+
     if index is None or q < ZERO:
         # Before the first version nothing is in force; a negative delta is not billed. Both stay visible.
-        return [_line(usage, bucket, month, UNPRICED, "", q, None, ZERO, None)]
+        return [line(UNPRICED, "", q, None, ZERO, None)]
     version, lines = terms.versions[index], []
     period = terms.tables[index].get((when.day_type, when.hour))
     if period is not None:
-        lines.append(_line(usage, bucket, month, ENERGY, period.name, q, period.price, q * period.price, version))
+        lines.append(line(ENERGY, period.name, q, period.price, q * period.price, version))
     for tier, lower, part in tier_pieces(version.tiers, before, q):
-        lines.append(_line(usage, bucket, month, TIER, tier_label(lower, tier.up_to), part, tier.price,
-                           part * tier.price, version))
-    surcharge = surcharges.get(month)
+        lines.append(line(TIER, tier_label(lower, tier.up_to), part, tier.price, part * tier.price, version))
+    surcharge = surcharges.get(when.month)
     if surcharge is not None:
-        lines.append(_line(usage, bucket, month, SURCHARGE, surcharge.label, q, surcharge.value,
-                           q * surcharge.value, version))
-    base = sum((line.amount for line in lines), ZERO)
-    lines += [_line(usage, bucket, month, TAX, name, None, None, amount, version)
-              for name, amount in _taxes(version, base)]
-    return lines
+        lines.append(line(SURCHARGE, surcharge.label, q, surcharge.value, q * surcharge.value, version))
+    base = sum((x.amount for x in lines), ZERO)
+    return lines + [line(TAX, name, None, None, amount, version) for name, amount in _taxes(version, base)]
 
 
 def _month_lines(device_id: int, month: date, variable: Decimal, terms: _Terms, zone: ZoneInfo) -> list[CostLine]:
@@ -167,13 +153,12 @@ def _month_lines(device_id: int, month: date, variable: Decimal, terms: _Terms, 
     if index is None:
         return []  # a tariff starting mid-month charges no fee or minimum for that partial month
     version, bucket = terms.versions[index], local_midnight(month, zone)
-    anchor = Usage(device_id, bucket, ZERO)
     top_up = max(ZERO, version.minimum_charge - variable - version.fixed_fee)
-    lines = [_line(anchor, bucket, month, component, "", None, None, amount, version)
+    lines = [_line(device_id, bucket, month, component, "", None, None, amount, version)
              for component, amount in ((FIXED_FEE, version.fixed_fee), (MINIMUM, top_up)) if amount > ZERO]
     base = sum((line.amount for line in lines), ZERO)
     if base > ZERO:
-        lines += [_line(anchor, bucket, month, TAX, name, None, None, amount, version)
+        lines += [_line(device_id, bucket, month, TAX, name, None, None, amount, version)
                   for name, amount in _taxes(version, base)]
     return lines
 

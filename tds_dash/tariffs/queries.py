@@ -205,6 +205,6 @@ def delete_surcharge(conn: Connection, tariff_id: int, month: date) -> bool:
     return conn.execute(_DELETE_SURCHARGE, {"tariff_id": tariff_id, "month": month}).rowcount > 0
 
 
-def rollup_zone(conn: Connection) -> str:
-    """The zone the rollups were cut in (TDS_TIMEZONE at the last start): hours are priced in it."""
-    return conn.execute(sa.text("SELECT timezone FROM rollup_settings")).scalar_one()
+def rollup_zone(conn: Connection) -> str | None:
+    """The zone the rollups were cut in (TDS_TIMEZONE at the last start); None before the first start."""
+    return conn.execute(sa.text("SELECT timezone FROM rollup_settings")).scalar_one_or_none()

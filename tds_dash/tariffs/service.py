@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from datetime import date
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -20,21 +19,14 @@ from tds_dash.tariffs import queries
 from tds_dash.tariffs.costs import CostBreakdown, DeviceCost, consumption_with_cost, cost_breakdown
 from tds_dash.tariffs.lookup import account_metric, existing_tariff
 from tds_dash.tariffs.model import Surcharge, Tariff, TariffVersion, to_plain
-from tds_dash.tariffs.validation import (
-    TariffInputError,
-    parse_date,
-    parse_month,
-    parse_name,
-    parse_subdivision,
-    parse_surcharge,
-    parse_version,
-)
+from tds_dash.tariffs.validation import (TariffInputError, parse_date, parse_month, parse_name, parse_subdivision,
+                                         parse_surcharge, parse_version)
 
 __all__ = ["Actor", "CostBreakdown", "DeviceCost", "TariffInputError", "TariffPermissionError", "consumption_with_cost",
            "cost_breakdown", "create_tariff", "delete_surcharge", "delete_tariff", "delete_version", "get_tariff",
            "list_tariffs", "save_version", "set_surcharge", "update_tariff"]
 
-MANAGER_ROLES = ("admin", "operator")
+MANAGER_ROLES = ("admin", "operator")  # who may change the fleet may change its tariffs
 
 
 class TariffPermissionError(PermissionError):
@@ -52,7 +44,7 @@ class Actor:
 
     @classmethod
     def of(cls, user: Any, address: str | None = None) -> Actor:
-        """From a UserRow or the signed-in CurrentUser."""
+        """From a UserRow (e.g. tds_dash.auth.current_row())."""
         return cls(user.id, user.username, user.role, address)
 
 
@@ -166,7 +158,3 @@ def delete_surcharge(conn: Connection, scope: Scope, actor: Actor, account_id: A
     queries.delete_surcharge(conn, tariff.id, first)
     _audit(conn, actor, "delete", "tariff_surcharge", f"{tariff.id}:{first:%Y-%m}", tariff.account_id, before=before)
 
-
-def version_in_force(tariff: Tariff, day: date) -> TariffVersion | None:
-    """The version in force on a local date, None before the first one."""
-    return next((v for v in reversed(tariff.versions) if v.valid_from <= day), None)
