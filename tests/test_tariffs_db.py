@@ -5,6 +5,7 @@ except in one end-to-end case that goes through the ingest writer to check the a
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -98,23 +99,21 @@ def test_tdb001_crud_round_trip_with_audit(fleet):
         service.save_version(conn, ALL_ACCOUNTS, ADMIN, fleet.acme, METRIC,
                              {**version_input(VERSIONS[1]), "fixed_fee": "16,50"})
         service.delete_surcharge(conn, ALL_ACCOUNTS, ADMIN, fleet.acme, METRIC, "2026-12")
+        service.update_tariff(conn, ALL_ACCOUNTS, ADMIN, fleet.acme, METRIC,
+                              {"name": "Branca SP", "holiday_subdivision": "sp"})
         changed = service.get_tariff(conn, ALL_ACCOUNTS, fleet.acme, METRIC)
-    assert [dataclass_without_id(v) for v in tariff.versions] == list(VERSIONS)
+    assert [dataclasses.replace(v, id=None) for v in tariff.versions] == list(VERSIONS)
     assert tariff.surcharges == SURCHARGES
     assert changed.versions[1].fixed_fee == D("16.50") and changed.surcharges == SURCHARGES[:1]
+    assert (changed.name, changed.holiday_subdivision) == ("Branca SP", "SP")
     audit = fleet.database.query("SELECT action, entity, account_id, before, after FROM audit_log ORDER BY id")
     assert [(a, e) for a, e, *_ in audit] == [
         ("create", "tariff"), ("create", "tariff_version"), ("create", "tariff_version"),
         ("create", "tariff_surcharge"), ("create", "tariff_surcharge"), ("update", "tariff_version"),
-        ("delete", "tariff_surcharge")]
+        ("delete", "tariff_surcharge"), ("update", "tariff")]
     assert {row[2] for row in audit} == {fleet.acme}
     update = audit[5]
     assert update[3]["fixed_fee"] == "15" and update[4]["fixed_fee"] == "16.50"  # decimal strings, never floats
-
-
-def dataclass_without_id(version):
-    import dataclasses
-    return dataclasses.replace(version, id=None)
 
 
 def test_tdb002_costs_match_the_reference_and_add_up_at_every_granularity(fleet):
@@ -289,3 +288,20 @@ def test_tdb010_readings_through_the_ingest_price_the_hour_of_the_later_reading(
     peak = result.buckets[1]
     assert [(c.label, c.quantity, c.cost) for c in peak.components if c.component == ENERGY] == [
         ("ponta", D("2"), D("2.70"))]
+
+
+def test_tdb011_the_tariffs_state_holidays_price_its_hours(fleet):
+    device = fleet.devices["acme"][0]
+    fleet.put(fleet.acme, [Usage(device, at(date(2026, 7, 9), 19), D("1"))])  # Thursday; a holiday in SP
+    july = dataclasses.replace(VERSIONS[0], valid_from=date(2026, 7, 1))
+    fleet.tariff(fleet.acme, versions=(july,), surcharges=())
+    day = (at(date(2026, 7, 9)), at(date(2026, 7, 10)))
+
+    def energy_labels():
+        [bucket] = fleet.breakdown(*day, "day").buckets
+        return [c.label for c in bucket.components if c.component == ENERGY]
+
+    assert energy_labels() == ["ponta"]
+    with session_scope(fleet.engine) as conn:
+        service.update_tariff(conn, ALL_ACCOUNTS, ADMIN, fleet.acme, METRIC, {"name": "SP", "holiday_subdivision": "SP"})
+    assert energy_labels() == ["fora de ponta"]

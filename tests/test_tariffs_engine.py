@@ -233,6 +233,8 @@ BAD_INPUT = [
     ("thousands separator", {"fixed_fee": "1.234,56"}, "fixed_fee", "not a number"),
     ("too many places", {"minimum_charge": "0.123456789012"}, "minimum_charge", "decimal places"),
     ("bad date", {"valid_from": "16/11/2026"}, "valid_from", "YYYY-MM-DD"),
+    ("far year", {"valid_from": "0026-11-16"}, "valid_from", "between 2000 and 2100"),
+    ("instant", {"valid_from": datetime(2026, 11, 16, tzinfo=UTC)}, "valid_from", "not a date"),
     ("other currency", {"currency": "USD"}, "currency", "only BRL"),
     ("NaN", {"fixed_fee": float("nan")}, "fixed_fee", "not a number"),
 ]
@@ -274,3 +276,12 @@ def test_trf015_split_centavos_adds_up_to_the_rounded_total(values):
     shown = split_centavos(values)
     assert sum(shown, D(0)) == to_centavos(sum(values, D(0)))
     assert all(abs(s - v) < D("0.01") for s, v in zip(shown, values))
+
+
+def test_trf016_a_state_holiday_counts_only_for_tariffs_of_that_state():
+    july = TariffVersion(date(2026, 7, 1), periods=V1.periods)
+    usage = [Usage(1, at(date(2026, 7, 9), 19), D("1"))]  # a Thursday; Revolução Constitucionalista in SP
+    national = cost_lines(usage, [july], [], SAO_PAULO)
+    sao_paulo = cost_lines(usage, [july], [], SAO_PAULO, subdivision="SP")
+    assert [x.label for x in national if x.component == ENERGY] == ["ponta"]
+    assert [x.label for x in sao_paulo if x.component == ENERGY] == ["fora de ponta"]

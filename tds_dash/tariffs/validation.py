@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -18,6 +18,7 @@ from tds_dash.tariffs.model import CURRENCY, DAY_TYPES, Period, Surcharge, Tarif
 PRICE_PLACES, RATE_PLACES = 10, 6
 MAX_AMOUNT = Decimal("1e12")  # far above any real price or fee; keeps typos like 1e300 out
 NAME_MAX, LABEL_MAX = 120, 60
+YEARS = (2000, 2100)  # a typo'd year (20026, 0026) would otherwise be a valid version far away
 _DECIMAL = re.compile(r"^[0-9]+([.,][0-9]+)?$|^-[0-9]+([.,][0-9]+)?$")
 _DAY_LABELS = {"working": "working days", "saturday": "Saturdays", "sunday_holiday": "Sundays and holidays"}
 
@@ -54,13 +55,17 @@ def parse_decimal(value: Any, field: str, places: int = PRICE_PLACES, maximum: D
 
 
 def parse_date(value: Any, field: str) -> date:
-    """YYYY-MM-DD, or a date."""
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value).strip())
-    except ValueError:
-        raise TariffInputError(field, f"{value!r} is not a date (YYYY-MM-DD)") from None
+    """YYYY-MM-DD, or a date (not a datetime: which local day an instant is depends on the zone)."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        day = value
+    else:
+        try:
+            day = date.fromisoformat(str(value).strip())
+        except ValueError:
+            raise TariffInputError(field, f"{value!r} is not a date (YYYY-MM-DD)") from None
+    if not YEARS[0] <= day.year <= YEARS[1]:
+        raise TariffInputError(field, f"a date between {YEARS[0]} and {YEARS[1]}")
+    return day
 
 
 def parse_month(value: Any, field: str = "month") -> date:
