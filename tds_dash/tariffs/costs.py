@@ -140,13 +140,14 @@ def group_buckets(usage: list[Usage], lines: list[CostLine], granularity: str,
     """Usage and lines summed per bucket of the granularity, exact; buckets with either, in time order."""
     bucket = _bucketer(granularity, zone)
     quantities: dict[datetime, Decimal] = defaultdict(lambda: ZERO)
-    for row in usage:
-        quantities[bucket(row.hour)] += row.quantity
     grouped: dict[datetime, list[CostLine]] = defaultdict(list)
-    for line in lines:
-        grouped[bucket(line.bucket)].append(line)
-    return tuple(BucketCost(b, quantities[b], sum((x.amount for x in grouped[b]), ZERO), _components(grouped[b]))
-                 for b in sorted(quantities.keys() | grouped.keys()))
+    with exact():
+        for row in usage:
+            quantities[bucket(row.hour)] += row.quantity
+        for line in lines:
+            grouped[bucket(line.bucket)].append(line)
+        return tuple(BucketCost(b, quantities[b], sum((x.amount for x in grouped[b]), ZERO), _components(grouped[b]))
+                     for b in sorted(quantities.keys() | grouped.keys()))
 
 
 def cost_breakdown(conn: Connection, scope: Scope, account_id: int, metric: str, start: datetime, end: datetime,

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+import decimal
 from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 
 from babel import numbers
@@ -34,10 +35,12 @@ def split_centavos(values: Sequence[Decimal]) -> list[Decimal]:
     """
     if not values:
         return []
-    target = to_centavos(sum(values, Decimal(0)))
-    floors = [v.quantize(CENTAVO, rounding=ROUND_FLOOR) for v in values]
-    missing = int((target - sum(floors, Decimal(0))) / CENTAVO)
-    order = sorted(range(len(values)), key=lambda i: (floors[i] - values[i], i))  # largest remainder first
-    for i in order[:missing]:
-        floors[i] += CENTAVO
+    with decimal.localcontext() as context:
+        context.prec = 120  # the exact sum first: the engine's amounts can carry many decimal places
+        target = to_centavos(sum(values, Decimal(0)))
+        floors = [v.quantize(CENTAVO, rounding=ROUND_FLOOR) for v in values]
+        missing = int((target - sum(floors, Decimal(0))) / CENTAVO)
+        order = sorted(range(len(values)), key=lambda i: (floors[i] - values[i], i))  # largest remainder first
+        for i in order[:missing]:
+            floors[i] += CENTAVO
     return floors
