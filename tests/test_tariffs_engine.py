@@ -285,3 +285,31 @@ def test_trf016_a_state_holiday_counts_only_for_tariffs_of_that_state():
     sao_paulo = cost_lines(usage, [july], [], SAO_PAULO, subdivision="SP")
     assert [x.label for x in national if x.component == ENERGY] == ["ponta"]
     assert [x.label for x in sao_paulo if x.component == ENERGY] == ["fora de ponta"]
+
+
+JSON = st.recursive(st.none() | st.booleans() | st.integers(-30, 30) | st.floats(allow_nan=True) | st.text(max_size=8),
+                    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+                    max_leaves=20)
+FIELDS = st.sampled_from(["valid_from", "fixed_fee", "minimum_charge", "periods", "tiers", "taxes", "currency"])
+SCALAR = st.none() | st.integers(-2, 30) | st.sampled_from(["", "0", "1,5", "-1", "24", "working", "saturday", "x"])
+
+
+def objects(keys: list[str], value) -> st.SearchStrategy:
+    return st.lists(st.dictionaries(st.sampled_from(keys), value, max_size=len(keys)), max_size=3)
+
+
+WINDOWS = objects(["day_type", "start", "end"], SCALAR)
+NESTED = st.fixed_dictionaries({}, optional={
+    "periods": objects(["name", "price", "windows"], SCALAR | WINDOWS),
+    "tiers": objects(["up_to", "price"], SCALAR), "taxes": objects(["name", "rate"], SCALAR)})
+
+
+@hypothesis_settings(max_examples=60, deadline=None)
+@given(base=st.just(version_input()), changes=st.dictionaries(FIELDS, JSON, max_size=3) | NESTED)
+def test_trf017_any_json_gives_a_version_or_a_tariff_input_error(base, changes):
+    try:
+        version = parse_version({**base, **changes})
+    except TariffInputError as error:
+        assert error.field and error.message
+    else:
+        assert isinstance(version, TariffVersion)

@@ -96,10 +96,14 @@ def parse_subdivision(value: Any, field: str = "holiday_subdivision") -> str | N
     return text
 
 
-def _items(data: Mapping, key: str) -> Sequence[Any]:
-    value = data.get(key) or ()
+def _items(data: Mapping, key: str, path: str | None = None) -> Sequence[Mapping]:
+    """The list under `key`, each element an object; `path` names it in errors (default: key)."""
+    path, value = path or key, data.get(key) or ()
     if not isinstance(value, (list, tuple)):
-        raise TariffInputError(key, "must be a list")
+        raise TariffInputError(path, "must be a list")
+    for i, item in enumerate(value):
+        if not isinstance(item, Mapping):
+            raise TariffInputError(f"{path}[{i}]", "must be an object")
     return value
 
 
@@ -132,7 +136,8 @@ def parse_periods(data: Mapping) -> tuple[Period, ...]:
         if name.casefold() in names:
             raise TariffInputError(f"periods[{i}].name", f"period {name!r} is given twice")
         names.add(name.casefold())
-        windows = tuple(parse_window(w, f"periods[{i}].windows[{j}]") for j, w in enumerate(_items(item, "windows")))
+        path = f"periods[{i}].windows"
+        windows = tuple(parse_window(w, f"{path}[{j}]") for j, w in enumerate(_items(item, "windows", path)))
         if not windows:
             raise TariffInputError(f"periods[{i}].windows", "a period needs at least one window")
         periods.append(Period(name, parse_decimal(item.get("price"), f"periods[{i}].price"), windows))
