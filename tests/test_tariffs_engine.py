@@ -22,7 +22,8 @@ from tds_dash.tariffs.engine import cost_lines, total
 from tds_dash.tariffs.model import (ENERGY, FIXED_FEE, MINIMUM, SURCHARGE, TAX, TIER, UNPRICED, TariffVersion, Usage,
                                     to_plain)
 from tds_dash.tariffs.money import format_brl, split_centavos, to_centavos
-from tds_dash.tariffs.validation import TariffInputError, parse_decimal, parse_surcharge, parse_version
+from tds_dash.tariffs.validation import (TariffInputError, parse_decimal, parse_surcharge, parse_tariff,
+                                         parse_version)
 from tests.tariff_reference import SURCHARGES, V1, V2, VERSIONS, local_instant, reference
 
 D = Decimal
@@ -258,6 +259,14 @@ def test_trf013_good_input_reads_commas_and_floats_exactly():
     with pytest.raises(TariffInputError, match="month: give a month"):
         parse_surcharge({"month": "2026-11-02", "value": "1"})
     assert to_plain(version)["fixed_fee"] == "12.3"
+    assert parse_tariff({"name": " Branca ", "holiday_subdivision": "sp"}) == ("Branca", "SP")
+    for bad, field in ((None, "tariff"), ({"name": ""}, "name"), ({"name": "x", "holiday_subdivision": "XX"},
+                                                                  "holiday_subdivision")):
+        with pytest.raises(TariffInputError) as caught:
+            parse_tariff(bad)
+        assert caught.value.field == field
+    with pytest.raises(TariffInputError, match="surcharge: must be an object"):
+        parse_surcharge(["2026-11", "1"])
 
 
 # --------------------------------------------------------------------------- money

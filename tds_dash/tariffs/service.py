@@ -19,7 +19,7 @@ from tds_dash.tariffs import queries
 from tds_dash.tariffs.costs import CostBreakdown, DeviceCost, consumption_with_cost, cost_breakdown
 from tds_dash.tariffs.lookup import account_metric, existing_tariff
 from tds_dash.tariffs.model import Surcharge, Tariff, TariffVersion, to_plain
-from tds_dash.tariffs.validation import (TariffInputError, parse_date, parse_month, parse_name, parse_subdivision,
+from tds_dash.tariffs.validation import (TariffInputError, parse_date, parse_month, parse_tariff,
                                          parse_surcharge, parse_version)
 
 __all__ = ["Actor", "CostBreakdown", "DeviceCost", "TariffInputError", "TariffPermissionError", "consumption_with_cost",
@@ -76,7 +76,7 @@ def create_tariff(conn: Connection, scope: Scope, actor: Actor, account_id: Any,
     """A new tariff for an account and metric: {'name': …, 'holiday_subdivision': 'SP' or empty}."""
     _require_manager(actor)
     account, row = account_metric(conn, scope, account_id, metric)
-    name, subdivision = parse_name(data.get("name")), parse_subdivision(data.get("holiday_subdivision"))
+    name, subdivision = parse_tariff(data)
     if queries.find_tariff(conn, scope, account, row.id) is not None:
         raise TariffInputError("metric", f"this account already has a tariff for {metric!r}")
     tariff_id = queries.insert_tariff(conn, account, row.id, name, subdivision)
@@ -90,7 +90,7 @@ def update_tariff(conn: Connection, scope: Scope, actor: Actor, account_id: Any,
     """Rename a tariff or change its holiday state."""
     _require_manager(actor)
     tariff = existing_tariff(conn, scope, account_id, metric)
-    name, subdivision = parse_name(data.get("name")), parse_subdivision(data.get("holiday_subdivision"))
+    name, subdivision = parse_tariff(data)
     queries.update_tariff(conn, tariff.id, name, subdivision)
     after = dataclasses.replace(tariff, name=name, holiday_subdivision=subdivision)
     _audit(conn, actor, "update", "tariff", tariff.id, tariff.account_id,

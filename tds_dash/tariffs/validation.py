@@ -77,6 +77,13 @@ def parse_month(value: Any, field: str = "month") -> date:
     return day
 
 
+def parse_tariff(data: Mapping) -> tuple[str, str | None]:
+    """(name, holiday state) of a tariff: {'name': 'Branca', 'holiday_subdivision': 'SP' or empty}."""
+    if not isinstance(data, Mapping):
+        raise TariffInputError("tariff", "must be an object")
+    return parse_name(data.get("name")), parse_subdivision(data.get("holiday_subdivision"))
+
+
 def parse_name(value: Any, field: str = "name", maximum: int = NAME_MAX) -> str:
     text = str(value or "").strip()
     if not text:
@@ -208,6 +215,8 @@ def parse_version(data: Mapping) -> TariffVersion:
 
 def parse_surcharge(data: Mapping) -> Surcharge:
     """{'month': '2026-11', 'value': '0,01885', 'label': 'bandeira amarela'}."""
+    if not isinstance(data, Mapping):
+        raise TariffInputError("surcharge", "must be an object")
     label = str(data.get("label") or "").strip()
     if len(label) > LABEL_MAX:
         raise TariffInputError("label", f"at most {LABEL_MAX} characters")
