@@ -114,6 +114,7 @@ class _Clock:
         self.zone, self.subdivision, self.seen = zone, subdivision, {}
 
     def at(self, instant: datetime) -> _Hour:
+        """The local facts of the hour starting at `instant`."""
         found = self.seen.get(instant)
         if found is None:
             local = instant.astimezone(self.zone)

@@ -81,6 +81,7 @@ _DELETE_SURCHARGE = sa.text("DELETE FROM tariff_surcharges WHERE tariff_id = :ta
 
 
 def find_metric(conn: Connection, name: str) -> MetricRow | None:
+    """A metric of the catalogue by name (metrics are global, not per account)."""
     row = conn.execute(_METRIC, {"name": name}).one_or_none()
     return MetricRow(row.id, row.name, row.unit, row.meter_kind) if row else None
 
@@ -131,6 +132,7 @@ def load_versions(conn: Connection, tariff_id: int) -> tuple[TariffVersion, ...]
 
 
 def load_surcharges(conn: Connection, tariff_id: int) -> tuple[Surcharge, ...]:
+    """The tariff's monthly surcharges, oldest month first."""
     rows = conn.execute(_SURCHARGES, {"tariff_id": tariff_id})
     return tuple(Surcharge(row.month, row.value, row.label) for row in rows)
 
@@ -158,11 +160,13 @@ def hourly_usage(conn: Connection, scope: Scope, account_id: int, metric_id: int
 
 
 def insert_tariff(conn: Connection, account_id: int, metric_id: int, name: str, subdivision: str | None) -> int:
+    """A new tariff row; its id."""
     return conn.execute(_INSERT_TARIFF, {"account_id": account_id, "metric_id": metric_id, "name": name,
                                          "subdivision": subdivision}).scalar_one()
 
 
 def update_tariff(conn: Connection, tariff_id: int, name: str, subdivision: str | None) -> None:
+    """Name and holiday state of a tariff."""
     conn.execute(_UPDATE_TARIFF, {"tariff_id": tariff_id, "name": name, "subdivision": subdivision})
 
 
@@ -193,15 +197,18 @@ def insert_version(conn: Connection, tariff_id: int, version: TariffVersion) -> 
 
 
 def delete_version(conn: Connection, tariff_id: int, valid_from: date) -> bool:
+    """The version of that date with its children (cascade); whether one existed."""
     return conn.execute(_DELETE_VERSION, {"tariff_id": tariff_id, "valid_from": valid_from}).rowcount > 0
 
 
 def upsert_surcharge(conn: Connection, tariff_id: int, surcharge: Surcharge) -> None:
+    """A month's surcharge, replacing the one entered before for that month."""
     conn.execute(_UPSERT_SURCHARGE, {"tariff_id": tariff_id, "month": surcharge.month, "value": surcharge.value,
                                      "label": surcharge.label})
 
 
 def delete_surcharge(conn: Connection, tariff_id: int, month: date) -> bool:
+    """A month's surcharge; whether one existed."""
     return conn.execute(_DELETE_SURCHARGE, {"tariff_id": tariff_id, "month": month}).rowcount > 0
 
 

@@ -85,6 +85,7 @@ def parse_tariff(data: Mapping) -> tuple[str, str | None]:
 
 
 def parse_name(value: Any, field: str = "name", maximum: int = NAME_MAX) -> str:
+    """A trimmed, non-empty name of at most `maximum` characters."""
     text = str(value or "").strip()
     if not text:
         raise TariffInputError(field, "required")
