@@ -9,6 +9,7 @@ import psycopg
 
 from ingest import statements
 from ingest.inbox import Envelope
+from ingest.payload import topic_source
 
 log = logging.getLogger(__name__)
 
@@ -47,18 +48,15 @@ class BatchStore:
         statements.refresh_rollups(conn, keys, self.timezone)
         updates = self._gateway_updates(ready, gateways)
         statements.update_gateways(conn, updates)
-        inserted = sum(key[3] for key in keys)
+        inserted = sum(key.inserted for key in keys)
         self._note_partial(ready, rejected)
         statements.insert_rejected(conn, rejected)
         return BatchResult(stored=inserted, duplicates=len(rows) - inserted, rejected=rejected,
-                           seq_gaps=sum(update[3] for update in updates))
+                           seq_gaps=sum(update.new_gaps for update in updates))
 
     @staticmethod
     def _rejection_row(env: Envelope, reason: str, detail: str, rejected_count: int, accepted: int = 0):
-        account = gateway = None
-        parts = env.topic.split("/")
-        if len(parts) == 4:
-            account, gateway = parts[1][:64], parts[2][:64]
+        account, gateway = topic_source(env.topic)
         return statements.RejectedRow(env.received_at, env.topic, reason, detail, account, gateway,
                                  rejected_count, accepted, env.payload, env.payload_size)
 
@@ -83,7 +81,7 @@ class BatchStore:
         rejected.append(self._rejection_row(env, reason, detail, len(msg.readings) + len(msg.problems)))
         return True
 
-    def _rows(self, conn: psycopg.Connection, ready: list[Envelope], gateways: dict) -> list[tuple]:
+    def _rows(self, conn: psycopg.Connection, ready: list[Envelope], gateways: dict) -> list[statements.ReadingRow]:
         if not ready:
             return []
         self._ensure_metrics(conn, {r.metric for env in ready for r in env.message.readings})
@@ -109,21 +107,21 @@ class BatchStore:
                 if not active:
                     self._drop(env, "inactive_device", f"device {r.device!r} is deactivated")
                     continue
-                rows.append((device_id, self.metric_ids[r.metric], r.ts, r.value,
-                             gateway.account_id, gateway.id, env.received_at))
+                rows.append(statements.ReadingRow(device_id, self.metric_ids[r.metric], r.ts, r.value,
+                                                  gateway.account_id, gateway.id, env.received_at))
                 owners.append(env)
         return self._without_too_late(conn, rows, owners)
 
-    def _without_too_late(self, conn: psycopg.Connection, rows: list[tuple], owners: list[Envelope]) -> list[tuple]:
+    def _without_too_late(self, conn: psycopg.Connection, rows: list[statements.ReadingRow], owners: list[Envelope]) -> list[statements.ReadingRow]:
         """Refuse readings older than the late-data window before their key's newest stored reading.
 
         A backlog uploaded in order after days offline is newer than what is stored, so it passes."""
-        newest = statements.fetch_newest_readings(conn, sorted({(row[0], row[1]) for row in rows}))
+        newest = statements.fetch_newest_readings(conn, sorted({(row.device_id, row.metric_id) for row in rows}))
         kept = []
         for row, env in zip(rows, owners):
-            limit = newest.get((row[0], row[1]))
-            if limit is not None and row[2] < limit - self.late_window:
-                self._drop(env, "too_late", f"{row[2].isoformat()} is more than {self.late_window.days} days"
+            limit = newest.get((row.device_id, row.metric_id))
+            if limit is not None and row.ts < limit - self.late_window:
+                self._drop(env, "too_late", f"{row.ts.isoformat()} is more than {self.late_window.days} days"
                                             f" before the newest stored reading {limit.isoformat()}")
             else:
                 kept.append(row)
@@ -141,7 +139,7 @@ class BatchStore:
             self.metric_ids = statements.fetch_metrics(conn)
 
     @staticmethod
-    def _gateway_updates(ready: list[Envelope], gateways: dict) -> list[tuple]:
+    def _gateway_updates(ready: list[Envelope], gateways: dict) -> list[statements.GatewaySeen]:
         updates: dict[int, list] = {}
         for env in ready:
             gateway = gateways[env.message.gateway]
@@ -149,7 +147,7 @@ class BatchStore:
             entry[0] = max(entry[0], env.received_at)
             entry[1], gaps = next_sequence(entry[1], env.message.seq)
             entry[2] += gaps
-        return [(gateway_id, seen, seq, gaps) for gateway_id, (seen, seq, gaps) in updates.items()]
+        return [statements.GatewaySeen(gateway_id, seen, seq, gaps) for gateway_id, (seen, seq, gaps) in updates.items()]
 
     def _note_partial(self, ready: list[Envelope], rejected: list) -> None:
         """One rejected_messages row per message that lost some readings; the others were stored."""

@@ -57,6 +57,12 @@ class TelemetryMessage:
     problems: tuple[ReadingProblem, ...]  # readings refused individually; the others are kept
 
 
+def topic_source(topic: str) -> tuple[str | None, str | None]:
+    """(account, serial) as the topic names them, cut to column size, even when the topic is invalid: for the records."""
+    parts = topic.split("/")
+    return (parts[1][:64], parts[2][:64]) if len(parts) == 4 else (None, None)
+
+
 def parse_topic(topic: str) -> tuple[str, str]:
     """Return (account slug, gateway serial) from tds/{account}/{gateway}/telemetry."""
     match = TOPIC_PATTERN.fullmatch(topic)

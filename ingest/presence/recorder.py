@@ -18,9 +18,10 @@ from datetime import datetime, timedelta, timezone
 import sqlalchemy as sa
 
 from ingest.db import create_db_engine, normalize_database_url
-from ingest.payload import Rejection
+from ingest.payload import Rejection, topic_source
 from ingest.presence import jobs as presence
 from ingest.presence import statements as queries
+from ingest.statements import INSERT_REJECTED, RejectedRow, rejected_values
 
 log = logging.getLogger(__name__)
 
@@ -71,13 +72,6 @@ def signal_from_message(topic: str, payload: bytes, received_at: datetime, retai
     except Rejection as rejection:
         signal.rejection = rejection
     return signal
-
-
-_REJECT = sa.text(
-    "INSERT INTO rejected_messages (received_at, topic, reason, detail, account_slug, gateway_serial,"
-    " payload_size, payload_excerpt) VALUES (:received_at, :topic, :reason, :detail, :account, :serial,"
-    " :size, :excerpt)"
-)
 
 
 class StatusRecorder(threading.Thread):
@@ -146,8 +140,7 @@ class StatusRecorder(threading.Thread):
             # Replayed by the broker on every reconnect of ours: recording it each time would be noise.
             log.info("ignoring retained status on %s: %s %s", signal.topic, reason, detail)
             return
-        parts = signal.topic.split("/")
-        account, serial = (parts[1][:64], parts[2][:64]) if len(parts) == 4 else (None, None)
-        conn.execute(_REJECT, {"received_at": signal.received_at, "topic": signal.topic[:512], "reason": reason,
-                               "detail": detail[:2000], "account": account, "serial": serial,
-                               "size": len(signal.payload), "excerpt": signal.payload[:4096]})
+        account, serial = topic_source(signal.topic)
+        row = RejectedRow(signal.received_at, signal.topic, reason, detail, account, serial, 0, 0, signal.payload)
+        # The ingest's own statement, through SQLAlchemy's DBAPI path (psycopg's %s placeholders).
+        conn.exec_driver_sql(INSERT_REJECTED, rejected_values(row))
