@@ -7,14 +7,13 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html
 
 from tds_dash import i18n
-from tds_dash.auth.admin_rows import ADMIN_MESSAGES, audit_rows, user_rows
+from tds_dash.auth.admin_rows import audit_rows, user_rows
 from tds_dash.auth.users import UserInputError, create_user, reset_password, update_user
 from tds_dash.context import Forbidden, current_language, current_user, require_role, services
 from tds_dash.db import session_scope
 from tds_dash.queries import users as user_queries
 
 dash.register_page(__name__, path="/admin", name="Admin", order=90, nav_key="nav.admin", roles=("admin",))
-i18n.add_messages(ADMIN_MESSAGES)
 
 USERS_TABLE, AUDIT_TABLE, FEEDBACK = "admin-users-table", "admin-audit-table", "admin-feedback"
 F_USERNAME, F_NAME, F_ROLE, F_ACCOUNTS, F_ACTIVE, F_PASSWORD = (

@@ -24,21 +24,6 @@ REASONS = ("invalid_topic", "payload_too_large", "invalid_encoding", "invalid_js
            "invalid_metric", "invalid_value", "non_finite_value", "unknown_gateway", "account_mismatch",
            "inactive_gateway", "too_late", "inactive_device", "unknown_device", "store_error", "parse_error")
 
-i18n.add_messages({
-    "nav.rejected": {"pt-BR": "Rejeitadas", "en": "Rejected"},
-    "rejected.title": {"pt-BR": "Mensagens rejeitadas", "en": "Rejected messages"},
-    "rejected.note": {"pt-BR": "As 200 mais recentes. Guardadas por {days} dias, no máximo {rows} linhas.",
-                      "en": "The newest 200. Kept for {days} days, {rows} rows at most."},
-    "rejected.reason": {"pt-BR": "Motivo", "en": "Reason"},
-    "rejected.gateway": {"pt-BR": "Serial do gateway", "en": "Gateway serial"},
-    "rejected.col.topic": {"pt-BR": "Tópico", "en": "Topic"},
-    "rejected.col.detail": {"pt-BR": "Detalhe", "en": "Detail"},
-    "rejected.col.counts": {"pt-BR": "Leituras recusadas / aceitas", "en": "Readings refused / kept"},
-    "rejected.col.size": {"pt-BR": "Bytes", "en": "Bytes"},
-    "rejected.col.excerpt": {"pt-BR": "Início do conteúdo", "en": "Payload start"},
-})
-
-
 def _columns(language: str) -> list[dict]:
     t = lambda key: i18n.t(key, language)  # noqa: E731
     return [{"field": "time", "headerName": t("col.time")}, {"field": "reason", "headerName": t("rejected.reason")},

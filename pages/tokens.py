@@ -7,14 +7,13 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html
 
 from tds_dash import i18n
-from tds_dash.auth.admin_rows import ADMIN_MESSAGES, token_rows
+from tds_dash.auth.admin_rows import token_rows
 from tds_dash.auth.users import UserInputError, create_token, revoke_token
 from tds_dash.context import current_language, current_user, services
 from tds_dash.db import session_scope
 from tds_dash.queries import users as user_queries
 
 dash.register_page(__name__, path="/tokens", name="API tokens", order=95, nav_key="nav.tokens")
-i18n.add_messages(ADMIN_MESSAGES)
 
 NAME, CREATE, REVOKE, TABLE, FEEDBACK = "tokens-name", "tokens-create", "tokens-revoke", "tokens-table", "tokens-feedback"
 

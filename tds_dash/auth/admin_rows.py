@@ -6,33 +6,6 @@ from zoneinfo import ZoneInfo
 
 from tds_dash import i18n
 
-ADMIN_MESSAGES = {
-    "nav.admin": {"pt-BR": "Administração", "en": "Admin"},
-    "nav.tokens": {"pt-BR": "Tokens de API", "en": "API tokens"},
-    "admin.title": {"pt-BR": "Usuários e contas", "en": "Users and accounts"},
-    "admin.forbidden": {"pt-BR": "Acesso restrito a administradores.", "en": "Administrators only."},
-    "admin.username": {"pt-BR": "Usuário", "en": "Username"},
-    "admin.name": {"pt-BR": "Nome", "en": "Name"},
-    "admin.role": {"pt-BR": "Papel", "en": "Role"},
-    "admin.accounts": {"pt-BR": "Contas", "en": "Accounts"},
-    "admin.password": {"pt-BR": "Senha (mín. 10)", "en": "Password (min. 10)"},
-    "admin.active": {"pt-BR": "Ativo", "en": "Active"},
-    "admin.create": {"pt-BR": "Criar usuário", "en": "Create user"},
-    "admin.update": {"pt-BR": "Salvar selecionado", "en": "Save selected"},
-    "admin.reset": {"pt-BR": "Redefinir senha", "en": "Reset password"},
-    "admin.created": {"pt-BR": "Usuário criado.", "en": "User created."},
-    "admin.saved": {"pt-BR": "Alterações salvas.", "en": "Changes saved."},
-    "admin.select": {"pt-BR": "Selecione um usuário na tabela.", "en": "Select a user in the table."},
-    "admin.audit": {"pt-BR": "Registro de auditoria", "en": "Audit log"},
-    "tokens.title": {"pt-BR": "Meus tokens de API", "en": "My API tokens"},
-    "tokens.name": {"pt-BR": "Nome do token", "en": "Token name"},
-    "tokens.create": {"pt-BR": "Criar token", "en": "Create token"},
-    "tokens.revoke": {"pt-BR": "Revogar selecionado", "en": "Revoke selected"},
-    "tokens.shown_once": {"pt-BR": "Copie agora; ele não será mostrado de novo:",
-                          "en": "Copy it now; it will not be shown again:"},
-    "tokens.revoked": {"pt-BR": "Token revogado.", "en": "Token revoked."},
-}
-
 
 def user_rows(users, slugs: dict[int, str]) -> list[dict]:
     return [{"id": u.id, "username": u.username, "name": u.name, "role": u.role, "active": u.active,

@@ -17,19 +17,6 @@ from tds_dash.queries import users as user_queries
 
 blueprint = flask.Blueprint("auth", __name__, template_folder="templates")
 
-i18n.add_messages({
-    "login.title": {"pt-BR": "Entrar", "en": "Sign in"},
-    "login.username": {"pt-BR": "Usuário", "en": "Username"},
-    "login.password": {"pt-BR": "Senha", "en": "Password"},
-    "login.submit": {"pt-BR": "Entrar", "en": "Sign in"},
-    "login.invalid": {"pt-BR": "Usuário ou senha inválidos.", "en": "Invalid username or password."},
-    "login.throttled": {"pt-BR": "Muitas tentativas. Tente novamente em {minutes} min.",
-                        "en": "Too many attempts. Try again in {minutes} min."},
-    "login.expired": {"pt-BR": "O formulário expirou; tente de novo.", "en": "The form expired; please try again."},
-    "nav.logout": {"pt-BR": "Sair", "en": "Sign out"},
-})
-
-
 def csrf_token() -> str:
     token = flask.session.get("csrf")
     if not token:

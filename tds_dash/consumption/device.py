@@ -12,23 +12,6 @@ from tds_dash import i18n, periods
 from tds_dash.consumption.explorer import figures as explorer_figures
 from tds_dash.queries.devices import DeviceCharts
 
-i18n.add_messages({
-    "device.title": {"pt-BR": "Dispositivo {code}", "en": "Device {code}"},
-    "device.not_found": {"pt-BR": "Dispositivo não encontrado.", "en": "Device not found."},
-    "device.back": {"pt-BR": "Voltar ao explorador", "en": "Back to the explorer"},
-    "device.online": {"pt-BR": "Online", "en": "Online"},
-    "device.offline": {"pt-BR": "Offline", "en": "Offline"},
-    "device.last_seen": {"pt-BR": "Última leitura: {when}", "en": "Last reading: {when}"},
-    "device.never": {"pt-BR": "nenhuma leitura ainda", "en": "no reading yet"},
-    "device.where": {"pt-BR": "Gateway {gateway} · conta {account}", "en": "Gateway {gateway} · account {account}"},
-    "device.raw_note": {"pt-BR": "Leituras brutas (período de até 2 dias)",
-                        "en": "Raw readings (range of up to 2 days)"},
-    "device.band_note": {"pt-BR": "Mín./méd./máx. por {unit_name}, dos agregados",
-                         "en": "Min/avg/max per {unit_name}, from the rollups"},
-    "device.consumption": {"pt-BR": "Consumo por {unit_name}", "en": "Consumption per {unit_name}"},
-    "device.no_metrics": {"pt-BR": "Sem dados no período.", "en": "No data in this period."},
-})
-
 DEFAULT_DAYS = 7
 
 

@@ -18,45 +18,6 @@ from tds_dash.queries.users import record_audit
 
 MANAGER_ROLES = ("admin", "operator")
 
-i18n.add_messages({
-    "fleet.saved": {"pt-BR": "{what} {name} salvo.", "en": "{what} {name} saved."},
-    "fleet.deleted": {"pt-BR": "{what} {name} excluído.", "en": "{what} {name} deleted."},
-    "fleet.purged": {"pt-BR": "Dispositivo {name} excluído com {count} leituras e seus agregados.",
-                     "en": "Device {name} deleted with {count} readings and their rollups."},
-    "fleet.activated": {"pt-BR": "{what} {name} ativado.", "en": "{what} {name} activated."},
-    "fleet.deactivated": {"pt-BR": "{what} {name} desativado.", "en": "{what} {name} deactivated."},
-    "fleet.provisioning_on": {"pt-BR": "Criação automática ligada.", "en": "Automatic creation on."},
-    "fleet.provisioning_off": {"pt-BR": "Criação automática desligada: códigos desconhecidos serão rejeitados.",
-                               "en": "Automatic creation off: unknown codes will be rejected."},
-    "fleet.what.gateway": {"pt-BR": "Gateway", "en": "Gateway"},
-    "fleet.what.device": {"pt-BR": "Dispositivo", "en": "Device"},
-    "fleet.gateway_has_readings": {
-        "pt-BR": "O gateway {name} tem {count} dispositivo(s) com leituras: desative-o, ou exclua antes os "
-                 "dispositivos definitivamente.",
-        "en": "Gateway {name} has {count} device(s) with readings: deactivate it, or purge those devices first."},
-    "fleet.ask.delete.gateway": {"pt-BR": "Excluir o gateway {name} e seus dispositivos sem leituras? Isto não pode "
-                                          "ser desfeito.",
-                                 "en": "Delete gateway {name} and its devices without readings? This cannot be undone."},
-    "fleet.ask.deactivate.gateway": {"pt-BR": "Desativar o gateway {name}? As mensagens dele passarão a ser "
-                                              "rejeitadas (inactive_gateway) até que seja reativado.",
-                                     "en": "Deactivate gateway {name}? Its messages will be rejected "
-                                           "(inactive_gateway) until it is activated again."},
-    "fleet.ask.activate.gateway": {"pt-BR": "Ativar o gateway {name}?", "en": "Activate gateway {name}?"},
-    "fleet.ask.delete.device": {"pt-BR": "Excluir o dispositivo {name}? Ele não tem leituras.",
-                                "en": "Delete device {name}? It has no readings."},
-    "fleet.ask.delete.device_readings": {
-        "pt-BR": "O dispositivo {name} tem {count} leituras: ele será desativado, não excluído, e as leituras "
-                 "ficam. Para apagar tudo, marque a opção abaixo.",
-        "en": "Device {name} has {count} readings: it will be deactivated, not deleted, and the readings kept. "
-              "To erase everything, tick the option below."},
-    "fleet.ask.deactivate.device": {"pt-BR": "Desativar o dispositivo {name}? As leituras dele deixarão de ser "
-                                             "armazenadas (inactive_device).",
-                                    "en": "Deactivate device {name}? Its readings will no longer be stored "
-                                          "(inactive_device)."},
-    "fleet.ask.activate.device": {"pt-BR": "Ativar o dispositivo {name}?", "en": "Activate device {name}?"},
-})
-
-
 @dataclasses.dataclass
 class Outcome:
     """A button's result: form errors per field, an alert inside the form, or a message for the page."""

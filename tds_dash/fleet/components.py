@@ -14,34 +14,6 @@ PAGE_SIZE = 20
 BADGE_COLORS = {"online": "success", "offline": "danger", "never": "secondary", "inactive": "dark",
                 "silent": "warning", "new": "info"}
 
-i18n.add_messages({
-    "fleet.search": {"pt-BR": "Buscar", "en": "Search"},
-    "fleet.status": {"pt-BR": "Status", "en": "Status"},
-    "fleet.all": {"pt-BR": "Todos", "en": "All"},
-    "fleet.total": {"pt-BR": "{count} encontrados", "en": "{count} found"},
-    "fleet.actions": {"pt-BR": "Ações", "en": "Actions"},
-    "fleet.edit": {"pt-BR": "Editar", "en": "Edit"},
-    "fleet.delete": {"pt-BR": "Excluir", "en": "Delete"},
-    "fleet.deactivate": {"pt-BR": "Desativar", "en": "Deactivate"},
-    "fleet.activate": {"pt-BR": "Ativar", "en": "Activate"},
-    "fleet.save": {"pt-BR": "Salvar", "en": "Save"},
-    "fleet.cancel": {"pt-BR": "Cancelar", "en": "Cancel"},
-    "fleet.confirm": {"pt-BR": "Confirmar", "en": "Confirm"},
-    "fleet.confirm_title": {"pt-BR": "Confirme", "en": "Please confirm"},
-    "fleet.active": {"pt-BR": "Ativo", "en": "Active"},
-    "fleet.empty": {"pt-BR": "Nada encontrado com estes filtros.", "en": "Nothing matches these filters."},
-    "fleet.forbidden": {"pt-BR": "Seu perfil não permite esta alteração.", "en": "Your role does not allow this change."},
-    "fleet.conflict": {
-        "pt-BR": "Outra pessoa alterou este registro enquanto você editava. Suas alterações não foram salvas: "
-                 "feche o formulário e abra-o de novo para ver a versão atual.",
-        "en": "Someone else changed this record while you were editing. Your changes were not saved: "
-              "close the form and open it again to see the current version."},
-    "fleet.missing": {"pt-BR": "Este registro não existe mais (foi excluído?).",
-                      "en": "This record no longer exists (was it deleted?)."},
-    "fleet.fix_fields": {"pt-BR": "Corrija os campos destacados.", "en": "Please fix the highlighted fields."},
-})
-
-
 def status_badge(status: str | None, language: str, badge_id: str | None = None) -> dbc.Badge:
     status = status or "never"
     kwargs = {"id": badge_id} if badge_id else {}

@@ -16,52 +16,7 @@ from tds_dash.fleet.validation import FieldError
 
 FORM = "devices"
 STATUSES = ("online", "offline", "silent", "never", "inactive", "new")
-KIND_LABELS = {
-    "energy_meter": {"pt-BR": "Medidor de energia", "en": "Energy meter"},
-    "water_meter": {"pt-BR": "Hidrômetro", "en": "Water meter"},
-    "gas_meter": {"pt-BR": "Medidor de gás", "en": "Gas meter"},
-    "temperature_sensor": {"pt-BR": "Sensor de temperatura", "en": "Temperature sensor"},
-    "meter": {"pt-BR": "Medidor", "en": "Meter"},
-    "other": {"pt-BR": "Outro", "en": "Other"},
-}
-METER_LABELS = {
-    "counter": {"pt-BR": "Contador (acumulado)", "en": "Counter (cumulative)"},
-    "delta": {"pt-BR": "Delta (consumo do intervalo)", "en": "Delta (interval consumption)"},
-    "gauge": {"pt-BR": "Instantâneo (sem consumo)", "en": "Gauge (no consumption)"},
-}
-
-i18n.add_messages({
-    **{f"devices.kind.{key}": labels for key, labels in KIND_LABELS.items()},
-    **{f"devices.meter.{key}": labels for key, labels in METER_LABELS.items()},
-    "nav.devices": {"pt-BR": "Dispositivos", "en": "Devices"},
-    "devices.title": {"pt-BR": "Dispositivos", "en": "Devices"},
-    "devices.new": {"pt-BR": "Novo dispositivo", "en": "New device"},
-    "devices.new_title": {"pt-BR": "Novo dispositivo", "en": "New device"},
-    "devices.edit_title": {"pt-BR": "Editar dispositivo {code}", "en": "Edit device {code}"},
-    "devices.gateway": {"pt-BR": "Gateway", "en": "Gateway"},
-    "devices.gateway_fixed": {"pt-BR": "O gateway não muda depois de criado.", "en": "The gateway is fixed once created."},
-    "devices.code": {"pt-BR": "Código", "en": "Code"},
-    "devices.code_help": {"pt-BR": "O campo device das leituras; único dentro do gateway.",
-                          "en": "The device field of readings; unique within the gateway."},
-    "devices.name": {"pt-BR": "Nome", "en": "Name"},
-    "devices.kind": {"pt-BR": "Tipo", "en": "Kind"},
-    "devices.account": {"pt-BR": "Conta", "en": "Account"},
-    "devices.last_reading": {"pt-BR": "Última leitura", "en": "Last reading"},
-    "devices.metrics": {"pt-BR": "Grandezas medidas", "en": "Measured quantities"},
-    "devices.metrics_none": {"pt-BR": "Nenhuma leitura ainda: as grandezas aparecem aqui com a primeira leitura.",
-                             "en": "No reading yet: quantities appear here with the first reading."},
-    "devices.metric": {"pt-BR": "Grandeza", "en": "Quantity"},
-    "devices.meter_kind": {"pt-BR": "Tipo de medição", "en": "Meter kind"},
-    "devices.unit": {"pt-BR": "Unidade", "en": "Unit"},
-    "devices.no_unit": {"pt-BR": "(sem unidade)", "en": "(no unit)"},
-    "devices.rollover": {"pt-BR": "Virada em", "en": "Rolls over at"},
-    "devices.interval": {"pt-BR": "Intervalo usual (s)", "en": "Usual interval (s)"},
-    "devices.interval_help": {"pt-BR": "Vazio: aprendido das leituras. Silencioso após 3× este intervalo.",
-                              "en": "Empty: learned from readings. Silent after 3× this interval."},
-    "devices.purge": {"pt-BR": "Excluir definitivamente o dispositivo, suas leituras e agregados (irreversível)",
-                      "en": "Permanently delete the device, its readings and rollups (cannot be undone)"},
-})
-
+KINDS = ('energy_meter', 'water_meter', 'gas_meter', 'temperature_sensor', 'meter', 'other')  # labels: devices.kind.<kind> in the catalogue
 
 def columns(language: str) -> list[tuple[str | None, str]]:
     return [("code", i18n.t("devices.code", language)), ("name", i18n.t("devices.name", language)),
@@ -78,7 +33,7 @@ def rows(devices: list[dict], now: datetime, zone: ZoneInfo, language: str, can_
             badges.append(fleet_components.status_badge("new", language))
         cells = [
             html.Td(dcc.Link(device["code"], href=f"/device/{device['id']}")), html.Td(device["name"]),
-            html.Td(i18n.t(f"devices.kind.{device['kind']}", language) if device["kind"] in KIND_LABELS
+            html.Td(i18n.t(f"devices.kind.{device['kind']}", language) if device["kind"] in KINDS
                     else device["kind"]),
             html.Td(dcc.Link(device["gateway"], href=f"/gateways/{device['gateway']}")), html.Td(device["account"]),
             html.Td(badges),

@@ -15,26 +15,6 @@ KIND_COLORS = {"gateway_offline": "danger", "gateway_online": "success", "gatewa
                "device_silent": "warning", "device_back": "success", "rejected_burst": "secondary"}
 PERIODS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
 
-i18n.add_messages({
-    "nav.events": {"pt-BR": "Eventos", "en": "Events"},
-    "events.title": {"pt-BR": "Eventos da frota", "en": "Fleet events"},
-    "events.kinds": {"pt-BR": "Tipos", "en": "Kinds"},
-    "events.period": {"pt-BR": "Período", "en": "Period"},
-    "events.period.24h": {"pt-BR": "Últimas 24 h", "en": "Last 24 h"},
-    "events.period.7d": {"pt-BR": "Últimos 7 dias", "en": "Last 7 days"},
-    "events.period.30d": {"pt-BR": "Últimos 30 dias", "en": "Last 30 days"},
-    "events.dates_hint": {"pt-BR": "ou datas (têm precedência)", "en": "or dates (take precedence)"},
-    "events.start": {"pt-BR": "Início", "en": "Start"},
-    "events.end": {"pt-BR": "Fim", "en": "End"},
-    "events.col.when": {"pt-BR": "Quando", "en": "When"},
-    "events.col.kind": {"pt-BR": "Evento", "en": "Event"},
-    "events.col.gateway": {"pt-BR": "Gateway", "en": "Gateway"},
-    "events.col.what": {"pt-BR": "O que houve", "en": "What happened"},
-    "events.col.count": {"pt-BR": "Vezes", "en": "Times"},
-    "events.empty": {"pt-BR": "Nenhum evento com estes filtros.", "en": "No events match these filters."},
-})
-
-
 def period_options(language: str) -> list[dict]:
     return [{"label": i18n.t(f"events.period.{key}", language), "value": key} for key in PERIODS]
 

@@ -12,36 +12,6 @@ from tds_dash.fleet import components as fleet_components
 from tds_dash.fleet import device_list
 from tds_dash.fleet import text as fleet_text
 
-i18n.add_messages({
-    "gateway.not_found": {"pt-BR": "Gateway não encontrado.", "en": "Gateway not found."},
-    "gateway.back": {"pt-BR": "Voltar aos gateways", "en": "Back to gateways"},
-    "gateway.account": {"pt-BR": "Conta {account} · local {location} · inatividade até offline {timeout}",
-                        "en": "Account {account} · location {location} · inactivity timeout {timeout}"},
-    "gateway.last_message": {"pt-BR": "Última mensagem: {seen}", "en": "Last message: {seen}"},
-    "gateway.seq_gaps": {"pt-BR": "Mensagens perdidas (pela sequência): {count}",
-                         "en": "Messages missing (by sequence): {count}"},
-    "gateway.uptime": {"pt-BR": "Disponibilidade {window}", "en": "Uptime {window}"},
-    "gateway.uptime_note": {"pt-BR": "do tempo monitorado", "en": "of the monitored time"},
-    "gateway.devices": {"pt-BR": "Dispositivos", "en": "Devices"},
-    "gateway.manage_devices": {"pt-BR": "Gerenciar dispositivos", "en": "Manage devices"},
-    "gateway.history": {"pt-BR": "Histórico de status", "en": "Status history"},
-    "gateway.rejections": {"pt-BR": "Mensagens rejeitadas deste gateway", "en": "Rejected messages from this gateway"},
-    "gateway.none": {"pt-BR": "Nada registrado.", "en": "Nothing recorded."},
-    "gateway.col.status": {"pt-BR": "Status", "en": "Status"},
-    "gateway.col.reason": {"pt-BR": "Motivo", "en": "Reason"},
-    "gateway.col.from": {"pt-BR": "De", "en": "From"},
-    "gateway.col.to": {"pt-BR": "Até", "en": "To"},
-    "gateway.col.duration": {"pt-BR": "Duração", "en": "Duration"},
-    "gateway.col.time": {"pt-BR": "Recebida em", "en": "Received"},
-    "gateway.col.detail": {"pt-BR": "Detalhe", "en": "Detail"},
-    "gateway.col.readings": {"pt-BR": "Leituras recusadas / aceitas", "en": "Readings refused / kept"},
-    "gateway.now": {"pt-BR": "agora", "en": "now"},
-    "gateway.reason.message": {"pt-BR": "mensagens chegando", "en": "messages arriving"},
-    "gateway.reason.birth": {"pt-BR": "conectou (nascimento)", "en": "connected (birth)"},
-    "gateway.reason.will": {"pt-BR": "desconectou (will)", "en": "disconnected (will)"},
-    "gateway.reason.silent": {"pt-BR": "silêncio além do limite", "en": "silent past the timeout"},
-})
-
 
 def not_found(language: str) -> html.Div:
     return html.Div([dbc.Alert(i18n.t("gateway.not_found", language), color="warning", id="gateway-not-found"),
@@ -120,12 +90,6 @@ def body(data: dict, now: datetime, zone: ZoneInfo, language: str) -> list:
         _card(t("gateway.rejections"), _table([t(f"gateway.col.{c}") for c in ("time", "reason", "detail", "readings")],
                                                rejected, language), "gateway-rejections"),
     ]
-
-
-i18n.add_messages({
-    "gateway.offline_title": {"pt-BR": "Gateways offline", "en": "Offline gateways"},
-    "gateway.offline_since": {"pt-BR": "offline {age}", "en": "offline {age}"},
-})
 
 
 def offline_records(gateways: list[dict]) -> list[dict]:

@@ -16,39 +16,6 @@ from tds_dash.fleet.validation import FieldError
 FORM = "gateways"
 STATUSES = ("online", "offline", "never", "inactive")
 
-i18n.add_messages({
-    "nav.gateways": {"pt-BR": "Gateways", "en": "Gateways"},
-    "gateways.title": {"pt-BR": "Gateways", "en": "Gateways"},
-    "gateways.new": {"pt-BR": "Novo gateway", "en": "New gateway"},
-    "gateways.edit_title": {"pt-BR": "Editar gateway {serial}", "en": "Edit gateway {serial}"},
-    "gateways.new_title": {"pt-BR": "Novo gateway", "en": "New gateway"},
-    "gateways.account": {"pt-BR": "Conta", "en": "Account"},
-    "gateways.serial": {"pt-BR": "Número de série", "en": "Serial"},
-    "gateways.name": {"pt-BR": "Nome", "en": "Name"},
-    "gateways.location": {"pt-BR": "Local", "en": "Location"},
-    "gateways.timeout": {"pt-BR": "Inatividade até offline (s)", "en": "Inactivity timeout (s)"},
-    "gateways.timeout_help": {"pt-BR": "De 10 a 86.400 segundos; padrão 300 (5 min).",
-                              "en": "10 to 86,400 seconds; default 300 (5 min)."},
-    "gateways.serial_help": {"pt-BR": "A parte {gateway} do tópico MQTT tds/{conta}/{gateway}/telemetry.",
-                             "en": "The {gateway} part of the MQTT topic tds/{account}/{gateway}/telemetry."},
-    "gateways.account_fixed": {"pt-BR": "A conta não muda depois de criado.", "en": "The account is fixed once created."},
-    "gateways.last_seen": {"pt-BR": "Última mensagem", "en": "Last message"},
-    "gateways.devices": {"pt-BR": "Dispositivos", "en": "Devices"},
-    "gateways.unknown_title": {"pt-BR": "Gateways não cadastrados enviando dados",
-                               "en": "Unregistered gateways sending data"},
-    "gateways.unknown_row": {"pt-BR": "{serial} (conta {account}): {count} mensagens rejeitadas, a última {age}",
-                             "en": "{serial} (account {account}): {count} rejected messages, the last {age}"},
-    "gateways.register": {"pt-BR": "Cadastrar este gateway", "en": "Register this gateway"},
-    "gateways.provisioning_title": {"pt-BR": "Criar dispositivos automaticamente (por conta)",
-                                    "en": "Create devices automatically (per account)"},
-    "gateways.provisioning_help": {
-        "pt-BR": "Ligado: um código de dispositivo desconhecido em um gateway cadastrado cria o dispositivo (marcado "
-                 "como novo). Desligado: essas leituras são rejeitadas (unknown_device).",
-        "en": "On: an unknown device code under a registered gateway creates the device (marked new). "
-              "Off: those readings are rejected (unknown_device)."},
-})
-
-
 def columns(language: str) -> list[tuple[str | None, str]]:
     return [("serial", i18n.t("gateways.serial", language)), ("name", i18n.t("gateways.name", language)),
             ("account", i18n.t("gateways.account", language)), ("status", i18n.t("fleet.status", language)),

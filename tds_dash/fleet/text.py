@@ -7,52 +7,6 @@ from zoneinfo import ZoneInfo
 
 from tds_dash import i18n
 
-i18n.add_messages({
-    "fleet.status.online": {"pt-BR": "online", "en": "online"},
-    "fleet.status.offline": {"pt-BR": "offline", "en": "offline"},
-    "fleet.status.never": {"pt-BR": "nunca visto", "en": "never seen"},
-    "fleet.status.inactive": {"pt-BR": "desativado", "en": "deactivated"},
-    "fleet.status.silent": {"pt-BR": "silencioso", "en": "silent"},
-    "fleet.status.new": {"pt-BR": "novo", "en": "new"},
-    "fleet.age.now": {"pt-BR": "agora mesmo", "en": "just now"},
-    "fleet.age.seconds": {"pt-BR": "há {n} s", "en": "{n} s ago"},
-    "fleet.age.minutes": {"pt-BR": "há {n} min", "en": "{n} min ago"},
-    "fleet.age.hours": {"pt-BR": "há {n} h", "en": "{n} h ago"},
-    "fleet.age.days": {"pt-BR": "há {n} dias", "en": "{n} days ago"},
-    "fleet.age.day": {"pt-BR": "há 1 dia", "en": "1 day ago"},
-    "fleet.seen.ago": {"pt-BR": "visto {age}", "en": "seen {age}"},
-    "fleet.seen.never": {"pt-BR": "nunca visto", "en": "never seen"},
-    "fleet.why.will": {"pt-BR": "desconectado (will) às {time}", "en": "disconnected (will) at {time}"},
-    "fleet.why.silent": {"pt-BR": "silencioso há {duration} (limite {timeout})", "en": "silent for {duration} (timeout {timeout})"},
-    "fleet.event.gateway_offline.will": {"pt-BR": "Gateway desconectado (will) às {time}",
-                                   "en": "Gateway disconnected (will) at {time}"},
-    "fleet.event.gateway_offline.silent": {
-        "pt-BR": "Gateway silencioso: nenhuma mensagem desde {since} (limite de inatividade {timeout})",
-        "en": "Gateway silent: no message since {since} (inactivity timeout {timeout})"},
-    "fleet.event.gateway_online.message": {"pt-BR": "Gateway voltou a enviar mensagens às {time}",
-                                     "en": "Gateway sending messages again at {time}"},
-    "fleet.event.gateway_online.birth": {"pt-BR": "Gateway conectado (mensagem de nascimento) às {time}",
-                                   "en": "Gateway connected (birth message) at {time}"},
-    "fleet.event.gateway_flapping": {
-        "pt-BR": "Gateway instável: {count} mudanças de estado entre {start} e {end}; agora {state}",
-        "en": "Gateway flapping: {count} state changes between {start} and {end}; now {state}"},
-    "fleet.event.device_silent": {
-        "pt-BR": "Medidor {device} silencioso por 3× seu intervalo usual ({interval}) com o gateway online;"
-                 " última leitura às {since}",
-        "en": "Meter {device} silent for 3× its usual interval ({interval}) while its gateway is online;"
-              " last reading at {since}"},
-    "fleet.event.device_back": {"pt-BR": "Medidor {device} voltou a enviar leituras às {time}",
-                          "en": "Meter {device} reporting again at {time}"},
-    "fleet.event.rejected_burst": {"pt-BR": "{count} mensagens rejeitadas de {gateway} entre {start} e {end} ({detail})",
-                             "en": "{count} rejected messages from {gateway} between {start} and {end} ({detail})"},
-    "fleet.kind.gateway_offline": {"pt-BR": "Gateway offline", "en": "Gateway offline"},
-    "fleet.kind.gateway_online": {"pt-BR": "Gateway online", "en": "Gateway online"},
-    "fleet.kind.gateway_flapping": {"pt-BR": "Gateway instável", "en": "Gateway flapping"},
-    "fleet.kind.device_silent": {"pt-BR": "Medidor silencioso", "en": "Meter silent"},
-    "fleet.kind.device_back": {"pt-BR": "Medidor de volta", "en": "Meter back"},
-    "fleet.kind.rejected_burst": {"pt-BR": "Rajada de rejeições", "en": "Rejection burst"},
-})
-
 
 def relative_age(seconds: float | None, language: str) -> str:
     """'há 3 min' / '3 min ago': whole units, rounded down, like the clocks people read."""

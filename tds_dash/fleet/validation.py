@@ -24,30 +24,6 @@ METER_KINDS = ("counter", "delta", "gauge")
 UNITS = ("kWh", "Wh", "MWh", "m³", "L", "kW", "W", "V", "A", "°C", "%", "L/min", "m³/h", "")
 DEVICE_KINDS = ("energy_meter", "water_meter", "gas_meter", "temperature_sensor", "meter", "other")
 
-i18n.add_messages({
-    "form.required": {"pt-BR": "Campo obrigatório.", "en": "Required."},
-    "form.serial_format": {
-        "pt-BR": "Use de 2 a 64 caracteres: letras sem acento, dígitos, '_', '.' ou '-', começando por letra ou dígito.",
-        "en": "Use 2 to 64 characters: letters, digits, '_', '.' or '-', starting with a letter or digit."},
-    "form.code_format": {
-        "pt-BR": "Use de 1 a 64 caracteres: letras sem acento, dígitos, '_', '.', ':' ou '-', começando por letra "
-                 "ou dígito.",
-        "en": "Use 1 to 64 characters: letters, digits, '_', '.', ':' or '-', starting with a letter or digit."},
-    "form.serial_taken": {"pt-BR": "Já existe um gateway com este número de série.",
-                          "en": "A gateway with this serial already exists."},
-    "form.code_taken": {"pt-BR": "Já existe um dispositivo com este código neste gateway.",
-                        "en": "This gateway already has a device with this code."},
-    "form.integer": {"pt-BR": "Informe um número inteiro, sem separadores.", "en": "Enter a whole number."},
-    "form.number": {"pt-BR": "Informe um número, com no máximo uma vírgula decimal (ex.: 99999,9).",
-                    "en": "Enter a number with at most one decimal point (e.g. 99999.9)."},
-    "form.range": {"pt-BR": "Informe um valor entre {low} e {high}.", "en": "Enter a value between {low} and {high}."},
-    "form.too_long": {"pt-BR": "Use no máximo {max} caracteres.", "en": "Use at most {max} characters."},
-    "form.choice": {"pt-BR": "Escolha uma opção da lista.", "en": "Choose an option from the list."},
-    "form.rollover_counter_only": {"pt-BR": "Só medidores do tipo contador têm valor de virada.",
-                                   "en": "Only counters have a rollover value."},
-})
-
-
 @dataclasses.dataclass(frozen=True)
 class FieldError:
     """A problem with one field: a message key and its parameters, translated when shown."""

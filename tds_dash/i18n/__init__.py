@@ -7,49 +7,11 @@ from zoneinfo import ZoneInfo
 
 from babel import dates, numbers
 
+from tds_dash.i18n.catalogue import MESSAGES
+
 LANGUAGES = {"pt-BR": "pt_BR", "en": "en_US"}
 LANGUAGE_COOKIE = "tds_lang"
 
-MESSAGES = {
-    "nav.overview": {"pt-BR": "Visão geral", "en": "Overview"},
-    "overview.title": {"pt-BR": "Visão geral da frota", "en": "Fleet overview"},
-    "filter.account": {"pt-BR": "Conta", "en": "Account"},
-    "filter.gateway": {"pt-BR": "Gateway", "en": "Gateway"},
-    "filter.metric": {"pt-BR": "Grandeza", "en": "Quantity"},
-    "filter.all": {"pt-BR": "Todas", "en": "All"},
-    "filter.all_gateways": {"pt-BR": "Todos", "en": "All"},
-    "refresh.pause": {"pt-BR": "Pausar atualização", "en": "Pause refresh"},
-    "refresh.updated": {"pt-BR": "Atualizado em {when}", "en": "Updated at {when}"},
-    "refresh.paused": {"pt-BR": "Atualização pausada", "en": "Refresh paused"},
-    "card.gateways": {"pt-BR": "Gateways online", "en": "Gateways online"},
-    "card.devices": {"pt-BR": "Dispositivos", "en": "Devices"},
-    "card.readings_24h": {"pt-BR": "Leituras (24 h)", "en": "Readings (24 h)"},
-    "card.month": {"pt-BR": "Consumo no mês", "en": "Consumption this month"},
-    "card.vs_last_month": {"pt-BR": "{change} vs. mesmo período do mês anterior ({previous})",
-                           "en": "{change} vs. same period last month ({previous})"},
-    "card.no_previous": {"pt-BR": "sem dados do mês anterior", "en": "no data for last month"},
-    "chart.monthly": {"pt-BR": "Consumo mensal — últimos 13 meses", "en": "Monthly consumption — last 13 months"},
-    "chart.daily": {"pt-BR": "Consumo diário — mês atual", "en": "Daily consumption — this month"},
-    "chart.empty": {"pt-BR": "Sem dados no período", "en": "No data in this period"},
-    "table.latest": {"pt-BR": "Últimas 50 leituras", "en": "Latest 50 readings"},
-    "col.time": {"pt-BR": "Data/hora", "en": "Time"},
-    "col.gateway": {"pt-BR": "Gateway", "en": "Gateway"},
-    "col.device": {"pt-BR": "Dispositivo", "en": "Device"},
-    "col.metric": {"pt-BR": "Grandeza", "en": "Quantity"},
-    "col.value": {"pt-BR": "Valor", "en": "Value"},
-    "metric.energy_kwh": {"pt-BR": "Energia (kWh)", "en": "Energy (kWh)"},
-    "metric.water_m3": {"pt-BR": "Água (m³)", "en": "Water (m³)"},
-    "metric.gas_m3": {"pt-BR": "Gás (m³)", "en": "Gas (m³)"},
-    "error.load": {"pt-BR": "Não foi possível carregar os dados: {error}", "en": "Could not load data: {error}"},
-}
-
-
-def add_messages(messages: dict[str, dict[str, str]]) -> None:
-    """Pages and modules register their own labels; a key defined twice with other text is a bug."""
-    for key, texts in messages.items():
-        if key in MESSAGES and MESSAGES[key] != texts:
-            raise ValueError(f"i18n key {key!r} is already defined differently")
-        MESSAGES[key] = texts
 
 
 def normalize_language(value: str | None, default: str = "pt-BR") -> str:

@@ -9,41 +9,6 @@ import plotly.graph_objects as go
 from tds_dash import i18n
 from tds_dash.figures import empty_figure
 
-MESSAGES = {
-    "nav.ingest": {"pt-BR": "Ingestão", "en": "Ingest"},
-    "ingest.title": {"pt-BR": "Ingestão — última hora", "en": "Ingest — last hour"},
-    "ingest.note": {"pt-BR": "Por minuto, somando os processos de ingestão. Métricas ao vivo: /metrics e /api/health.",
-                    "en": "Per minute, summed over ingest processes. Live metrics: /metrics and /api/health."},
-    "ingest.chart.throughput": {"pt-BR": "Vazão (por segundo)", "en": "Throughput (per second)"},
-    "ingest.chart.problems": {"pt-BR": "Duplicadas, rejeitadas e lacunas de sequência (por minuto)",
-                              "en": "Duplicates, rejections and sequence gaps (per minute)"},
-    "ingest.chart.commit": {"pt-BR": "Tempo de gravação por lote (ms)", "en": "Commit time per batch (ms)"},
-    "ingest.chart.batch": {"pt-BR": "Tamanho do lote (leituras) e fila (mensagens)",
-                           "en": "Batch size (readings) and queue (messages)"},
-    "ingest.chart.reasons": {"pt-BR": "Rejeições por motivo", "en": "Rejections by reason"},
-    "ingest.table.slowest": {"pt-BR": "Gateways mais lentos (gravação − ts da mensagem)",
-                             "en": "Slowest gateways (commit − message ts)"},
-    "ingest.rejected_link": {"pt-BR": "Ver mensagens rejeitadas", "en": "See rejected messages"},
-    "ingest.series.received": {"pt-BR": "Mensagens recebidas/s", "en": "Messages received/s"},
-    "ingest.series.acknowledged": {"pt-BR": "Mensagens confirmadas/s", "en": "Messages acknowledged/s"},
-    "ingest.series.stored": {"pt-BR": "Leituras gravadas/s", "en": "Readings stored/s"},
-    "ingest.series.duplicates": {"pt-BR": "Leituras duplicadas", "en": "Duplicate readings"},
-    "ingest.series.rejected": {"pt-BR": "Mensagens rejeitadas", "en": "Rejected messages"},
-    "ingest.series.gaps": {"pt-BR": "Lacunas de sequência", "en": "Sequence gaps"},
-    "ingest.series.commit_avg": {"pt-BR": "Média", "en": "Average"},
-    "ingest.series.commit_max": {"pt-BR": "Máximo", "en": "Maximum"},
-    "ingest.series.batch_avg": {"pt-BR": "Lote médio", "en": "Average batch"},
-    "ingest.series.batch_max": {"pt-BR": "Maior lote", "en": "Largest batch"},
-    "ingest.series.queue_max": {"pt-BR": "Fila (máx.)", "en": "Queue (max)"},
-    "ingest.col.account": {"pt-BR": "Conta", "en": "Account"},
-    "ingest.col.messages": {"pt-BR": "Mensagens", "en": "Messages"},
-    "ingest.col.delay_avg": {"pt-BR": "Atraso médio (s)", "en": "Average delay (s)"},
-    "ingest.col.delay_max": {"pt-BR": "Atraso máximo (s)", "en": "Maximum delay (s)"},
-    "ingest.col.seq_gaps": {"pt-BR": "Lacunas (total)", "en": "Gaps (total)"},
-    "ingest.col.last_seen": {"pt-BR": "Última mensagem", "en": "Last message"},
-}
-i18n.add_messages(MESSAGES)
-
 SERIES_COLORS = ("#0d6efd", "#198754", "#fd7e14", "#6f42c1", "#dc3545")
 
 

@@ -11,15 +11,6 @@ from tds_dash.consumption.explorer import model as explorer_model
 
 OTHERS_COLOR = "#adb5bd"
 PREVIOUS_COLOR = "#6c757d"
-i18n.add_messages({
-    "device.value": {"pt-BR": "Leitura", "en": "Reading"},
-    "device.band": {"pt-BR": "Mín.–máx.", "en": "Min–max"},
-    "device.corrections": {"pt-BR": "Correções do medidor", "en": "Meter corrections"},
-    "correction.glitch": {"pt-BR": "Falha momentânea (ignorada)", "en": "Glitch (ignored)"},
-    "correction.reset": {"pt-BR": "Reinício do medidor", "en": "Meter reset"},
-    "correction.rollover": {"pt-BR": "Volta do contador", "en": "Counter rollover"},
-    "correction.provisional": {"pt-BR": "Queda provisória", "en": "Provisional drop"},
-})
 
 PALETTE = ("#0d6efd", "#fd7e14", "#198754", "#6f42c1", "#d63384", "#20c997", "#ffc107", "#0dcaf0", "#dc3545",
            "#6610f2")

@@ -19,60 +19,6 @@ from tds_dash.queries.explorer import ExplorerData
 
 MODES = ("bars", "line")
 
-i18n.add_messages({
-    "nav.explorer": {"pt-BR": "Explorador de consumo", "en": "Consumption explorer"},
-    "explorer.title": {"pt-BR": "Explorador de consumo", "en": "Consumption explorer"},
-    "explorer.help": {
-        "pt-BR": "O aumento entre duas leituras consecutivas de um medidor é contado na hora, no dia e no mês "
-                 "(no fuso {zone}) que contêm a leitura mais recente; uma leitura exatamente à meia-noite "
-                 "pertence ao dia que começa nela. Barras empilhadas mostram os {top} maiores dispositivos; "
-                 "os demais são somados em \"outros\". Mín./méd./máx. são do consumo por barra "
-                 "(hora, dia ou mês).",
-        "en": "The increase between two consecutive readings of a meter is counted in the hour, day and month "
-              "(in the {zone} zone) that contain the later reading; a reading exactly at midnight belongs to "
-              "the day that starts then. Stacked bars show the {top} largest devices; the rest are summed as "
-              "\"others\". Min/avg/max are of the consumption per bar (hour, day or month)."},
-    "filter.device": {"pt-BR": "Dispositivo", "en": "Device"},
-    "filter.all_devices": {"pt-BR": "Todos", "en": "All"},
-    "explorer.period": {"pt-BR": "Período", "en": "Period"},
-    "preset.today": {"pt-BR": "Hoje", "en": "Today"},
-    "preset.last_7_days": {"pt-BR": "Últimos 7 dias", "en": "Last 7 days"},
-    "preset.this_month": {"pt-BR": "Este mês", "en": "This month"},
-    "preset.last_month": {"pt-BR": "Mês passado", "en": "Last month"},
-    "preset.last_12_months": {"pt-BR": "Últimos 12 meses", "en": "Last 12 months"},
-    "preset.custom": {"pt-BR": "Personalizado", "en": "Custom"},
-    "explorer.granularity": {"pt-BR": "Granularidade", "en": "Granularity"},
-    "granularity.auto": {"pt-BR": "Automática", "en": "Automatic"},
-    "granularity.hour": {"pt-BR": "Hora", "en": "Hour"},
-    "granularity.day": {"pt-BR": "Dia", "en": "Day"},
-    "granularity.month": {"pt-BR": "Mês", "en": "Month"},
-    "explorer.granularity_used": {"pt-BR": "Mostrando por {unit_name}", "en": "Showing per {unit_name}"},
-    "explorer.coarsened": {"pt-BR": " (período longo demais para a granularidade escolhida)",
-                           "en": " (range too long for the chosen granularity)"},
-    "explorer.mode": {"pt-BR": "Gráfico", "en": "Chart"},
-    "mode.bars": {"pt-BR": "Barras por dispositivo", "en": "Bars by device"},
-    "mode.line": {"pt-BR": "Linha do total", "en": "Total line"},
-    "explorer.compare": {"pt-BR": "Comparar com o período anterior", "en": "Compare with the previous period"},
-    "explorer.download_csv": {"pt-BR": "Baixar CSV", "en": "Download CSV"},
-    "explorer.download_xlsx": {"pt-BR": "Baixar Excel", "en": "Download Excel"},
-    "explorer.change": {"pt-BR": "{current} vs. {previous} no mesmo tempo decorrido do período anterior ({change})",
-                        "en": "{current} vs. {previous} over the same elapsed time of the previous period ({change})"},
-    "explorer.no_previous": {"pt-BR": "{current} · sem dados no período anterior",
-                             "en": "{current} · no data in the previous period"},
-    "explorer.total_text": {"pt-BR": "Total no período: {total}", "en": "Total in the period: {total}"},
-    "explorer.totals": {"pt-BR": "Totais por dispositivo", "en": "Totals per device"},
-    "explorer.col.consumption": {"pt-BR": "Consumo", "en": "Consumption"},
-    "explorer.col.share": {"pt-BR": "Participação", "en": "Share"},
-    "explorer.col.min": {"pt-BR": "Mín.", "en": "Min"},
-    "explorer.col.avg": {"pt-BR": "Méd.", "en": "Avg"},
-    "explorer.col.max": {"pt-BR": "Máx.", "en": "Max"},
-    "explorer.others": {"pt-BR": "Outros", "en": "Others"},
-    "explorer.total": {"pt-BR": "Total", "en": "Total"},
-    "explorer.previous": {"pt-BR": "Período anterior", "en": "Previous period"},
-    "explorer.error.range": {"pt-BR": "Período inválido: {error}", "en": "Invalid range: {error}"},
-})
-
-
 def _utc(value) -> datetime:
     return pd.Timestamp(value).tz_convert(timezone.utc).to_pydatetime()
 

@@ -1,0 +1,483 @@
+"""The one message catalogue: every visible string, in Brazilian Portuguese and English, by key.
+
+Keys are grouped by the concern that shows them (the comment names its module). A test checks that
+every key has both languages and that every key used in the code exists here.
+"""
+
+MESSAGES: dict[str, dict[str, str]] = {}
+
+# shared: navigation, filters, overview
+MESSAGES.update({
+    "nav.overview": {"pt-BR": "Visão geral", "en": "Overview"},
+    "overview.title": {"pt-BR": "Visão geral da frota", "en": "Fleet overview"},
+    "filter.account": {"pt-BR": "Conta", "en": "Account"},
+    "filter.gateway": {"pt-BR": "Gateway", "en": "Gateway"},
+    "filter.metric": {"pt-BR": "Grandeza", "en": "Quantity"},
+    "filter.all": {"pt-BR": "Todas", "en": "All"},
+    "filter.all_gateways": {"pt-BR": "Todos", "en": "All"},
+    "refresh.pause": {"pt-BR": "Pausar atualização", "en": "Pause refresh"},
+    "refresh.updated": {"pt-BR": "Atualizado em {when}", "en": "Updated at {when}"},
+    "refresh.paused": {"pt-BR": "Atualização pausada", "en": "Refresh paused"},
+    "card.gateways": {"pt-BR": "Gateways online", "en": "Gateways online"},
+    "card.devices": {"pt-BR": "Dispositivos", "en": "Devices"},
+    "card.readings_24h": {"pt-BR": "Leituras (24 h)", "en": "Readings (24 h)"},
+    "card.month": {"pt-BR": "Consumo no mês", "en": "Consumption this month"},
+    "card.vs_last_month": {"pt-BR": "{change} vs. mesmo período do mês anterior ({previous})",
+                           "en": "{change} vs. same period last month ({previous})"},
+    "card.no_previous": {"pt-BR": "sem dados do mês anterior", "en": "no data for last month"},
+    "chart.monthly": {"pt-BR": "Consumo mensal — últimos 13 meses", "en": "Monthly consumption — last 13 months"},
+    "chart.daily": {"pt-BR": "Consumo diário — mês atual", "en": "Daily consumption — this month"},
+    "chart.empty": {"pt-BR": "Sem dados no período", "en": "No data in this period"},
+    "table.latest": {"pt-BR": "Últimas 50 leituras", "en": "Latest 50 readings"},
+    "col.time": {"pt-BR": "Data/hora", "en": "Time"},
+    "col.gateway": {"pt-BR": "Gateway", "en": "Gateway"},
+    "col.device": {"pt-BR": "Dispositivo", "en": "Device"},
+    "col.metric": {"pt-BR": "Grandeza", "en": "Quantity"},
+    "col.value": {"pt-BR": "Valor", "en": "Value"},
+    "metric.energy_kwh": {"pt-BR": "Energia (kWh)", "en": "Energy (kWh)"},
+    "metric.water_m3": {"pt-BR": "Água (m³)", "en": "Water (m³)"},
+    "metric.gas_m3": {"pt-BR": "Gás (m³)", "en": "Gas (m³)"},
+    "error.load": {"pt-BR": "Não foi possível carregar os dados: {error}", "en": "Could not load data: {error}"},
+})
+
+# pages/rejected.py
+MESSAGES.update({
+    "nav.rejected": {"pt-BR": "Rejeitadas", "en": "Rejected"},
+    "rejected.title": {"pt-BR": "Mensagens rejeitadas", "en": "Rejected messages"},
+    "rejected.note": {"pt-BR": "As 200 mais recentes. Guardadas por {days} dias, no máximo {rows} linhas.",
+                      "en": "The newest 200. Kept for {days} days, {rows} rows at most."},
+    "rejected.reason": {"pt-BR": "Motivo", "en": "Reason"},
+    "rejected.gateway": {"pt-BR": "Serial do gateway", "en": "Gateway serial"},
+    "rejected.col.topic": {"pt-BR": "Tópico", "en": "Topic"},
+    "rejected.col.detail": {"pt-BR": "Detalhe", "en": "Detail"},
+    "rejected.col.counts": {"pt-BR": "Leituras recusadas / aceitas", "en": "Readings refused / kept"},
+    "rejected.col.size": {"pt-BR": "Bytes", "en": "Bytes"},
+    "rejected.col.excerpt": {"pt-BR": "Início do conteúdo", "en": "Payload start"},
+})
+
+# tds_dash/auth/admin_rows.py
+MESSAGES.update({
+    "nav.admin": {"pt-BR": "Administração", "en": "Admin"},
+    "nav.tokens": {"pt-BR": "Tokens de API", "en": "API tokens"},
+    "admin.title": {"pt-BR": "Usuários e contas", "en": "Users and accounts"},
+    "admin.forbidden": {"pt-BR": "Acesso restrito a administradores.", "en": "Administrators only."},
+    "admin.username": {"pt-BR": "Usuário", "en": "Username"},
+    "admin.name": {"pt-BR": "Nome", "en": "Name"},
+    "admin.role": {"pt-BR": "Papel", "en": "Role"},
+    "admin.accounts": {"pt-BR": "Contas", "en": "Accounts"},
+    "admin.password": {"pt-BR": "Senha (mín. 10)", "en": "Password (min. 10)"},
+    "admin.active": {"pt-BR": "Ativo", "en": "Active"},
+    "admin.create": {"pt-BR": "Criar usuário", "en": "Create user"},
+    "admin.update": {"pt-BR": "Salvar selecionado", "en": "Save selected"},
+    "admin.reset": {"pt-BR": "Redefinir senha", "en": "Reset password"},
+    "admin.created": {"pt-BR": "Usuário criado.", "en": "User created."},
+    "admin.saved": {"pt-BR": "Alterações salvas.", "en": "Changes saved."},
+    "admin.select": {"pt-BR": "Selecione um usuário na tabela.", "en": "Select a user in the table."},
+    "admin.audit": {"pt-BR": "Registro de auditoria", "en": "Audit log"},
+    "tokens.title": {"pt-BR": "Meus tokens de API", "en": "My API tokens"},
+    "tokens.name": {"pt-BR": "Nome do token", "en": "Token name"},
+    "tokens.create": {"pt-BR": "Criar token", "en": "Create token"},
+    "tokens.revoke": {"pt-BR": "Revogar selecionado", "en": "Revoke selected"},
+    "tokens.shown_once": {"pt-BR": "Copie agora; ele não será mostrado de novo:",
+                          "en": "Copy it now; it will not be shown again:"},
+    "tokens.revoked": {"pt-BR": "Token revogado.", "en": "Token revoked."},
+})
+
+# tds_dash/auth/routes.py
+MESSAGES.update({
+    "login.title": {"pt-BR": "Entrar", "en": "Sign in"},
+    "login.username": {"pt-BR": "Usuário", "en": "Username"},
+    "login.password": {"pt-BR": "Senha", "en": "Password"},
+    "login.submit": {"pt-BR": "Entrar", "en": "Sign in"},
+    "login.invalid": {"pt-BR": "Usuário ou senha inválidos.", "en": "Invalid username or password."},
+    "login.throttled": {"pt-BR": "Muitas tentativas. Tente novamente em {minutes} min.",
+                        "en": "Too many attempts. Try again in {minutes} min."},
+    "login.expired": {"pt-BR": "O formulário expirou; tente de novo.", "en": "The form expired; please try again."},
+    "nav.logout": {"pt-BR": "Sair", "en": "Sign out"},
+})
+
+# tds_dash/consumption/device.py
+MESSAGES.update({
+    "device.title": {"pt-BR": "Dispositivo {code}", "en": "Device {code}"},
+    "device.not_found": {"pt-BR": "Dispositivo não encontrado.", "en": "Device not found."},
+    "device.back": {"pt-BR": "Voltar ao explorador", "en": "Back to the explorer"},
+    "device.online": {"pt-BR": "Online", "en": "Online"},
+    "device.offline": {"pt-BR": "Offline", "en": "Offline"},
+    "device.last_seen": {"pt-BR": "Última leitura: {when}", "en": "Last reading: {when}"},
+    "device.never": {"pt-BR": "nenhuma leitura ainda", "en": "no reading yet"},
+    "device.where": {"pt-BR": "Gateway {gateway} · conta {account}", "en": "Gateway {gateway} · account {account}"},
+    "device.raw_note": {"pt-BR": "Leituras brutas (período de até 2 dias)",
+                        "en": "Raw readings (range of up to 2 days)"},
+    "device.band_note": {"pt-BR": "Mín./méd./máx. por {unit_name}, dos agregados",
+                         "en": "Min/avg/max per {unit_name}, from the rollups"},
+    "device.consumption": {"pt-BR": "Consumo por {unit_name}", "en": "Consumption per {unit_name}"},
+    "device.no_metrics": {"pt-BR": "Sem dados no período.", "en": "No data in this period."},
+})
+
+# tds_dash/consumption/explorer/figures.py
+MESSAGES.update({
+    "device.value": {"pt-BR": "Leitura", "en": "Reading"},
+    "device.band": {"pt-BR": "Mín.–máx.", "en": "Min–max"},
+    "device.corrections": {"pt-BR": "Correções do medidor", "en": "Meter corrections"},
+    "correction.glitch": {"pt-BR": "Falha momentânea (ignorada)", "en": "Glitch (ignored)"},
+    "correction.reset": {"pt-BR": "Reinício do medidor", "en": "Meter reset"},
+    "correction.rollover": {"pt-BR": "Volta do contador", "en": "Counter rollover"},
+    "correction.provisional": {"pt-BR": "Queda provisória", "en": "Provisional drop"},
+})
+
+# tds_dash/consumption/explorer/model.py
+MESSAGES.update({
+    "nav.explorer": {"pt-BR": "Explorador de consumo", "en": "Consumption explorer"},
+    "explorer.title": {"pt-BR": "Explorador de consumo", "en": "Consumption explorer"},
+    "explorer.help": {
+        "pt-BR": "O aumento entre duas leituras consecutivas de um medidor é contado na hora, no dia e no mês "
+                 "(no fuso {zone}) que contêm a leitura mais recente; uma leitura exatamente à meia-noite "
+                 "pertence ao dia que começa nela. Barras empilhadas mostram os {top} maiores dispositivos; "
+                 "os demais são somados em \"outros\". Mín./méd./máx. são do consumo por barra "
+                 "(hora, dia ou mês).",
+        "en": "The increase between two consecutive readings of a meter is counted in the hour, day and month "
+              "(in the {zone} zone) that contain the later reading; a reading exactly at midnight belongs to "
+              "the day that starts then. Stacked bars show the {top} largest devices; the rest are summed as "
+              "\"others\". Min/avg/max are of the consumption per bar (hour, day or month)."},
+    "filter.device": {"pt-BR": "Dispositivo", "en": "Device"},
+    "filter.all_devices": {"pt-BR": "Todos", "en": "All"},
+    "explorer.period": {"pt-BR": "Período", "en": "Period"},
+    "preset.today": {"pt-BR": "Hoje", "en": "Today"},
+    "preset.last_7_days": {"pt-BR": "Últimos 7 dias", "en": "Last 7 days"},
+    "preset.this_month": {"pt-BR": "Este mês", "en": "This month"},
+    "preset.last_month": {"pt-BR": "Mês passado", "en": "Last month"},
+    "preset.last_12_months": {"pt-BR": "Últimos 12 meses", "en": "Last 12 months"},
+    "preset.custom": {"pt-BR": "Personalizado", "en": "Custom"},
+    "explorer.granularity": {"pt-BR": "Granularidade", "en": "Granularity"},
+    "granularity.auto": {"pt-BR": "Automática", "en": "Automatic"},
+    "granularity.hour": {"pt-BR": "Hora", "en": "Hour"},
+    "granularity.day": {"pt-BR": "Dia", "en": "Day"},
+    "granularity.month": {"pt-BR": "Mês", "en": "Month"},
+    "explorer.granularity_used": {"pt-BR": "Mostrando por {unit_name}", "en": "Showing per {unit_name}"},
+    "explorer.coarsened": {"pt-BR": " (período longo demais para a granularidade escolhida)",
+                           "en": " (range too long for the chosen granularity)"},
+    "explorer.mode": {"pt-BR": "Gráfico", "en": "Chart"},
+    "mode.bars": {"pt-BR": "Barras por dispositivo", "en": "Bars by device"},
+    "mode.line": {"pt-BR": "Linha do total", "en": "Total line"},
+    "explorer.compare": {"pt-BR": "Comparar com o período anterior", "en": "Compare with the previous period"},
+    "explorer.download_csv": {"pt-BR": "Baixar CSV", "en": "Download CSV"},
+    "explorer.download_xlsx": {"pt-BR": "Baixar Excel", "en": "Download Excel"},
+    "explorer.change": {"pt-BR": "{current} vs. {previous} no mesmo tempo decorrido do período anterior ({change})",
+                        "en": "{current} vs. {previous} over the same elapsed time of the previous period ({change})"},
+    "explorer.no_previous": {"pt-BR": "{current} · sem dados no período anterior",
+                             "en": "{current} · no data in the previous period"},
+    "explorer.total_text": {"pt-BR": "Total no período: {total}", "en": "Total in the period: {total}"},
+    "explorer.totals": {"pt-BR": "Totais por dispositivo", "en": "Totals per device"},
+    "explorer.col.consumption": {"pt-BR": "Consumo", "en": "Consumption"},
+    "explorer.col.share": {"pt-BR": "Participação", "en": "Share"},
+    "explorer.col.min": {"pt-BR": "Mín.", "en": "Min"},
+    "explorer.col.avg": {"pt-BR": "Méd.", "en": "Avg"},
+    "explorer.col.max": {"pt-BR": "Máx.", "en": "Max"},
+    "explorer.others": {"pt-BR": "Outros", "en": "Others"},
+    "explorer.total": {"pt-BR": "Total", "en": "Total"},
+    "explorer.previous": {"pt-BR": "Período anterior", "en": "Previous period"},
+    "explorer.error.range": {"pt-BR": "Período inválido: {error}", "en": "Invalid range: {error}"},
+})
+
+# tds_dash/fleet/actions.py
+MESSAGES.update({
+    "fleet.saved": {"pt-BR": "{what} {name} salvo.", "en": "{what} {name} saved."},
+    "fleet.deleted": {"pt-BR": "{what} {name} excluído.", "en": "{what} {name} deleted."},
+    "fleet.purged": {"pt-BR": "Dispositivo {name} excluído com {count} leituras e seus agregados.",
+                     "en": "Device {name} deleted with {count} readings and their rollups."},
+    "fleet.activated": {"pt-BR": "{what} {name} ativado.", "en": "{what} {name} activated."},
+    "fleet.deactivated": {"pt-BR": "{what} {name} desativado.", "en": "{what} {name} deactivated."},
+    "fleet.provisioning_on": {"pt-BR": "Criação automática ligada.", "en": "Automatic creation on."},
+    "fleet.provisioning_off": {"pt-BR": "Criação automática desligada: códigos desconhecidos serão rejeitados.",
+                               "en": "Automatic creation off: unknown codes will be rejected."},
+    "fleet.what.gateway": {"pt-BR": "Gateway", "en": "Gateway"},
+    "fleet.what.device": {"pt-BR": "Dispositivo", "en": "Device"},
+    "fleet.gateway_has_readings": {
+        "pt-BR": "O gateway {name} tem {count} dispositivo(s) com leituras: desative-o, ou exclua antes os "
+                 "dispositivos definitivamente.",
+        "en": "Gateway {name} has {count} device(s) with readings: deactivate it, or purge those devices first."},
+    "fleet.ask.delete.gateway": {"pt-BR": "Excluir o gateway {name} e seus dispositivos sem leituras? Isto não pode "
+                                          "ser desfeito.",
+                                 "en": "Delete gateway {name} and its devices without readings? This cannot be undone."},
+    "fleet.ask.deactivate.gateway": {"pt-BR": "Desativar o gateway {name}? As mensagens dele passarão a ser "
+                                              "rejeitadas (inactive_gateway) até que seja reativado.",
+                                     "en": "Deactivate gateway {name}? Its messages will be rejected "
+                                           "(inactive_gateway) until it is activated again."},
+    "fleet.ask.activate.gateway": {"pt-BR": "Ativar o gateway {name}?", "en": "Activate gateway {name}?"},
+    "fleet.ask.delete.device": {"pt-BR": "Excluir o dispositivo {name}? Ele não tem leituras.",
+                                "en": "Delete device {name}? It has no readings."},
+    "fleet.ask.delete.device_readings": {
+        "pt-BR": "O dispositivo {name} tem {count} leituras: ele será desativado, não excluído, e as leituras "
+                 "ficam. Para apagar tudo, marque a opção abaixo.",
+        "en": "Device {name} has {count} readings: it will be deactivated, not deleted, and the readings kept. "
+              "To erase everything, tick the option below."},
+    "fleet.ask.deactivate.device": {"pt-BR": "Desativar o dispositivo {name}? As leituras dele deixarão de ser "
+                                             "armazenadas (inactive_device).",
+                                    "en": "Deactivate device {name}? Its readings will no longer be stored "
+                                          "(inactive_device)."},
+    "fleet.ask.activate.device": {"pt-BR": "Ativar o dispositivo {name}?", "en": "Activate device {name}?"},
+})
+
+# tds_dash/fleet/components.py
+MESSAGES.update({
+    "fleet.search": {"pt-BR": "Buscar", "en": "Search"},
+    "fleet.status": {"pt-BR": "Status", "en": "Status"},
+    "fleet.all": {"pt-BR": "Todos", "en": "All"},
+    "fleet.total": {"pt-BR": "{count} encontrados", "en": "{count} found"},
+    "fleet.actions": {"pt-BR": "Ações", "en": "Actions"},
+    "fleet.edit": {"pt-BR": "Editar", "en": "Edit"},
+    "fleet.delete": {"pt-BR": "Excluir", "en": "Delete"},
+    "fleet.deactivate": {"pt-BR": "Desativar", "en": "Deactivate"},
+    "fleet.activate": {"pt-BR": "Ativar", "en": "Activate"},
+    "fleet.save": {"pt-BR": "Salvar", "en": "Save"},
+    "fleet.cancel": {"pt-BR": "Cancelar", "en": "Cancel"},
+    "fleet.confirm": {"pt-BR": "Confirmar", "en": "Confirm"},
+    "fleet.confirm_title": {"pt-BR": "Confirme", "en": "Please confirm"},
+    "fleet.active": {"pt-BR": "Ativo", "en": "Active"},
+    "fleet.empty": {"pt-BR": "Nada encontrado com estes filtros.", "en": "Nothing matches these filters."},
+    "fleet.forbidden": {"pt-BR": "Seu perfil não permite esta alteração.", "en": "Your role does not allow this change."},
+    "fleet.conflict": {
+        "pt-BR": "Outra pessoa alterou este registro enquanto você editava. Suas alterações não foram salvas: "
+                 "feche o formulário e abra-o de novo para ver a versão atual.",
+        "en": "Someone else changed this record while you were editing. Your changes were not saved: "
+              "close the form and open it again to see the current version."},
+    "fleet.missing": {"pt-BR": "Este registro não existe mais (foi excluído?).",
+                      "en": "This record no longer exists (was it deleted?)."},
+    "fleet.fix_fields": {"pt-BR": "Corrija os campos destacados.", "en": "Please fix the highlighted fields."},
+})
+
+# tds_dash/fleet/device_list.py
+MESSAGES.update({
+    "devices.kind.energy_meter": {'pt-BR': 'Medidor de energia', 'en': 'Energy meter'},
+    "devices.kind.water_meter": {'pt-BR': 'Hidrômetro', 'en': 'Water meter'},
+    "devices.kind.gas_meter": {'pt-BR': 'Medidor de gás', 'en': 'Gas meter'},
+    "devices.kind.temperature_sensor": {'pt-BR': 'Sensor de temperatura', 'en': 'Temperature sensor'},
+    "devices.kind.meter": {'pt-BR': 'Medidor', 'en': 'Meter'},
+    "devices.kind.other": {'pt-BR': 'Outro', 'en': 'Other'},
+    "devices.meter.counter": {'pt-BR': 'Contador (acumulado)', 'en': 'Counter (cumulative)'},
+    "devices.meter.delta": {'pt-BR': 'Delta (consumo do intervalo)', 'en': 'Delta (interval consumption)'},
+    "devices.meter.gauge": {'pt-BR': 'Instantâneo (sem consumo)', 'en': 'Gauge (no consumption)'},
+    "nav.devices": {"pt-BR": "Dispositivos", "en": "Devices"},
+    "devices.title": {"pt-BR": "Dispositivos", "en": "Devices"},
+    "devices.new": {"pt-BR": "Novo dispositivo", "en": "New device"},
+    "devices.new_title": {"pt-BR": "Novo dispositivo", "en": "New device"},
+    "devices.edit_title": {"pt-BR": "Editar dispositivo {code}", "en": "Edit device {code}"},
+    "devices.gateway": {"pt-BR": "Gateway", "en": "Gateway"},
+    "devices.gateway_fixed": {"pt-BR": "O gateway não muda depois de criado.", "en": "The gateway is fixed once created."},
+    "devices.code": {"pt-BR": "Código", "en": "Code"},
+    "devices.code_help": {"pt-BR": "O campo device das leituras; único dentro do gateway.",
+                          "en": "The device field of readings; unique within the gateway."},
+    "devices.name": {"pt-BR": "Nome", "en": "Name"},
+    "devices.kind": {"pt-BR": "Tipo", "en": "Kind"},
+    "devices.account": {"pt-BR": "Conta", "en": "Account"},
+    "devices.last_reading": {"pt-BR": "Última leitura", "en": "Last reading"},
+    "devices.metrics": {"pt-BR": "Grandezas medidas", "en": "Measured quantities"},
+    "devices.metrics_none": {"pt-BR": "Nenhuma leitura ainda: as grandezas aparecem aqui com a primeira leitura.",
+                             "en": "No reading yet: quantities appear here with the first reading."},
+    "devices.metric": {"pt-BR": "Grandeza", "en": "Quantity"},
+    "devices.meter_kind": {"pt-BR": "Tipo de medição", "en": "Meter kind"},
+    "devices.unit": {"pt-BR": "Unidade", "en": "Unit"},
+    "devices.no_unit": {"pt-BR": "(sem unidade)", "en": "(no unit)"},
+    "devices.rollover": {"pt-BR": "Virada em", "en": "Rolls over at"},
+    "devices.interval": {"pt-BR": "Intervalo usual (s)", "en": "Usual interval (s)"},
+    "devices.interval_help": {"pt-BR": "Vazio: aprendido das leituras. Silencioso após 3× este intervalo.",
+                              "en": "Empty: learned from readings. Silent after 3× this interval."},
+    "devices.purge": {"pt-BR": "Excluir definitivamente o dispositivo, suas leituras e agregados (irreversível)",
+                      "en": "Permanently delete the device, its readings and rollups (cannot be undone)"},
+})
+
+# tds_dash/fleet/events.py
+MESSAGES.update({
+    "nav.events": {"pt-BR": "Eventos", "en": "Events"},
+    "events.title": {"pt-BR": "Eventos da frota", "en": "Fleet events"},
+    "events.kinds": {"pt-BR": "Tipos", "en": "Kinds"},
+    "events.period": {"pt-BR": "Período", "en": "Period"},
+    "events.period.24h": {"pt-BR": "Últimas 24 h", "en": "Last 24 h"},
+    "events.period.7d": {"pt-BR": "Últimos 7 dias", "en": "Last 7 days"},
+    "events.period.30d": {"pt-BR": "Últimos 30 dias", "en": "Last 30 days"},
+    "events.dates_hint": {"pt-BR": "ou datas (têm precedência)", "en": "or dates (take precedence)"},
+    "events.start": {"pt-BR": "Início", "en": "Start"},
+    "events.end": {"pt-BR": "Fim", "en": "End"},
+    "events.col.when": {"pt-BR": "Quando", "en": "When"},
+    "events.col.kind": {"pt-BR": "Evento", "en": "Event"},
+    "events.col.gateway": {"pt-BR": "Gateway", "en": "Gateway"},
+    "events.col.what": {"pt-BR": "O que houve", "en": "What happened"},
+    "events.col.count": {"pt-BR": "Vezes", "en": "Times"},
+    "events.empty": {"pt-BR": "Nenhum evento com estes filtros.", "en": "No events match these filters."},
+})
+
+# tds_dash/fleet/gateway_detail.py
+MESSAGES.update({
+    "gateway.not_found": {"pt-BR": "Gateway não encontrado.", "en": "Gateway not found."},
+    "gateway.back": {"pt-BR": "Voltar aos gateways", "en": "Back to gateways"},
+    "gateway.account": {"pt-BR": "Conta {account} · local {location} · inatividade até offline {timeout}",
+                        "en": "Account {account} · location {location} · inactivity timeout {timeout}"},
+    "gateway.last_message": {"pt-BR": "Última mensagem: {seen}", "en": "Last message: {seen}"},
+    "gateway.seq_gaps": {"pt-BR": "Mensagens perdidas (pela sequência): {count}",
+                         "en": "Messages missing (by sequence): {count}"},
+    "gateway.uptime": {"pt-BR": "Disponibilidade {window}", "en": "Uptime {window}"},
+    "gateway.uptime_note": {"pt-BR": "do tempo monitorado", "en": "of the monitored time"},
+    "gateway.devices": {"pt-BR": "Dispositivos", "en": "Devices"},
+    "gateway.manage_devices": {"pt-BR": "Gerenciar dispositivos", "en": "Manage devices"},
+    "gateway.history": {"pt-BR": "Histórico de status", "en": "Status history"},
+    "gateway.rejections": {"pt-BR": "Mensagens rejeitadas deste gateway", "en": "Rejected messages from this gateway"},
+    "gateway.none": {"pt-BR": "Nada registrado.", "en": "Nothing recorded."},
+    "gateway.col.status": {"pt-BR": "Status", "en": "Status"},
+    "gateway.col.reason": {"pt-BR": "Motivo", "en": "Reason"},
+    "gateway.col.from": {"pt-BR": "De", "en": "From"},
+    "gateway.col.to": {"pt-BR": "Até", "en": "To"},
+    "gateway.col.duration": {"pt-BR": "Duração", "en": "Duration"},
+    "gateway.col.time": {"pt-BR": "Recebida em", "en": "Received"},
+    "gateway.col.detail": {"pt-BR": "Detalhe", "en": "Detail"},
+    "gateway.col.readings": {"pt-BR": "Leituras recusadas / aceitas", "en": "Readings refused / kept"},
+    "gateway.now": {"pt-BR": "agora", "en": "now"},
+    "gateway.reason.message": {"pt-BR": "mensagens chegando", "en": "messages arriving"},
+    "gateway.reason.birth": {"pt-BR": "conectou (nascimento)", "en": "connected (birth)"},
+    "gateway.reason.will": {"pt-BR": "desconectou (will)", "en": "disconnected (will)"},
+    "gateway.reason.silent": {"pt-BR": "silêncio além do limite", "en": "silent past the timeout"},
+})
+
+# tds_dash/fleet/gateway_detail.py
+MESSAGES.update({
+    "gateway.offline_title": {"pt-BR": "Gateways offline", "en": "Offline gateways"},
+    "gateway.offline_since": {"pt-BR": "offline {age}", "en": "offline {age}"},
+})
+
+# tds_dash/fleet/gateway_list.py
+MESSAGES.update({
+    "nav.gateways": {"pt-BR": "Gateways", "en": "Gateways"},
+    "gateways.title": {"pt-BR": "Gateways", "en": "Gateways"},
+    "gateways.new": {"pt-BR": "Novo gateway", "en": "New gateway"},
+    "gateways.edit_title": {"pt-BR": "Editar gateway {serial}", "en": "Edit gateway {serial}"},
+    "gateways.new_title": {"pt-BR": "Novo gateway", "en": "New gateway"},
+    "gateways.account": {"pt-BR": "Conta", "en": "Account"},
+    "gateways.serial": {"pt-BR": "Número de série", "en": "Serial"},
+    "gateways.name": {"pt-BR": "Nome", "en": "Name"},
+    "gateways.location": {"pt-BR": "Local", "en": "Location"},
+    "gateways.timeout": {"pt-BR": "Inatividade até offline (s)", "en": "Inactivity timeout (s)"},
+    "gateways.timeout_help": {"pt-BR": "De 10 a 86.400 segundos; padrão 300 (5 min).",
+                              "en": "10 to 86,400 seconds; default 300 (5 min)."},
+    "gateways.serial_help": {"pt-BR": "A parte {gateway} do tópico MQTT tds/{conta}/{gateway}/telemetry.",
+                             "en": "The {gateway} part of the MQTT topic tds/{account}/{gateway}/telemetry."},
+    "gateways.account_fixed": {"pt-BR": "A conta não muda depois de criado.", "en": "The account is fixed once created."},
+    "gateways.last_seen": {"pt-BR": "Última mensagem", "en": "Last message"},
+    "gateways.devices": {"pt-BR": "Dispositivos", "en": "Devices"},
+    "gateways.unknown_title": {"pt-BR": "Gateways não cadastrados enviando dados",
+                               "en": "Unregistered gateways sending data"},
+    "gateways.unknown_row": {"pt-BR": "{serial} (conta {account}): {count} mensagens rejeitadas, a última {age}",
+                             "en": "{serial} (account {account}): {count} rejected messages, the last {age}"},
+    "gateways.register": {"pt-BR": "Cadastrar este gateway", "en": "Register this gateway"},
+    "gateways.provisioning_title": {"pt-BR": "Criar dispositivos automaticamente (por conta)",
+                                    "en": "Create devices automatically (per account)"},
+    "gateways.provisioning_help": {
+        "pt-BR": "Ligado: um código de dispositivo desconhecido em um gateway cadastrado cria o dispositivo (marcado "
+                 "como novo). Desligado: essas leituras são rejeitadas (unknown_device).",
+        "en": "On: an unknown device code under a registered gateway creates the device (marked new). "
+              "Off: those readings are rejected (unknown_device)."},
+})
+
+# tds_dash/fleet/text.py
+MESSAGES.update({
+    "fleet.status.online": {"pt-BR": "online", "en": "online"},
+    "fleet.status.offline": {"pt-BR": "offline", "en": "offline"},
+    "fleet.status.never": {"pt-BR": "nunca visto", "en": "never seen"},
+    "fleet.status.inactive": {"pt-BR": "desativado", "en": "deactivated"},
+    "fleet.status.silent": {"pt-BR": "silencioso", "en": "silent"},
+    "fleet.status.new": {"pt-BR": "novo", "en": "new"},
+    "fleet.age.now": {"pt-BR": "agora mesmo", "en": "just now"},
+    "fleet.age.seconds": {"pt-BR": "há {n} s", "en": "{n} s ago"},
+    "fleet.age.minutes": {"pt-BR": "há {n} min", "en": "{n} min ago"},
+    "fleet.age.hours": {"pt-BR": "há {n} h", "en": "{n} h ago"},
+    "fleet.age.days": {"pt-BR": "há {n} dias", "en": "{n} days ago"},
+    "fleet.age.day": {"pt-BR": "há 1 dia", "en": "1 day ago"},
+    "fleet.seen.ago": {"pt-BR": "visto {age}", "en": "seen {age}"},
+    "fleet.seen.never": {"pt-BR": "nunca visto", "en": "never seen"},
+    "fleet.why.will": {"pt-BR": "desconectado (will) às {time}", "en": "disconnected (will) at {time}"},
+    "fleet.why.silent": {"pt-BR": "silencioso há {duration} (limite {timeout})", "en": "silent for {duration} (timeout {timeout})"},
+    "fleet.event.gateway_offline.will": {"pt-BR": "Gateway desconectado (will) às {time}",
+                                   "en": "Gateway disconnected (will) at {time}"},
+    "fleet.event.gateway_offline.silent": {
+        "pt-BR": "Gateway silencioso: nenhuma mensagem desde {since} (limite de inatividade {timeout})",
+        "en": "Gateway silent: no message since {since} (inactivity timeout {timeout})"},
+    "fleet.event.gateway_online.message": {"pt-BR": "Gateway voltou a enviar mensagens às {time}",
+                                     "en": "Gateway sending messages again at {time}"},
+    "fleet.event.gateway_online.birth": {"pt-BR": "Gateway conectado (mensagem de nascimento) às {time}",
+                                   "en": "Gateway connected (birth message) at {time}"},
+    "fleet.event.gateway_flapping": {
+        "pt-BR": "Gateway instável: {count} mudanças de estado entre {start} e {end}; agora {state}",
+        "en": "Gateway flapping: {count} state changes between {start} and {end}; now {state}"},
+    "fleet.event.device_silent": {
+        "pt-BR": "Medidor {device} silencioso por 3× seu intervalo usual ({interval}) com o gateway online;"
+                 " última leitura às {since}",
+        "en": "Meter {device} silent for 3× its usual interval ({interval}) while its gateway is online;"
+              " last reading at {since}"},
+    "fleet.event.device_back": {"pt-BR": "Medidor {device} voltou a enviar leituras às {time}",
+                          "en": "Meter {device} reporting again at {time}"},
+    "fleet.event.rejected_burst": {"pt-BR": "{count} mensagens rejeitadas de {gateway} entre {start} e {end} ({detail})",
+                             "en": "{count} rejected messages from {gateway} between {start} and {end} ({detail})"},
+    "fleet.kind.gateway_offline": {"pt-BR": "Gateway offline", "en": "Gateway offline"},
+    "fleet.kind.gateway_online": {"pt-BR": "Gateway online", "en": "Gateway online"},
+    "fleet.kind.gateway_flapping": {"pt-BR": "Gateway instável", "en": "Gateway flapping"},
+    "fleet.kind.device_silent": {"pt-BR": "Medidor silencioso", "en": "Meter silent"},
+    "fleet.kind.device_back": {"pt-BR": "Medidor de volta", "en": "Meter back"},
+    "fleet.kind.rejected_burst": {"pt-BR": "Rajada de rejeições", "en": "Rejection burst"},
+})
+
+# tds_dash/fleet/validation.py
+MESSAGES.update({
+    "form.required": {"pt-BR": "Campo obrigatório.", "en": "Required."},
+    "form.serial_format": {
+        "pt-BR": "Use de 2 a 64 caracteres: letras sem acento, dígitos, '_', '.' ou '-', começando por letra ou dígito.",
+        "en": "Use 2 to 64 characters: letters, digits, '_', '.' or '-', starting with a letter or digit."},
+    "form.code_format": {
+        "pt-BR": "Use de 1 a 64 caracteres: letras sem acento, dígitos, '_', '.', ':' ou '-', começando por letra "
+                 "ou dígito.",
+        "en": "Use 1 to 64 characters: letters, digits, '_', '.', ':' or '-', starting with a letter or digit."},
+    "form.serial_taken": {"pt-BR": "Já existe um gateway com este número de série.",
+                          "en": "A gateway with this serial already exists."},
+    "form.code_taken": {"pt-BR": "Já existe um dispositivo com este código neste gateway.",
+                        "en": "This gateway already has a device with this code."},
+    "form.integer": {"pt-BR": "Informe um número inteiro, sem separadores.", "en": "Enter a whole number."},
+    "form.number": {"pt-BR": "Informe um número, com no máximo uma vírgula decimal (ex.: 99999,9).",
+                    "en": "Enter a number with at most one decimal point (e.g. 99999.9)."},
+    "form.range": {"pt-BR": "Informe um valor entre {low} e {high}.", "en": "Enter a value between {low} and {high}."},
+    "form.too_long": {"pt-BR": "Use no máximo {max} caracteres.", "en": "Use at most {max} characters."},
+    "form.choice": {"pt-BR": "Escolha uma opção da lista.", "en": "Choose an option from the list."},
+    "form.rollover_counter_only": {"pt-BR": "Só medidores do tipo contador têm valor de virada.",
+                                   "en": "Only counters have a rollover value."},
+})
+
+# tds_dash/monitoring/ingest_page.py
+MESSAGES.update({
+    "nav.ingest": {"pt-BR": "Ingestão", "en": "Ingest"},
+    "ingest.title": {"pt-BR": "Ingestão — última hora", "en": "Ingest — last hour"},
+    "ingest.note": {"pt-BR": "Por minuto, somando os processos de ingestão. Métricas ao vivo: /metrics e /api/health.",
+                    "en": "Per minute, summed over ingest processes. Live metrics: /metrics and /api/health."},
+    "ingest.chart.throughput": {"pt-BR": "Vazão (por segundo)", "en": "Throughput (per second)"},
+    "ingest.chart.problems": {"pt-BR": "Duplicadas, rejeitadas e lacunas de sequência (por minuto)",
+                              "en": "Duplicates, rejections and sequence gaps (per minute)"},
+    "ingest.chart.commit": {"pt-BR": "Tempo de gravação por lote (ms)", "en": "Commit time per batch (ms)"},
+    "ingest.chart.batch": {"pt-BR": "Tamanho do lote (leituras) e fila (mensagens)",
+                           "en": "Batch size (readings) and queue (messages)"},
+    "ingest.chart.reasons": {"pt-BR": "Rejeições por motivo", "en": "Rejections by reason"},
+    "ingest.table.slowest": {"pt-BR": "Gateways mais lentos (gravação − ts da mensagem)",
+                             "en": "Slowest gateways (commit − message ts)"},
+    "ingest.rejected_link": {"pt-BR": "Ver mensagens rejeitadas", "en": "See rejected messages"},
+    "ingest.series.received": {"pt-BR": "Mensagens recebidas/s", "en": "Messages received/s"},
+    "ingest.series.acknowledged": {"pt-BR": "Mensagens confirmadas/s", "en": "Messages acknowledged/s"},
+    "ingest.series.stored": {"pt-BR": "Leituras gravadas/s", "en": "Readings stored/s"},
+    "ingest.series.duplicates": {"pt-BR": "Leituras duplicadas", "en": "Duplicate readings"},
+    "ingest.series.rejected": {"pt-BR": "Mensagens rejeitadas", "en": "Rejected messages"},
+    "ingest.series.gaps": {"pt-BR": "Lacunas de sequência", "en": "Sequence gaps"},
+    "ingest.series.commit_avg": {"pt-BR": "Média", "en": "Average"},
+    "ingest.series.commit_max": {"pt-BR": "Máximo", "en": "Maximum"},
+    "ingest.series.batch_avg": {"pt-BR": "Lote médio", "en": "Average batch"},
+    "ingest.series.batch_max": {"pt-BR": "Maior lote", "en": "Largest batch"},
+    "ingest.series.queue_max": {"pt-BR": "Fila (máx.)", "en": "Queue (max)"},
+    "ingest.col.account": {"pt-BR": "Conta", "en": "Account"},
+    "ingest.col.messages": {"pt-BR": "Mensagens", "en": "Messages"},
+    "ingest.col.delay_avg": {"pt-BR": "Atraso médio (s)", "en": "Average delay (s)"},
+    "ingest.col.delay_max": {"pt-BR": "Atraso máximo (s)", "en": "Maximum delay (s)"},
+    "ingest.col.seq_gaps": {"pt-BR": "Lacunas (total)", "en": "Gaps (total)"},
+    "ingest.col.last_seen": {"pt-BR": "Última mensagem", "en": "Last message"},
+})
