@@ -22,7 +22,7 @@ def post_worker_init(worker):
     from tds_dash.background.runtime import start_background  # noqa: PLC0415
     from tds_dash.settings import load_settings  # noqa: PLC0415
 
-    background = start_background(load_settings(), progress=False)
+    background = start_background(load_settings())
     worker.wsgi.extensions["tds"].background = background
     worker.tds_background = background
 

@@ -20,13 +20,24 @@ class BatchResult:
     duplicates: int
     rejected: list[statements.RejectedRow]
     seq_gaps: int = 0
+    changed: list[statements.ChangedKey] = dataclasses.field(default_factory=list)  # keys with new readings
+
+
+# Who merges a batch's new readings into the rollups:
+ROLLUPS_INLINE = "inline"  # this transaction, before the commit (tests of the merge itself, tools)
+ROLLUPS_DEFERRED = "deferred"  # the rollup worker, after the commit (the live writer: off the PUBACK path)
+ROLLUPS_CALLER = "caller"  # the caller, once, set-based over everything it wrote (backfill)
+ROLLUP_MODES = (ROLLUPS_INLINE, ROLLUPS_DEFERRED, ROLLUPS_CALLER)
 
 
 class BatchStore:
     """Turns a batch of envelopes into rows and writes them in one transaction."""
 
-    def __init__(self, timezone_name: str, late_data_days: int = 7) -> None:
+    def __init__(self, timezone_name: str, late_data_days: int = 7, rollups: str = ROLLUPS_INLINE) -> None:
+        if rollups not in ROLLUP_MODES:
+            raise ValueError(f"rollups must be one of {ROLLUP_MODES}")
         self.timezone = timezone_name
+        self.rollups = rollups
         self.late_window = timedelta(days=late_data_days)
         self.metric_ids: dict[str, int] = {}
         # Per write(): envelope id -> readings the fleet checks refused, as (reason, detail).
@@ -45,14 +56,17 @@ class BatchStore:
         ready = [env for env in accepted if not self._rejected_by_fleet(env, gateways, rejected)]
         rows = self._rows(conn, ready, gateways)
         keys = statements.insert_readings(conn, rows) if rows else []
-        statements.refresh_rollups(conn, keys, self.timezone)
+        if self.rollups == ROLLUPS_DEFERRED:
+            statements.queue_rollups(conn, keys)
+        elif self.rollups == ROLLUPS_INLINE:
+            statements.refresh_rollups(conn, keys, self.timezone)
         updates = self._gateway_updates(ready, gateways)
         statements.update_gateways(conn, updates)
         inserted = sum(key.inserted for key in keys)
         self._note_partial(ready, rejected)
         statements.insert_rejected(conn, rejected)
         return BatchResult(stored=inserted, duplicates=len(rows) - inserted, rejected=rejected,
-                           seq_gaps=sum(update.new_gaps for update in updates))
+                           seq_gaps=sum(update.new_gaps for update in updates), changed=keys)
 
     @staticmethod
     def _rejection_row(env: Envelope, reason: str, detail: str, rejected_count: int, accepted: int = 0):

@@ -7,8 +7,10 @@ import queue
 import time
 from datetime import timedelta
 
+from ingest.batch import ROLLUPS_DEFERRED, ROLLUPS_INLINE
 from ingest.inbox import STOP, Inbox
 from ingest.presence.recorder import StatusRecorder
+from ingest.rollups import RollupWorker
 from ingest.stats import IngestStats
 from ingest.subscriber import RECEIVE_MAXIMUM, BrokerAddress, Subscriber
 from ingest.writer import BatchWriter
@@ -23,6 +25,7 @@ class IngestHandle:
     stats: IngestStats
     inbox: "queue.Queue"
     status: StatusRecorder | None = None
+    rollups: RollupWorker | None = None  # None: the writer merges rollups inline (TDS_ROLLUP_DEFERRED=false)
 
     def queue_depth(self) -> int:
         """Messages waiting for the writer (the bound is on their weight, see ingest.inbox)."""
@@ -47,6 +50,8 @@ class IngestHandle:
                         " stay with the broker", timeout)
             self.writer.abandon.set()
             self.writer.join(5)
+        if self.rollups is not None:
+            self.rollups.stop(timeout)  # after the writer: its last batch's keys are merged before we go
         if self.status is not None:
             self.status.stop(timeout)
         self.subscriber.disconnect()
@@ -72,9 +77,13 @@ def start_ingest(settings, dsn: str, mqtt_url: str, slot: int | None = None,
     supervisor keep its counters across restarts of the ingest."""
     inbox = Inbox(maxsize=settings.ingest_queue_size)
     stats = stats or IngestStats()
+    deferred = getattr(settings, "rollups_deferred", True)
     writer = BatchWriter(dsn, settings.timezone, inbox, settings.ingest_batch_size, settings.ingest_flush_ms, stats,
-                         settings.late_data_days)
+                         settings.late_data_days, rollups=ROLLUPS_DEFERRED if deferred else ROLLUPS_INLINE)
     writer.start()
+    rollups = RollupWorker(dsn, settings.timezone) if deferred else None
+    if rollups is not None:
+        rollups.start()
     tls_files = {"ca": settings.mqtt_ca_file, "cert": settings.mqtt_cert_file, "key": settings.mqtt_key_file}
     status = None
     if settings.mqtt_status_topic:
@@ -86,4 +95,4 @@ def start_ingest(settings, dsn: str, mqtt_url: str, slot: int | None = None,
                             settings.mqtt_protocol, inbox, tls_files, settings.mqtt_status_topic,
                             status.inbox if status else None, stats=stats, unsubscribe=stale)
     subscriber.start()
-    return IngestHandle(subscriber, writer, stats, inbox, status)
+    return IngestHandle(subscriber, writer, stats, inbox, status, rollups)

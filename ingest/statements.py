@@ -10,6 +10,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 STAGING_TYPES = ("int8", "int2", "timestamptz", "float8", "int8", "int8", "timestamptz")
+ROLLUP_LOCK_KEY = 7_301_020  # any fixed number, the same in every process
 
 
 class ReadingRow(NamedTuple):
@@ -172,10 +173,49 @@ def analyze_tables(conn: psycopg.Connection) -> None:
     conn.commit()
 
 
-def refresh_rollups(conn: psycopg.Connection, keys: Sequence[ChangedKey], timezone: str) -> None:
+class PendingKey(NamedTuple):
+    """A key the rollup worker claimed: merge its readings from `from_ts` on; queued since `queued_at`."""
+
+    device_id: int
+    metric_id: int
+    from_ts: datetime
+    queued_at: datetime
+
+
+def queue_rollups(conn: psycopg.Connection, keys: Sequence[ChangedKey]) -> None:
+    """Record changed keys for the rollup worker, in the batch's transaction (sorted: one lock order)."""
     if not keys:
         return
-    devices, metrics, starts, _counts = zip(*keys)
+    ordered = sorted(keys, key=lambda k: (k.device_id, k.metric_id))
+    conn.execute(
+        "INSERT INTO rollup_pending (device_id, metric_id, from_ts)"
+        " SELECT * FROM unnest(%s::bigint[], %s::smallint[], %s::timestamptz[])"
+        " ON CONFLICT (device_id, metric_id) DO UPDATE SET from_ts = least(rollup_pending.from_ts, EXCLUDED.from_ts)",
+        ([k.device_id for k in ordered], [k.metric_id for k in ordered], [k.earliest for k in ordered]),
+    )
+
+
+def claim_pending(conn: psycopg.Connection, limit: int) -> list[PendingKey]:
+    """Take up to `limit` waiting keys, oldest first; rows a writer is updating right now wait for the next pass."""
+    rows = conn.execute(
+        "DELETE FROM rollup_pending p USING ("
+        "  SELECT device_id, metric_id FROM rollup_pending ORDER BY queued_at LIMIT %s FOR UPDATE SKIP LOCKED) c"
+        " WHERE p.device_id = c.device_id AND p.metric_id = c.metric_id"
+        " RETURNING p.device_id, p.metric_id, p.from_ts, p.queued_at",
+        (limit,),
+    ).fetchall()
+    return [PendingKey(*row) for row in rows]
+
+
+def try_rollup_lock(conn: psycopg.Connection) -> bool:
+    """One rollup pass at a time across processes (released at commit)."""
+    return conn.execute("SELECT pg_try_advisory_xact_lock(%s)", (ROLLUP_LOCK_KEY,)).fetchone()[0]
+
+
+def refresh_rollups(conn: psycopg.Connection, keys: Sequence[ChangedKey | PendingKey], timezone: str) -> None:
+    if not keys:
+        return
+    devices, metrics, starts = [k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys]
     conn.execute(
         "SELECT tds_refresh_rollups(%s::bigint[], %s::smallint[], %s::timestamptz[], %s)",
         (list(devices), list(metrics), list(starts), timezone),

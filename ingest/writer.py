@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 import psycopg
 
 from ingest import statements
-from ingest.batch import BatchStore
+from ingest.batch import ROLLUPS_INLINE, BatchStore
 from ingest.inbox import STOP, Envelope
 from ingest.stats import IngestStats, process_name
 
@@ -22,14 +22,15 @@ class BatchWriter(threading.Thread):
     """Owns one connection; flushes by size or age; keeps the batch and retries on database errors."""
 
     def __init__(self, dsn: str, timezone_name: str, inbox: "queue.Queue", batch_size: int = 5000,
-                 flush_ms: int = 0, stats: IngestStats | None = None, late_data_days: int = 7) -> None:
+                 flush_ms: int = 0, stats: IngestStats | None = None, late_data_days: int = 7,
+                 rollups: str = ROLLUPS_INLINE) -> None:
         super().__init__(name="tds-ingest-writer", daemon=True)
         self.dsn = dsn
         self.inbox = inbox
         self.batch_size = batch_size
         self.flush_seconds = flush_ms / 1000
         self.stats = stats or IngestStats()
-        self.batch_store = BatchStore(timezone_name, late_data_days)
+        self.batch_store = BatchStore(timezone_name, late_data_days, rollups)
         self.conn: psycopg.Connection | None = None
         self.connected = threading.Event()
         # Set by IngestHandle.stop() when the database stays unreachable past the stop timeout: give up

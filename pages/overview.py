@@ -96,7 +96,8 @@ def update_overview_store(_tick, account_id, gateway_id, metric):
         return dash.no_update, dash.no_update, dbc.Alert(i18n.t("error.load", language, error=type(error).__name__),
                                                          color="danger")
     updated = i18n.t("refresh.updated", language, when=i18n.format_datetime(now, app.settings.zone, language))
-    return overview_model.to_store(data, metric or "energy_kwh", now), updated, None
+    notice = overview_model.history_notice(app.background, language)
+    return overview_model.to_store(data, metric or "energy_kwh", now), updated, notice
 
 
 @callback(Output(ids.OVERVIEW_CARDS, "children"), Input(ids.OVERVIEW_STORE, "data"), prevent_initial_call=True)

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import logging
 import signal
-import sys
 import time
 
 import click
@@ -50,7 +49,7 @@ def run() -> None:
     signal.signal(signal.SIGTERM, _terminate_once)
     background = None
     try:
-        background = start_background(settings, progress=sys.stderr.isatty() or True)
+        background = start_background(settings)
         app = create_app(background.settings)
         app.server.extensions["tds"].background = background
         url = f"http://{settings.host}:{settings.port}"
@@ -80,8 +79,7 @@ def ingest() -> None:
     signal.signal(signal.SIGTERM, _terminate_once)
     background = None
     try:
-        background = start_background(settings.replace(start_ingest=True, start_scheduler=False, demo_fleet=False),
-                                      progress=False)
+        background = start_background(settings.replace(start_ingest=True, start_scheduler=False, demo_fleet=False))
         click.echo(f"ingesting from {settings.mqtt_url} ({settings.ingest_slots} slot(s)); Ctrl-C to stop")
         while True:
             time.sleep(3600)

@@ -78,6 +78,7 @@ class Settings:
     mqtt_shared_group: str = "tds-ingest"  # $share/<group>/<topic> when ingest_slots > 1
     ingest_stall_seconds: int = 60  # a batch not committed for this long makes /api/health answer 503
     rejected_max_rows: int = 100_000  # rejected_messages keeps at most this many rows (newest)
+    rollups_deferred: bool = True  # the rollup worker merges changed keys after the commit (off the PUBACK path)
 
     @property
     def embedded(self) -> bool:
@@ -202,4 +203,5 @@ def load_settings(env: dict | None = None) -> Settings:
         mqtt_shared_group=_shared_group(env.get("TDS_MQTT_SHARED_GROUP", "tds-ingest")),
         ingest_stall_seconds=_int(env, "TDS_INGEST_STALL_SECONDS", 60, 1, 3600),
         rejected_max_rows=_int(env, "TDS_REJECTED_MAX_ROWS", 100_000, 10, 100_000_000),
+        rollups_deferred=_bool(env, "TDS_ROLLUP_DEFERRED", True),
     )

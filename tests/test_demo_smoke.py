@@ -35,10 +35,10 @@ def _health(port: int) -> tuple[int, dict] | None:
         return None
 
 
-def _start(data_dir: Path, port: int, mqtt_port: int) -> subprocess.Popen:
+def _start(data_dir: Path, port: int, mqtt_port: int, backfill_days: int = 3) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "MQTT_URL"}}
     env.update(TDS_DATA_DIR=str(data_dir), PORT=str(port), TDS_EMBEDDED_MQTT_PORT=str(mqtt_port),
-               TDS_BACKFILL_DAYS="3", TDS_DEMO_INTERVAL_SECONDS="1", PYTHONUNBUFFERED="1")
+               TDS_BACKFILL_DAYS=str(backfill_days), TDS_DEMO_INTERVAL_SECONDS="1", PYTHONUNBUFFERED="1")
     return subprocess.Popen([sys.executable, "-m", "tds_dash", "run"], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
@@ -53,6 +53,18 @@ def _wait_for_live_readings(process: subprocess.Popen, port: int, timeout: float
         time.sleep(0.3)
     process.kill()
     pytest.fail(f"no live readings within {timeout}s:\n{process.stdout.read()}")
+
+
+def _wait_for_history(process: subprocess.Popen, port: int, timeout: float = 120) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, f"the app exited early:\n{process.stdout.read()}"
+        result = _health(port)
+        if result and result[1].get("history", {}).get("status") == "complete":
+            return result[1]
+        time.sleep(0.3)
+    process.kill()
+    pytest.fail(f"history not loaded within {timeout}s:\n{process.stdout.read()}")
 
 
 def _stop(process: subprocess.Popen) -> str:
@@ -76,6 +88,7 @@ def test_demo001_embedded_demo_starts_ingests_and_stops_cleanly(tmp_path):
     assert health["status"] == "ok"
     assert health["database"]["has_readings"] is True
     assert health["ingest"]["broker_connected"] is True
+    assert _wait_for_history(process, port)["history"]["seconds"] > 0
     output = _stop(process)
     assert f"http://127.0.0.1:{port}" in output
     assert f"mqtt://127.0.0.1:{mqtt_port}" in output
@@ -88,3 +101,19 @@ def test_demo001_embedded_demo_starts_ingests_and_stops_cleanly(tmp_path):
     output = _stop(process)
     assert "first start" not in output
     assert not _postgres_running(data_dir / "postgres")
+
+
+def test_demo002_history_loads_behind_the_live_fleet_and_an_interrupted_load_is_redone(tmp_path):
+    """Live readings and the app first; history fills in the background (progress in /api/health)."""
+    data_dir, port, mqtt_port = tmp_path / "var", _free_port(), _free_port()
+    process = _start(data_dir, port, mqtt_port, backfill_days=60)
+    health = _wait_for_live_readings(process, port)
+    assert health["history"]["status"] == "loading" and 0 <= health["history"]["progress"] < 1
+    _stop(process)  # mid-load: what was written stays, the rollups are built by the next load
+    process = _start(data_dir, port, mqtt_port, backfill_days=60)
+    _wait_for_live_readings(process, port)
+    _wait_for_history(process, port, timeout=300)
+    output = _stop(process)
+    assert "first start" in output  # the interrupted load was redone from its start, not topped up
+    marker = json.loads((data_dir / "demo-history.json").read_text())
+    assert marker["complete"] is True

@@ -350,7 +350,13 @@ def rollup(database, table: str) -> list[tuple]:
         f" WHERE d.code = 'MED-001' AND m.name = 'energy_kwh' ORDER BY c.bucket")
 
 
+def wait_for_rollups(database) -> None:
+    """The rollup worker merges after the commit: wait until no changed key is left waiting."""
+    wait_until(lambda: database.scalar("SELECT count(*) FROM rollup_pending") == 0)
+
+
 def assert_energy_rollups(database) -> None:
+    wait_for_rollups(database)
     consumption = database.query(
         "SELECT r.ts, r.consumption FROM readings r JOIN metrics m ON m.id = r.metric_id"
         " WHERE m.name = 'energy_kwh' ORDER BY r.ts")
@@ -401,6 +407,7 @@ def test_ing012_delta_and_gauge_metrics_in_rollups(database, fleet, ingest, mosq
             [reading("MED-002", "energy_delta_kwh", 2.0), reading("MED-002", "power_kw", 6.0)],
             at=at + timedelta(minutes=30)))])
     wait_until(lambda: count(database) == 4)
+    wait_for_rollups(database)
     rows = {name: tuple(rest) for name, *rest in database.query(
         "SELECT m.name, c.consumption, c.count, c.sum_value, c.min_value, c.max_value FROM consumption_hourly c"
         " JOIN metrics m ON m.id = c.metric_id")}

@@ -56,6 +56,16 @@ def _ingest_status(background, now: datetime, stall_seconds: int) -> tuple[dict,
     return status, not stalled and connected
 
 
+def _history_status(background) -> dict | None:
+    """The demo's background history load, when there is one: loading with its progress, or complete."""
+    history = getattr(background, "history", None) if background is not None else None
+    if history is None:
+        return None
+    if history.loading:
+        return {"status": "loading", "progress": round(history.fraction, 3)}
+    return {"status": "failed" if history.error else "complete", "seconds": history.seconds}
+
+
 @blueprint.get("/health")
 def health():
     """Per-component status; 503 when the database is unreachable or ingest is stalled or disconnected."""
@@ -75,5 +85,8 @@ def health():
     body["ingest"], ingest_ok = _ingest_status(app_services.background, now,
                                                app_services.settings.ingest_stall_seconds)
     healthy = healthy and ingest_ok
+    history = _history_status(app_services.background)
+    if history is not None:
+        body["history"] = history
     body["status"] = "ok" if healthy else "degraded"
     return flask.jsonify(body), (200 if healthy else 503)

@@ -9,7 +9,8 @@ from datetime import datetime, timedelta, timezone
 from ingest import simulator
 from ingest.simulator.provision import latest_reading_time
 from tds_dash.auth.users import create_user
-from tds_dash.db import create_db_engine, raw_dsn, session_scope
+from tds_dash.background.history import HistoryLoad, history_complete
+from tds_dash.db import create_db_engine, session_scope
 from tds_dash.queries import users as user_queries
 from tds_dash.settings import Settings
 
@@ -28,8 +29,12 @@ def demo_fleet() -> list[simulator.SimGateway]:
     return simulator.build_fleet(list(DEMO_ACCOUNTS), GATEWAYS_PER_ACCOUNT, DEVICES_PER_GATEWAY)
 
 
-def prepare_demo(settings: Settings, progress: bool = True, now: datetime | None = None) -> int:
-    """Provision the fleet and backfill history; on later starts only the gap since the last run."""
+def plan_demo(settings: Settings, now: datetime | None = None) -> HistoryLoad | None:
+    """Provision the fleet (at once) and say what history to load in the background, if any.
+
+    First start (or an interrupted load): the whole TDS_BACKFILL_DAYS; later starts: the gap since the
+    newest stored reading.
+    """
     now = now or datetime.now(timezone.utc)
     fleet = demo_fleet()
     engine = create_db_engine(settings.database_url, pool_size=1)
@@ -41,16 +46,17 @@ def prepare_demo(settings: Settings, progress: bool = True, now: datetime | None
         engine.dispose()
     interval = timedelta(seconds=settings.backfill_interval_seconds)
     start = now - timedelta(days=settings.backfill_days)
-    if latest is not None:
+    resumed = latest is not None and history_complete(settings.data_dir) is not False
+    if resumed:
         start = max(start, latest + interval)
     if settings.backfill_days == 0 or start >= now - interval:
-        return 0
-    if latest is None:
-        log.info("first start: writing %s days of demo history (once)", settings.backfill_days)
-    stored = simulator.backfill(raw_dsn(settings.database_url), settings.timezone, fleet, start, now, interval,
-                                progress=progress)
-    log.info("demo history: %s readings written", stored)
-    return stored
+        return None
+    if resumed:
+        log.info("demo history: filling the %s since the last run, in the background", now - start)
+    else:
+        log.info("first start: loading %s days of demo history in the background (the live fleet shows at once)",
+                 settings.backfill_days)
+    return HistoryLoad(settings, fleet, start, now)
 
 
 def ensure_demo_users(settings: Settings) -> list[dict]:

@@ -23,6 +23,7 @@ class Background:
     ingest: object = None
     scheduler: object = None
     publisher: object = None
+    history: object = None  # tds_dash.background.history.HistoryLoad while the demo's history loads
     demo_credentials: list = dataclasses.field(default_factory=list)
     stopped: bool = False
     lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
@@ -33,7 +34,7 @@ class Background:
             if self.stopped:
                 return
             self.stopped = True
-        for name in ("publisher", "scheduler", "ingest", "broker", "postgres"):
+        for name in ("history", "publisher", "scheduler", "ingest", "broker", "postgres"):
             part = getattr(self, name)
             if part is None:
                 continue
@@ -71,7 +72,7 @@ def start_embedded(settings: Settings, background: Background) -> Settings:
     return settings.replace(database_url=background.postgres.url, mqtt_url=broker.url, mqtt_protocol=4)
 
 
-def start_background(settings: Settings, progress: bool = True) -> Background:
+def start_background(settings: Settings) -> Background:
     """Everything but the web server; call .stop() on the result (wired to SIGTERM/atexit by callers)."""
     background = Background(settings)
     try:
@@ -80,7 +81,7 @@ def start_background(settings: Settings, progress: bool = True) -> Background:
             background.settings = settings
         prepare_database(settings)
         if settings.demo_fleet:
-            demo.prepare_demo(settings, progress=progress)
+            background.history = demo.plan_demo(settings)
             background.demo_credentials = demo.ensure_demo_users(settings)
         if settings.start_ingest and settings.mqtt_url:
 
@@ -92,6 +93,8 @@ def start_background(settings: Settings, progress: bool = True) -> Background:
             background.scheduler = start_scheduler(settings)
         if settings.demo_fleet and settings.mqtt_url:
             background.publisher = demo.start_live_fleet(settings)
+        if background.history is not None:
+            background.history.start()  # after the live fleet: the app shows live data while history loads
     except BaseException:
         background.stop()
         raise

@@ -103,3 +103,12 @@ def table_rows(store: dict, zone: ZoneInfo, language: str) -> list[dict]:
             "value": f"{i18n.format_number(record['value'], language, decimals)} {record['unit']}".strip(),
         })
     return rows
+
+
+def history_notice(background, language: str) -> dbc.Alert | None:
+    """While the demo's history loads, say so (and how far): earlier months are not complete yet."""
+    history = getattr(background, "history", None) if background is not None else None
+    if history is None or not history.loading:
+        return None
+    return dbc.Alert(i18n.t("history.loading", language, percent=round(history.fraction * 100)), color="info",
+                     id="overview-history-loading", className="py-2")

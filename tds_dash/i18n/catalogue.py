@@ -38,6 +38,8 @@ MESSAGES.update({
     "metric.water_m3": {"pt-BR": "Água (m³)", "en": "Water (m³)"},
     "metric.gas_m3": {"pt-BR": "Gás (m³)", "en": "Gas (m³)"},
     "error.load": {"pt-BR": "Não foi possível carregar os dados: {error}", "en": "Could not load data: {error}"},
+    "history.loading": {"pt-BR": "Histórico em carga ({percent} %): os meses anteriores ainda estão incompletos.",
+                        "en": "History loading ({percent} %): earlier months are not complete yet."},
 })
 
 # pages/rejected.py

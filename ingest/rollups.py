@@ -1,0 +1,120 @@
+"""The rollup worker: merges the keys the writer recorded as changed, off the commit path.
+
+The writer commits raw readings and records changed (device, metric, from) keys in rollup_pending in
+the same transaction, then acknowledges; this thread takes the waiting keys in passes (oldest first,
+once per key per pass however many batches touched it) and runs the same exact merge the writer used
+to run per batch (tds_refresh_rollups: counter consumption, then hourly/daily/monthly). One pass at a
+time across processes (an advisory lock): every ingesting process runs a worker, whichever gets the
+lock does the pass. A failed pass rolls back, so its keys stay pending and nothing is lost.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from datetime import datetime, timezone
+
+import psycopg
+
+from ingest import statements
+
+log = logging.getLogger(__name__)
+
+KEYS_PER_PASS = 20_000  # one statement per pass; bigger passes amortise the per-call cost (bench/)
+IDLE_WAIT_SECONDS = 0.1  # between passes when nothing waits: the lag floor of an idle fleet
+LAG_SAMPLES = 10_000  # recent per-key lags kept for percentiles
+
+
+class RollupWorker(threading.Thread):
+    """Owns one connection; runs passes until stopped, then a last one so a clean stop leaves nothing behind."""
+
+    def __init__(self, dsn: str, timezone_name: str, keys_per_pass: int = KEYS_PER_PASS,
+                 idle_wait: float = IDLE_WAIT_SECONDS) -> None:
+        super().__init__(name="tds-rollup-worker", daemon=True)
+        self.dsn = dsn
+        self.timezone = timezone_name
+        self.keys_per_pass = keys_per_pass
+        self.idle_wait = idle_wait
+        self.stopping = threading.Event()
+        self.conn: psycopg.Connection | None = None
+        self.passes = 0
+        self.keys_merged = 0
+        self.max_lag_s = 0.0
+        self.lags: deque[float] = deque(maxlen=LAG_SAMPLES)  # commit -> merged, per key, seconds
+        self.last_error: str | None = None
+
+    def run(self) -> None:
+        delay = 0.2
+        while True:
+            try:
+                merged = self.run_pass()
+                delay = 0.2
+            except psycopg.Error as error:
+                self._reset(f"rollup pass failed: {error}")
+                merged = 0
+                if self.stopping.wait(delay):
+                    break
+                delay = min(delay * 2, 5.0)
+                continue
+            if self.stopping.is_set() and merged == 0:
+                break
+            if merged == 0:
+                self.stopping.wait(self.idle_wait)
+        if self.conn is not None:
+            self.conn.close()
+
+    def run_pass(self) -> int:
+        """Merge up to keys_per_pass waiting keys in one transaction; the number merged (0: none or locked)."""
+        conn = self._connect()
+        with conn.transaction():
+            if not statements.try_rollup_lock(conn):
+                return 0
+            keys = statements.claim_pending(conn, self.keys_per_pass)
+            if keys:
+                statements.refresh_rollups(conn, keys, self.timezone)
+        if keys:
+            self._note(keys, datetime.now(timezone.utc))
+        return len(keys)
+
+    def drain(self, timeout: float = 30.0) -> int:
+        """Run passes until nothing waits (tests, backfills, a clean stop); the number merged."""
+        total, deadline = 0, time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            merged = self.run_pass()
+            total += merged
+            if merged < self.keys_per_pass and not self._waiting():
+                return total
+        return total
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self.stopping.set()
+        self.join(timeout)
+
+    def lag_percentile(self, fraction: float) -> float | None:
+        ordered = sorted(self.lags)
+        return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))] if ordered else None
+
+    def _waiting(self) -> bool:
+        return self._connect().execute("SELECT EXISTS (SELECT 1 FROM rollup_pending)").fetchone()[0]
+
+    def _note(self, keys: list[statements.PendingKey], merged_at: datetime) -> None:
+        self.passes += 1
+        self.keys_merged += len(keys)
+        lags = [(merged_at - key.queued_at).total_seconds() for key in keys]
+        self.lags.extend(lags)
+        self.max_lag_s = max(self.max_lag_s, *lags)
+
+    def _connect(self) -> psycopg.Connection:
+        if self.conn is None or self.conn.closed:
+            self.conn = psycopg.connect(self.dsn, application_name="tds-rollup-worker", connect_timeout=10,
+                                        autocommit=True)
+            self.conn.execute("SET TIME ZONE 'UTC'")
+        return self.conn
+
+    def _reset(self, text: str) -> None:
+        log.warning(text)
+        self.last_error = text
+        if self.conn is not None:
+            self.conn.close()
+        self.conn = None

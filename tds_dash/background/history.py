@@ -1,0 +1,83 @@
+"""The demo's history, loaded in the background: the app answers and shows the live fleet at once.
+
+Progress is kept on the object (the demo runs in one process) and a marker file under the data
+directory says whether the last load finished: an interrupted load is redone from the start on the
+next start (readings are idempotent), a finished one is only topped up with the gap since.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from ingest import simulator
+from tds_dash.db import raw_dsn
+from tds_dash.settings import Settings
+
+log = logging.getLogger(__name__)
+MARKER_NAME = "demo-history.json"
+
+
+class HistoryLoad(threading.Thread):
+    """Backfills [start, end) for the fleet; `fraction` goes 0 → 1, `done` is set at the end (or on error)."""
+
+    def __init__(self, settings: Settings, fleet: list, start: datetime, end: datetime) -> None:
+        super().__init__(name="tds-demo-history", daemon=True)
+        self.settings, self.fleet, self.start_at, self.end_at = settings, fleet, start, end
+        self.fraction = 0.0
+        self.done = threading.Event()
+        self.stopping = threading.Event()
+        self.error: str | None = None
+        self.seconds: float | None = None
+
+    @property
+    def loading(self) -> bool:
+        return not self.done.is_set()
+
+    def run(self) -> None:
+        began = time.monotonic()
+        write_marker(self.settings.data_dir, complete=False)
+        try:
+            stored = simulator.backfill(raw_dsn(self.settings.database_url), self.settings.timezone, self.fleet,
+                                        self.start_at, self.end_at,
+                                        timedelta(seconds=self.settings.backfill_interval_seconds), progress=False,
+                                        on_progress=self._progress, should_stop=self.stopping.is_set)
+            if not self.stopping.is_set():
+                write_marker(self.settings.data_dir, complete=True)
+                self.seconds = time.monotonic() - began
+                log.info("demo history: %s readings in %.1f s", stored, self.seconds)
+        except Exception as error:  # the live demo keeps running; the next start loads history again
+            self.error = str(error)[:300]
+            log.exception("demo history failed")
+        finally:
+            self.done.set()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.stopping.set()
+        self.join(timeout)
+
+    def _progress(self, fraction: float) -> None:
+        step = int(fraction * 10)
+        if step > int(self.fraction * 10):
+            log.info("demo history %d %%", round(fraction * 100))
+        self.fraction = fraction
+
+
+def history_complete(data_dir: Path) -> bool | None:
+    """True/False from the marker; None when there is none (a data directory older than the marker)."""
+    path = data_dir / MARKER_NAME
+    if not path.exists():
+        return None
+    try:
+        return bool(json.loads(path.read_text()).get("complete"))
+    except (ValueError, OSError):
+        return False
+
+
+def write_marker(data_dir: Path, complete: bool) -> None:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    (data_dir / MARKER_NAME).write_text(json.dumps({"complete": complete,
+                                                    "at": datetime.now(timezone.utc).isoformat()}))
