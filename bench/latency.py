@@ -50,13 +50,18 @@ def run_rate(rate: float, seconds: float, readings: int, mosquitto: Mosquitto,
     deadline = time.monotonic() + 30
     while len(latencies) < published["acked"] and time.monotonic() < deadline:
         time.sleep(0.05)
+    rollups = handle.rollups
+    lag_p99 = rollups.lag_percentile(0.99) if rollups else None
     handle.stop()
     stored = harness.count_rows(dsn)
     # ts has millisecond resolution (truncated): a latency can read up to 1 ms high.
     return {"rate": rate, "sent": published["sent"], "acked": published["acked"], "committed": len(latencies),
             "p50": percentile(latencies, 0.5), "p99": percentile(latencies, 0.99),
             "max": max(latencies, default=float("nan")), "expected_rows": published["acked"] * readings,
-            "stored_rows": stored, "batches": handle.stats.snapshot()["batches"]}
+            "stored_rows": stored, "batches": handle.stats.snapshot()["batches"],
+            # commit -> the rollup pass that merged it, per key (seconds): how current charts are
+            "lag_p99": lag_p99 if lag_p99 is not None else float("nan"),
+            "lag_max": rollups.max_lag_s if rollups else float("nan")}
 
 
 def main() -> None:
@@ -74,14 +79,15 @@ def main() -> None:
         databases = harness.Databases(dsn)
         print(f"{GATEWAYS} gateways, publisher in its own process")
         print("readings/msg | rate msg/s | sent | acked | committed | batches | p50 ms | p99 ms | max ms | rows expected"
-              " | rows stored | lost")
+              " | rows stored | lost | rollup lag p99 s | rollup lag max s")
         for readings in (int(n) for n in args.readings.split(",")):
             for rate in (float(r) for r in args.rates.split(",")):
                 r = run_rate(rate, args.seconds, readings, mosquitto, databases)
                 print(f"{readings:>12} | {r['rate']:>10.0f} | {r['sent']:>5} | {r['acked']:>5} | {r['committed']:>9} |"
                       f" {r['batches']:>7} |"
                       f" {r['p50']:>6.1f} | {r['p99']:>6.1f} | {r['max']:>6.1f} | {r['expected_rows']:>13} |"
-                      f" {r['stored_rows']:>11} | {r['expected_rows'] - r['stored_rows']}")
+                      f" {r['stored_rows']:>11} | {r['expected_rows'] - r['stored_rows']} |"
+                      f" {r['lag_p99']:>16.2f} | {r['lag_max']:>16.2f}")
         print(f"load average after: {harness.load_average()}")
 
 
