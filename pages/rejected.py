@@ -24,6 +24,7 @@ REASONS = ("invalid_topic", "payload_too_large", "invalid_encoding", "invalid_js
            "invalid_metric", "invalid_value", "non_finite_value", "unknown_gateway", "account_mismatch",
            "inactive_gateway", "too_late", "inactive_device", "unknown_device", "store_error", "parse_error")
 
+
 def _columns(language: str) -> list[dict]:
     t = lambda key: i18n.t(key, language)  # noqa: E731
     return [{"field": "time", "headerName": t("col.time")}, {"field": "reason", "headerName": t("rejected.reason")},

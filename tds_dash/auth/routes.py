@@ -17,6 +17,7 @@ from tds_dash.queries import users as user_queries
 
 blueprint = flask.Blueprint("auth", __name__, template_folder="templates")
 
+
 def csrf_token() -> str:
     token = flask.session.get("csrf")
     if not token:

@@ -18,6 +18,7 @@ from tds_dash.queries.users import record_audit
 
 MANAGER_ROLES = ("admin", "operator")
 
+
 @dataclasses.dataclass
 class Outcome:
     """A button's result: form errors per field, an alert inside the form, or a message for the page."""

@@ -14,6 +14,7 @@ PAGE_SIZE = 20
 BADGE_COLORS = {"online": "success", "offline": "danger", "never": "secondary", "inactive": "dark",
                 "silent": "warning", "new": "info"}
 
+
 def status_badge(status: str | None, language: str, badge_id: str | None = None) -> dbc.Badge:
     status = status or "never"
     kwargs = {"id": badge_id} if badge_id else {}

@@ -18,6 +18,7 @@ FORM = "devices"
 STATUSES = ("online", "offline", "silent", "never", "inactive", "new")
 KINDS = ('energy_meter', 'water_meter', 'gas_meter', 'temperature_sensor', 'meter', 'other')  # labels: devices.kind.<kind> in the catalogue
 
+
 def columns(language: str) -> list[tuple[str | None, str]]:
     return [("code", i18n.t("devices.code", language)), ("name", i18n.t("devices.name", language)),
             (None, i18n.t("devices.kind", language)), ("gateway", i18n.t("devices.gateway", language)),

@@ -15,6 +15,7 @@ KIND_COLORS = {"gateway_offline": "danger", "gateway_online": "success", "gatewa
                "device_silent": "warning", "device_back": "success", "rejected_burst": "secondary"}
 PERIODS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
 
+
 def period_options(language: str) -> list[dict]:
     return [{"label": i18n.t(f"events.period.{key}", language), "value": key} for key in PERIODS]
 

@@ -16,6 +16,7 @@ from tds_dash.fleet.validation import FieldError
 FORM = "gateways"
 STATUSES = ("online", "offline", "never", "inactive")
 
+
 def columns(language: str) -> list[tuple[str | None, str]]:
     return [("serial", i18n.t("gateways.serial", language)), ("name", i18n.t("gateways.name", language)),
             ("account", i18n.t("gateways.account", language)), ("status", i18n.t("fleet.status", language)),

@@ -24,6 +24,7 @@ METER_KINDS = ("counter", "delta", "gauge")
 UNITS = ("kWh", "Wh", "MWh", "m³", "L", "kW", "W", "V", "A", "°C", "%", "L/min", "m³/h", "")
 DEVICE_KINDS = ("energy_meter", "water_meter", "gas_meter", "temperature_sensor", "meter", "other")
 
+
 @dataclasses.dataclass(frozen=True)
 class FieldError:
     """A problem with one field: a message key and its parameters, translated when shown."""

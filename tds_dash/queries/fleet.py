@@ -12,6 +12,7 @@ from tds_dash.queries.scope import IN_SCOPE, Scope
 
 # --------------------------------------------------------------------------- the fleet pages
 
+
 @dataclasses.dataclass(frozen=True)
 class Page:
     """One page of a list and the number of rows matching the filters."""

@@ -19,6 +19,7 @@ from tds_dash.queries.explorer import ExplorerData
 
 MODES = ("bars", "line")
 
+
 def _utc(value) -> datetime:
     return pd.Timestamp(value).tz_convert(timezone.utc).to_pydatetime()
 
