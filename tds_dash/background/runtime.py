@@ -27,6 +27,14 @@ class Background:
     stopped: bool = False
     lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
 
+    def demo_mqtt_url(self) -> str | None:
+        """Where the demo fleet publishes: the embedded broker with the demo's credential, else MQTT_URL."""
+        return self.broker.client_url("demo") if self.broker is not None else self.settings.mqtt_url
+
+    def broker_address(self) -> str | None:
+        """The broker's address without any credential (what may be printed)."""
+        return self.broker.url if self.broker is not None else self.settings.mqtt_url
+
     def stop(self) -> None:
         """Stop in reverse order of start: nothing is acknowledged that was not stored."""
         with self.lock:
@@ -64,11 +72,11 @@ def start_embedded(settings: Settings, background: Background) -> Settings:
     from tds_dash.background.embedded import EmbeddedBroker, EmbeddedPostgres  # noqa: PLC0415
 
     background.postgres = EmbeddedPostgres(settings.data_dir / "postgres")
-    broker = EmbeddedBroker(settings.embedded_mqtt_port)
+    broker = EmbeddedBroker(settings.embedded_mqtt_port, settings.data_dir, ingest_client_id=settings.mqtt_client_id)
     broker.start()
     background.broker = broker
-    # amqtt speaks MQTT 3.1.1 only.
-    return settings.replace(database_url=background.postgres.url, mqtt_url=broker.url, mqtt_protocol=4)
+    # amqtt speaks MQTT 3.1.1 only. The ingest gets its own credential; the demo fleet its own (demo_mqtt_url).
+    return settings.replace(database_url=background.postgres.url, mqtt_url=broker.client_url("ingest"), mqtt_protocol=4)
 
 
 def start_background(settings: Settings, progress: bool = True) -> Background:
@@ -91,7 +99,7 @@ def start_background(settings: Settings, progress: bool = True) -> Background:
 
             background.scheduler = start_scheduler(settings)
         if settings.demo_fleet and settings.mqtt_url:
-            background.publisher = demo.start_live_fleet(settings)
+            background.publisher = demo.start_live_fleet(settings, background.demo_mqtt_url())
     except BaseException:
         background.stop()
         raise
