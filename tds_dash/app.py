@@ -15,6 +15,7 @@ from tds_dash.api import health, metrics
 from tds_dash.api import v1 as api_v1
 from tds_dash.auth import routes as auth_routes
 from tds_dash.auth.guard import init_auth
+from tds_dash.auth.page_access import guard_pages
 from tds_dash.auth.session_key import session_secret
 from tds_dash.context import EXTENSION_KEY, AppServices, current_language, current_user, has_role
 from tds_dash.db import create_db_engine
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     server.config["SECRET_KEY"] = session_secret(settings)
     server.extensions[EXTENSION_KEY] = AppServices(settings, engine or create_db_engine(settings.database_url))
     init_auth(server, settings.https)
+    guard_pages(app)  # after the sign-in guard: a signed-out request is a 401 first
     server.register_blueprint(auth_routes.blueprint)
     server.register_blueprint(health.blueprint)
     server.register_blueprint(api_v1.blueprint)
