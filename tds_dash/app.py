@@ -10,7 +10,7 @@ import flask
 from dash import html
 from sqlalchemy.engine import Engine
 
-from tds_dash import i18n
+from tds_dash import i18n, inputs
 from tds_dash.api import health, metrics
 from tds_dash.api import v1 as api_v1
 from tds_dash.auth import routes as auth_routes
@@ -100,6 +100,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     server.extensions[EXTENSION_KEY] = AppServices(settings, engine or create_db_engine(settings.database_url))
     init_auth(server, settings.https)
     guard_pages(app)  # after the sign-in guard: a signed-out request is a 401 first
+    inputs.install(app)  # then wrong-typed callback inputs are a 400, never a 500
     server.register_blueprint(auth_routes.blueprint)
     server.register_blueprint(health.blueprint)
     server.register_blueprint(api_v1.blueprint)
