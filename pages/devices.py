@@ -18,7 +18,8 @@ from tds_dash.fleet import ids as fid
 from tds_dash.queries import fleet, fleet_devices
 
 dash.register_page(__name__, path="/devices", name="Devices", order=21, nav_key="nav.devices")
-inputs.declare({f"{fid.DEV_ACCOUNT}.value": inputs.optional_id, f"{fid.DEV_GATEWAY}.value": inputs.optional_id,
+inputs.declare({f"{fid.DEV_ACCOUNT}.value": inputs.optional_id, f"{fid.DEV_SEARCH}.value": inputs.text,
+                f"{fid.DEV_STATUS}.value": inputs.text, f"{fid.DEV_GATEWAY}.value": inputs.optional_id,
                 f"{fid.DEV_SORT}.data": inputs.record(False, key=inputs.text, desc=inputs.flag),
                 f"{fid.DEV_EDIT}.data": inputs.record(id=inputs.optional_id, version=inputs.count),
                 f"{fid.DEV_PENDING}.data": inputs.record(action=inputs.text, id=inputs.optional_id, version=inputs.count)})

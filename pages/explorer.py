@@ -20,6 +20,8 @@ from tds_dash.queries import consumption, devices, explorer, filters
 
 dash.register_page(__name__, path="/explorer", name="Explorer", order=1, nav_key="nav.explorer")
 inputs.declare({f"{dropdown}.value": inputs.id_array for dropdown in (ids.EXPLORER_ACCOUNT, ids.EXPLORER_GATEWAY, ids.EXPLORER_DEVICE)})
+inputs.declare({f"{control}.value": inputs.text for control in (ids.EXPLORER_METRIC, ids.EXPLORER_PRESET,
+                                                               ids.EXPLORER_GRANULARITY, ids.EXPLORER_MODE)})
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,8 @@ from tds_dash.fleet import ids as fid
 from tds_dash.queries import fleet
 
 dash.register_page(__name__, path="/gateways", name="Gateways", order=20, nav_key="nav.gateways")
-inputs.declare({f"{fid.GW_ACCOUNT}.value": inputs.optional_id, f"{fid.GW_SORT}.data": inputs.record(False, key=inputs.text, desc=inputs.flag),
+inputs.declare({f"{fid.GW_ACCOUNT}.value": inputs.optional_id, f"{fid.GW_SEARCH}.value": inputs.text,
+                f"{fid.GW_STATUS}.value": inputs.text, f"{fid.GW_SORT}.data": inputs.record(False, key=inputs.text, desc=inputs.flag),
                 f"{fid.GW_EDIT}.data": inputs.record(id=inputs.optional_id, version=inputs.count),
                 f"{fid.GW_PENDING}.data": inputs.record(action=inputs.text, id=inputs.optional_id, version=inputs.count)})
 

@@ -18,7 +18,8 @@ from tds_dash.db import session_scope
 from tds_dash.queries import filters, overview
 
 dash.register_page(__name__, path="/", name="Overview", order=0, nav_key="nav.overview")
-inputs.declare({f"{ids.OVERVIEW_ACCOUNT}.value": inputs.optional_id, f"{ids.OVERVIEW_GATEWAY}.value": inputs.optional_id})
+inputs.declare({f"{ids.OVERVIEW_ACCOUNT}.value": inputs.optional_id, f"{ids.OVERVIEW_GATEWAY}.value": inputs.optional_id,
+                f"{ids.OVERVIEW_METRIC}.value": inputs.text})
 
 log = logging.getLogger(__name__)
 

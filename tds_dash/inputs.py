@@ -154,18 +154,29 @@ def text(value, what: str = "text") -> None:
     _text(value, what)
 
 
+def text_list(value, what: str = "texts") -> None:
+    """None or a list of strings (a multi-select of names)."""
+    if value is None:
+        return
+    if not isinstance(value, list) or len(value) > MAX_ITEMS:
+        raise _fail(what, value)
+    for item in value:
+        if not isinstance(item, str):
+            raise _fail(what, item)
+        _text(item, what)
+
+
 def flag(value, what: str = "flag") -> None:
     if value is not None and not isinstance(value, bool):
         raise _fail(what, value)
 
 
 def _check_pattern_id(component: dict) -> None:
+    """Pattern-matching ids hold names and integers (row ids, positions, metric ids); ID_KEYS integers only."""
     for key, value in component.items():
-        if key in ID_KEYS:  # a row id, or a position (index 0) for single-option components
-            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_ID:
-                raise _fail(f"id.{key}", value)
-        else:
-            _text(value, f"id.{key}")
+        integer = isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_ID
+        if not integer and (key in ID_KEYS or not isinstance(value, str) or len(value) > MAX_TEXT):
+            raise _fail(f"id.{key}", value)
 
 
 def check_dependency(item) -> None:
