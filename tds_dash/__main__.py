@@ -11,6 +11,7 @@ import waitress
 
 from tds_dash.app import create_app
 from tds_dash.auth.users import UserInputError, create_user
+from tds_dash.background import broker_credentials
 from tds_dash.background.runtime import prepare_database, start_background
 from tds_dash.db import create_db_engine, raw_dsn
 from tds_dash.migrate import ensure_rollup_timezone
@@ -84,7 +85,8 @@ def ingest() -> None:
     try:
         background = start_background(settings.replace(start_ingest=True, start_scheduler=False, demo_fleet=False),
                                       progress=False)
-        click.echo(f"ingesting from {settings.mqtt_url} ({settings.ingest_slots} slot(s)); Ctrl-C to stop")
+        click.echo(f"ingesting from {broker_credentials.redact(settings.mqtt_url)} ({settings.ingest_slots} slot(s));"
+                   " Ctrl-C to stop")
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:

@@ -62,6 +62,7 @@ def test_brk001_credentials_are_generated_private_and_reused(broker, tmp_path):
     hashes = (data_dir / broker_credentials.PASSWORD_FILE).read_text()
     assert stored["ingest"]["password"] not in hashes and hashes.count("$argon2id$") == 2
     assert broker.url == f"mqtt://127.0.0.1:{broker.port}" and stored["ingest"]["password"] in broker.client_url("ingest")
+    assert broker_credentials.redact(broker.client_url("ingest")) == broker.url  # what start-up prints
 
 
 def test_brk002_anonymous_and_wrong_passwords_are_refused_credentials_work(broker):

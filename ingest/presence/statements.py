@@ -159,8 +159,7 @@ _INSERT_BURST = sa.text(
 
 
 def record_rejected_bursts(conn: Connection, now: datetime, window: timedelta, threshold: int) -> int:
-    """Sources (topic account, serial) with at least `threshold` rejected messages in the window become or
-    extend an event."""
+    """Sources (topic account, serial) with `threshold`+ rejected messages in the window become or extend events."""
     bursts = conn.execute(_BURSTS, {"since": now - window, "now": now, "threshold": threshold}).mappings().all()
     for burst in bursts:
         params = {**burst, "serial": burst["gateway_serial"], "since": now - window,

@@ -11,7 +11,7 @@ import logging
 import os
 import secrets
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from argon2 import PasswordHasher
 
@@ -49,6 +49,16 @@ def write_password_file(data_dir: Path, credentials: dict[str, dict[str, str]]) 
 def client_url(host: str, port: int, credential: dict[str, str]) -> str:
     """mqtt://user:pass@host:port, as ingest.subscriber.BrokerAddress reads it."""
     return f"mqtt://{quote(credential['username'], safe='')}:{quote(credential['password'], safe='')}@{host}:{port}"
+
+
+def redact(url: str | None) -> str | None:
+    """The URL without its user and password (what may be printed or logged)."""
+    if not url:
+        return url
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = f"[{host}]" if ":" in host else host
+    return urlunsplit(parts._replace(netloc=netloc + (f":{parts.port}" if parts.port else "")))
 
 
 def _write_private(path: Path, text: str, replace: bool = False) -> None:

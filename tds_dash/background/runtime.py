@@ -6,7 +6,7 @@ import logging
 import threading
 
 from ingest.supervisor import IngestSupervisor
-from tds_dash.background import demo
+from tds_dash.background import broker_credentials, demo
 from tds_dash.background.scheduler import start_scheduler
 from tds_dash.db import raw_dsn
 from tds_dash.migrate import apply_migrations, ensure_rollup_timezone, ensure_timescale_policies
@@ -33,7 +33,7 @@ class Background:
 
     def broker_address(self) -> str | None:
         """The broker's address without any credential (what may be printed)."""
-        return self.broker.url if self.broker is not None else self.settings.mqtt_url
+        return self.broker.url if self.broker is not None else broker_credentials.redact(self.settings.mqtt_url)
 
     def stop(self) -> None:
         """Stop in reverse order of start: nothing is acknowledged that was not stored."""
