@@ -8,7 +8,7 @@ import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html
 from dash.exceptions import PreventUpdate
 
-from tds_dash import i18n
+from tds_dash import i18n, inputs
 from tds_dash.context import current_language, current_scope, services
 from tds_dash.db import session_scope
 from tds_dash.fleet import actions as fleet_actions
@@ -18,6 +18,11 @@ from tds_dash.fleet import ids as fid
 from tds_dash.queries import fleet, fleet_devices
 
 dash.register_page(__name__, path="/devices", name="Devices", order=21, nav_key="nav.devices")
+inputs.declare({f"{fid.DEV_ACCOUNT}.value": inputs.optional_id, f"{fid.DEV_SEARCH}.value": inputs.text,
+                f"{fid.DEV_STATUS}.value": inputs.text, f"{fid.DEV_GATEWAY}.value": inputs.optional_id,
+                f"{fid.DEV_SORT}.data": inputs.record(False, key=inputs.text, desc=inputs.flag),
+                f"{fid.DEV_EDIT}.data": inputs.record(id=inputs.optional_id, version=inputs.count),
+                f"{fid.DEV_PENDING}.data": inputs.record(action=inputs.text, id=inputs.optional_id, version=inputs.count)})
 
 
 def layout(gateway: str | None = None, **_query):

@@ -8,7 +8,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, callback, dcc, html
 
-from tds_dash import i18n
+from tds_dash import i18n, inputs
 from tds_dash.context import current_language, current_scope, services
 from tds_dash.db import session_scope
 from tds_dash.fleet import events as view
@@ -16,6 +16,8 @@ from tds_dash.fleet import ids as fid
 from tds_dash.queries import events, filters
 
 dash.register_page(__name__, path="/events", name="Events", order=25, nav_key="nav.events")
+inputs.declare({f"{fid.EV_ACCOUNT}.value": inputs.optional_id, f"{fid.EV_GATEWAY}.value": inputs.optional_id,
+                f"{fid.EV_KINDS}.value": inputs.text_list, f"{fid.EV_PERIOD}.value": inputs.text})
 
 log = logging.getLogger(__name__)
 PAGE_SIZE = 25

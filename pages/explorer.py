@@ -8,7 +8,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, ctx
 
-from tds_dash import i18n, periods
+from tds_dash import i18n, inputs, periods
 from tds_dash.consumption import ids
 from tds_dash.consumption.explorer import controls as explorer_controls
 from tds_dash.consumption.explorer import figures as explorer_figures
@@ -19,6 +19,9 @@ from tds_dash.db import session_scope
 from tds_dash.queries import consumption, devices, explorer, filters
 
 dash.register_page(__name__, path="/explorer", name="Explorer", order=1, nav_key="nav.explorer")
+inputs.declare({f"{dropdown}.value": inputs.id_array for dropdown in (ids.EXPLORER_ACCOUNT, ids.EXPLORER_GATEWAY, ids.EXPLORER_DEVICE)})
+inputs.declare({f"{control}.value": inputs.text for control in (ids.EXPLORER_METRIC, ids.EXPLORER_PRESET,
+                                                               ids.EXPLORER_GRANULARITY, ids.EXPLORER_MODE)})
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +103,7 @@ def update_store(_tick, start, end, granularity, metric, accounts, gateways, cho
 
 @callback(Output(ids.EXPLORER_CHART, "figure"), Output(ids.EXPLORER_CHANGE, "children"),
           Input(ids.EXPLORER_STORE, "data"), Input(ids.EXPLORER_MODE, "value"))
+@inputs.untrusted  # renders the browser's store only
 def update_chart(store, mode):
     language = current_language()
     figure = explorer_figures.explorer_figure(store, mode, services().settings.zone, language)
@@ -107,6 +111,7 @@ def update_chart(store, mode):
 
 
 @callback(Output(ids.EXPLORER_TABLE, "rowData"), Input(ids.EXPLORER_STORE, "data"))
+@inputs.untrusted  # renders the browser's store only
 def update_table(store):
     return explorer_model.table_rows(store, current_language()) if store else []
 
@@ -114,6 +119,7 @@ def update_table(store):
 @callback(Output(ids.EXPLORER_DOWNLOAD, "data"), Input(ids.EXPLORER_CSV, "n_clicks"),
           Input(ids.EXPLORER_XLSX, "n_clicks"), State(ids.EXPLORER_STORE, "data"), State(ids.EXPLORER_MODE, "value"),
           prevent_initial_call=True)
+@inputs.untrusted  # renders the browser's store only
 def on_download(_csv, _xlsx, store, mode):
     if not store:
         return dash.no_update
@@ -122,5 +128,6 @@ def on_download(_csv, _xlsx, store, mode):
 
 
 @callback(Output(ids.EXPLORER_GOTO, "href"), Input(ids.EXPLORER_CHART, "clickData"), prevent_initial_call=True)
+@inputs.untrusted  # renders the browser's store only
 def on_bar_click(click_data):
     return explorer_controls.drilldown_href(click_data) or dash.no_update

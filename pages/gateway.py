@@ -8,7 +8,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html
 
-from tds_dash import i18n
+from tds_dash import i18n, inputs
 from tds_dash.context import current_language, current_scope, services
 from tds_dash.db import session_scope
 from tds_dash.fleet import gateway_detail
@@ -16,6 +16,7 @@ from tds_dash.fleet import ids as fid
 from tds_dash.queries import events
 
 dash.register_page(__name__, path_template="/gateways/<serial>", name="Gateway")
+inputs.declare({f"{fid.GWD_SERIAL}.data": inputs.text})
 
 log = logging.getLogger(__name__)
 

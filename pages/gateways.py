@@ -8,7 +8,7 @@ import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html
 from dash.exceptions import PreventUpdate
 
-from tds_dash import i18n
+from tds_dash import i18n, inputs
 from tds_dash.context import current_language, current_scope, services
 from tds_dash.db import session_scope
 from tds_dash.fleet import actions as fleet_actions
@@ -18,6 +18,10 @@ from tds_dash.fleet import ids as fid
 from tds_dash.queries import fleet
 
 dash.register_page(__name__, path="/gateways", name="Gateways", order=20, nav_key="nav.gateways")
+inputs.declare({f"{fid.GW_ACCOUNT}.value": inputs.optional_id, f"{fid.GW_SEARCH}.value": inputs.text,
+                f"{fid.GW_STATUS}.value": inputs.text, f"{fid.GW_SORT}.data": inputs.record(False, key=inputs.text, desc=inputs.flag),
+                f"{fid.GW_EDIT}.data": inputs.record(id=inputs.optional_id, version=inputs.count),
+                f"{fid.GW_PENDING}.data": inputs.record(action=inputs.text, id=inputs.optional_id, version=inputs.count)})
 
 
 def layout(register: str | None = None, account: str | None = None, **_query):

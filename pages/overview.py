@@ -9,7 +9,7 @@ import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html
 
-from tds_dash import figures, i18n
+from tds_dash import figures, i18n, inputs
 from tds_dash.consumption import ids
 from tds_dash.consumption import overview as overview_model
 from tds_dash.consumption.explorer import controls as explorer_controls
@@ -18,6 +18,8 @@ from tds_dash.db import session_scope
 from tds_dash.queries import filters, overview
 
 dash.register_page(__name__, path="/", name="Overview", order=0, nav_key="nav.overview")
+inputs.declare({f"{ids.OVERVIEW_ACCOUNT}.value": inputs.optional_id, f"{ids.OVERVIEW_GATEWAY}.value": inputs.optional_id,
+                f"{ids.OVERVIEW_METRIC}.value": inputs.text})
 
 log = logging.getLogger(__name__)
 
@@ -101,12 +103,14 @@ def update_overview_store(_tick, account_id, gateway_id, metric):
 
 
 @callback(Output(ids.OVERVIEW_CARDS, "children"), Input(ids.OVERVIEW_STORE, "data"), prevent_initial_call=True)
+@inputs.untrusted  # renders the browser's store only
 def update_cards(store):
     return overview_model.cards(store, current_language())
 
 
 @callback(Output(ids.OVERVIEW_MONTHLY, "figure"), Output(ids.OVERVIEW_DAILY, "figure"),
           Input(ids.OVERVIEW_STORE, "data"), prevent_initial_call=True)
+@inputs.untrusted  # renders the browser's store only
 def update_charts(store):
     zone, language = services().settings.zone, current_language()
     unit = overview_model.UNITS.get(store["metric"], "")
@@ -117,6 +121,7 @@ def update_charts(store):
 
 
 @callback(Output(ids.OVERVIEW_TABLE, "rowData"), Input(ids.OVERVIEW_STORE, "data"), prevent_initial_call=True)
+@inputs.untrusted  # renders the browser's store only
 def update_table(store):
     return overview_model.table_rows(store, services().settings.zone, current_language())
 
@@ -124,6 +129,7 @@ def update_table(store):
 @callback(Output(ids.OVERVIEW_GOTO, "href"), Input(ids.OVERVIEW_MONTHLY, "clickData"),
           Input(ids.OVERVIEW_DAILY, "clickData"), State(ids.OVERVIEW_ACCOUNT, "value"),
           State(ids.OVERVIEW_GATEWAY, "value"), State(ids.OVERVIEW_METRIC, "value"), prevent_initial_call=True)
+@inputs.untrusted  # renders the browser's store only
 def on_bar_click(monthly, daily, account_id, gateway_id, metric):
     """A monthly bar opens the explorer on that month, a daily bar on that day."""
     month = dash.ctx.triggered_id == ids.OVERVIEW_MONTHLY

@@ -8,7 +8,7 @@ import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import Input, Output, callback, dcc, html
 
-from tds_dash import i18n
+from tds_dash import i18n, inputs
 from tds_dash.context import current_language, current_scope, services
 from tds_dash.db import session_scope
 from tds_dash.queries import ingest as ingest_queries
@@ -18,6 +18,7 @@ dash.register_page(__name__, path="/rejected", name="Rejected", order=85, nav_ke
 log = logging.getLogger(__name__)
 
 REASON, GATEWAY, TABLE, ALERT = "rejected-reason", "rejected-gateway", "rejected-table", "rejected-alert"
+inputs.declare({f"{REASON}.value": inputs.text, f"{GATEWAY}.value": inputs.text})
 # docs/mqtt.md lists them; the dropdown offers the documented ones, the table shows whatever is stored.
 REASONS = ("invalid_topic", "payload_too_large", "invalid_encoding", "invalid_json", "invalid_schema",
            "unsupported_version", "invalid_timestamp", "future_timestamp", "too_many_readings", "invalid_device",

@@ -10,6 +10,7 @@ import waitress
 
 from tds_dash.app import create_app
 from tds_dash.auth.users import UserInputError, create_user
+from tds_dash.background import broker_credentials
 from tds_dash.background.runtime import prepare_database, start_background
 from tds_dash.db import create_db_engine, raw_dsn
 from tds_dash.migrate import ensure_rollup_timezone
@@ -54,7 +55,9 @@ def run() -> None:
         app.server.extensions["tds"].background = background
         url = f"http://{settings.host}:{settings.port}"
         click.echo(f"\nTDS Telemetry is running: {url}")
-        click.echo(f"MQTT broker: {background.settings.mqtt_url} (topic tds/{{account}}/{{gateway}}/telemetry)")
+        click.echo(f"MQTT broker: {background.broker_address()} (topic tds/{{account}}/{{gateway}}/telemetry)")
+        if background.broker is not None:  # the embedded one: a gateway needs the demo credential
+            click.echo(f"  publish as a gateway: {background.demo_mqtt_url()} (var/mqtt-credentials.json)")
         for entry in background.demo_credentials:
             scope = ", ".join(entry["accounts"]) or "all accounts"
             click.echo(f"  sign in as {entry['username']} / {entry['password']} ({entry['role']}, {scope})")
@@ -80,7 +83,8 @@ def ingest() -> None:
     background = None
     try:
         background = start_background(settings.replace(start_ingest=True, start_scheduler=False, demo_fleet=False))
-        click.echo(f"ingesting from {settings.mqtt_url} ({settings.ingest_slots} slot(s)); Ctrl-C to stop")
+        click.echo(f"ingesting from {broker_credentials.redact(settings.mqtt_url)} ({settings.ingest_slots} slot(s));"
+                   " Ctrl-C to stop")
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:

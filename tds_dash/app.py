@@ -10,11 +10,12 @@ import flask
 from dash import html
 from sqlalchemy.engine import Engine
 
-from tds_dash import i18n
+from tds_dash import i18n, inputs
 from tds_dash.api import health, metrics
 from tds_dash.api import v1 as api_v1
 from tds_dash.auth import routes as auth_routes
 from tds_dash.auth.guard import init_auth
+from tds_dash.auth.page_access import guard_pages
 from tds_dash.auth.session_key import session_secret
 from tds_dash.context import EXTENSION_KEY, AppServices, current_language, current_user, has_role
 from tds_dash.db import create_db_engine
@@ -98,6 +99,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     server.config["SECRET_KEY"] = session_secret(settings)
     server.extensions[EXTENSION_KEY] = AppServices(settings, engine or create_db_engine(settings.database_url))
     init_auth(server, settings.https)
+    guard_pages(app)  # after the sign-in guard: a signed-out request is a 401 first
+    inputs.install(app)  # then wrong-typed callback inputs are a 400, never a 500
     server.register_blueprint(auth_routes.blueprint)
     server.register_blueprint(health.blueprint)
     server.register_blueprint(api_v1.blueprint)

@@ -106,11 +106,11 @@ def test_demo001_embedded_demo_starts_ingests_and_stops_cleanly(tmp_path):
 def test_demo002_history_loads_behind_the_live_fleet_and_an_interrupted_load_is_redone(tmp_path):
     """Live readings and the app first; history fills in the background (progress in /api/health)."""
     data_dir, port, mqtt_port = tmp_path / "var", _free_port(), _free_port()
-    process = _start(data_dir, port, mqtt_port, backfill_days=60)
+    process = _start(data_dir, port, mqtt_port, backfill_days=30)
     health = _wait_for_live_readings(process, port)
     assert health["history"]["status"] == "loading" and 0 <= health["history"]["progress"] < 1
     _stop(process)  # mid-load: what was written stays, the rollups are built by the next load
-    process = _start(data_dir, port, mqtt_port, backfill_days=60)
+    process = _start(data_dir, port, mqtt_port, backfill_days=30)
     _wait_for_live_readings(process, port)
     _wait_for_history(process, port, timeout=300)
     output = _stop(process)

@@ -150,3 +150,32 @@ def test_evq007_event_periods_are_presets_or_whole_local_days():
     assert fleet_events.period_range("7d", "2026-11-02", None, NOW, SP)[0] == NOW - timedelta(days=7)
     assert fleet_events.period_range("24h", "garbage", "2026-11-01", NOW, SP)[0] == NOW - timedelta(hours=24)
     assert fleet_events.period_range(None, None, None, NOW, SP)[0] == NOW - timedelta(hours=24)
+
+
+def test_evq008_rejection_bursts_are_keyed_by_topic_account_and_serial(database, ingest, mosquitto):
+    """Security finding 3: acme's topic naming globex's serial is not globex's burst, nor acme's event."""
+    from tests.helpers import publish, telemetry, topic, wait_until
+
+    simulator.provision_fleet(database.engine(), simulator.build_fleet(["acme", "globex"], 1, 1))
+    ingest()
+    body = telemetry([{"device": "M1", "metric": "energy_kwh", "value": 1.0}])
+    publish(mosquitto, [(topic("acme", "GW-0201"), body)] * 21 + [(topic("globex", "GW-0201"), b"{nope")] * 21
+            + [(topic("nobody", "GW-0201"), body)] * 21)
+    wait_until(lambda: database.scalar("SELECT count(*) FROM rejected_messages") == 63, timeout=20)
+    engine, now = database.engine(), datetime.now(UTC) + timedelta(seconds=1)
+    assert presence.check_rejected_bursts(engine, now, timedelta(minutes=5), 20) == 3
+    assert presence.check_rejected_bursts(engine, now, timedelta(minutes=5), 20) == 3  # a rerun changes nothing
+    with session_scope(engine) as conn:
+        acme, globex = Scope((database_id(conn, "acme"),)), Scope((database_id(conn, "globex"),))
+        gw = conn.exec_driver_sql("SELECT id FROM gateways WHERE serial = 'GW-0201'").scalar_one()
+
+        def feed(scope):
+            found = events.list_events_page(conn, scope, now - timedelta(hours=1), now + timedelta(hours=1))
+            return sorted(((e["account"], e["gateway_id"], e["count"], e["detail"]) for e in found.rows), key=str)
+
+        assert feed(acme) == []
+        assert feed(globex) == [("globex", gw, 21, "mostly invalid_json")]
+        assert feed(ALL_ACCOUNTS) == [("globex", gw, 21, "mostly invalid_json"),
+                                      (None, None, 21, "mostly account_mismatch"),
+                                      (None, None, 21, "mostly account_mismatch")]  # acme's and nobody's
+        assert {r["reason"] for r in events.gateway_rejections(conn, globex, gw, limit=100)} == {"invalid_json"}

@@ -122,6 +122,8 @@ def apply_device_change(conn: Connection, device: dict, change: str, at: datetim
     return True
 
 
+# A burst's source is the topic's (account, serial): traffic under one account's topic naming another
+# account's serial is that account's burst, never the serial owner's (security finding 3).
 _BURSTS = sa.text(
     "SELECT r.account_slug, r.gateway_serial, count(*) AS messages, min(r.received_at) AS first_at,"
     " max(r.received_at) AS last_at, mode() WITHIN GROUP (ORDER BY r.reason) AS reason"
@@ -131,24 +133,33 @@ _BURSTS = sa.text(
 # An open burst of the same source is extended (its count recomputed, so a rerun changes nothing).
 _EXTEND_BURST = sa.text(
     "UPDATE fleet_events e SET last_at = :last_at, count = (SELECT count(*) FROM rejected_messages r"
-    "   WHERE r.gateway_serial IS NOT DISTINCT FROM e.gateway_serial AND r.received_at >= e.at"
+    "   WHERE r.gateway_serial IS NOT DISTINCT FROM e.gateway_serial"
+    "   AND r.account_slug IS NOT DISTINCT FROM e.account_slug AND r.received_at >= e.at"
     "   AND r.received_at <= :last_at), detail = :detail"
     " WHERE e.id = (SELECT id FROM fleet_events WHERE kind = 'rejected_burst'"
-    "   AND gateway_serial IS NOT DISTINCT FROM CAST(:serial AS text) AND last_at > :since"
+    "   AND gateway_serial IS NOT DISTINCT FROM CAST(:serial AS text)"
+    "   AND account_slug IS NOT DISTINCT FROM CAST(:account_slug AS text) AND last_at > :since"
     "   ORDER BY last_at DESC LIMIT 1) RETURNING e.id"
 )
+# The event belongs to the topic's account only when that account may speak for the serial: it owns the
+# gateway, or nobody registered the serial (its own unknown_gateway traffic, which its users register).
+# An unknown account, or a serial registered under another account, gives an event of no account (admins
+# only) and no gateway.
 _INSERT_BURST = sa.text(
-    "INSERT INTO fleet_events (kind, reason, account_id, gateway_id, gateway_serial, at, last_at, count, detail)"
-    " SELECT 'rejected_burst', 'rejected', (SELECT id FROM accounts WHERE slug = :account_slug),"
-    # Linked to a gateway only under the topic's own account: a topic naming another account's serial
-    # (account_mismatch) must not attach this account's event to that gateway.
-    " (SELECT g.id FROM gateways g JOIN accounts a ON a.id = g.account_id WHERE g.serial = :serial"
-    "   AND a.slug = :account_slug), :serial, :first_at, :last_at, :messages, :detail"
+    "WITH topic AS (SELECT (SELECT id FROM accounts WHERE slug = :account_slug) AS account_id,"
+    "   (SELECT g.account_id FROM gateways g WHERE g.serial = :serial) AS owner_id,"
+    "   (SELECT g.id FROM gateways g WHERE g.serial = :serial) AS gateway_id)"
+    " INSERT INTO fleet_events (kind, reason, account_id, account_slug, gateway_id, gateway_serial, at, last_at,"
+    " count, detail)"
+    " SELECT 'rejected_burst', 'rejected',"
+    " CASE WHEN t.owner_id IS NULL OR t.owner_id = t.account_id THEN t.account_id END, :account_slug,"
+    " CASE WHEN t.owner_id = t.account_id THEN t.gateway_id END, :serial, :first_at, :last_at, :messages, :detail"
+    " FROM topic t"
 )
 
 
 def record_rejected_bursts(conn: Connection, now: datetime, window: timedelta, threshold: int) -> int:
-    """Sources with at least `threshold` rejected messages in the window become or extend an event."""
+    """Sources (topic account, serial) with `threshold`+ rejected messages in the window become or extend events."""
     bursts = conn.execute(_BURSTS, {"since": now - window, "now": now, "threshold": threshold}).mappings().all()
     for burst in bursts:
         params = {**burst, "serial": burst["gateway_serial"], "since": now - window,

@@ -19,6 +19,7 @@ from tds_dash import periods
 from tds_dash.context import current_scope, services
 from tds_dash.db import session_scope
 from tds_dash.errors import json_error
+from tds_dash.exports import safe_rows
 from tds_dash.queries import consumption, devices
 
 blueprint = flask.Blueprint("api_v1", __name__, url_prefix="/api/v1")
@@ -127,7 +128,7 @@ def _respond(meta: dict, rows: list[dict], columns: list[str], kind: str, output
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows(safe_rows(rows))  # a spreadsheet opens this: text never starts a formula
         name = f"{kind}_{meta['from'][:10]}_{meta['to'][:10]}.csv"
         return flask.Response(buffer.getvalue(), mimetype="text/csv",
                               headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -9,6 +9,8 @@ import tempfile
 import threading
 from pathlib import Path
 
+from tds_dash.background import broker_credentials
+
 log = logging.getLogger(__name__)
 
 
@@ -61,15 +63,28 @@ def free_port(host: str = "127.0.0.1") -> int:
         return probe.getsockname()[1]
 
 
-class EmbeddedBroker:
-    """amqtt (MQTT 3.1.1 only) on loopback, in its own thread and event loop."""
+# The same as deploy/mosquitto.conf's message_size_limit (a test compares them): a little above the
+# contract's 256 KiB payload (docs/mqtt.md).
+MESSAGE_SIZE_LIMIT = 300_000
 
-    def __init__(self, port: int, host: str = "127.0.0.1") -> None:
+
+class EmbeddedBroker:
+    """amqtt (MQTT 3.1.1 only) on loopback, in its own thread and event loop.
+
+    Only the generated users connect (no anonymous clients), client ids starting with the ingest's are the
+    ingest user's only, and a packet over MESSAGE_SIZE_LIMIT disconnects its sender unread.
+    """
+
+    def __init__(self, port: int, data_dir: Path, host: str = "127.0.0.1",
+                 ingest_client_id: str = "tds-ingest") -> None:
         if not port_is_free(host, port):
             chosen = free_port(host)
             log.warning("port %s is busy; the embedded broker uses %s instead", port, chosen)
             port = chosen
         self.host, self.port = host, port
+        self.credentials = broker_credentials.load_or_create(data_dir)
+        self.password_file = broker_credentials.write_password_file(data_dir, self.credentials)
+        self.ingest_client_id = ingest_client_id
         self.loop = asyncio.new_event_loop()
         self.ready = threading.Event()
         self.failure: BaseException | None = None
@@ -77,26 +92,40 @@ class EmbeddedBroker:
 
     @property
     def url(self) -> str:
+        """The address without a credential (safe to print)."""
         return f"mqtt://{self.host}:{self.port}"
+
+    def client_url(self, role: str) -> str:
+        """The address with the generated credential of 'ingest' or 'demo'."""
+        return broker_credentials.client_url(self.host, self.port, self.credentials[role])
 
     def start(self, timeout: float = 15.0) -> None:
         self.thread.start()
         if not self.ready.wait(timeout) or self.failure:
             raise RuntimeError(f"embedded MQTT broker did not start: {self.failure}")
 
+    def _config(self) -> dict:
+        ingest_user = self.credentials["ingest"]["username"]
+        return {
+            "listeners": {"default": {"type": "tcp", "bind": f"{self.host}:{self.port}"}},
+            # Plugins named in the config (amqtt's non-deprecated style): only these run, and a client
+            # no plugin vouches for (no username) is refused.
+            "plugins": {
+                "amqtt.plugins.authentication.FileAuthPlugin": {"password_file": str(self.password_file)},
+                "tds_dash.background.amqtt_guard.ReservedClientIds": {
+                    "reserved": {self.ingest_client_id: ingest_user}},
+            },
+        }
+
     def _run(self) -> None:
         for name in ("amqtt", "transitions"):
             logging.getLogger(name).setLevel(logging.WARNING)
-        from amqtt.broker import Broker  # noqa: PLC0415 -- amqtt is heavy and only the embedded demo needs it
+        # amqtt is heavy and only the embedded demo needs it.
+        from tds_dash.background.amqtt_guard import LimitedBroker  # noqa: PLC0415
 
         asyncio.set_event_loop(self.loop)
-        config = {
-            "listeners": {"default": {"type": "tcp", "bind": f"{self.host}:{self.port}"}},
-            "auth": {"allow-anonymous": True, "plugins": ["auth_anonymous"]},
-            "topic-check": {"enabled": False},
-        }
         try:
-            broker = Broker(config, loop=self.loop)
+            broker = LimitedBroker(self._config(), MESSAGE_SIZE_LIMIT, loop=self.loop)
             self.loop.run_until_complete(broker.start())
         except BaseException as error:  # reported to start(), which raises it in the caller's thread
             self.failure = error

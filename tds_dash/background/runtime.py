@@ -6,7 +6,7 @@ import logging
 import threading
 
 from ingest.supervisor import IngestSupervisor
-from tds_dash.background import demo
+from tds_dash.background import broker_credentials, demo
 from tds_dash.background.scheduler import start_scheduler
 from tds_dash.db import raw_dsn
 from tds_dash.migrate import apply_migrations, ensure_rollup_timezone, ensure_timescale_policies
@@ -27,6 +27,14 @@ class Background:
     demo_credentials: list = dataclasses.field(default_factory=list)
     stopped: bool = False
     lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
+
+    def demo_mqtt_url(self) -> str | None:
+        """Where the demo fleet publishes: the embedded broker with the demo's credential, else MQTT_URL."""
+        return self.broker.client_url("demo") if self.broker is not None else self.settings.mqtt_url
+
+    def broker_address(self) -> str | None:
+        """The broker's address without any credential (what may be printed)."""
+        return self.broker.url if self.broker is not None else broker_credentials.redact(self.settings.mqtt_url)
 
     def stop(self) -> None:
         """Stop in reverse order of start: nothing is acknowledged that was not stored."""
@@ -65,11 +73,11 @@ def start_embedded(settings: Settings, background: Background) -> Settings:
     from tds_dash.background.embedded import EmbeddedBroker, EmbeddedPostgres  # noqa: PLC0415
 
     background.postgres = EmbeddedPostgres(settings.data_dir / "postgres")
-    broker = EmbeddedBroker(settings.embedded_mqtt_port)
+    broker = EmbeddedBroker(settings.embedded_mqtt_port, settings.data_dir, ingest_client_id=settings.mqtt_client_id)
     broker.start()
     background.broker = broker
-    # amqtt speaks MQTT 3.1.1 only.
-    return settings.replace(database_url=background.postgres.url, mqtt_url=broker.url, mqtt_protocol=4)
+    # amqtt speaks MQTT 3.1.1 only. The ingest gets its own credential; the demo fleet its own (demo_mqtt_url).
+    return settings.replace(database_url=background.postgres.url, mqtt_url=broker.client_url("ingest"), mqtt_protocol=4)
 
 
 def start_background(settings: Settings) -> Background:
@@ -92,7 +100,7 @@ def start_background(settings: Settings) -> Background:
 
             background.scheduler = start_scheduler(settings)
         if settings.demo_fleet and settings.mqtt_url:
-            background.publisher = demo.start_live_fleet(settings)
+            background.publisher = demo.start_live_fleet(settings, background.demo_mqtt_url())
         if background.history is not None:
             background.history.start()  # after the live fleet: the app shows live data while history loads
     except BaseException:

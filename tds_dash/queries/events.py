@@ -84,15 +84,18 @@ def uptime(conn: Connection, scope: Scope, gateway_id: int, now: datetime) -> di
     return result
 
 
+# Only messages under the gateway's own account's topic: another account's topic naming this serial is
+# that account's traffic, and its payloads must not show on this gateway's page.
 _REJECTIONS = sa.text(
     "SELECT r.received_at, r.reason, r.detail, r.readings_rejected, r.readings_accepted, r.topic"
     " FROM rejected_messages r JOIN gateways g ON g.serial = r.gateway_serial"
+    " JOIN accounts a ON a.id = g.account_id AND a.slug = r.account_slug"
     " WHERE g.id = :gateway_id AND g.account_id " + IN_SCOPE + " ORDER BY r.received_at DESC LIMIT :limit"
 )
 
 
 def gateway_rejections(conn: Connection, scope: Scope, gateway_id: int, limit: int = 20) -> list[dict]:
-    """Newest rejected messages whose topic named this gateway's serial."""
+    """Newest rejected messages whose topic named this gateway's account and serial."""
     return [dict(row) for row in conn.execute(_REJECTIONS, {**scope.params(), "gateway_id": gateway_id,
                                                             "limit": limit}).mappings()]
 

@@ -15,6 +15,7 @@ from babel import dates
 from dash import dcc
 
 from tds_dash import i18n, periods
+from tds_dash.exports import safe_frame
 from tds_dash.queries.explorer import ExplorerData
 
 MODES = ("bars", "line")
@@ -169,7 +170,7 @@ def to_csv(store: dict, mode: str, zone: ZoneInfo) -> str:
     for column in ("bucket_start", "previous_bucket_start"):
         if column in frame:
             frame[column] = frame[column].map(lambda v: v.isoformat() if isinstance(v, datetime) else "")
-    return frame.to_csv(index=False, lineterminator="\n")
+    return safe_frame(frame).to_csv(index=False, lineterminator="\n")
 
 
 def to_excel(store: dict, mode: str, zone: ZoneInfo) -> bytes:
@@ -182,8 +183,9 @@ def to_excel(store: dict, mode: str, zone: ZoneInfo) -> bytes:
                                                      "avg", "max", "buckets"])
     buffer = io.BytesIO()
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        frame.to_excel(writer, sheet_name="chart", index=False)
-        totals.to_excel(writer, sheet_name="totals", index=False)
+        # Device labels, names and accounts are user-edited text: never formulas (tds_dash/exports.py).
+        safe_frame(frame).to_excel(writer, sheet_name="chart", index=False)
+        safe_frame(totals).to_excel(writer, sheet_name="totals", index=False)
     return buffer.getvalue()
 
 
