@@ -7,8 +7,9 @@ from urllib.parse import urlsplit
 import dash
 import dash_bootstrap_components as dbc
 import flask
-from dash import html
+from dash import dcc, html
 from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from tds_dash import i18n
 from tds_dash.api import health, metrics
@@ -48,6 +49,14 @@ def _navbar() -> dbc.Navbar:
     )
 
 
+def _sign_out_form(action: str, label: str, element_id: str) -> html.Form:
+    """A POST form with the session's CSRF token: a link or a cross-site form cannot sign anyone out."""
+    return html.Form([
+        dcc.Input(type="hidden", name="csrf", value=auth_routes.csrf_token()),
+        html.Button(label, type="submit", id=element_id, className="btn btn-outline-light btn-sm ms-2"),
+    ], action=action, method="POST")
+
+
 def _user_menu(language: str) -> list:
     user = current_user()
     if user is None:
@@ -55,9 +64,9 @@ def _user_menu(language: str) -> list:
     return [
         dbc.NavItem(html.Span(f"{user.username} · {user.role}", className="navbar-text ms-3 me-2 small",
                               id="nav-user")),
-        dbc.NavItem(html.Form(html.Button(i18n.t("nav.logout", language), type="submit", id="nav-logout",
-                                          className="btn btn-outline-light btn-sm"),
-                              action="/logout", method="POST")),
+        dbc.NavItem(_sign_out_form("/logout", i18n.t("nav.logout", language), "nav-logout")),
+        dbc.NavItem(_sign_out_form("/logout/everywhere", i18n.t("nav.logout_everywhere", language),
+                                   "nav-logout-everywhere")),
     ]
 
 
@@ -95,6 +104,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         suppress_callback_exceptions=True,
     )
     server = app.server
+    if settings.proxy_hops:
+        # Only then is X-Forwarded-For believed (its last N hops), so sign-in throttling keys on the client.
+        server.wsgi_app = ProxyFix(server.wsgi_app, x_for=settings.proxy_hops)
     server.config["SECRET_KEY"] = session_secret(settings)
     server.extensions[EXTENSION_KEY] = AppServices(settings, engine or create_db_engine(settings.database_url))
     init_auth(server, settings.https)

@@ -1,0 +1,279 @@
+"""Security findings of the HTTP layer, each through the real app: server-side sessions and sign-out,
+sign-in throttling, API rate and concurrency limits, security headers (one in a real Chromium)."""
+from __future__ import annotations
+
+import contextlib
+import re
+import threading
+
+import pytest
+
+from tds_dash.app import create_app
+from tds_dash.db import session_scope
+from tds_dash.queries.users import get_user_by_username
+from tests.conftest import TEST_PASSWORD, ensure_test_user
+from tests.helpers import free_port, settings_for
+
+API_PATH = "/api/v1/consumption?device=1&from=2026-01-01&to=2026-01-02"  # 404 when signed in: no such device
+
+
+@pytest.fixture
+def app(database, mosquitto):
+    return create_app(settings_for(database, mosquitto))
+
+
+def csrf(client) -> str:
+    page = client.get("/login").get_data(as_text=True)
+    return re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+
+
+def login(client, username: str, password: str = TEST_PASSWORD, address: str = "10.0.0.1", headers=None):
+    return client.post("/login", data={"username": username, "password": password, "csrf": csrf(client),
+                                       "next": "/"}, environ_base={"REMOTE_ADDR": address}, headers=headers)
+
+
+def signed_in_client(app, username: str, role: str = "viewer"):
+    ensure_test_user(app.server.extensions["tds"].engine, username, role)
+    client = app.server.test_client()
+    assert login(client, username).status_code == 302
+    return client
+
+
+def cookie_client(app, cookie: str):
+    """A fresh browser that only has a session cookie someone saved earlier."""
+    client = app.server.test_client()
+    client.set_cookie("session", cookie)
+    return client
+
+
+def signed_in(client) -> bool:
+    status = client.get(API_PATH).status_code
+    assert status in (401, 404), status
+    return status == 404
+
+
+def user_row(app, username: str):
+    with session_scope(app.server.extensions["tds"].engine) as conn:
+        return get_user_by_username(conn, username)
+
+
+# --------------------------------------------------------------------------- finding 2: sign-out
+
+def test_sec001_a_cookie_saved_before_logout_no_longer_reads_the_api(app):
+    client = signed_in_client(app, "lia")
+    saved = client.get_cookie("session").value
+    assert signed_in(cookie_client(app, saved))
+    assert client.post("/logout", data={"csrf": csrf(client)}).location == "/login"
+    replay = cookie_client(app, saved)
+    assert not signed_in(replay)
+    assert replay.get("/").status_code == 302
+    assert replay.post("/_dash-update-component", json={}).status_code == 401
+
+
+def test_sec002_logout_ends_this_session_only_and_sign_out_everywhere_ends_all(app):
+    first, second, third = (signed_in_client(app, "rui") for _ in range(3))
+    saved_first = first.get_cookie("session").value
+    first.post("/logout", data={"csrf": csrf(first)})
+    assert not signed_in(cookie_client(app, saved_first))
+    assert signed_in(second) and signed_in(third)
+    other_user = signed_in_client(app, "sol")
+    assert second.post("/logout/everywhere", data={"csrf": csrf(second)}).location == "/login"
+    assert not signed_in(second) and not signed_in(third)
+    assert signed_in(other_user)  # another user's sessions are not touched
+
+
+def test_sec003_sign_out_needs_a_post_with_the_csrf_token(app):
+    client = signed_in_client(app, "tom")
+    client.get("/logout")  # a link or an <img src> (Dash's catch-all page answers it) signs nobody out
+    client.get("/logout/everywhere")
+    # What a cross-site form can send: the cookie (if the browser sends it) but not the token.
+    for path in ("/logout", "/logout/everywhere"):
+        assert client.post(path).status_code == 400
+        assert client.post(path, data={"csrf": "forged"}).status_code == 400
+    assert signed_in(client)
+
+
+def components(node):
+    """Every component of a serialised Dash layout, depth first."""
+    if isinstance(node, list):
+        for item in node:
+            yield from components(item)
+    elif isinstance(node, dict) and "props" in node:
+        yield node
+        yield from components(node["props"].get("children"))
+
+
+def test_sec004_the_navbar_offers_both_sign_outs_with_a_csrf_token(app):
+    client = signed_in_client(app, "uma")
+    layout = client.get("/_dash-layout").get_json()
+    token = csrf(client)
+    forms = {form["props"].get("action"): form for form in components(layout) if form["type"] == "Form"}
+    assert set(forms) >= {"/logout", "/logout/everywhere"}
+    for form in (forms["/logout"], forms["/logout/everywhere"]):
+        assert form["props"]["method"] == "POST"
+        fields = {c["props"].get("name"): c["props"].get("value") for c in components(form["props"]["children"])}
+        assert fields["csrf"] == token
+    assert "Sair de todas as sessões" in str(layout)
+
+
+def _reset_password_via_admin_page(client, target) -> dict:
+    """Press "reset password" on /admin through Dash's callback endpoint, as the browser does."""
+    inputs = [{"id": "admin-load", "property": "n_intervals", "value": 1},
+              {"id": "admin-create", "property": "n_clicks", "value": None},
+              {"id": "admin-update", "property": "n_clicks", "value": None},
+              {"id": "admin-reset", "property": "n_clicks", "value": 1}]
+    state = [{"id": "admin-username", "property": "value", "value": None},
+             {"id": "admin-name", "property": "value", "value": None},
+             {"id": "admin-role", "property": "value", "value": "viewer"},
+             {"id": "admin-accounts", "property": "value", "value": []},
+             {"id": "admin-active", "property": "value", "value": True},
+             {"id": "admin-password", "property": "value", "value": "a brand new password"},
+             {"id": "admin-users-table", "property": "selectedRows", "value": [{"id": target.id, "name": ""}]}]
+    outputs = [{"id": "admin-feedback", "property": "children"}, {"id": "admin-users-table", "property": "rowData"},
+               {"id": "admin-audit-table", "property": "rowData"}]
+    body = {"output": "..admin-feedback.children...admin-users-table.rowData...admin-audit-table.rowData..",
+            "outputs": outputs, "inputs": inputs, "state": state, "changedPropIds": ["admin-reset.n_clicks"]}
+    response = client.post("/_dash-update-component", json=body)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_json()
+
+
+def test_sec005_a_password_change_ends_every_other_session(app):
+    admin_here = signed_in_client(app, "vic", "admin")
+    admin_elsewhere = signed_in_client(app, "vic", "admin")
+    viewer = signed_in_client(app, "zeca")
+    # An admin changing their own password keeps the session they did it from, and only that one.
+    answer = _reset_password_via_admin_page(admin_here, user_row(app, "vic"))
+    assert "admin-ok" in str(answer)
+    assert signed_in(admin_here) and not signed_in(admin_elsewhere)
+    # Resetting someone else's password ends all of theirs.
+    _reset_password_via_admin_page(admin_here, user_row(app, "zeca"))
+    assert not signed_in(viewer) and signed_in(admin_here)
+    assert login(app.server.test_client(), "zeca", "a brand new password").status_code == 302
+
+
+# --------------------------------------------------------------------------- finding 5: sign-in throttle
+
+@contextlib.contextmanager
+def real_server(app, threads: int = 16):
+    """The app behind waitress on loopback, in a thread (the server `make run` uses)."""
+    import waitress
+
+    server = waitress.create_server(app.server, host="127.0.0.1", port=free_port(), threads=threads)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.effective_port}"
+    finally:
+        server.close()
+        thread.join(10)
+
+
+def attempts(database, username: str) -> dict:
+    rows = database.query("SELECT verified, success FROM login_attempts WHERE username = %s", (username,))
+    return {"verified": sum(1 for verified, _ in rows if verified), "refused": sum(1 for verified, _ in rows
+                                                                                  if not verified)}
+
+
+def test_sec010_parallel_wrong_passwords_get_at_most_five_checks(app, database):
+    import requests
+
+    ensure_test_user(app.server.extensions["tds"].engine, "alvo", "admin")
+    with real_server(app) as url:
+        sessions = [requests.Session() for _ in range(16)]
+        tokens = [re.search(r'name="csrf" value="([^"]+)"', s.get(url + "/login", timeout=10).text).group(1)
+                  for s in sessions]
+        barrier, statuses = threading.Barrier(16), []
+
+        def guess(session, token):
+            barrier.wait(10)
+            statuses.append(session.post(url + "/login", data={"username": "alvo", "password": "guess guess",
+                                                               "csrf": token}, allow_redirects=False,
+                                         timeout=30).status_code)
+
+        workers = [threading.Thread(target=guess, args=pair) for pair in zip(sessions, tokens)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(60)
+    assert len(statuses) == 16
+    counted = attempts(database, "alvo")
+    assert 1 <= counted["verified"] <= 5 and counted["verified"] + counted["refused"] == 16
+    assert sorted(statuses) == sorted([401] * counted["verified"] + [429] * counted["refused"])
+
+
+def test_sec011_an_attacker_cannot_lock_the_owner_out(app, database):
+    ensure_test_user(app.server.extensions["tds"].engine, "dona", "admin")
+    attacker = app.server.test_client()
+    for _ in range(5):
+        assert login(attacker, "dona", "not her password", address="198.51.100.7").status_code == 401
+    assert login(attacker, "dona", address="198.51.100.7").status_code == 429  # the attacker must wait
+    owner = app.server.test_client()
+    assert login(owner, "dona", address="10.1.1.1").status_code == 302
+    # 20 failures from one address (a proxy, a NAT) delay that address, not everybody behind another one.
+    for index in range(20):
+        login(app.server.test_client(), f"spray{index}", "x" * 12, address="198.51.100.8")
+    assert login(app.server.test_client(), "dona", address="10.1.1.2").status_code == 302
+
+
+def shift_attempts(database, seconds: float) -> None:
+    """Move every recorded attempt into the past: the same as waiting, without sleeping."""
+    database.execute("UPDATE login_attempts SET at = at - make_interval(secs => %s),"
+                     " finished_at = finished_at - make_interval(secs => %s)", (seconds, seconds))
+
+
+def test_sec012_delays_double_after_five_failures(app, database):
+    ensure_test_user(app.server.extensions["tds"].engine, "edna", "viewer")
+    client = app.server.test_client()
+    for _ in range(5):
+        assert login(client, "edna", "wrong wrong", address="192.0.2.1").status_code == 401
+    waits = []
+    for _ in range(4):
+        refused = login(client, "edna", "wrong wrong", address="192.0.2.1")
+        assert refused.status_code == 429 and "Tente novamente em" in refused.get_data(as_text=True)
+        waits.append(int(refused.headers["Retry-After"]))
+        shift_attempts(database, waits[-1] + 0.1)
+        assert login(client, "edna", "wrong wrong", address="192.0.2.1").status_code == 401
+    assert waits == [1, 2, 4, 8]
+    assert attempts(database, "edna") == {"verified": 9, "refused": 4}  # refusals never lengthen the wait
+    # At most 15 minutes, however many failures.
+    database.execute("INSERT INTO login_attempts (username, address, success, finished_at)"
+                     " SELECT 'edna', '192.0.2.1', false, now() FROM generate_series(1, 30)")
+    assert login(client, "edna", address="192.0.2.1").headers["Retry-After"] == "900"
+    # The right password after the wait works, and a success clears the count for that address.
+    shift_attempts(database, 901)
+    assert login(client, "edna", address="192.0.2.1").status_code == 302
+    assert login(app.server.test_client(), "edna", "wrong wrong", address="192.0.2.1").status_code == 401
+
+
+def test_sec013_x_forwarded_for_counts_only_with_proxy_hops(database, mosquitto):
+    forwarded = {"X-Forwarded-For": "203.0.113.9"}
+    for hops, expected in ((0, "10.0.0.5"), (1, "203.0.113.9")):
+        app = create_app(settings_for(database, mosquitto, TDS_PROXY_HOPS=hops))
+        login(app.server.test_client(), f"nobody-{hops}", "x" * 12, address="10.0.0.5", headers=forwarded)
+        assert database.scalar("SELECT address FROM login_attempts WHERE username = %s", (f"nobody-{hops}",)) == expected
+
+
+def test_sec014_backoff_policy_table():
+    from datetime import datetime, timedelta, timezone
+
+    from tds_dash.auth.throttle import wait_seconds
+    from tds_dash.queries.login_attempts import AttemptHistory
+
+    now = datetime(2026, 12, 1, tzinfo=timezone.utc)
+    ago = lambda seconds: now - timedelta(seconds=seconds)  # noqa: E731
+
+    def history(pair=0, user=0, address=0, last=0.0, known=False):
+        return AttemptHistory(now, pair, ago(last), user, ago(last), address, ago(last), known)
+
+    cases = [  # (history, seconds to wait)
+        (history(pair=4), 0), (history(pair=5), 1), (history(pair=6), 2), (history(pair=9), 16),
+        (history(pair=15), 900), (history(pair=40), 900), (history(pair=7, last=3.5), 1),
+        (history(pair=7, last=4), 0),
+        (history(user=9), 0), (history(user=10), 1), (history(user=14), 16), (history(user=30), 30),
+        (history(user=30, known=True), 0),
+        (history(address=19), 0), (history(address=20), 1), (history(address=30), 60),
+        (history(address=30, known=True), 0), (history(pair=6, user=30, known=True), 2),
+    ]
+    for case, expected in cases:
+        assert wait_seconds(case) == expected, case
