@@ -14,6 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from tds_dash import i18n
 from tds_dash.api import health, metrics
 from tds_dash.api import v1 as api_v1
+from tds_dash.api.limits import init_api_limits
 from tds_dash.auth import routes as auth_routes
 from tds_dash.auth.guard import init_auth
 from tds_dash.auth.session_key import session_secret
@@ -108,8 +109,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         # Only then is X-Forwarded-For believed (its last N hops), so sign-in throttling keys on the client.
         server.wsgi_app = ProxyFix(server.wsgi_app, x_for=settings.proxy_hops)
     server.config["SECRET_KEY"] = session_secret(settings)
-    server.extensions[EXTENSION_KEY] = AppServices(settings, engine or create_db_engine(settings.database_url))
+    server.extensions[EXTENSION_KEY] = AppServices(
+        settings, engine or create_db_engine(settings.database_url),
+        health_engine=create_db_engine(settings.database_url, pool_size=1, max_overflow=1, pool_timeout=2))
     init_auth(server, settings.https)
+    init_api_limits(server, api_v1.blueprint, settings)  # after the guard: limits key on the signed-in user
     server.register_blueprint(auth_routes.blueprint)
     server.register_blueprint(health.blueprint)
     server.register_blueprint(api_v1.blueprint)

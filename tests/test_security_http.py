@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import re
 import threading
+import time
 
 import pytest
 
@@ -14,7 +15,7 @@ from tds_dash.queries.users import get_user_by_username
 from tests.conftest import TEST_PASSWORD, ensure_test_user
 from tests.helpers import free_port, settings_for
 
-API_PATH = "/api/v1/consumption?device=1&from=2026-01-01&to=2026-01-02"  # 404 when signed in: no such device
+API_PATH = "/api/v1/consumption?device=999999&from=2026-01-01&to=2026-01-02"  # 404 when signed in: no such device
 
 
 @pytest.fixture
@@ -277,3 +278,107 @@ def test_sec014_backoff_policy_table():
     ]
     for case, expected in cases:
         assert wait_seconds(case) == expected, case
+
+
+# --------------------------------------------------------------------------- finding 6: API limits
+
+@pytest.fixture
+def fleet_app(database, mosquitto):
+    """(app allowing 4 API requests a minute per user, a device with a day of hourly history)."""
+    from datetime import datetime, timedelta, timezone
+
+    from ingest import simulator
+    from tests.explorer_data import FLEET, device_id, write_history
+
+    simulator.provision_fleet(database.engine(), FLEET)
+    now = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
+    write_history(database, now - timedelta(days=1), now, timedelta(hours=1))
+    app = create_app(settings_for(database, mosquitto, TDS_API_RATE_LIMIT="4/minute"))
+    return app, device_id(database, "GW-0101", "MED-001")
+
+
+def test_sec020_a_user_over_the_rate_limit_gets_429_and_the_json_error(fleet_app):
+    from tests.explorer_data import api_token
+
+    app, _ = fleet_app
+    client, ana, bia = app.server.test_client(), api_token(app, "rate-ana"), api_token(app, "rate-bia")
+    assert [client.get(API_PATH, headers=ana).status_code for _ in range(4)] == [404] * 4
+    refused = client.get(API_PATH, headers=ana)
+    assert refused.status_code == 429 and 1 <= int(refused.headers["Retry-After"]) <= 60
+    body = refused.get_json()
+    assert set(body) == {"error"} and body["error"]["code"] == "rate_limited"
+    assert body["error"]["parameter"] is None and "4 per 1 minute" in body["error"]["message"]
+    assert client.get(API_PATH, headers=bia).status_code == 404  # per user, not per process
+    assert all(client.get("/api/health").status_code == 200 for _ in range(6))  # health is not limited
+
+
+def test_sec021_answers_are_streamed(fleet_app):
+    from tests.explorer_data import api_token
+
+    app, device = fleet_app
+    client, headers = app.server.test_client(), api_token(app, "stream-ana")
+    query = {"device": device, "from": "2020-01-01", "to": "2030-01-01", "granularity": "month"}
+    for output in ("json", "csv"):
+        response = client.get("/api/v1/consumption", query_string={**query, "format": output}, headers=headers)
+        assert response.status_code == 200 and response.is_streamed
+    response = client.get("/api/v1/readings", query_string={"device": device, "from": "2020-01-01",
+                                                           "to": "2030-01-01"}, headers=headers)
+    assert response.is_streamed  # before reading: the test client buffers what it has read
+    body = response.get_json()
+    assert body["count"] == len(body["data"]) > 0
+    assert body["devices"][0]["id"] == device and body["data"][0]["ts"].endswith("-03:00")
+
+
+def _waiting_on(database, table: str) -> int:
+    return database.scalar("SELECT count(*) FROM pg_locks WHERE relation = %s::regclass AND NOT granted", (table,))
+
+
+def test_sec022_one_user_cannot_take_every_thread(fleet_app, database, mosquitto):
+    """Six parallel requests of one token against a 4-thread server: two run, four get 429 at once; another
+    user is served and /api/health answers quickly while the two are held in the database."""
+    import requests
+
+    from tests.explorer_data import api_token
+    from tests.helpers import wait_until
+
+    _, device = fleet_app
+    app = create_app(settings_for(database, mosquitto))  # the default rate: only the concurrency cap bites
+    ana, bia = api_token(app, "busy-ana"), api_token(app, "busy-bia")
+    heavy = {"device": device, "from": "2020-01-01", "to": "2020-01-05", "granularity": "hour"}
+    statuses: list[int] = []
+    with real_server(app, threads=4) as url, database.connect(autocommit=False) as holder:
+        holder.execute("LOCK TABLE consumption_hourly IN ACCESS EXCLUSIVE MODE")  # ana's queries wait here
+        workers = [threading.Thread(target=lambda: statuses.append(requests.get(
+            url + "/api/v1/consumption", params=heavy, headers=ana, timeout=30).status_code)) for _ in range(6)]
+        for worker in workers:
+            worker.start()
+        wait_until(lambda: _waiting_on(database, "consumption_hourly") == 2 and len(statuses) == 4, timeout=20,
+                   message="two of ana's requests waiting in the database, four refused")
+        assert statuses == [429] * 4
+        third = requests.get(url + "/api/v1/consumption", params=heavy, headers=ana, timeout=10)
+        assert third.status_code == 429 and third.headers["Retry-After"] == "1"
+        assert third.json() == {"error": {"code": "rate_limited", "parameter": None,
+                                          "message": "at most 2 requests in flight per user"}}
+        other = requests.get(url + "/api/v1/readings", params={"device": device, "from": "2020-01-01",
+                                                               "to": "2030-01-01"}, headers=bia, timeout=10)
+        assert other.status_code == 200 and other.json()["count"] > 0
+        started = time.monotonic()
+        health = requests.get(url + "/api/health", timeout=10)
+        assert health.status_code == 200 and time.monotonic() - started < 2
+        holder.rollback()
+        for worker in workers:
+            worker.join(30)
+        assert sorted(statuses) == [200, 200, 429, 429, 429, 429]
+        # The slots were given back when those answers ended.
+        assert requests.get(url + "/api/v1/consumption", params=heavy, headers=ana, timeout=10).status_code == 200
+
+
+def test_sec023_api_settings_are_validated(database, mosquitto):
+    from tds_dash.settings import SettingsError
+
+    assert settings_for(database, mosquitto).api_rate_limit == "120/minute"
+    assert settings_for(database, mosquitto).api_concurrency == 2
+    with pytest.raises(SettingsError, match="TDS_API_RATE_LIMIT"):
+        settings_for(database, mosquitto, TDS_API_RATE_LIMIT="lots")
+    with pytest.raises(SettingsError, match="TDS_API_CONCURRENCY"):
+        settings_for(database, mosquitto, TDS_API_CONCURRENCY=0)
