@@ -20,6 +20,7 @@ from tds_dash.auth.guard import init_auth
 from tds_dash.auth.session_key import session_secret
 from tds_dash.context import EXTENSION_KEY, AppServices, current_language, current_user, has_role
 from tds_dash.db import create_db_engine
+from tds_dash.security_headers import install_security_headers
 from tds_dash.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -120,4 +121,5 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     metrics.register(server, server.extensions[EXTENSION_KEY])
     _register_language_route(server)
     app.layout = _shell
+    install_security_headers(server, app.csp_hashes, settings.https)
     return app
