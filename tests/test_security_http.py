@@ -153,6 +153,20 @@ def test_sec005_a_password_change_ends_every_other_session(app):
     assert login(app.server.test_client(), "zeca", "a brand new password").status_code == 302
 
 
+def test_sec006_ended_sessions_and_old_attempts_are_pruned(app, database):
+    from tds_dash.background.scheduler import prune_auth_records
+
+    live, ended = signed_in_client(app, "wil"), signed_in_client(app, "wil")
+    ended.post("/logout", data={"csrf": csrf(ended)})
+    database.execute("UPDATE user_sessions SET revoked_at = revoked_at - interval '2 days' WHERE revoked_at IS NOT NULL")
+    database.execute("INSERT INTO login_attempts (at, username, address, success, finished_at)"
+                     " VALUES (now() - interval '40 days', 'wil', '10.0.0.1', true, now() - interval '40 days')")
+    before = database.scalar("SELECT count(*) FROM login_attempts")
+    prune_auth_records(app.server.extensions["tds"].engine)
+    assert database.scalar("SELECT count(*) FROM user_sessions") == 1 and signed_in(live)
+    assert database.scalar("SELECT count(*) FROM login_attempts") == before - 1
+
+
 # --------------------------------------------------------------------------- finding 5: sign-in throttle
 
 @contextlib.contextmanager
