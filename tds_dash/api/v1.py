@@ -156,9 +156,8 @@ def _json_chunks(meta: dict, count: int, chunks: Iterator[list[dict]]) -> Iterat
     yield json.dumps({**meta, "count": count}, sort_keys=True)[:-1] + ', "data": ['
     separator = ""
     for rows in chunks:
-        for row in rows:
-            yield separator + json.dumps(row, sort_keys=True)
-            separator = ","
+        yield separator + ",".join(json.dumps(row, sort_keys=True) for row in rows)
+        separator = ","
     yield "]}"
 
 

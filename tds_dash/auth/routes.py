@@ -28,6 +28,8 @@ i18n.add_messages({
     "login.expired": {"pt-BR": "O formulário expirou; tente de novo.", "en": "The form expired; please try again."},
     "nav.logout": {"pt-BR": "Sair", "en": "Sign out"},
     "nav.logout_everywhere": {"pt-BR": "Sair de todas as sessões", "en": "Sign out everywhere"},
+    "logout.expired": {"pt-BR": "O formulário expirou; recarregue a página e saia de novo.",
+                       "en": "The form expired; reload the page and sign out again."},
 })
 
 
@@ -86,7 +88,7 @@ def login():
 def _signed_out(everywhere: bool):
     """End this session (or every session of the user) on the server, then in the browser."""
     if not csrf_valid(flask.request.form.get("csrf")):
-        return "The form expired; reload the page and sign out again.", 400  # a cross-site form signs nobody out
+        return i18n.t("logout.expired", current_language()), 400  # a cross-site form signs nobody out
     user = current_user()
     with session_scope(services().engine) as conn:
         if everywhere:
