@@ -31,12 +31,13 @@ def normalize_database_url(raw: str | None) -> str | None:
     raise DatabaseUrlError("DATABASE_URL must start with postgres:// or postgresql://")
 
 
-def create_db_engine(database_url: str, pool_size: int = 5) -> Engine:
+def create_db_engine(database_url: str, pool_size: int = 5, max_overflow: int = 5, pool_timeout: float = 30) -> Engine:
     """An engine with pre-ping so a restarted database costs one failed checkout, not a crash."""
     return sa.create_engine(
         database_url,
         pool_size=pool_size,
-        max_overflow=5,
+        max_overflow=max_overflow,
+        pool_timeout=pool_timeout,
         pool_pre_ping=True,
         pool_recycle=1800,
         # UTC on the wire: every conversion to the deployment's zone is explicit in SQL or Python.

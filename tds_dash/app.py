@@ -7,18 +7,21 @@ from urllib.parse import urlsplit
 import dash
 import dash_bootstrap_components as dbc
 import flask
-from dash import html
+from dash import dcc, html
 from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from tds_dash import i18n, inputs
 from tds_dash.api import health, metrics
 from tds_dash.api import v1 as api_v1
+from tds_dash.api.limits import init_api_limits
 from tds_dash.auth import routes as auth_routes
 from tds_dash.auth.guard import init_auth
 from tds_dash.auth.page_access import guard_pages
 from tds_dash.auth.session_key import session_secret
 from tds_dash.context import EXTENSION_KEY, AppServices, current_language, current_user, has_role
 from tds_dash.db import create_db_engine
+from tds_dash.security_headers import install_security_headers
 from tds_dash.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,6 +52,14 @@ def _navbar() -> dbc.Navbar:
     )
 
 
+def _sign_out_form(action: str, label: str, element_id: str) -> html.Form:
+    """A POST form with the session's CSRF token: a link or a cross-site form cannot sign anyone out."""
+    return html.Form([
+        dcc.Input(type="hidden", name="csrf", value=auth_routes.csrf_token()),
+        html.Button(label, type="submit", id=element_id, className="btn btn-outline-light btn-sm ms-2"),
+    ], action=action, method="POST")
+
+
 def _user_menu(language: str) -> list:
     user = current_user()
     if user is None:
@@ -56,9 +67,9 @@ def _user_menu(language: str) -> list:
     return [
         dbc.NavItem(html.Span(f"{user.username} · {user.role}", className="navbar-text ms-3 me-2 small",
                               id="nav-user")),
-        dbc.NavItem(html.Form(html.Button(i18n.t("nav.logout", language), type="submit", id="nav-logout",
-                                          className="btn btn-outline-light btn-sm"),
-                              action="/logout", method="POST")),
+        dbc.NavItem(_sign_out_form("/logout", i18n.t("nav.logout", language), "nav-logout")),
+        dbc.NavItem(_sign_out_form("/logout/everywhere", i18n.t("nav.logout_everywhere", language),
+                                   "nav-logout-everywhere")),
     ]
 
 
@@ -96,15 +107,22 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         suppress_callback_exceptions=True,
     )
     server = app.server
+    if settings.proxy_hops:
+        # Only then is X-Forwarded-For believed (its last N hops), so sign-in throttling keys on the client.
+        server.wsgi_app = ProxyFix(server.wsgi_app, x_for=settings.proxy_hops)
     server.config["SECRET_KEY"] = session_secret(settings)
-    server.extensions[EXTENSION_KEY] = AppServices(settings, engine or create_db_engine(settings.database_url))
+    server.extensions[EXTENSION_KEY] = AppServices(
+        settings, engine or create_db_engine(settings.database_url),
+        health_engine=create_db_engine(settings.database_url, pool_size=1, max_overflow=1, pool_timeout=2))
     init_auth(server, settings.https)
     guard_pages(app)  # after the sign-in guard: a signed-out request is a 401 first
     inputs.install(app)  # then wrong-typed callback inputs are a 400, never a 500
+    init_api_limits(server, api_v1.blueprint, settings)  # after the guard: limits key on the signed-in user
     server.register_blueprint(auth_routes.blueprint)
     server.register_blueprint(health.blueprint)
     server.register_blueprint(api_v1.blueprint)
     metrics.register(server, server.extensions[EXTENSION_KEY])
     _register_language_route(server)
     app.layout = _shell
+    install_security_headers(server, app.csp_hashes, settings.https)
     return app

@@ -20,6 +20,7 @@ class AppServices:
     settings: Settings
     engine: Engine
     background: Any = None  # tds_dash.background.runtime.Background once started; read by /api/health
+    health_engine: Engine | None = None  # /api/health's own small pool: busy API requests cannot starve it
 
 
 def services() -> AppServices:

@@ -79,6 +79,10 @@ class Settings:
     ingest_stall_seconds: int = 60  # a batch not committed for this long makes /api/health answer 503
     rejected_max_rows: int = 100_000  # rejected_messages keeps at most this many rows (newest)
     rollups_deferred: bool = True  # the rollup worker merges changed keys after the commit (off the PUBACK path)
+    proxy_hops: int = 0  # reverse proxies in front that set X-Forwarded-For; 0 ignores the header
+    api_rate_limit: str = "120/minute"  # /api/v1 requests per user (Flask-Limiter syntax), per process
+    api_concurrency: int = 2  # /api/v1 requests one user may have in flight in one process
+    api_total_concurrency: int = 4  # /api/v1 requests in flight in one process, all users: threads stay free
 
     @property
     def embedded(self) -> bool:
@@ -144,6 +148,17 @@ def _secret_key(env: dict) -> str | None:
     return key or None
 
 
+def _rate_limit(raw: str) -> str:
+    """TDS_API_RATE_LIMIT in Flask-Limiter's notation, e.g. "120/minute" or "10/second;1000/hour"."""
+    from limits import parse_many  # noqa: PLC0415 - only settings validation needs it; keeps import light
+
+    try:
+        parse_many(raw)
+    except ValueError:
+        raise SettingsError(f"TDS_API_RATE_LIMIT={raw!r} is not a rate like 120/minute") from None
+    return raw
+
+
 def _shared_group(raw: str) -> str:
     # A share name is one topic level: no wildcards, no separators (MQTT 5, 4.8.2).
     if not raw or any(ch in raw for ch in "/+#") or len(raw) > 64:
@@ -204,4 +219,8 @@ def load_settings(env: dict | None = None) -> Settings:
         ingest_stall_seconds=_int(env, "TDS_INGEST_STALL_SECONDS", 60, 1, 3600),
         rejected_max_rows=_int(env, "TDS_REJECTED_MAX_ROWS", 100_000, 10, 100_000_000),
         rollups_deferred=_bool(env, "TDS_ROLLUP_DEFERRED", True),
+        proxy_hops=_int(env, "TDS_PROXY_HOPS", 0, 0, 5),
+        api_rate_limit=_rate_limit(env.get("TDS_API_RATE_LIMIT", "120/minute")),
+        api_concurrency=_int(env, "TDS_API_CONCURRENCY", 2, 1, 64),
+        api_total_concurrency=_int(env, "TDS_API_TOTAL_CONCURRENCY", 4, 1, 256),
     )

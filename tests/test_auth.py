@@ -7,6 +7,7 @@ import dash
 import pytest
 
 from tds_dash.app import create_app
+from tds_dash.auth.sessions import start_session
 from tds_dash.auth.users import UserInputError, create_token, create_user, revoke_token, update_user
 from tds_dash.db import session_scope
 from tds_dash.queries.users import get_user_by_username, list_tokens
@@ -33,6 +34,11 @@ def csrf(client) -> str:
 def login(client, username: str, password: str = TEST_PASSWORD, next_path: str = "/", address: str = "10.0.0.1"):
     return client.post("/login", data={"username": username, "password": password, "csrf": csrf(client),
                                        "next": next_path}, environ_base={"REMOTE_ADDR": address})
+
+
+def logout(client, path: str = "/logout"):
+    """Sign out as the navbar does: a POST carrying the session's CSRF token."""
+    return client.post(path, data={"csrf": csrf(client)})
 
 
 def user(app, username: str):
@@ -71,12 +77,12 @@ def test_auth002_health_is_public_and_has_no_tenant_data(client):
 def test_auth003_sign_in_redirects_to_a_local_next_only(app, client):
     ensure_test_user(app.server.extensions["tds"].engine, "ana", "viewer")
     assert login(client, "ana", next_path="https://evil.example/x").location == "/"
-    client.post("/logout")
+    logout(client)
     assert login(client, "ana", next_path="//evil.example").location == "/"
-    client.post("/logout")
+    logout(client)
     assert login(client, "ana", next_path="/explorer?x=1").location == "/explorer?x=1"
     assert client.get("/").status_code == 200
-    client.post("/logout")
+    logout(client)
     assert client.get("/").status_code == 302
 
 
@@ -170,7 +176,9 @@ def test_auth011_no_constant_signs_sessions(database, mosquitto, tmp_path):
     app = create_app(settings_for(database, mosquitto, TDS_DATA_DIR=data_dir))
     ensure_test_user(app.server.extensions["tds"].engine, "root-ish", "admin")
     admin = user(app, "root-ish")
-    user_id = f"{admin.id}:{admin.session_version}"
+    # A live server-side session, so that only the signing key differs between the cookies below.
+    with session_scope(app.server.extensions["tds"].engine) as conn:
+        user_id = f"{admin.id}:{admin.session_version}:{start_session(conn, admin.id, '127.0.0.1')}"
     key_file = data_dir / "secret_key"
     assert key_file.stat().st_mode & 0o777 == 0o600
     # The constant that signed every development session until now is refused like any other guess.

@@ -74,7 +74,7 @@ def health():
     body: dict = {"time": _iso(now)}
     healthy = True
     try:
-        with session_scope(app_services.engine) as conn:
+        with session_scope(app_services.health_engine or app_services.engine) as conn:
             db = fetch_health(conn)
         body["database"] = {"status": "ok", "readings_estimate": db["readings_estimate"],
                             "has_readings": db["has_readings"], "last_reading_at": _iso(db["last_reading_at"]),

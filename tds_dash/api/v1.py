@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import logging
 import math
+from collections.abc import Iterator
 from datetime import datetime
 
 import flask
 import pandas as pd
+from flask_limiter import RateLimitExceeded
 
 from tds_dash import periods
+from tds_dash.api import limits
 from tds_dash.context import current_scope, services
 from tds_dash.db import session_scope
 from tds_dash.errors import json_error
@@ -27,6 +31,12 @@ log = logging.getLogger(__name__)
 
 MAX_DEVICES = 50
 MAX_READINGS = 100_000
+STREAM_ROWS = 2_000  # rows serialised per chunk of a streamed body: memory stays flat, the first bytes leave early
+
+# Hooks on the blueprint itself (it is shared by every app the tests build); the counter is per app.
+blueprint.before_request(limits.take_slot)
+blueprint.after_request(limits.hand_slot_to_response)
+blueprint.teardown_request(limits.release_unhanded_slot)
 
 
 class ApiError(Exception):
@@ -38,6 +48,11 @@ class ApiError(Exception):
 @blueprint.errorhandler(ApiError)
 def _api_error(error: ApiError):
     return json_error(error.status, error.code, error.message, error.parameter or None)
+
+
+@blueprint.errorhandler(RateLimitExceeded)
+def _rate_limited(error: RateLimitExceeded):
+    return error.get_response()  # the JSON body built by limits._on_rate_breach
 
 
 @blueprint.errorhandler(Exception)
@@ -114,25 +129,46 @@ def _devices(conn, ids: list[int]) -> list[dict]:
             for d in found]
 
 
-def _records(frame: pd.DataFrame, time_columns: tuple[str, ...]) -> list[dict]:
-    """JSON-safe rows: local ISO 8601 times with offset, NaN as null."""
-    zone = services().settings.zone
-    out = frame.copy()
-    for column in time_columns:
-        out[column] = out[column].map(lambda v: v.tz_convert(zone).isoformat())
-    return out.astype(object).where(out.notna(), None).to_dict("records")
+def _records(frame: pd.DataFrame, time_columns: tuple[str, ...], zone) -> Iterator[list[dict]]:
+    """JSON-safe rows in chunks: local ISO 8601 times with offset, NaN as null (runs after the view returned)."""
+    for start in range(0, len(frame), STREAM_ROWS):
+        out = frame.iloc[start:start + STREAM_ROWS].copy()
+        for column in time_columns:
+            out[column] = out[column].map(lambda v: v.tz_convert(zone).isoformat())
+        yield out.astype(object).where(out.notna(), None).to_dict("records")
 
 
-def _respond(meta: dict, rows: list[dict], columns: list[str], kind: str, output: str):
-    if output == "csv":
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
-        writer.writeheader()
+def _csv_chunks(chunks: Iterator[list[dict]], columns: list[str]) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for rows in chunks:
         writer.writerows(safe_rows(rows))  # a spreadsheet opens this: text never starts a formula
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    yield buffer.getvalue()
+
+
+def _json_chunks(meta: dict, count: int, chunks: Iterator[list[dict]]) -> Iterator[str]:
+    """The same document jsonify built ({...meta, "count", "data"}), written piece by piece."""
+    yield json.dumps({**meta, "count": count}, sort_keys=True)[:-1] + ', "data": ['
+    separator = ""
+    for rows in chunks:
+        yield separator + ",".join(json.dumps(row, sort_keys=True) for row in rows)
+        separator = ","
+    yield "]}"
+
+
+def _respond(meta: dict, frame: pd.DataFrame, time_columns: tuple[str, ...], columns: list[str], kind: str,
+             output: str) -> flask.Response:
+    """A streamed body: a 10 MB answer never sits whole in memory and its thread starts sending at once."""
+    chunks = _records(frame, time_columns, services().settings.zone)
+    if output == "csv":
         name = f"{kind}_{meta['from'][:10]}_{meta['to'][:10]}.csv"
-        return flask.Response(buffer.getvalue(), mimetype="text/csv",
+        return flask.Response(_csv_chunks(chunks, columns), mimetype="text/csv",
                               headers={"Content-Disposition": f'attachment; filename="{name}"'})
-    return flask.jsonify({**meta, "count": len(rows), "data": rows})
+    return flask.Response(_json_chunks(meta, len(frame), chunks), mimetype="application/json")
 
 
 def _meta(start: datetime, end: datetime, found: list[dict]) -> dict:
@@ -151,10 +187,9 @@ def get_consumption():
         metric_id = _metric_id(conn)
         found = _devices(conn, ids)
         frame = consumption.device_series(conn, current_scope(), ids, granularity, start, end, zone, metric_id)
-    rows = _records(frame.drop(columns=["last_value", "last_ts"]), ("bucket",))
     meta = {**_meta(start, end, found), "granularity": granularity}
     columns = ["device_id", "metric", "unit", "bucket", "consumption", "min", "avg", "max", "count"]
-    return _respond(meta, rows, columns, "consumption", output)
+    return _respond(meta, frame.drop(columns=["last_value", "last_ts"]), ("bucket",), columns, "consumption", output)
 
 
 @blueprint.get("/readings")
@@ -169,6 +204,5 @@ def get_readings():
     if len(frame) > MAX_READINGS:
         raise ApiError(400, "too_many_readings",
                        f"more than {MAX_READINGS} readings in this range: ask for a shorter one", "to")
-    rows = _records(frame, ("ts",))
     columns = ["device_id", "metric", "unit", "ts", "value", "consumption"]
-    return _respond(_meta(start, end, found), rows, columns, "readings", output)
+    return _respond(_meta(start, end, found), frame, ("ts",), columns, "readings", output)

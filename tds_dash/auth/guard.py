@@ -8,6 +8,7 @@ import flask
 import flask_login
 
 from tds_dash.auth.passwords import TOKEN_SCHEME, token_hash
+from tds_dash.auth.sessions import session_is_live
 from tds_dash.context import services
 from tds_dash.db import session_scope
 from tds_dash.errors import json_error
@@ -18,13 +19,15 @@ TOKEN_PREFIXES = ("/api/v1/", "/metrics")
 
 
 class CurrentUser(flask_login.UserMixin):
-    """The signed-in user; its id embeds the session version so a bump ends old sessions."""
+    """The signed-in user; its id embeds the session version (a bump ends every session of the user) and
+    the server-side session's secret (revoking that row ends this one). API-token users have no secret."""
 
-    def __init__(self, row: user_queries.UserRow) -> None:
+    def __init__(self, row: user_queries.UserRow, session_secret: str | None = None) -> None:
         self.row = row
+        self.session_secret = session_secret
 
     def get_id(self) -> str:
-        return f"{self.row.id}:{self.row.session_version}"
+        return f"{self.row.id}:{self.row.session_version}:{self.session_secret}"
 
     @property
     def is_active(self) -> bool:
@@ -32,14 +35,16 @@ class CurrentUser(flask_login.UserMixin):
 
 
 def _load_user(user_id: str) -> CurrentUser | None:
-    raw_id, _, version = user_id.partition(":")
-    if not raw_id.isdigit() or not version.isdigit():
+    raw_id, version, secret = (user_id.split(":", 2) + ["", ""])[:3]
+    if not raw_id.isdigit() or not version.isdigit() or not secret:
         return None
     with session_scope(services().engine) as conn:
         row = user_queries.get_user(conn, int(raw_id))
-    if row is None or not row.active or row.session_version != int(version):
-        return None
-    return CurrentUser(row)
+        if row is None or not row.active or row.session_version != int(version):
+            return None
+        if not session_is_live(conn, row.id, secret):
+            return None
+    return CurrentUser(row, secret)
 
 
 def _load_user_from_token(request: flask.Request) -> CurrentUser | None:
@@ -55,7 +60,7 @@ def _load_user_from_token(request: flask.Request) -> CurrentUser | None:
 
 
 def client_address() -> str:
-    # Behind a proxy configure ProxyFix; never trust X-Forwarded-For blindly.
+    """The peer's address; X-Forwarded-For counts only through ProxyFix when TDS_PROXY_HOPS > 0 (app.py)."""
     return flask.request.remote_addr or "unknown"
 
 

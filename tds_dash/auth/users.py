@@ -6,6 +6,7 @@ import re
 import sqlalchemy as sa
 
 from tds_dash.auth.passwords import hash_password, new_api_token
+from tds_dash.auth.sessions import end_user_sessions
 from tds_dash.db import session_scope
 from tds_dash.queries import users as user_queries
 
@@ -71,13 +72,16 @@ def update_user(engine, actor, user_id: int, name: str, role: str, active: bool,
 
 
 def reset_password(engine, actor, user_id: int, password: str) -> None:
+    """Set a new password and end every session of that user but the one asking (when it is theirs)."""
     if len(password or "") < MIN_PASSWORD:
         raise UserInputError(f"password: at least {MIN_PASSWORD} characters")
     with session_scope(engine) as conn:
         if user_queries.get_user(conn, user_id) is None:
             raise UserInputError("user not found")
         user_queries.set_password(conn, user_id, hash_password(password))
-        user_queries.record_audit(conn, actor.id, actor.username, "reset_password", "user", user_id)
+        ended = end_user_sessions(conn, user_id, keep_current=actor is not None and actor.id == user_id)
+        user_queries.record_audit(conn, actor.id, actor.username, "reset_password", "user", user_id,
+                                  after={"sessions_ended": ended})
 
 
 def create_token(engine, actor, name: str) -> str:

@@ -9,7 +9,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from ingest.presence import jobs as presence
 from tds_dash.db import create_db_engine, session_scope
-from tds_dash.queries import maintenance
+from tds_dash.queries import login_attempts, maintenance
+from tds_dash.queries import sessions as session_queries
 from tds_dash.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,20 @@ def prune_rejected_messages(engine, retention_days: int, max_rows: int | None = 
     if removed:
         log.info("pruned %s rejected messages (older than %s days or beyond the newest %s)", removed,
                  retention_days, max_rows)
+
+
+# Sign-in attempts are kept past the throttle's 30-day "known address" window; ended sessions a day.
+LOGIN_ATTEMPTS_RETENTION = timedelta(days=31)
+ENDED_SESSIONS_RETENTION = timedelta(days=1)
+
+
+def prune_auth_records(engine) -> None:
+    """Keep login_attempts and user_sessions bounded: old attempts, sessions ended or expired."""
+    with session_scope(engine) as conn:
+        attempts = login_attempts.prune_login_attempts(conn, LOGIN_ATTEMPTS_RETENTION)
+        ended = session_queries.prune_sessions(conn, ENDED_SESSIONS_RETENTION)
+    if attempts or ended:
+        log.info("pruned %s sign-in attempts and %s ended sessions", attempts, ended)
 
 
 BURST_WINDOW = timedelta(minutes=5)
@@ -56,5 +71,6 @@ def start_scheduler(settings: Settings, clock: Callable[[], datetime] = utc_now)
     scheduler.add_job(prune_rejected_messages, "interval", minutes=10,
                       args=[engine, settings.rejected_retention_days, settings.rejected_max_rows],
                       id="prune-rejected-messages")
+    scheduler.add_job(prune_auth_records, "interval", hours=1, args=[engine], id="prune-auth-records")
     scheduler.start()
     return scheduler

@@ -92,10 +92,13 @@ MESSAGES.update({
     "login.password": {"pt-BR": "Senha", "en": "Password"},
     "login.submit": {"pt-BR": "Entrar", "en": "Sign in"},
     "login.invalid": {"pt-BR": "Usuário ou senha inválidos.", "en": "Invalid username or password."},
-    "login.throttled": {"pt-BR": "Muitas tentativas. Tente novamente em {minutes} min.",
-                        "en": "Too many attempts. Try again in {minutes} min."},
+    "login.throttled": {"pt-BR": "Muitas tentativas. Tente novamente em {seconds} s.",
+                        "en": "Too many attempts. Try again in {seconds} s."},
     "login.expired": {"pt-BR": "O formulário expirou; tente de novo.", "en": "The form expired; please try again."},
     "nav.logout": {"pt-BR": "Sair", "en": "Sign out"},
+    "nav.logout_everywhere": {"pt-BR": "Sair de todas as sessões", "en": "Sign out everywhere"},
+    "logout.expired": {"pt-BR": "O formulário expirou; recarregue a página e saia de novo.",
+                       "en": "The form expired; reload the page and sign out again."},
 })
 
 # tds_dash/consumption/device.py

@@ -1,9 +1,8 @@
-"""Users, their accounts, API tokens, login attempts and the audit log."""
+"""Users, their accounts, API tokens and the audit log (sign-in attempts: login_attempts.py)."""
 from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -77,26 +76,9 @@ def update_user(conn: Connection, user_id: int, name: str, role: str, active: bo
 
 
 def set_password(conn: Connection, user_id: int, password_hash: str) -> None:
-    conn.execute(sa.text("UPDATE users SET password_hash = :hash, session_version = session_version + 1,"
-                         " updated_at = now() WHERE id = :id"), {"id": user_id, "hash": password_hash})
-
-
-def record_login_attempt(conn: Connection, username: str, address: str, success: bool) -> None:
-    conn.execute(sa.text("INSERT INTO login_attempts (username, address, success) VALUES (:u, :a, :s)"),
-                 {"u": username[:64], "a": address[:64], "s": success})
-
-
-def recent_failures(conn: Connection, username: str, address: str, since: datetime) -> tuple[int, int]:
-    """Failed attempts since `since` for this username and from this address."""
-    row = conn.execute(sa.text(
-        "SELECT count(*) FILTER (WHERE username = :u), count(*) FILTER (WHERE address = :a)"
-        " FROM login_attempts WHERE at >= :since AND NOT success AND (username = :u OR address = :a)"),
-        {"u": username[:64], "a": address[:64], "since": since}).one()
-    return row[0], row[1]
-
-
-def prune_login_attempts(conn: Connection, older_than: timedelta) -> int:
-    return conn.execute(sa.text("DELETE FROM login_attempts WHERE at < now() - :age"), {"age": older_than}).rowcount
+    """Sessions are ended by the caller (tds_dash.auth.users.reset_password), which may keep its own."""
+    conn.execute(sa.text("UPDATE users SET password_hash = :hash, updated_at = now() WHERE id = :id"),
+                 {"id": user_id, "hash": password_hash})
 
 
 def create_token(conn: Connection, user_id: int, name: str, token_hash: str, prefix: str) -> int:
