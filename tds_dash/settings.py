@@ -76,6 +76,15 @@ class Settings:
     mqtt_shared_group: str = "tds-ingest"  # $share/<group>/<topic> when ingest_slots > 1
     ingest_stall_seconds: int = 60  # a batch not committed for this long makes /api/health answer 503
     rejected_max_rows: int = 100_000  # rejected_messages keeps at most this many rows (newest)
+    # Gateway certificates (tds_dash.certificates); None paths mean "under data_dir" (certificates.config).
+    pki_dir: Path | None = None  # our CA (key 0600) and the ingest credential
+    pki_ca_cert_file: Path | None = None  # production: a CA kept elsewhere, given as files
+    pki_ca_key_file: Path | None = None
+    cert_validity_days: int = 730
+    crl_days: int = 30  # CRL nextUpdate; re-issued when less than a third of it is left
+    broker_acl_file: Path | None = None  # written by the app, read by Mosquitto (acl_file)
+    broker_crl_file: Path | None = None  # written by the app, read by Mosquitto (crlfile)
+    broker_pid_file: Path | None = None  # Mosquitto's pid: SIGHUP after every ACL/CRL change; None: no reload
 
     @property
     def embedded(self) -> bool:
@@ -153,6 +162,23 @@ def _shared_group(raw: str) -> str:
     return raw
 
 
+def _pki_paths(env: dict, data_dir: Path) -> dict:
+    """TDS_PKI_* and TDS_BROKER_* paths; the CA comes as both files or neither."""
+    pki_dir = Path(env.get("TDS_PKI_DIR") or data_dir / "pki").resolve()
+    ca_cert, ca_key = env.get("TDS_PKI_CA_CERT_FILE") or None, env.get("TDS_PKI_CA_KEY_FILE") or None
+    if (ca_cert is None) != (ca_key is None):
+        raise SettingsError("TDS_PKI_CA_CERT_FILE and TDS_PKI_CA_KEY_FILE must be set together")
+    pid_file = env.get("TDS_BROKER_PID_FILE") or None
+    return {
+        "pki_dir": pki_dir,
+        "pki_ca_cert_file": Path(ca_cert).resolve() if ca_cert else None,
+        "pki_ca_key_file": Path(ca_key).resolve() if ca_key else None,
+        "broker_acl_file": Path(env.get("TDS_BROKER_ACL_FILE") or pki_dir / "broker" / "acl").resolve(),
+        "broker_crl_file": Path(env.get("TDS_BROKER_CRL_FILE") or pki_dir / "broker" / "crl.pem").resolve(),
+        "broker_pid_file": Path(pid_file).resolve() if pid_file else None,
+    }
+
+
 def load_settings(env: dict | None = None) -> Settings:
     """Build Settings from a mapping (os.environ by default), failing with a clear message."""
     env = dict(os.environ if env is None else env)
@@ -166,13 +192,14 @@ def load_settings(env: dict | None = None) -> Settings:
     mqtt_url = _mqtt_url(env.get("MQTT_URL"))
     embedded = database_url is None and mqtt_url is None
     late_data_days = _int(env, "TDS_LATE_DATA_DAYS", 7, 1, 365)
+    data_dir = Path(env.get("TDS_DATA_DIR", "var")).resolve()
     return Settings(
         database_url=database_url,
         mqtt_url=mqtt_url,
         timezone=_timezone(env.get("TDS_TIMEZONE", "America/Sao_Paulo")),
         language=language,
         refresh_seconds=_int(env, "TDS_REFRESH_SECONDS", 30, 2, 3600),
-        data_dir=Path(env.get("TDS_DATA_DIR", "var")).resolve(),
+        data_dir=data_dir,
         host=env.get("TDS_HOST", "127.0.0.1"),
         port=_int(env, "PORT", 8050, 1, 65535),
         mqtt_client_id=env.get("TDS_MQTT_CLIENT_ID", "tds-ingest"),
@@ -205,4 +232,7 @@ def load_settings(env: dict | None = None) -> Settings:
         mqtt_shared_group=_shared_group(env.get("TDS_MQTT_SHARED_GROUP", "tds-ingest")),
         ingest_stall_seconds=_int(env, "TDS_INGEST_STALL_SECONDS", 60, 1, 3600),
         rejected_max_rows=_int(env, "TDS_REJECTED_MAX_ROWS", 100_000, 10, 100_000_000),
+        cert_validity_days=_int(env, "TDS_CERT_VALIDITY_DAYS", 730, 1, 3650),
+        crl_days=_int(env, "TDS_CRL_DAYS", 30, 1, 365),
+        **_pki_paths(env, data_dir),
     )
