@@ -153,5 +153,14 @@ def create_user_command(username, is_admin, role, accounts, name, password) -> N
     click.echo(f"user {username} created (id {user_id})")
 
 
+def _add_feature_commands() -> None:
+    from tds_dash.certificates.cli import broker_config, certs
+
+    cli.add_command(certs)
+    cli.add_command(broker_config)
+
+
+_add_feature_commands()
+
 if __name__ == "__main__":
     cli()

@@ -112,7 +112,8 @@ def load_or_create_authority(config: PkiConfig, create: bool = True) -> Authorit
         return load_authority(config.ca_cert_file, config.ca_key_file)
     if not create:
         raise CertificateError("ca_missing", f"no CA yet under {config.pki_dir}: run `python -m tds_dash certs init`")
-    config.pki_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    # 0755: the broker (another user) reads files under it; every secret in it is 0600 by itself.
+    config.pki_dir.mkdir(parents=True, exist_ok=True, mode=0o755)
     # Two processes starting at once must not each write half a pair: one creates, the other loads.
     with open(config.pki_dir / ".ca.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
