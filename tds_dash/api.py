@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 import flask
 import sqlalchemy as sa
 
+from tds_dash.certificates.maintenance import crl_health
 from tds_dash.context import services
 from tds_dash.db import session_scope
 from tds_dash.queries.health import fetch_health
@@ -75,5 +76,6 @@ def health():
     body["ingest"], ingest_ok = _ingest_status(app_services.background, now,
                                                app_services.settings.ingest_stall_seconds)
     healthy = healthy and ingest_ok
+    body["crl"] = crl_health(app_services.settings)  # informational: an expired CRL locks out every gateway
     body["status"] = "ok" if healthy else "degraded"
     return flask.jsonify(body), (200 if healthy else 503)

@@ -8,6 +8,7 @@ from typing import Callable
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from tds_dash import presence
+from tds_dash.certificates.maintenance import refresh_crl_job
 from tds_dash.db import create_db_engine, session_scope
 from tds_dash.queries import maintenance
 from tds_dash.settings import Settings
@@ -56,5 +57,7 @@ def start_scheduler(settings: Settings, clock: Callable[[], datetime] = utc_now)
     scheduler.add_job(prune_rejected_messages, "interval", minutes=10,
                       args=[engine, settings.rejected_retention_days, settings.rejected_max_rows],
                       id="prune-rejected-messages")
+    scheduler.add_job(refresh_crl_job, "interval", hours=1, args=[engine, settings], id="refresh-crl",
+                      next_run_time=datetime.now(timezone.utc))  # at start too: the app may have been down for weeks
     scheduler.start()
     return scheduler

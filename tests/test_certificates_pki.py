@@ -323,3 +323,34 @@ def test_cli005_broker_config_writes_a_complete_config(env, run):
     rerun = run("broker-config", "--out", str(out))
     assert rerun.exit_code == 0
     assert json.loads(env.pki.ingest_credential_file.read_text())["password"] == credential["password"]  # kept
+
+
+def test_pki012_health_reports_the_crl_lifetime(env, mosquitto):
+    from tds_dash.app import create_app
+
+    settings = settings_for(env.database, mosquitto, TDS_PKI_DIR=env.pki.pki_dir, TDS_DATA_DIR=env.tmp / "data")
+    client = create_app(settings).server.test_client()
+    assert client.get("/api/health").get_json()["crl"] == {"status": "absent", "next_update": None,
+                                                           "seconds_left": None}
+    with session_scope(env.engine) as conn:
+        sync_now(conn, env.pki, create_ca=True)
+    body = client.get("/api/health").get_json()
+    assert body["crl"]["status"] == "ok" and 29 * 86400 < body["crl"]["seconds_left"] <= 30 * 86400
+    assert str(env.pki.pki_dir) not in str(body)  # no paths in a public endpoint
+
+
+def test_pki013_scheduler_refreshes_a_due_crl(env):
+    from tds_dash.certificates.maintenance import refresh_crl_job
+    from tds_dash.scheduler import start_scheduler
+
+    scheduler = start_scheduler(env.settings)
+    try:
+        assert scheduler.get_job("refresh-crl") is not None
+    finally:
+        scheduler.shutdown(wait=True)
+    assert not env.pki.ca_cert_file.exists()  # the job never creates a PKI nobody asked for
+    with session_scope(env.engine) as conn:
+        sync_now(conn, env.pki, now=utc_now() - timedelta(days=25), create_ca=True)
+    assert crl_status(env.pki.crl_file, utc_now()).status == "due"
+    refresh_crl_job(env.engine, env.settings)
+    assert crl_status(env.pki.crl_file, utc_now()).status == "ok"

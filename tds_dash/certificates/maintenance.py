@@ -10,6 +10,7 @@ from tds_dash.certificates.broker import SyncResult, sync_broker_files
 from tds_dash.certificates.config import PkiConfig
 from tds_dash.certificates.crl import CrlStatus, crl_status, is_due, load_crl
 from tds_dash.certificates.pki import load_or_create_authority, utc_now
+from tds_dash.certificates.store import lock_broker_files
 from tds_dash.db import session_scope
 from tds_dash.settings import Settings
 
@@ -26,6 +27,9 @@ def refresh_crl_if_due(engine: Engine, pki: PkiConfig, now: datetime | None = No
     if not (pki.ca_external or pki.ca_cert_file.exists()) or not is_due(load_crl(pki.crl_file), now):
         return None
     with session_scope(engine) as conn:
+        lock_broker_files(conn)
+        if not is_due(load_crl(pki.crl_file), now):  # another process refreshed it while we waited
+            return None
         result = sync_broker_files(conn, pki, load_or_create_authority(pki, create=False), now)
     log.info("CRL re-issued (%s); %s", pki.crl_file, result.detail)
     return result
