@@ -63,8 +63,8 @@ def tls(database, tmp_path):
     pki = PkiConfig.from_settings(settings)
     # `user root`: run as root (these machines), Mosquitto would drop to its own user and lose access to tmp
     # files; stderr because its stdout to a file is block-buffered and tests read the log.
-    layout = BrokerLayout(broker_dir, HOSTS, tls_port, "127.0.0.1", "127.0.0.1", ingest_port, None,
-                          ("user root", "log_dest stderr"))
+    layout = BrokerLayout(broker_dir, HOSTS, tls_port, "127.0.0.1", "127.0.0.1", ingest_port, None, "root",
+                          ("log_dest stderr",))
     engine = database.engine()
     with session_scope(engine) as conn:
         sync_now(conn, pki, create_ca=True)

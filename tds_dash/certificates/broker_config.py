@@ -28,7 +28,8 @@ class BrokerLayout:
     ingest_host: str = "127.0.0.1"  # keep the password listener off public networks
     ingest_port: int = 1884
     persistence_dir: Path | None = None  # None: no persistence (tests); production passes a directory
-    extra_lines: tuple[str, ...] = ()  # e.g. `user root` where the broker must keep root's file access
+    run_as: str | None = None  # `user` directive: the account a broker started as root switches to
+    extra_lines: tuple[str, ...] = ()  # anything else (tests: `log_dest stderr`)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,6 +69,8 @@ def render_config(layout: BrokerLayout, pki: PkiConfig, at: datetime) -> str:
         *([f"pid_file {pki.pid_file}"] if pki.pid_file else []),
         *GENERAL,
         "log_dest stdout",
+        *(["# Started as root, switch to the app's user: it reads the keys, the app rewrites ACL/CRL and signals it.",
+           f"user {layout.run_as}"] if layout.run_as else []),
         *layout.extra_lines,
         "",
         "# Gateways: mutual TLS. Only certificates signed by our CA connect; the certificate's CN (the gateway",
@@ -97,6 +100,8 @@ def render_config(layout: BrokerLayout, pki: PkiConfig, at: datetime) -> str:
 def write_broker_files(layout: BrokerLayout, pki: PkiConfig, authority: Authority, at: datetime) -> IngestCredential:
     """Server key and certificate (SANs = hosts), password file, mosquitto.conf; returns the ingest credential."""
     out = layout.out_dir.resolve()
+    if layout.persistence_dir is not None:
+        layout.persistence_dir.mkdir(parents=True, exist_ok=True)  # Mosquitto does not create it
     key = new_key()
     server = sign_server_certificate(authority, list(layout.hosts), key.public_key(), at, pki.validity_days)
     write_atomic(out / "server.key", key_pem(key), mode=0o600)

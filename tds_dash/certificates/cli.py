@@ -179,7 +179,9 @@ def _listen(value: str) -> tuple[str, int]:
 @click.option("--ingest-listen", default="127.0.0.1:1884", show_default=True, help="HOST:PORT of the ingest listener.")
 @click.option("--persistence-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Broker persistence directory [default: OUT/data].")
-def broker_config(out, hosts, tls_port, tls_bind, ingest_listen, persistence_dir) -> None:
+@click.option("--user", "run_as", default=None,
+              help="Account a broker started as root switches to (Mosquitto's `user`); use the app's user.")
+def broker_config(out, hosts, tls_port, tls_bind, ingest_listen, persistence_dir, run_as) -> None:
     """Write a complete mosquitto.conf: mTLS for gateways, a password listener for the ingest."""
     from tds_dash.certificates.broker_config import BrokerLayout, write_broker_files
     from tds_dash.certificates.pki import load_or_create_authority, utc_now
@@ -189,7 +191,7 @@ def broker_config(out, hosts, tls_port, tls_bind, ingest_listen, persistence_dir
     with _transaction() as (conn, pki):
         out = (out or pki.pki_dir / "broker").resolve()
         layout = BrokerLayout(out, tuple(hosts) or ("localhost",), tls_port, tls_bind, ingest_host, ingest_port,
-                              (persistence_dir or out / "data").resolve())
+                              (persistence_dir or out / "data").resolve(), run_as)
         sync = sync_now(conn, pki, create_ca=True)
         credential = write_broker_files(layout, pki, load_or_create_authority(pki, create=False), utc_now())
     click.echo(f"wrote {out / 'mosquitto.conf'} (TLS :{tls_port} for {', '.join(layout.hosts)};"
