@@ -58,11 +58,10 @@ class TlsBroker:
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
-    def start(self, timeout: float = 10.0) -> "TlsBroker":
-        log = open(self.directory / "mosquitto.log", "ab")
-        self.process = subprocess.Popen([MOSQUITTO_BIN, "-c", str(self.directory / "mosquitto.conf")], stdout=subprocess.DEVNULL,
-                                        stderr=log, stdin=subprocess.DEVNULL)
-        log.close()
+    def start(self, timeout: float = 10.0) -> TlsBroker:
+        with open(self.directory / "mosquitto.log", "ab") as log:
+            self.process = subprocess.Popen([MOSQUITTO_BIN, "-c", str(self.directory / "mosquitto.conf")],
+                                            stdout=subprocess.DEVNULL, stderr=log, stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and self.running:
             if port_open(self.host, self.tls_port) and port_open(self.host, self.ingest_port):
@@ -144,10 +143,10 @@ def raw_tls_attempt(host: str, port: int, ca_file: Path, files: dict | None = No
     if files:
         context.load_cert_chain(files["certfile"], files["keyfile"])
     try:
-        with socket.create_connection((host, port), timeout=5) as sock:
-            with context.wrap_socket(sock, server_hostname="localhost") as tls:
-                tls.sendall(RAW_CONNECT)
-                answer = tls.recv(4)
+        with socket.create_connection((host, port), timeout=5) as sock, \
+                context.wrap_socket(sock, server_hostname="localhost") as tls:
+            tls.sendall(RAW_CONNECT)
+            answer = tls.recv(4)
     except ssl.SSLError as error:
         return f"tls error: {error.reason or error}"
     except OSError as error:

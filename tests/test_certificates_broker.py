@@ -14,11 +14,27 @@ import pytest
 from tds_dash.certificates.broker_config import BrokerLayout, write_broker_files
 from tds_dash.certificates.config import PkiConfig
 from tds_dash.certificates.issuing import sign_gateway_certificate
-from tds_dash.certificates.pki import create_authority, key_pem, load_or_create_authority, new_key, utc_now
+from tds_dash.certificates.pki import (
+    create_authority,
+    key_pem,
+    load_or_create_authority,
+    new_key,
+    utc_now,
+)
 from tds_dash.certificates.service import Actor, issue_for_gateway, revoke, sync_now
 from tds_dash.db import session_scope
-from tests.certificates_tools import (HOSTS, TlsBroker, free_ports, mqtt_connect, provision_fleet, publish_and_wait,
-                                      raw_tls_attempt, stop_client, telemetry_for, write_files)
+from tests.certificates_tools import (
+    HOSTS,
+    TlsBroker,
+    free_ports,
+    mqtt_connect,
+    provision_fleet,
+    publish_and_wait,
+    raw_tls_attempt,
+    stop_client,
+    telemetry_for,
+    write_files,
+)
 from tests.helpers import now_ms, settings_for, wait_until
 
 FLEET = {"GW-A1": "acme", "GW-A2": "acme", "GW-B1": "beta"}
@@ -135,7 +151,7 @@ def test_crt005_revoked_refused_at_reconnect_and_live_session_loses_its_topics(t
         if tls.stored(value) == 0:
             blocked_after = time.monotonic() - revoked_at
     assert blocked_after is not None and blocked_after < 5, "the revoked session could still store readings"
-    for attempt in range(3):  # and it stays blocked
+    for _ in range(3):  # and it stays blocked
         value += 1
         if live.client.is_connected():
             publish_and_wait(live, "tds/acme/GW-A1/telemetry", telemetry_for(value))
@@ -217,7 +233,7 @@ def test_crt009_rotation_with_overlap_loses_no_reading(tls, ingest):
 
     first = tls.gateway(old_files)
     send(first, 5)
-    new, new_files = tls.issue("GW-A1")  # the old one stays active: the gateway swaps when it is ready
+    _, new_files = tls.issue("GW-A1")  # the old one stays active: the gateway swaps when it is ready
     send(first, 3)
     stop_client(first)
     second = tls.gateway(new_files)

@@ -1,8 +1,8 @@
 """The Mosquitto ACL file: each gateway identity may write its own two topics, the ingest may read them all."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Iterable
 
 from tds_dash.certificates.config import INGEST_USERNAME
 from tds_dash.certificates.store import AclIdentity

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import contextlib
 import getpass
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import click
 
@@ -145,7 +145,7 @@ def list_command(serial: str | None) -> None:
     """Certificates of gateway SERIAL (or of every gateway), newest first."""
     from tds_dash.certificates.service import list_for_gateway
 
-    with _transaction() as (conn, pki):
+    with _transaction() as (conn, _pki):
         rows = list_for_gateway(conn, serial)
     click.echo(f"{'id':>6}  {'gateway':<20} {'status':<8} {'not after':<10}  {'origin':<9} serial number")
     for row in rows:
@@ -160,6 +160,7 @@ def crl_command() -> None:
 
     with _transaction() as (conn, pki):
         sync = sync_now(conn, pki)
+    click.echo(f"CRL re-issued: valid {pki.crl_days} days")
     _echo_sync(sync)
 
 
@@ -193,7 +194,7 @@ def broker_config(out, hosts, tls_port, tls_bind, ingest_listen, persistence_dir
         layout = BrokerLayout(out, tuple(hosts) or ("localhost",), tls_port, tls_bind, ingest_host, ingest_port,
                               (persistence_dir or out / "data").resolve(), run_as)
         sync = sync_now(conn, pki, create_ca=True)
-        credential = write_broker_files(layout, pki, load_or_create_authority(pki, create=False), utc_now())
+        write_broker_files(layout, pki, load_or_create_authority(pki, create=False), utc_now())
     click.echo(f"wrote {out / 'mosquitto.conf'} (TLS :{tls_port} for {', '.join(layout.hosts)};"
                f" ingest {ingest_host}:{ingest_port})")
     click.echo(f"ingest credential and MQTT_URL: {pki.ingest_credential_file} (0600)")

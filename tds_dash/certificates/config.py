@@ -29,7 +29,7 @@ class PkiConfig:
         return self.pki_dir / "ingest-credential.json"
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "PkiConfig":
+    def from_settings(cls, settings: Settings) -> PkiConfig:
         """Resolve the defaults: everything under <TDS_DATA_DIR>/pki unless set."""
         pki_dir = settings.pki_dir or settings.data_dir / "pki"
         external = settings.pki_ca_cert_file is not None

@@ -13,7 +13,13 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from tds_dash.certificates.errors import CertificateError
-from tds_dash.certificates.pki import BACKDATE, Authority, fingerprint_sha256, random_serial, serial_hex
+from tds_dash.certificates.pki import (
+    BACKDATE,
+    Authority,
+    fingerprint_sha256,
+    random_serial,
+    serial_hex,
+)
 
 ACCEPTED_CURVES = (ec.SECP256R1, ec.SECP384R1)
 MIN_RSA_BITS = 2048

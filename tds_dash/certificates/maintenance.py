@@ -39,7 +39,7 @@ def refresh_crl_job(engine: Engine, settings: Settings) -> None:
     """The scheduler's entry point (settings resolved at each run; errors logged, never raised into APScheduler)."""
     try:
         refresh_crl_if_due(engine, PkiConfig.from_settings(settings))
-    except Exception:  # noqa: BLE001 - a failed run must be visible in the log and retried next hour
+    except Exception:  # a failed run must show in the log and be retried next hour, not stop the scheduler
         log.exception("CRL refresh failed")
 
 

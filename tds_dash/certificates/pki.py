@@ -5,7 +5,7 @@ import dataclasses
 import fcntl
 import hashlib
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cryptography import x509
@@ -40,7 +40,7 @@ class Authority:
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def new_key() -> ec.EllipticCurvePrivateKey:
@@ -49,8 +49,8 @@ def new_key() -> ec.EllipticCurvePrivateKey:
 
 
 def random_serial() -> int:
-    """A random positive 128-bit serial number (RFC 5280 asks for at most 20 octets, unpredictable)."""
-    return secrets.randbits(127) | (1 << 126)  # top bit clear keeps it positive; next bit set keeps 128-bit width
+    """A random positive 128-bit serial number (RFC 5280: positive, at most 20 octets; CA/B: unpredictable)."""
+    return secrets.randbits(128) or 1
 
 
 def serial_hex(serial: int) -> str:

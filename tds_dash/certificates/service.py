@@ -15,8 +15,18 @@ from tds_dash.certificates import store
 from tds_dash.certificates.broker import SyncResult, sync_broker_files
 from tds_dash.certificates.config import RESERVED_PREFIX, PkiConfig
 from tds_dash.certificates.errors import CertificateError
-from tds_dash.certificates.issuing import SignedCertificate, load_csr, pkcs12_bundle, sign_gateway_certificate
-from tds_dash.certificates.pki import key_pem, load_or_create_authority, new_key, utc_now
+from tds_dash.certificates.issuing import (
+    SignedCertificate,
+    load_csr,
+    pkcs12_bundle,
+    sign_gateway_certificate,
+)
+from tds_dash.certificates.pki import (
+    key_pem,
+    load_or_create_authority,
+    new_key,
+    utc_now,
+)
 from tds_dash.queries.users import record_audit
 
 MAX_REASON = 500
@@ -48,7 +58,7 @@ def as_actor(actor: Any) -> Actor:
         return actor
     if isinstance(actor, tuple):
         return Actor(actor[0], actor[1])
-    return Actor(getattr(actor, "id"), getattr(actor, "username"))
+    return Actor(actor.id, actor.username)
 
 
 def _gateway(conn: Connection, serial: str) -> store.GatewayRef:
@@ -82,7 +92,8 @@ def issue_for_gateway(conn: Connection, actor: Any, serial: str, *, pki: PkiConf
     """
     now, actor = now or utc_now(), as_actor(actor)
     if p12_password is not None and (csr_pem is not None or len(p12_password) < 8):
-        raise CertificateError("invalid_p12_password", "a PKCS#12 needs a generated key and a password of 8+ characters")
+        raise CertificateError("invalid_p12_password",
+                               "a PKCS#12 needs a generated key and a password of 8+ characters")
     gateway, authority, key, signed = _sign(conn, pki, serial, csr_pem, now)
     origin = "csr" if key is None else "generated"
     certificate_id = store.insert_certificate(conn, gateway, signed, origin, actor.user_id, actor.username)
@@ -146,7 +157,8 @@ def _mark(conn: Connection, actor: Actor, row: store.CertificateRow, reason: str
                                                        "serial_number": row.serial_number})
 
 
-def list_for_gateway(conn: Connection, serial: str | None = None, now: datetime | None = None) -> list[store.CertificateRow]:
+def list_for_gateway(conn: Connection, serial: str | None = None,
+                     now: datetime | None = None) -> list[store.CertificateRow]:
     """A gateway's certificates, newest first (every gateway's when serial is None)."""
     now = now or utc_now()
     if serial is None:

@@ -88,7 +88,8 @@ def insert_certificate(conn: Connection, gateway: GatewayRef, signed: SignedCert
          "by": username, "by_id": user_id}).scalar_one()
 
 
-def get_certificate(conn: Connection, certificate_id: int, now: datetime, for_update: bool = False) -> CertificateRow | None:
+def get_certificate(conn: Connection, certificate_id: int, now: datetime,
+                    for_update: bool = False) -> CertificateRow | None:
     lock = " FOR UPDATE OF c" if for_update else ""
     row = conn.execute(sa.text(_SELECT + " WHERE c.id = :id" + lock), {"id": certificate_id, "now": now}).one_or_none()
     return None if row is None else CertificateRow(**row._mapping)
