@@ -336,7 +336,12 @@ def test_cli005_broker_config_writes_a_complete_config(env, run):
         x509.DNSName) == ["mqtt.example.com"]
     rerun = run("broker-config", "--out", str(out))
     assert rerun.exit_code == 0
-    assert json.loads(env.pki.ingest_credential_file.read_text())["password"] == credential["password"]  # kept
+    kept = json.loads(env.pki.ingest_credential_file.read_text())
+    assert kept["password"] == credential["password"]
+    moved = run("broker-config", "--out", str(out), "--ingest-listen", "0.0.0.0:1884", "--ingest-address", "mqtt")
+    assert moved.exit_code == 0 and "listener 1884 0.0.0.0" in (out / "mosquitto.conf").read_text()
+    assert json.loads(env.pki.ingest_credential_file.read_text())["mqtt_url"].endswith(
+        f":{credential['password']}@mqtt:1884")
 
 
 def test_pki012_health_reports_the_crl_lifetime(env, mosquitto):

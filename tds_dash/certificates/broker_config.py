@@ -30,6 +30,7 @@ class BrokerLayout:
     persistence_dir: Path | None = None  # None: no persistence (tests); production passes a directory
     run_as: str | None = None  # `user` directive: the account a broker started as root switches to
     extra_lines: tuple[str, ...] = ()  # anything else (tests: `log_dest stderr`)
+    ingest_address: str | None = None  # host in the ingest's MQTT_URL when it differs from the listen address
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,7 +47,8 @@ def ingest_credential(pki: PkiConfig, layout: BrokerLayout) -> IngestCredential:
     if pki.ingest_credential_file.exists():
         password = json.loads(pki.ingest_credential_file.read_text()).get("password")
     password = password or new_password()
-    url = f"mqtt://{INGEST_USERNAME}:{password}@{layout.ingest_host}:{layout.ingest_port}"
+    host = layout.ingest_address or layout.ingest_host
+    url = f"mqtt://{INGEST_USERNAME}:{password}@{host}:{layout.ingest_port}"
     credential = IngestCredential(INGEST_USERNAME, password, url)
     write_atomic(pki.ingest_credential_file, json.dumps(dataclasses.asdict(credential), indent=2) + "\n", mode=0o600)
     return credential

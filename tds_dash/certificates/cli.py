@@ -182,7 +182,9 @@ def _listen(value: str) -> tuple[str, int]:
               help="Broker persistence directory [default: OUT/data].")
 @click.option("--user", "run_as", default=None,
               help="Account a broker started as root switches to (Mosquitto's `user`); use the app's user.")
-def broker_config(out, hosts, tls_port, tls_bind, ingest_listen, persistence_dir, run_as) -> None:
+@click.option("--ingest-address", default=None,
+              help="Host the ingest connects to, when not the --ingest-listen host (e.g. `mqtt` in docker-compose).")
+def broker_config(out, hosts, tls_port, tls_bind, ingest_listen, persistence_dir, run_as, ingest_address) -> None:
     """Write a complete mosquitto.conf: mTLS for gateways, a password listener for the ingest."""
     from tds_dash.certificates.broker_config import BrokerLayout, write_broker_files
     from tds_dash.certificates.pki import load_or_create_authority, utc_now
@@ -192,7 +194,8 @@ def broker_config(out, hosts, tls_port, tls_bind, ingest_listen, persistence_dir
     with _transaction() as (conn, pki):
         out = (out or pki.pki_dir / "broker").resolve()
         layout = BrokerLayout(out, tuple(hosts) or ("localhost",), tls_port, tls_bind, ingest_host, ingest_port,
-                              (persistence_dir or out / "data").resolve(), run_as)
+                              (persistence_dir or out / "data").resolve(), run_as,
+                              ingest_address=ingest_address)
         sync = sync_now(conn, pki, create_ca=True)
         write_broker_files(layout, pki, load_or_create_authority(pki, create=False), utc_now())
     click.echo(f"wrote {out / 'mosquitto.conf'} (TLS :{tls_port} for {', '.join(layout.hosts)};"
