@@ -59,7 +59,6 @@ def render_config(layout: BrokerLayout, pki: PkiConfig, at: datetime) -> str:
     out = layout.out_dir.resolve()
     persistence = (["persistence true", f"persistence_location {layout.persistence_dir}/"]
                    if layout.persistence_dir else ["persistence false"])
-    tls_listener = f"listener {layout.tls_port}" + (f" {layout.tls_bind}" if layout.tls_bind else "")
     lines = [
         f"# Mosquitto 2.0 for TDS Telemetry, written by `python -m tds_dash broker-config` at {at:%Y-%m-%d %H:%M}Z.",
         "# Regenerate rather than edit. The app rewrites acl_file and crlfile on every certificate change",
@@ -75,10 +74,19 @@ def render_config(layout: BrokerLayout, pki: PkiConfig, at: datetime) -> str:
            f"user {layout.run_as}"] if layout.run_as else []),
         *layout.extra_lines,
         "",
+        *_tls_listener(layout, pki, out),
+        "",
+        *_ingest_listener(layout, pki, out),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _tls_listener(layout: BrokerLayout, pki: PkiConfig, out: Path) -> list[str]:
+    return [
         "# Gateways: mutual TLS. Only certificates signed by our CA connect; the certificate's CN (the gateway",
         "# serial) becomes the username and, since use_username_as_clientid applies after it, the client id:",
         "# a gateway cannot take another's client id, nor the ingest's (no gateway serial may start with tds-ingest).",
-        tls_listener,
+        f"listener {layout.tls_port}" + (f" {layout.tls_bind}" if layout.tls_bind else ""),
         f"cafile {out / 'ca.pem'}",
         f"certfile {out / 'server.pem'}",
         f"keyfile {out / 'server.key'}",
@@ -89,14 +97,17 @@ def render_config(layout: BrokerLayout, pki: PkiConfig, at: datetime) -> str:
         f"crlfile {pki.crl_file}",
         f"acl_file {pki.acl_file}",
         "allow_anonymous false",
-        "",
+    ]
+
+
+def _ingest_listener(layout: BrokerLayout, pki: PkiConfig, out: Path) -> list[str]:
+    return [
         "# The ingest: one user with a password, on loopback (or a private network) only.",
         f"listener {layout.ingest_port} {layout.ingest_host}",
         f"password_file {out / 'passwd'}",
         f"acl_file {pki.acl_file}",
         "allow_anonymous false",
     ]
-    return "\n".join(lines) + "\n"
 
 
 def write_broker_files(layout: BrokerLayout, pki: PkiConfig, authority: Authority, at: datetime) -> IngestCredential:
