@@ -37,7 +37,8 @@ def write_crl(conn: Connection, config: PkiConfig, authority: Authority, now: da
 
 
 def write_acl(conn: Connection, config: PkiConfig, now: datetime) -> Path:
-    text = render_acl(store.acl_identities(conn, now), store.revoked_only_identities(conn, now), now)
+    text = render_acl(store.acl_identities(conn, now), store.revoked_only_identities(conn, now), now,
+                      config.ingest_topics)
     return write_atomic(config.acl_file, text, mode=0o644)
 
 

@@ -23,6 +23,7 @@ class PkiConfig:
     acl_file: Path
     crl_file: Path
     pid_file: Path | None
+    ingest_topics: tuple[str, ...] = ("tds/+/+/telemetry", "tds/+/+/status")  # what the ingest may read
 
     @property
     def ingest_credential_file(self) -> Path:
@@ -43,4 +44,6 @@ class PkiConfig:
             acl_file=settings.broker_acl_file or pki_dir / "broker" / "acl",
             crl_file=settings.broker_crl_file or pki_dir / "broker" / "crl.pem",
             pid_file=settings.broker_pid_file,
+            # The ingest's own filters (TDS_MQTT_TOPIC, TDS_MQTT_STATUS_TOPIC), so the ACL follows them.
+            ingest_topics=tuple(topic for topic in (settings.mqtt_topic, settings.mqtt_status_topic) if topic),
         )
