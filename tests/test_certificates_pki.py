@@ -373,3 +373,17 @@ def test_pki013_scheduler_refreshes_a_due_crl(env):
     assert crl_status(env.pki.crl_file, utc_now()).status == "due"
     refresh_crl_job(env.engine, env.settings)
     assert crl_status(env.pki.crl_file, utc_now()).status == "ok"
+
+
+def test_pki014_pki_settings_defaults_and_errors(tmp_path):
+    from tds_dash.settings import SettingsError, load_settings
+
+    settings = load_settings({"TDS_DATA_DIR": str(tmp_path)})
+    pki = PkiConfig.from_settings(settings)
+    assert (pki.pki_dir, pki.acl_file, pki.crl_file) == (tmp_path / "pki", tmp_path / "pki/broker/acl",
+                                                         tmp_path / "pki/broker/crl.pem")
+    assert (pki.validity_days, pki.crl_days, pki.pid_file, pki.ca_external) == (730, 30, None, False)
+    with pytest.raises(SettingsError, match="set together"):
+        load_settings({"TDS_PKI_CA_CERT_FILE": "/x/ca.pem"})
+    with pytest.raises(SettingsError, match="TDS_CRL_DAYS"):
+        load_settings({"TDS_CRL_DAYS": "0"})
