@@ -105,7 +105,7 @@ class Outcome:
 
 def mqtt_connect(host: str, port: int, *, ca_file: Path | None = None, files: dict | None = None,
                  username: str | None = None, password: str | None = None, client_id: str | None = None,
-                 protocol: int = mqtt.MQTTv311, timeout: float = 5.0) -> Outcome:
+                 protocol: int = mqtt.MQTTv311, timeout: float = 10.0) -> Outcome:
     """Connect like a gateway; `connected` only after a successful CONNACK. A failed client is stopped."""
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id or unique_name("gw-test-"),
                          protocol=protocol)

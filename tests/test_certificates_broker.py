@@ -187,6 +187,7 @@ def test_crt007_gateway_subscribing_to_everything_receives_nothing(tls, ingest):
     _, spy_files = tls.issue("GW-A1")
     _, files = tls.issue("GW-A2")
     spy, publisher = tls.gateway(spy_files), tls.gateway(files)
+    assert spy.connected and publisher.connected, (spy.detail, publisher.detail)
     for pattern in ("tds/#", "#", "$share/spies/tds/#"):
         spy.client.subscribe(pattern, qos=1)
     time.sleep(0.2)
@@ -276,3 +277,14 @@ def test_crt011_shared_subscription_ingest_reads_through_the_acl(tls, ingest):
     wait_until(lambda: tls.database.scalar("SELECT status FROM gateways WHERE serial = 'GW-A2'") == "online",
                message="status message read by the ingest")
     stop_client(gateway)
+
+
+def test_crt012_changes_milliseconds_apart_all_reach_the_broker(tls, ingest):
+    """Mosquitto drops a SIGHUP that arrives while it reloads: the follow-up SIGHUP must cover it."""
+    ingest(database=tls.database, broker=tls.broker)
+    files = {serial: tls.issue(serial)[1] for serial in ("GW-A1", "GW-A2", "GW-B1")}  # three reloads at once
+    for value, serial in enumerate(files, start=1201):
+        gateway = tls.gateway(files[serial])
+        assert gateway.connected, gateway.detail
+        _marker(tls, gateway, serial, FLEET[serial], float(value))
+        stop_client(gateway)

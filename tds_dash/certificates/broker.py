@@ -1,10 +1,13 @@
 """Keeping the running broker in step with the database: CRL file, ACL file, then SIGHUP."""
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
 import signal
+import threading
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -18,6 +21,33 @@ from tds_dash.certificates.files import write_atomic
 from tds_dash.certificates.pki import Authority
 
 log = logging.getLogger(__name__)
+
+# Mosquitto 2.0.11 clears its reload flag when a reload ends, so a SIGHUP arriving while it still reloads
+# from an earlier one is lost (test_crt012: three certificates issued milliseconds apart left the third
+# out of the live ACL). So this process spaces its signals by more than a reload takes, and sends a
+# follow-up once any reload in progress has surely ended (covering a signal from another process).
+MIN_SIGNAL_GAP_SECONDS = 0.3
+FOLLOW_UP_SECONDS = 1.0
+
+
+class _SignalPacer:
+    """This process's SIGHUPs to the broker, never two within MIN_SIGNAL_GAP_SECONDS (one per process:
+    it guards a property of the broker process, not of any user or request)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last = float("-inf")
+
+    def send(self, pid: int) -> None:
+        with self._lock:
+            time.sleep(max(0.0, self._last + MIN_SIGNAL_GAP_SECONDS - time.monotonic()))
+            try:
+                os.kill(pid, signal.SIGHUP)
+            finally:
+                self._last = time.monotonic()
+
+
+_pacer = _SignalPacer()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,11 +78,17 @@ def reload_broker(pid_file: Path | None) -> tuple[bool, str]:
         return False, "TDS_BROKER_PID_FILE is not set: reload the broker yourself (SIGHUP)"
     try:
         pid = int(Path(pid_file).read_text().strip())
-        os.kill(pid, signal.SIGHUP)
+        _pacer.send(pid)
     except (OSError, ValueError) as error:
         log.warning("broker not reloaded (pid file %s): %s", pid_file, error)
         return False, f"could not signal the broker from {pid_file}: {error}"
+    threading.Timer(FOLLOW_UP_SECONDS, _signal_quietly, (pid,)).start()
     return True, f"SIGHUP sent to {pid}"
+
+
+def _signal_quietly(pid: int) -> None:
+    with contextlib.suppress(OSError):  # the broker may have stopped meanwhile
+        _pacer.send(pid)
 
 
 def sync_broker_files(conn: Connection, config: PkiConfig, authority: Authority, now: datetime) -> SyncResult:
