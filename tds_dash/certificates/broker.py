@@ -82,13 +82,15 @@ def reload_broker(pid_file: Path | None) -> tuple[bool, str]:
     except (OSError, ValueError) as error:
         log.warning("broker not reloaded (pid file %s): %s", pid_file, error)
         return False, f"could not signal the broker from {pid_file}: {error}"
-    threading.Timer(FOLLOW_UP_SECONDS, _signal_quietly, (pid,)).start()
+    threading.Timer(FOLLOW_UP_SECONDS, _follow_up, (Path(pid_file), pid)).start()
     return True, f"SIGHUP sent to {pid}"
 
 
-def _signal_quietly(pid: int) -> None:
-    with contextlib.suppress(OSError):  # the broker may have stopped meanwhile
-        _pacer.send(pid)
+def _follow_up(pid_file: Path, pid: int) -> None:
+    """The follow-up SIGHUP, only if the pid file still names that broker (a stopped one removes it)."""
+    with contextlib.suppress(OSError, ValueError):
+        if int(pid_file.read_text().strip()) == pid:
+            _pacer.send(pid)
 
 
 def sync_broker_files(conn: Connection, config: PkiConfig, authority: Authority, now: datetime) -> SyncResult:
