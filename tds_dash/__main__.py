@@ -12,6 +12,7 @@ from tds_dash.app import create_app
 from tds_dash.auth.users import UserInputError, create_user
 from tds_dash.background import broker_credentials
 from tds_dash.background.runtime import prepare_database, start_background
+from tds_dash.commands import certificates as certificate_commands
 from tds_dash.db import create_db_engine, raw_dsn
 from tds_dash.migrate import ensure_rollup_timezone
 from tds_dash.settings import SettingsError, load_settings
@@ -143,6 +144,9 @@ def create_user_command(username, is_admin, role, accounts, name, password) -> N
         engine.dispose()
     click.echo(f"user {username} created (id {user_id})")
 
+
+cli.add_command(certificate_commands.certs)
+cli.add_command(certificate_commands.broker_config)
 
 if __name__ == "__main__":
     cli()

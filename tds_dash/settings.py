@@ -83,6 +83,15 @@ class Settings:
     api_rate_limit: str = "120/minute"  # /api/v1 requests per user (Flask-Limiter syntax), per process
     api_concurrency: int = 2  # /api/v1 requests one user may have in flight in one process
     api_total_concurrency: int = 4  # /api/v1 requests in flight in one process, all users: threads stay free
+    # Gateway certificates (tds_dash.certificates); None paths mean "under data_dir" (certificates.config).
+    pki_dir: Path | None = None  # our CA (key 0600) and the ingest credential
+    pki_ca_cert_file: Path | None = None  # production: a CA kept elsewhere, given as files
+    pki_ca_key_file: Path | None = None
+    cert_validity_days: int = 730
+    crl_days: int = 30  # CRL nextUpdate; re-issued when less than a third of it is left
+    broker_acl_file: Path | None = None  # written by the app, read by Mosquitto (acl_file)
+    broker_crl_file: Path | None = None  # written by the app, read by Mosquitto (crlfile)
+    broker_pid_file: Path | None = None  # Mosquitto's pid: SIGHUP after every ACL/CRL change; None: no reload
 
     @property
     def embedded(self) -> bool:
@@ -166,6 +175,23 @@ def _shared_group(raw: str) -> str:
     return raw
 
 
+def _pki_paths(env: dict, data_dir: Path) -> dict:
+    """TDS_PKI_* and TDS_BROKER_* paths; the CA comes as both files or neither."""
+    pki_dir = Path(env.get("TDS_PKI_DIR") or data_dir / "pki").resolve()
+    ca_cert, ca_key = env.get("TDS_PKI_CA_CERT_FILE") or None, env.get("TDS_PKI_CA_KEY_FILE") or None
+    if (ca_cert is None) != (ca_key is None):
+        raise SettingsError("TDS_PKI_CA_CERT_FILE and TDS_PKI_CA_KEY_FILE must be set together")
+    pid_file = env.get("TDS_BROKER_PID_FILE") or None
+    return {
+        "pki_dir": pki_dir,
+        "pki_ca_cert_file": Path(ca_cert).resolve() if ca_cert else None,
+        "pki_ca_key_file": Path(ca_key).resolve() if ca_key else None,
+        "broker_acl_file": Path(env.get("TDS_BROKER_ACL_FILE") or pki_dir / "broker" / "acl").resolve(),
+        "broker_crl_file": Path(env.get("TDS_BROKER_CRL_FILE") or pki_dir / "broker" / "crl.pem").resolve(),
+        "broker_pid_file": Path(pid_file).resolve() if pid_file else None,
+    }
+
+
 def load_settings(env: dict | None = None) -> Settings:
     """Build Settings from a mapping (os.environ by default), failing with a clear message."""
     env = dict(os.environ if env is None else env)
@@ -179,13 +205,14 @@ def load_settings(env: dict | None = None) -> Settings:
     mqtt_url = _mqtt_url(env.get("MQTT_URL"))
     embedded = database_url is None and mqtt_url is None
     late_data_days = _int(env, "TDS_LATE_DATA_DAYS", 7, 1, 365)
+    data_dir = Path(env.get("TDS_DATA_DIR", "var")).resolve()
     return Settings(
         database_url=database_url,
         mqtt_url=mqtt_url,
         timezone=_timezone(env.get("TDS_TIMEZONE", "America/Sao_Paulo")),
         language=language,
         refresh_seconds=_int(env, "TDS_REFRESH_SECONDS", 30, 2, 3600),
-        data_dir=Path(env.get("TDS_DATA_DIR", "var")).resolve(),
+        data_dir=data_dir,
         host=env.get("TDS_HOST", "127.0.0.1"),
         port=_int(env, "PORT", 8050, 1, 65535),
         mqtt_client_id=env.get("TDS_MQTT_CLIENT_ID", "tds-ingest"),
@@ -223,4 +250,7 @@ def load_settings(env: dict | None = None) -> Settings:
         api_rate_limit=_rate_limit(env.get("TDS_API_RATE_LIMIT", "120/minute")),
         api_concurrency=_int(env, "TDS_API_CONCURRENCY", 2, 1, 64),
         api_total_concurrency=_int(env, "TDS_API_TOTAL_CONCURRENCY", 4, 1, 256),
+        cert_validity_days=_int(env, "TDS_CERT_VALIDITY_DAYS", 730, 1, 3650),
+        crl_days=_int(env, "TDS_CRL_DAYS", 30, 1, 365),
+        **_pki_paths(env, data_dir),
     )

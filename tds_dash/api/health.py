@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 import flask
 import sqlalchemy as sa
 
+from tds_dash.certificates.maintenance import crl_health
 from tds_dash.context import services
 from tds_dash.db import session_scope
 from tds_dash.queries.health import fetch_health
@@ -88,5 +89,6 @@ def health():
     history = _history_status(app_services.background)
     if history is not None:
         body["history"] = history
+    body["crl"] = crl_health(app_services.settings)  # informational: an expired CRL locks out every gateway
     body["status"] = "ok" if healthy else "degraded"
     return flask.jsonify(body), (200 if healthy else 503)

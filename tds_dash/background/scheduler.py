@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from ingest.presence import jobs as presence
+from tds_dash.certificates.maintenance import refresh_crl_job
 from tds_dash.db import create_db_engine, session_scope
 from tds_dash.queries import login_attempts, maintenance
 from tds_dash.queries import sessions as session_queries
@@ -72,5 +73,7 @@ def start_scheduler(settings: Settings, clock: Callable[[], datetime] = utc_now)
                       args=[engine, settings.rejected_retention_days, settings.rejected_max_rows],
                       id="prune-rejected-messages")
     scheduler.add_job(prune_auth_records, "interval", hours=1, args=[engine], id="prune-auth-records")
+    scheduler.add_job(refresh_crl_job, "interval", hours=1, args=[engine, settings], id="refresh-crl",
+                      next_run_time=datetime.now(timezone.utc))  # at start too: the app may have been down for weeks
     scheduler.start()
     return scheduler
