@@ -11,7 +11,7 @@ from dash import html
 from sqlalchemy.engine import Engine
 
 from tds_dash import i18n
-from tds_dash.api import health, metrics
+from tds_dash.api import health, metrics, resources
 from tds_dash.api import v1 as api_v1
 from tds_dash.auth import routes as auth_routes
 from tds_dash.auth.guard import init_auth
@@ -88,6 +88,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         use_pages=True,
         pages_folder=str(ROOT / "pages"),
         assets_folder=str(ROOT / "assets"),
+        assets_path_ignore=["swagger-ui"],  # served to /api/v1/docs only, never injected into the pages
         title="TDS Telemetry",
         update_title=None,
         # Each page's callbacks name components of that page only: without this the renderer reports
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     server.register_blueprint(auth_routes.blueprint)
     server.register_blueprint(health.blueprint)
     server.register_blueprint(api_v1.blueprint)
+    server.register_blueprint(resources.blueprint)
     metrics.register(server, server.extensions[EXTENSION_KEY])
     _register_language_route(server)
     app.layout = _shell

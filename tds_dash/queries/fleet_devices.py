@@ -47,7 +47,7 @@ def list_devices_page(conn: Connection, scope: Scope, *, account_id: int | None 
                       sort: str = "code", descending: bool = False, offset: int = 0, limit: int = 20) -> Page:
     """The devices list: filtered by account, gateway, text and status ('new' too), sorted and paged in SQL."""
     params = {**scope.params(), "account_id": account_id, "gateway_id": gateway_id, "pattern": like_pattern(search),
-              "status": status or None, "offset": max(0, offset), "limit": max(1, min(limit, 200))}
+              "status": status or None, "offset": max(0, offset), "limit": max(1, min(limit, 500))}
     total = conn.execute(sa.text("SELECT count(*)" + _DEVICE_FROM), params).scalar_one()
     order = order_clause(DEVICE_SORTS, sort, descending, "d.id")
     statement = sa.text(
