@@ -325,3 +325,43 @@ def test_api108_events_rejected_and_presence(fleet_api, database):
     rejected = client.get("/api/v1/rejected", headers=viewer).json
     assert [r["gateway_serial"] for r in rejected["data"]] == ["GW-0101"] and rejected["data"][0]["excerpt"] == "\ufffdab"
     assert client.get("/api/v1/rejected", headers=headers["admin"], query_string={"gateway": "GW-0201"}).json["total"] == 1
+
+
+def test_api110_openapi_describes_every_route_and_only_those(app, client):
+    """Every (path, method) the server routes under /api/v1 is in docs/openapi.yaml, and vice versa; the file
+    is what /api/v1/openapi.yaml serves, and /api/v1/docs loads only files this server has."""
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    text = (Path(__file__).parent.parent / "docs" / "openapi.yaml").read_text()
+    document = yaml.safe_load(text)
+    assert document["openapi"].startswith("3.1")
+    documented = {(path, method) for path, item in document["paths"].items() for method in item
+                  if method in ("get", "post", "put", "patch", "delete")}
+    routed = set()
+    for rule in app.server.url_map.iter_rules():
+        if not rule.rule.startswith("/api/v1/") or "<path:" in rule.rule:  # the JSON 404 for everything else
+            continue
+        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
+        routed |= {(path, method.lower()) for method in rule.methods - {"HEAD", "OPTIONS"}}
+    assert routed == documented
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if method == "parameters":
+                continue
+            assert "401" in operation["responses"], (path, method)
+            declared = {p.get("name") for p in operation.get("parameters", []) + item.get("parameters", [])
+                        if "name" in p} | {p["$ref"].rsplit("/", 1)[1] for p in operation.get("parameters", [])
+                                           + item.get("parameters", []) if "$ref" in p}
+            for name in re.findall(r"{(\w+)}", path):
+                assert name in declared, (path, method, name)
+    headers = api_token(app, "docs-viewer", "viewer")
+    served = client.get("/api/v1/openapi.yaml", headers=headers)
+    assert served.status_code == 200 and served.get_data(as_text=True) == text
+    page = client.get("/api/v1/docs", headers=headers).get_data(as_text=True)
+    for asset in re.findall(r'(?:src|href)="(/assets/[^"]+)"', page):
+        assert client.get(asset).status_code == 200, asset
+    app._setup_server()  # walks assets/ as the first request would
+    assert app._assets_files and not [f for f in app._assets_files if "swagger-ui" in f]  # never in the pages

@@ -109,7 +109,7 @@ def create_gateway():
     outcome = expect_saved(actions.submit_gateway({**_raw(body), "account_id": account_id}, None, actor), actor,
                            RENAMES)
     response = _read(actor, gateway_id=outcome.id, status=201)
-    response.headers["Location"] = f"/api/v1/gateways/{body['serial'].strip()}"
+    response.headers["Location"] = f"/api/v1/gateways/{response.json['serial']}"
     return response
 
 
