@@ -145,7 +145,7 @@ def test_api103_operator_cannot_reach_another_account(fleet_api, database):
     assert [a["slug"] for a in client.get("/api/v1/accounts", headers=operator).json["data"]] == ["acme"]
 
 
-def _readings(database, device_id: int, count: int = 3) -> None:
+def add_readings(database, device_id: int, count: int = 3) -> None:
     """A few stored readings (and the device_metrics row the writer would create) for one device."""
     metric = database.scalar("SELECT id FROM metrics WHERE name = 'energy_kwh'")
     if metric is None:
@@ -171,7 +171,7 @@ def test_api104_devices_crud_metrics_etag_and_purge(fleet_api, database):
                                  headers=operator), 422)
     assert taken["fields"][0] == {"field": "code", "code": "code_taken",
                                   "message": "This gateway already has a device with this code."}
-    _readings(database, device["id"])
+    add_readings(database, device["id"])
     read = client.get(f"/api/v1/devices/{device['id']}", headers=operator)
     assert read.json["metrics"][0]["metric"] == "energy_kwh" and read.headers["ETag"] == f'"{read.json["version"]}"'
     settings = {"energy_kwh": {"rollover_value": 99999.9, "usual_interval_s": 60}}

@@ -73,6 +73,29 @@ def _unexpected(error: Exception):
     return json_error(500, "internal_error", type(error).__name__)
 
 
+@blueprint.before_app_request
+def _refuse_nul():
+    """PostgreSQL text cannot hold NUL: a parameter carrying one is a 400 here, not a driver error (a 500)."""
+    request = flask.request
+    if not request.path.startswith("/api/v1/"):
+        return
+    for name, value in list(request.args.items(multi=True)) + list((request.view_args or {}).items()):
+        if "\x00" in str(name) + str(value):
+            raise ApiError(400, "invalid_parameter", "parameters cannot contain NUL characters", str(name))
+    if "\x00" in request.path:
+        raise ApiError(400, "invalid_parameter", "the path cannot contain NUL characters")
+
+
+def _has_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    return False
+
+
 def api_actor() -> Actor:
     """The caller, with messages in the language its Accept-Language asks for (else its cookie or the default)."""
     actor = request_actor()
@@ -109,6 +132,8 @@ def json_body() -> dict:
         raise ApiError(400, "invalid_body", "the body is not valid JSON") from None
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_body", "the body must be a JSON object")
+    if _has_nul(body):
+        raise ApiError(400, "invalid_body", "text cannot contain NUL characters")
     return body
 
 

@@ -58,6 +58,8 @@ def read_rows(data: bytes, kind: str, language: str) -> tuple[list[tuple[int, di
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         return [], i18n.t("import.encoding", language), 0
+    if "\x00" in text:  # PostgreSQL text cannot hold it
+        return [], i18n.t("import.encoding", language), 0
     lines = text.splitlines()
     if not lines or not lines[0].strip():
         return [], i18n.t("import.empty", language), 0
