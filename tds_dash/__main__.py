@@ -9,8 +9,10 @@ import time
 import click
 import waitress
 
+from tds_dash.api import cli as fleet_cli
 from tds_dash.app import create_app
 from tds_dash.auth.users import UserInputError, create_user
+from tds_dash.background.database import command_database
 from tds_dash.background.runtime import prepare_database, start_background
 from tds_dash.db import create_db_engine, raw_dsn
 from tds_dash.migrate import ensure_rollup_timezone
@@ -141,6 +143,8 @@ def create_user_command(username, is_admin, role, accounts, name, password) -> N
         engine.dispose()
     click.echo(f"user {username} created (id {user_id})")
 
+
+fleet_cli.register(cli, command_database, _settings)  # tokens, gateways, devices (tds_dash/api/cli.py)
 
 if __name__ == "__main__":
     cli()

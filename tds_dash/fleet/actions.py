@@ -17,6 +17,17 @@ from tds_dash.queries import fleet, fleet_devices
 from tds_dash.queries.users import record_audit
 
 i18n.add_messages({
+    # Also in fleet/components.py (identical text: i18n refuses a key defined differently): the API and CLI
+    # reach these outcomes without loading the pages' components.
+    "fleet.forbidden": {"pt-BR": "Seu perfil não permite esta alteração.", "en": "Your role does not allow this change."},
+    "fleet.conflict": {
+        "pt-BR": "Outra pessoa alterou este registro enquanto você editava. Suas alterações não foram salvas: "
+                 "feche o formulário e abra-o de novo para ver a versão atual.",
+        "en": "Someone else changed this record while you were editing. Your changes were not saved: "
+              "close the form and open it again to see the current version."},
+    "fleet.missing": {"pt-BR": "Este registro não existe mais (foi excluído?).",
+                      "en": "This record no longer exists (was it deleted?)."},
+    "fleet.fix_fields": {"pt-BR": "Corrija os campos destacados.", "en": "Please fix the highlighted fields."},
     "fleet.saved": {"pt-BR": "{what} {name} salvo.", "en": "{what} {name} saved."},
     "fleet.deleted": {"pt-BR": "{what} {name} excluído.", "en": "{what} {name} deleted."},
     "fleet.purged": {"pt-BR": "Dispositivo {name} excluído com {count} leituras e seus agregados.",
