@@ -47,8 +47,9 @@ def _text_arg(body: dict, name: str, default: str = "") -> str:
 
 @blueprint.get("/users")
 def list_users():
-    require_admin(api_actor())
-    with session_scope(api_actor().engine) as conn:
+    actor = api_actor()
+    require_admin(actor)
+    with session_scope(actor.engine) as conn:
         slugs = _slugs(conn)
         rows = [_user_json(row, slugs) for row in user_queries.list_users(conn)]
     return flask.jsonify({"total": len(rows), "data": rows})
