@@ -365,3 +365,45 @@ def test_api110_openapi_describes_every_route_and_only_those(app, client):
         assert client.get(asset).status_code == 200, asset
     app._setup_server()  # walks assets/ as the first request would
     assert app._assets_files and not [f for f in app._assets_files if "swagger-ui" in f]  # never in the pages
+
+
+def test_api109_api_writes_leave_the_same_audit_rows_as_the_page(fleet_api, database):
+    """The same gateway saved and deactivated through the gateways page's callbacks and through the API."""
+    from tests.conftest import ensure_test_user
+    from tests.test_fleet_security import call
+    from tests.test_tenant_isolation import signed_in_client
+
+    client, headers, app = fleet_api
+    acme = database.scalar("SELECT id FROM accounts WHERE slug = 'acme'")
+    ensure_test_user(app.server.extensions["tds"].engine, "page-operator", "operator", ("acme",))
+    app._setup_server()
+    page = signed_in_client(app, "page-operator")
+    fields = [{"id": {"type": "gateways-field", "name": n}, "property": "value", "value": v}
+              for n, v in (("account_id", str(acme)), ("serial", "GW-SAME-1"), ("name", "Same"),
+                           ("location", "Roof"), ("inactivity_timeout_s", "300"))]
+    flags = [{"id": {"type": "gateways-flag", "name": "active"}, "property": "value", "value": True}]
+    call(page, app, ("gateways-modal.is_open@", "gateways-alert"),
+         [{"id": "gateways-save", "property": "n_clicks", "value": 1}],
+         [fields, flags, {"id": "gateways-editing", "property": "data", "value": None}], "gateways-save.n_clicks")
+    client.post("/api/v1/gateways", json={"account": "acme", "serial": "GW-SAME-2", "name": "Same",
+                                          "location": "Roof", "inactivity_timeout_s": 300},
+                headers=headers["operator"])
+    page_id = database.scalar("SELECT id FROM gateways WHERE serial = 'GW-SAME-1'")
+    call(page, app, ("gateways-confirm.is_open@", "gateways-alert"),
+         [{"id": "gateways-confirm-ok", "property": "n_clicks", "value": 1},
+          {"id": "gateways-confirm-cancel", "property": "n_clicks", "value": None}],
+         [{"id": "gateways-pending", "property": "data",
+           "value": {"action": "deactivate", "id": page_id, "version": 1, "name": "GW-SAME-1"}}],
+         "gateways-confirm-ok.n_clicks")
+    client.post("/api/v1/gateways/GW-SAME-2/deactivate", headers=headers["operator"])
+    rows = database.query("SELECT username, action, entity, account_id, before, after FROM audit_log"
+                          " WHERE entity = 'gateway' ORDER BY id")
+    assert [row[:2] for row in rows] == [("page-operator", "create"), ("res-operator", "create"),
+                                         ("page-operator", "deactivate"), ("res-operator", "deactivate")]
+
+    def same(row):
+        strip = lambda d: {k: v for k, v in (d or {}).items() if k not in ("serial", "created_at")}  # noqa: E731
+        return row[1:4] + (strip(row[4]), strip(row[5]))
+
+    assert same(rows[0]) == same(rows[1]) and same(rows[2]) == same(rows[3])
+    assert rows[0][5]["inactivity_timeout_s"] == 300 and rows[2][4]["active"] is True  # real content compared
