@@ -22,7 +22,27 @@ def fleet_api(database, mosquitto):
                "viewer": api_token(app, "res-viewer", "viewer", ("acme",))}
     for value in headers.values():
         value["Accept-Language"] = "en"
-    return app.server.test_client(), headers, app
+    return schema_checked(app.server.test_client()), headers, app
+
+
+def schema_checked(client):
+    """The test client, every /api/v1 answer of which is validated against docs/openapi.yaml on the way."""
+    from pathlib import Path
+
+    import schemathesis
+
+    schema = schemathesis.openapi.from_path(Path(__file__).parent.parent / "docs" / "openapi.yaml")
+    original = client.open
+
+    def open_checked(*args, **kwargs):
+        response = original(*args, **kwargs)
+        operation = schema.find_operation_by_path(response.request.method, response.request.path)
+        if operation is not None:
+            operation.validate_response(response)
+        return response
+
+    client.open = open_checked
+    return client
 
 
 def error_of(response, status: int) -> dict:
