@@ -194,6 +194,7 @@ def test_api104_devices_crud_metrics_etag_and_purge(fleet_api, database):
     add_readings(database, device["id"])
     read = client.get(f"/api/v1/devices/{device['id']}", headers=operator)
     assert read.json["metrics"][0]["metric"] == "energy_kwh" and read.headers["ETag"] == f'"{read.json["version"]}"'
+    assert read.json["last_reading_at"] is not None and created.json["last_reading_at"] is None
     settings = {"energy_kwh": {"rollover_value": 99999.9, "usual_interval_s": 60}}
     patched = client.patch(f"/api/v1/devices/{device['id']}", json={"name": "Renamed", "metrics": settings},
                            headers={**operator, "If-Match": read.headers["ETag"]})

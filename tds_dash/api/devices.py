@@ -62,10 +62,8 @@ def _find(conn, actor: Actor, device_id: int) -> dict:
 def _read(actor: Actor, device_id: int, status: int = 200):
     with session_scope(actor.engine) as conn:
         row = _find(conn, actor, device_id)
-        page = fleet_devices.list_devices_page(conn, actor.scope, gateway_id=row["gateway_id"],
-                                               search=row["code"], limit=500)
-    listed = next((item for item in page.rows if item["id"] == device_id), {})
-    return with_etag(device_json({**row, "last_reading_at": listed.get("last_reading_at")}), status)
+        last = fleet_devices.last_reading_at(conn, actor.scope, device_id)
+    return with_etag(device_json({**row, "last_reading_at": last}), status)
 
 
 def gateway_id_for(conn, actor: Actor, serial) -> int | None:

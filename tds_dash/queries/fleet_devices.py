@@ -77,6 +77,17 @@ def get_device(conn: Connection, scope: Scope, device_id: int) -> dict | None:
     return {**row, "metrics": [dict(metric) for metric in metrics]}
 
 
+_ONE_LAST_READING = sa.text(
+    "SELECT " + _LAST_READING + " FROM (SELECT d.id FROM devices d WHERE d.id = :id AND d.account_id " + IN_SCOPE
+    + ") p"
+)
+
+
+def last_reading_at(conn: Connection, scope: Scope, device_id: int) -> datetime | None:
+    """The newest reading's time over the device's metrics (as the list shows it); None without readings."""
+    return conn.execute(_ONE_LAST_READING, {**scope.params(), "id": device_id}).scalar_one_or_none()
+
+
 _GATEWAY_CHOICES = sa.text(
     "SELECT g.id, g.serial, g.name, g.account_id FROM gateways g WHERE g.account_id " + IN_SCOPE
     + " AND (CAST(:account_id AS bigint) IS NULL OR g.account_id = :account_id) ORDER BY g.serial"
