@@ -7,6 +7,7 @@ import flask
 
 from tds_dash import periods
 from tds_dash.api.common import api_actor, blueprint, page_body, paging, plain
+from tds_dash.api.devices import gateway_id_for
 from tds_dash.api.gateways import account_id_for
 from tds_dash.api.v1 import ApiError
 from tds_dash.context import services
@@ -51,10 +52,7 @@ def list_events():
     kinds, zone = _kinds(), services().settings.zone
     with session_scope(actor.engine) as conn:
         account_id = account_id_for(conn, actor, args.get("account", "").strip())
-        gateway_id = None
-        if args.get("gateway", "").strip():
-            gateway = fleet.get_gateway(conn, actor.scope, now, serial=args["gateway"].strip())
-            gateway_id = gateway["id"] if gateway else -1
+        gateway_id = gateway_id_for(conn, actor, args.get("gateway", "").strip())
         result = events.list_events_page(conn, actor.scope, start, end, account_id=account_id,
                                          gateway_id=gateway_id, kinds=kinds, offset=page.offset, limit=page.limit)
     rows = [{**plain(row), "explanation": fleet_text.explain_event(row, zone, actor.language)} for row in result.rows]
