@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from tds_dash import i18n, inputs
-from tds_dash.api import health, metrics
+from tds_dash.api import health, metrics, resources
 from tds_dash.api import v1 as api_v1
 from tds_dash.api.limits import init_api_limits
 from tds_dash.auth import routes as auth_routes
@@ -100,6 +100,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         use_pages=True,
         pages_folder=str(ROOT / "pages"),
         assets_folder=str(ROOT / "assets"),
+        assets_path_ignore=["swagger-ui"],  # served to /api/v1/docs only, never injected into the pages
         title="TDS Telemetry",
         update_title=None,
         # Each page's callbacks name components of that page only: without this the renderer reports
@@ -117,10 +118,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     init_auth(server, settings.https)
     guard_pages(app)  # after the sign-in guard: a signed-out request is a 401 first
     inputs.install(app)  # then wrong-typed callback inputs are a 400, never a 500
-    init_api_limits(server, api_v1.blueprint, settings)  # after the guard: limits key on the signed-in user
+    init_api_limits(server, (api_v1.blueprint, resources.blueprint), settings)  # after the guard: limits key on the signed-in user
     server.register_blueprint(auth_routes.blueprint)
     server.register_blueprint(health.blueprint)
     server.register_blueprint(api_v1.blueprint)
+    server.register_blueprint(resources.blueprint)
     metrics.register(server, server.extensions[EXTENSION_KEY])
     _register_language_route(server)
     app.layout = _shell

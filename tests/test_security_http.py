@@ -327,6 +327,19 @@ def test_sec020_a_user_over_the_rate_limit_gets_429_and_the_json_error(fleet_app
     assert all(client.get("/api/health").status_code == 200 for _ in range(6))  # health is not limited
 
 
+def test_sec024_one_rate_budget_covers_every_api_v1_blueprint(fleet_app):
+    """The resource routes (gateways, devices, ...) and the consumption routes draw on one per-user budget."""
+    from tests.explorer_data import api_token
+
+    app, _ = fleet_app
+    client, ana = app.server.test_client(), api_token(app, "budget-ana")
+    paths = ["/api/v1/gateways", API_PATH, "/api/v1/devices", "/api/v1/accounts"]
+    assert [client.get(path, headers=ana).status_code for path in paths] == [200, 404, 200, 200]
+    for path in ("/api/v1/gateways", API_PATH):
+        refused = client.get(path, headers=ana)
+        assert refused.status_code == 429 and refused.get_json()["error"]["code"] == "rate_limited", path
+
+
 def test_sec021_answers_are_streamed(fleet_app):
     from tests.explorer_data import api_token
 

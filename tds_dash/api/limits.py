@@ -70,11 +70,24 @@ def _on_rate_breach(limit: flask_limiter.RequestLimit) -> flask.Response:
                           retry_after)
 
 
-def init_api_limits(server: flask.Flask, blueprint: flask.Blueprint, settings: Settings) -> Limiter:
-    """Rate-limit `blueprint` per user and keep this app's in-flight counter (call after init_auth)."""
+def limit_in_flight(blueprint: flask.Blueprint) -> None:
+    """Give every request of `blueprint` an in-flight slot; call once per blueprint, at import (blueprints are
+    shared by every app the tests build, so per-app calls would stack the hooks)."""
+    blueprint.before_request(take_slot)
+    blueprint.after_request(hand_slot_to_response)
+    blueprint.teardown_request(release_unhanded_slot)
+
+
+def init_api_limits(server: flask.Flask, blueprints: tuple[flask.Blueprint, ...], settings: Settings) -> Limiter:
+    """Rate-limit every /api/v1 blueprint per user and keep this app's in-flight counter (call after init_auth).
+
+    The limit is shared: one user's requests to any of them count against the same budget."""
     limiter = Limiter(user_key, app=server, storage_uri="memory://", strategy="moving-window",
                       headers_enabled=False, key_prefix="tds-api")
-    limiter.limit(settings.api_rate_limit, key_func=user_key, on_breach=_on_rate_breach)(blueprint)
+    shared = limiter.shared_limit(settings.api_rate_limit, scope="api-v1", key_func=user_key,
+                                  on_breach=_on_rate_breach)
+    for blueprint in blueprints:
+        shared(blueprint)
     server.extensions[EXTENSION_KEY] = InFlight(settings.api_concurrency, settings.api_total_concurrency)
     return limiter
 

@@ -34,9 +34,7 @@ MAX_READINGS = 100_000
 STREAM_ROWS = 2_000  # rows serialised per chunk of a streamed body: memory stays flat, the first bytes leave early
 
 # Hooks on the blueprint itself (it is shared by every app the tests build); the counter is per app.
-blueprint.before_request(limits.take_slot)
-blueprint.after_request(limits.hand_slot_to_response)
-blueprint.teardown_request(limits.release_unhanded_slot)
+limits.limit_in_flight(blueprint)
 
 
 class ApiError(Exception):

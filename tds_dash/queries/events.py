@@ -35,7 +35,7 @@ def list_events_page(conn: Connection, scope: Scope, start: datetime, end: datet
     """Events overlapping [start, end), newest first, filtered by account, gateway and kind."""
     chosen = [k for k in (kinds or EVENT_KINDS) if k in EVENT_KINDS] or list(EVENT_KINDS)
     params = {**scope.params(), "account_id": account_id, "gateway_id": gateway_id, "kinds": chosen,
-              "start": start, "end": end, "offset": max(0, offset), "limit": max(1, min(limit, 200))}
+              "start": start, "end": end, "offset": max(0, offset), "limit": max(1, min(limit, 500))}
     total = conn.execute(sa.text("SELECT count(*)" + _EVENTS_FROM), params).scalar_one()
     return Page([dict(row) for row in conn.execute(_EVENTS, params).mappings()], total)
 

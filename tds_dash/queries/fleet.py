@@ -79,7 +79,7 @@ def list_gateways_page(conn: Connection, scope: Scope, now: datetime, *, account
                        offset: int = 0, limit: int = 20) -> Page:
     """The gateways list: filtered by account, text and shown status, sorted and paged in SQL."""
     params = {**scope.params(), "now": now, "account_id": account_id, "pattern": like_pattern(search),
-              "status": status or None, "offset": max(0, offset), "limit": max(1, min(limit, 200))}
+              "status": status or None, "offset": max(0, offset), "limit": max(1, min(limit, 500))}
     total = conn.execute(sa.text("SELECT count(*)" + _GATEWAY_FROM), params).scalar_one()
     statement = sa.text(_GATEWAY_COLUMNS + _GATEWAY_FROM + order_clause(GATEWAY_SORTS, sort, descending, "g.id")
                         + " LIMIT :limit OFFSET :offset")

@@ -47,7 +47,7 @@ def list_devices_page(conn: Connection, scope: Scope, *, account_id: int | None 
                       sort: str = "code", descending: bool = False, offset: int = 0, limit: int = 20) -> Page:
     """The devices list: filtered by account, gateway, text and status ('new' too), sorted and paged in SQL."""
     params = {**scope.params(), "account_id": account_id, "gateway_id": gateway_id, "pattern": like_pattern(search),
-              "status": status or None, "offset": max(0, offset), "limit": max(1, min(limit, 200))}
+              "status": status or None, "offset": max(0, offset), "limit": max(1, min(limit, 500))}
     total = conn.execute(sa.text("SELECT count(*)" + _DEVICE_FROM), params).scalar_one()
     order = order_clause(DEVICE_SORTS, sort, descending, "d.id")
     statement = sa.text(
@@ -75,6 +75,17 @@ def get_device(conn: Connection, scope: Scope, device_id: int) -> dict | None:
         return None
     metrics = conn.execute(_DEVICE_METRICS, {**scope.params(), "id": device_id}).mappings()
     return {**row, "metrics": [dict(metric) for metric in metrics]}
+
+
+_ONE_LAST_READING = sa.text(
+    "SELECT " + _LAST_READING + " FROM (SELECT d.id FROM devices d WHERE d.id = :id AND d.account_id " + IN_SCOPE
+    + ") p"
+)
+
+
+def last_reading_at(conn: Connection, scope: Scope, device_id: int) -> datetime | None:
+    """The newest reading's time over the device's metrics (as the list shows it); None without readings."""
+    return conn.execute(_ONE_LAST_READING, {**scope.params(), "id": device_id}).scalar_one_or_none()
 
 
 _GATEWAY_CHOICES = sa.text(
