@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ingest.db import DatabaseUrlError, normalize_database_url
+from ingest.subscriber import KEEPALIVE_SECONDS as MQTT_KEEPALIVE_SECONDS
 
 
 class SettingsError(ValueError):
@@ -78,11 +79,23 @@ class Settings:
     mqtt_shared_group: str = "tds-ingest"  # $share/<group>/<topic> when ingest_slots > 1
     ingest_stall_seconds: int = 60  # a batch not committed for this long makes /api/health answer 503
     rejected_max_rows: int = 100_000  # rejected_messages keeps at most this many rows (newest)
+    alarm_grace_seconds: int | None = None  # None: 2 x presence check + broker keepalive (alarm_grace)
+    alarm_renotify_hours: int = 4  # an unacknowledged critical alarm is notified again this often; 0: never
+    smtp_url: str | None = None  # smtp://user:pass@host:25, smtps://host:465, ?starttls=true
+    smtp_from: str = "tds-telemetry@localhost"
+    public_url: str = "http://127.0.0.1:8050"  # base of the links in notifications
 
     @property
     def embedded(self) -> bool:
         """True when neither DATABASE_URL nor MQTT_URL is given: run everything locally."""
         return self.database_url is None and self.mqtt_url is None
+
+    @property
+    def alarm_grace(self) -> int:
+        """Seconds gateway-offline alarms wait after a start: presence needs two checks and the broker a keepalive."""
+        if self.alarm_grace_seconds is not None:
+            return self.alarm_grace_seconds
+        return 2 * self.presence_check_seconds + MQTT_KEEPALIVE_SECONDS
 
     @property
     def zone(self) -> ZoneInfo:
@@ -141,6 +154,15 @@ def _secret_key(env: dict) -> str | None:
     if key and len(key) < 16:
         raise SettingsError("SECRET_KEY must be 16+ characters (or unset: a random key is kept under TDS_DATA_DIR)")
     return key or None
+
+
+def _smtp_url(raw: str | None) -> str | None:
+    if not raw:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in {"smtp", "smtps"} or not parts.hostname:
+        raise SettingsError("TDS_SMTP_URL must look like smtp://user:pass@host:25 or smtps://host:465")
+    return raw
 
 
 def _shared_group(raw: str) -> str:
@@ -202,4 +224,10 @@ def load_settings(env: dict | None = None) -> Settings:
         mqtt_shared_group=_shared_group(env.get("TDS_MQTT_SHARED_GROUP", "tds-ingest")),
         ingest_stall_seconds=_int(env, "TDS_INGEST_STALL_SECONDS", 60, 1, 3600),
         rejected_max_rows=_int(env, "TDS_REJECTED_MAX_ROWS", 100_000, 10, 100_000_000),
+        alarm_grace_seconds=(None if env.get("TDS_ALARM_GRACE_SECONDS", "") == ""
+                             else _int(env, "TDS_ALARM_GRACE_SECONDS", 0, 0, 3600)),
+        alarm_renotify_hours=_int(env, "TDS_ALARM_RENOTIFY_HOURS", 4, 0, 168),
+        smtp_url=_smtp_url(env.get("TDS_SMTP_URL")),
+        smtp_from=env.get("TDS_SMTP_FROM", "tds-telemetry@localhost"),
+        public_url=env.get("TDS_PUBLIC_URL", "http://127.0.0.1:8050").rstrip("/"),
     )
