@@ -24,10 +24,8 @@ _SILENT = sa.text(
     "SELECT d.id, d.code, d.gateway_id, d.silent_since, g.status AS gateway_status FROM devices d"
     " JOIN gateways g ON g.id = d.gateway_id WHERE" + DEVICE_SCOPE + " AND d.silent_since IS NOT NULL"
 )
-_INGEST = sa.text(
-    "SELECT (SELECT max(minute) FROM ingest_minutes WHERE messages > 0) AS last_minute,"
-    " EXISTS (SELECT 1 FROM gateways WHERE active AND last_seen_at > :since) AS fleet_talking"
-)
+# Only a deployment that ingested within the last day can stall (a fresh install has nothing to say).
+_INGEST = sa.text("SELECT max(minute) AS last_minute FROM ingest_minutes WHERE messages > 0 AND minute > :since")
 _OFFLINE_GATEWAYS = sa.text("SELECT id FROM gateways WHERE account_id = :account_id AND status = 'offline'")
 
 
@@ -57,14 +55,17 @@ def meter_silent(conn: Connection, rule: Rule, now: datetime) -> list[Observatio
 
 
 def ingest_stalled(conn: Connection, rule: Rule, now: datetime) -> list[Observation]:
-    """Nothing committed for `minutes` while gateways talked within the last day (a system rule)."""
+    """Nothing committed for `minutes` by any ingest process after traffic within the last day (system rule).
+
+    ingest_minutes is written by every ingest process, so this sees a stall whichever process ingests;
+    a whole fleet going quiet (a regional outage) looks the same, and is worth a page too.
+    """
     window = timedelta(minutes=rule.params.get("minutes", 5))
-    row = conn.execute(_INGEST, {"since": now - timedelta(days=1)}).one()
-    if not row.fleet_talking:
+    last_minute = conn.execute(_INGEST, {"since": now - timedelta(days=1)}).scalar()
+    if last_minute is None:
         return []
-    last = row.last_minute + timedelta(minutes=1) if row.last_minute is not None else None
-    if last is not None and now - last < window:
+    last = last_minute + timedelta(minutes=1)
+    if now - last < window:
         return []
-    since = now if last is None else last + window
-    detail = "no message committed" + ("" if last is None else f" since {last.isoformat()}")
-    return [Observation(subject="ingest", firing=True, since=since, detail=detail)]
+    return [Observation(subject="ingest", firing=True, since=last + window,
+                        detail=f"no message committed since {last.isoformat()}")]

@@ -60,7 +60,9 @@ def ingest_resumed_at(conn: Connection, now: datetime) -> datetime | None:
 
 _RULES = sa.text(
     "SELECT id, account_id, kind, name, enabled, severity, gateway_id, device_id, metric_id, for_seconds,"
-    " clear_seconds, params, builtin, version FROM alarm_rules WHERE enabled AND kind = ANY(:kinds) ORDER BY id"
+    " clear_seconds, params, builtin, version FROM alarm_rules WHERE enabled AND kind = ANY(:kinds)"
+    # Gateways first: a device condition suppressed behind an outage is counted on an alarm that exists.
+    " ORDER BY kind <> 'gateway_offline', id"
 )
 # On by default: every account gets a gateway-offline rule, the system an ingest-stalled one (admins).
 _DEFAULTS = sa.text(
