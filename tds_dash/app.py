@@ -11,6 +11,7 @@ from dash import html
 from sqlalchemy.engine import Engine
 
 from tds_dash import i18n
+from tds_dash.api import alarms as api_alarms
 from tds_dash.api import health, metrics
 from tds_dash.api import v1 as api_v1
 from tds_dash.auth import routes as auth_routes
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     server.register_blueprint(auth_routes.blueprint)
     server.register_blueprint(health.blueprint)
     server.register_blueprint(api_v1.blueprint)
+    server.register_blueprint(api_alarms.blueprint)
     metrics.register(server, server.extensions[EXTENSION_KEY])
     _register_language_route(server)
     app.layout = _shell

@@ -161,7 +161,10 @@ def test_exp046_openapi_document_matches_the_routes_and_errors():
     import yaml  # installed with amqtt
 
     document = yaml.safe_load((Path(__file__).parent.parent / "docs" / "openapi.yaml").read_text())
-    assert set(document["paths"]) == {"/api/v1/consumption", "/api/v1/readings"}
+    alarms = {"/api/v1/alarms", "/api/v1/alarms/{id}/ack", "/api/v1/alarms/{id}/clear", "/api/v1/alarm-rules",
+              "/api/v1/alarm-rules/{id}", "/api/v1/notification-channels", "/api/v1/notification-channels/{id}",
+              "/api/v1/notification-channels/{id}/test"}  # tds_dash/api/alarms.py (tests/test_alarms_api.py too)
+    assert set(document["paths"]) == {"/api/v1/consumption", "/api/v1/readings"} | alarms
     codes = set(document["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"]["enum"])
     assert {code for _, _, code in BAD_INPUTS} | {"not_found", "too_many_readings"} <= codes
     granularity = next(p for p in document["paths"]["/api/v1/consumption"]["get"]["parameters"]
