@@ -1,0 +1,141 @@
+"""The Alarmes page's pieces: filter options, the table with ack/clear buttons, the badges, one action function."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import dash_bootstrap_components as dbc
+from dash import html
+
+from tds_dash import i18n
+from tds_dash.alarms import messages, service  # noqa: F401 (messages registers the shared alarm labels)
+from tds_dash.alarms.model import STATES
+from tds_dash.alarms.rules import SEVERITIES, RuleError
+from tds_dash.context import Forbidden, has_role
+
+ACK, CLEAR = "alarms-ack", "alarms-clear"  # pattern-matching button types: {"type": ACK, "index": alarm id}
+SEVERITY_COLORS = {"critical": "danger", "major": "warning", "minor": "info", "warning": "secondary"}
+PERIODS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
+COLUMNS = ("severity", "state", "kind", "subject", "account", "since", "count", "detail", "actions")
+
+i18n.add_messages({
+    "nav.alarms": {"pt-BR": "Alarmes", "en": "Alarms"},
+    "alarms.title": {"pt-BR": "Alarmes", "en": "Alarms"},
+    "alarms.filter.severity": {"pt-BR": "Severidade", "en": "Severity"},
+    "alarms.filter.state": {"pt-BR": "Estado", "en": "State"},
+    "alarms.filter.rule": {"pt-BR": "Regra", "en": "Rule"},
+    "alarms.filter.period": {"pt-BR": "Período", "en": "Period"},
+    "alarms.state.active": {"pt-BR": "Ativos", "en": "Active"},
+    "alarms.state.cleared": {"pt-BR": "Normalizados", "en": "Cleared"},
+    "alarms.state.unack": {"pt-BR": "Não reconhecidos", "en": "Unacknowledged"},
+    "alarms.state.active_unack": {"pt-BR": "Ativo, não reconhecido", "en": "Active, unacknowledged"},
+    "alarms.state.active_ack": {"pt-BR": "Ativo, reconhecido", "en": "Active, acknowledged"},
+    "alarms.state.cleared_unack": {"pt-BR": "Normalizado, não reconhecido", "en": "Cleared, unacknowledged"},
+    "alarms.state.cleared_ack": {"pt-BR": "Normalizado, reconhecido", "en": "Cleared, acknowledged"},
+    "alarms.period.24h": {"pt-BR": "Últimas 24 h", "en": "Last 24 h"},
+    "alarms.period.7d": {"pt-BR": "Últimos 7 dias", "en": "Last 7 days"},
+    "alarms.period.30d": {"pt-BR": "Últimos 30 dias", "en": "Last 30 days"},
+    "alarms.col.severity": {"pt-BR": "Severidade", "en": "Severity"},
+    "alarms.col.state": {"pt-BR": "Estado", "en": "State"},
+    "alarms.col.kind": {"pt-BR": "Alarme", "en": "Alarm"},
+    "alarms.col.subject": {"pt-BR": "Onde", "en": "Where"},
+    "alarms.col.account": {"pt-BR": "Conta", "en": "Account"},
+    "alarms.col.since": {"pt-BR": "Desde", "en": "Since"},
+    "alarms.col.count": {"pt-BR": "Vezes", "en": "Times"},
+    "alarms.col.detail": {"pt-BR": "Detalhe", "en": "Detail"},
+    "alarms.col.actions": {"pt-BR": "", "en": ""},
+    "alarms.ack": {"pt-BR": "Reconhecer", "en": "Acknowledge"},
+    "alarms.clear": {"pt-BR": "Normalizar", "en": "Clear"},
+    "alarms.comment": {"pt-BR": "Comentário (vai para o registro de auditoria)",
+                       "en": "Comment (goes to the audit log)"},
+    "alarms.acked": {"pt-BR": "Alarme {id} reconhecido.", "en": "Alarm {id} acknowledged."},
+    "alarms.cleared": {"pt-BR": "Alarme {id} normalizado.", "en": "Alarm {id} cleared."},
+    "alarms.unchanged": {"pt-BR": "Alarme {id} já estava assim.", "en": "Alarm {id} was already so."},
+    "alarms.forbidden": {"pt-BR": "Sem permissão: {reason}", "en": "Not allowed: {reason}"},
+    "alarms.empty": {"pt-BR": "Nenhum alarme com estes filtros.", "en": "No alarms match these filters."},
+    "alarms.suppressed": {"pt-BR": " ({count} alarmes de medidores suspensos)",
+                          "en": " ({count} meter alarms held back)"},
+})
+
+
+def options(prefix: str, values, language: str) -> list[dict]:
+    return [{"label": i18n.t(f"{prefix}.{value}", language), "value": value} for value in values]
+
+
+def filter_options(language: str) -> dict[str, list[dict]]:
+    """Severity, state and period choices."""
+    return {"severity": options("alarms.severity", SEVERITIES, language),
+            "state": options("alarms.state", ("active", "unack", "cleared", *STATES), language),
+            "period": options("alarms.period", PERIODS, language)}
+
+
+def rule_options() -> list[dict]:
+    return [{"label": r["name"], "value": r["id"]} for r in service.list_rules()]
+
+
+def _buttons(alarm: dict, language: str) -> list:
+    if not has_role(*service.MANAGER_ROLES):
+        return []
+    out = []
+    if alarm["acked_at"] is None:
+        out.append(dbc.Button(i18n.t("alarms.ack", language), id={"type": ACK, "index": alarm["id"]}, size="sm",
+                              color="primary", outline=True, className="me-1"))
+    if alarm["cleared_at"] is None:
+        out.append(dbc.Button(i18n.t("alarms.clear", language), id={"type": CLEAR, "index": alarm["id"]}, size="sm",
+                              color="secondary", outline=True))
+    return out
+
+
+def _row(alarm: dict, zone: ZoneInfo, language: str) -> html.Tr:
+    where = alarm.get("device") or alarm.get("gateway") or alarm.get("account") or "TDS"
+    detail = alarm["detail"] + (i18n.t("alarms.suppressed", language, count=alarm["suppressed"])
+                                if alarm["suppressed"] else "")
+    return html.Tr([
+        html.Td(dbc.Badge(i18n.t(f"alarms.severity.{alarm['severity']}", language),
+                          color=SEVERITY_COLORS[alarm["severity"]])),
+        html.Td(i18n.t(f"alarms.state.{alarm['state']}", language), className="small"),
+        html.Td(f"{i18n.t('alarms.kind.' + alarm['kind'], language)} · {alarm['rule']}"),
+        html.Td(where), html.Td(alarm.get("account") or "—"),
+        html.Td(i18n.format_datetime(alarm["started_at"], zone, language), className="text-nowrap small"),
+        html.Td(i18n.format_number(alarm["count"], language, 0)),
+        html.Td(detail, className="small"), html.Td(_buttons(alarm, language), className="text-nowrap"),
+    ], id=f"alarm-row-{alarm['id']}", className=f"alarm-{alarm['state']}")
+
+
+def alarms_table(filters: dict, now: datetime, zone: ZoneInfo, language: str):
+    """The filtered alarms as a table (the page's one read), newest first within active/cleared."""
+    states, severities = service.alarm_filters(filters.get("state"), filters.get("severity"))
+    start = now - PERIODS.get(filters.get("period") or "7d", PERIODS["7d"])
+    if filters.get("alarm"):
+        start = datetime(1970, 1, 1, tzinfo=timezone.utc)  # one alarm asked for by id: whenever it was
+    rows = service.list_alarms(states, severities, start, now + timedelta(seconds=1), filters.get("account"),
+                               filters.get("rule"), alarm_id=filters.get("alarm"))
+    if not rows:
+        return html.P(i18n.t("alarms.empty", language), className="text-muted")
+    header = html.Thead(html.Tr([html.Th(i18n.t(f"alarms.col.{c}", language)) for c in COLUMNS]))
+    return dbc.Table([header, html.Tbody([_row(a, zone, language) for a in rows])], id="alarms-list", size="sm",
+                     hover=True, responsive=True)
+
+
+def badges(language: str) -> list:
+    """Active alarms per severity in the viewer's scope."""
+    counts = service.active_counts()
+    return [dbc.Badge(f"{i18n.t('alarms.severity.' + s, language)}: {counts.get(s, 0)}", color=SEVERITY_COLORS[s],
+                      className="me-2", id=f"alarms-badge-{s}") for s in SEVERITIES]
+
+
+def act(action: str, alarm_id: int, comment: str | None, language: str) -> dbc.Alert:
+    """Acknowledge or clear from the page; the outcome (or why not) as an alert."""
+    try:
+        step = service.acknowledge if action == ACK else service.clear
+        result = step(alarm_id, comment)
+    except (Forbidden, service.NotFound) as error:
+        return dbc.Alert(i18n.t("alarms.forbidden", language, reason=str(error)), color="danger")
+    except RuleError as error:
+        return dbc.Alert(error.message, color="danger")
+    key = ("alarms.acked" if action == ACK else "alarms.cleared") if result["changed"] else "alarms.unchanged"
+    return dbc.Alert(i18n.t(key, language, id=alarm_id), color="success", duration=5000)
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
