@@ -90,8 +90,12 @@ def test_alapi004_rules_crud_with_templates_scope_and_versions(api, database):
     listed = client.get("/api/v1/alarm-rules", headers=tokens["viewer"]).json["data"]
     assert {r["kind"] for r in listed} == {"gateway_offline", "night_flow"}  # no system rule, no globex rule
     assert client.delete(f"/api/v1/alarm-rules/{rule['id']}", headers=tokens["operator"]).status_code == 204
+    builtin = next(r for r in listed if r["builtin"])
+    assert client.delete(f"/api/v1/alarm-rules/{builtin['id']}", headers=tokens["operator"]).status_code == 409
+    disabled = client.patch(f"/api/v1/alarm-rules/{builtin['id']}", json={"enabled": False}, headers=tokens["operator"])
+    assert disabled.status_code == 200 and disabled.json["enabled"] is False
     assert [r[0] for r in database.query("SELECT action FROM audit_log WHERE entity = 'alarm_rule' ORDER BY id")] == [
-        "create", "update", "delete"]
+        "create", "update", "delete", "update"]
 
 
 def test_alapi005_channels_hide_secrets_and_test_sends_through_the_outbox(api, database):

@@ -193,3 +193,42 @@ def test_alm009_templates_give_defaults_and_edits_keep_the_rest():
     assert (edited["enabled"], edited["params"], edited["name"]) == (True, {"hours": 6}, "stuck")
     budget = validate_rule({"kind": "consumption_above", "name": "b", "params": {"budget": 1000, "budget_pct": 80}})
     assert budget["params"]["threshold"] is None and budget["params"]["per"] == "account"
+
+
+def test_alm010_for_duration_delays_the_raise(database, fleet):
+    evaluate(fleet, s(2))  # creates the built-in rule
+    database.execute("UPDATE alarm_rules SET for_seconds = 60 WHERE kind = 'gateway_offline'")
+    will(fleet, s(10))
+    assert evaluate(fleet, s(69))["raised"] == 0
+    assert evaluate(fleet, s(70))["raised"] == 1
+    assert database.query("SELECT started_at, raised_at FROM alarms") == [(s(10), s(70))]
+
+
+def ingest_minutes(database, minutes: list[datetime]) -> None:
+    for minute in minutes:
+        database.execute("INSERT INTO ingest_minutes (minute, process, received, messages) VALUES (%s, 'test', 5, 5)",
+                         (minute,))
+
+
+def test_alm011_grace_again_after_the_ingest_resumes(database, fleet):
+    grace = evaluation.Grace(started_at=s(-3600), period=timedelta(seconds=70))
+    # Traffic until 10 minutes ago, none since, and again from T0: the ingest was away and is back.
+    ingest_minutes(database, [s(-60 * k) for k in range(15, 10, -1)] + [T0])
+    with session_scope(fleet) as conn:
+        assert evaluation.ingest_resumed_at(conn, s(30)) == T0
+    will(fleet, s(10))
+    assert evaluate(fleet, s(30), grace)["raised"] == 0
+    assert evaluate(fleet, s(70), grace)["raised"] == 1
+    ingest_minutes(database, [s(60)])  # steady traffic is no resume
+    with session_scope(fleet) as conn:
+        assert evaluation.ingest_resumed_at(conn, s(90)) == T0
+
+
+def test_alm012_ingest_stalled_is_a_system_alarm_for_admins(database, fleet):
+    ingest_minutes(database, [s(-600)])
+    assert evaluate(fleet, s(-600 + 5 * 60 + 59))["raised"] == 0  # within 5 min of the last committed minute
+    assert evaluate(fleet, s(-600 + 6 * 60))["raised"] == 1
+    assert database.query("SELECT kind, subject, account_id, severity FROM alarms") == [
+        ("ingest_stalled", "ingest", None, "critical")]
+    ingest_minutes(database, [s(0)])
+    assert evaluate(fleet, s(30))["cleared"] == 1

@@ -141,6 +141,8 @@ def delete_rule(rule_id: int) -> None:
     with session_scope(services().engine) as conn:
         before = _rule_row(conn, rule_id)
         _writable_account(before["account_id"])
+        if before["builtin"]:  # it would be re-created at the next evaluation
+            raise Conflict("a built-in rule cannot be deleted; disable it instead")
         queries.delete_rule(conn, rule_id)
         _audit(conn, "delete", "alarm_rule", rule_id, before["account_id"], before=before)
 
