@@ -143,3 +143,21 @@ def test_aln007_signature_is_hmac_sha256_of_the_body():
     # The RFC 4231-style vector everyone checks against (key "key", the quick brown fox).
     assert transports.signature("key", b"The quick brown fox jumps over the lazy dog") == (
         "sha256=f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8")
+
+
+def test_aln008_queued_notifications_survive_a_restart_and_a_bad_row_does_not_block(database, offline, smtp, hook):
+    raise_now(offline)
+    offline.dispose()  # the process that raised it is gone before any send
+    database.execute("INSERT INTO notification_outbox (alarm_id, channel_id, event, event_key, payload, next_attempt_at)"
+                     " VALUES (NULL, 1, 'test', 'broken', '{}', %s)", (T0,))  # a payload nothing can render
+    restarted = database.engine()
+    assert sender.send_due(restarted, mailer(smtp.url), T0 + timedelta(seconds=5)) == {"sent": 2, "failed": 1}
+    assert len(smtp.messages) == 1 and len(hook.requests) == 1
+    assert database.scalar("SELECT last_error FROM notification_outbox WHERE event_key = 'broken'") == "KeyError: 'severity'"
+
+
+def test_aln009_a_failing_rule_is_logged_and_the_others_still_run(database, offline, caplog):
+    database.execute("INSERT INTO alarm_rules (account_id, kind, name, severity, params) VALUES (NULL,"
+                     " 'ingest_stalled', 'broken', 'minor', '{\"minutes\": \"soon\"}')")  # a TypeError while observing
+    assert raise_now(offline)["raised"] == 1  # the gateway alarm all the same
+    assert "alarm rule" in caplog.text and "failed to evaluate" in caplog.text

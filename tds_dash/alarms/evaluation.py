@@ -97,6 +97,18 @@ def _try_lock(conn: Connection, key: int) -> bool:
     return conn.execute(sa.text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": key}).scalar_one()
 
 
+def _apply_rule(conn: Connection, rule: Rule, now: datetime, zone: ZoneInfo, may_raise: bool) -> dict[str, int]:
+    """One rule in a savepoint: a rule that fails (a defect, odd data) is logged and must not stop the others."""
+    try:
+        with conn.begin_nested():
+            return lifecycle.apply_observations(conn, rule, observe(conn, rule, now, zone), now, may_raise)
+    except sa.exc.OperationalError:
+        raise  # the database is away: the whole run fails and the next one retries
+    except Exception:
+        log.exception("alarm rule %s (%s) failed to evaluate", rule.id, rule.kind)
+        return {}
+
+
 def evaluate(engine: Engine, now: datetime, zone: ZoneInfo, kinds: tuple[str, ...] = FAST_KINDS,
              grace: Grace | None = None, lock_key: int | None = FAST_LOCK_KEY) -> dict[str, int]:
     """Apply every enabled rule of these kinds; {} when another process holds the lock (it is evaluating)."""
@@ -108,8 +120,7 @@ def evaluate(engine: Engine, now: datetime, zone: ZoneInfo, kinds: tuple[str, ..
         offline_allowed = grace is None or grace.raising_allowed(conn, now)
         for rule in load_rules(conn, kinds):
             may_raise = offline_allowed or rule.kind != "gateway_offline"
-            counts = lifecycle.apply_observations(conn, rule, observe(conn, rule, now, zone), now, may_raise)
-            for key, value in counts.items():
+            for key, value in _apply_rule(conn, rule, now, zone, may_raise).items():
                 totals[key] += value
     if totals["raised"] or totals["cleared"]:
         log.info("alarms: %s", totals)

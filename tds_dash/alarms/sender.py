@@ -72,9 +72,14 @@ def _send_one(conn: Connection, mailer: Mailer, now: datetime) -> bool | None:
         return None
     try:
         detail, ok = deliver(row, mailer), True
-        conn.execute(_SENT, {"id": row.id, "now": now})
     except transports.DeliveryError as error:
         detail, ok = str(error)[:500], False
+    except Exception as error:  # a defect rendering this row must not block the queue behind it
+        log.exception("notification %s could not be rendered or sent", row.id)
+        detail, ok = f"{type(error).__name__}: {error}"[:500], False
+    if ok:
+        conn.execute(_SENT, {"id": row.id, "now": now})
+    else:
         conn.execute(_FAILED, {"id": row.id, "error": detail, "now": now, "max": MAX_ATTEMPTS,
                                "next": now + backoff(row.attempts + 1)})
         log.warning("notification %s not delivered (attempt %s): %s", row.id, row.attempts + 1, detail)
