@@ -23,6 +23,7 @@ TABLE, BADGES, ALERT, COMMENT, REFRESH, TICK, FOCUS = ("alarms-table", "alarms-b
 
 
 def layout(alarm: str | None = None, **_query):
+    """Filters, comment box, alarms table; `?alarm=<id>` (a notification's link) shows that alarm."""
     language = current_language()
     with session_scope(services().engine) as conn:
         accounts = filters.list_accounts(conn, current_scope())
@@ -58,6 +59,7 @@ def layout(alarm: str | None = None, **_query):
           Input(ACCOUNT, "value"), Input(SEVERITY, "value"), Input(STATE, "value"), Input(RULE, "value"),
           Input(PERIOD, "value"), Input(REFRESH, "data"), Input(TICK, "n_intervals"), State(FOCUS, "data"))
 def update_table(account_id, severity, state, rule_id, period, _refresh, _tick, focus):
+    """Filters -> the alarms table and the active-count badges."""
     language = current_language()
     chosen = {"account": account_id, "severity": severity, "state": state, "rule": rule_id, "period": period,
               "alarm": focus}
@@ -73,6 +75,7 @@ def update_table(account_id, severity, state, rule_id, period, _refresh, _tick, 
           Input({"type": view.ACK, "index": ALL}, "n_clicks"), Input({"type": view.CLEAR, "index": ALL}, "n_clicks"),
           State(COMMENT, "value"), State(REFRESH, "data"), prevent_initial_call=True)
 def on_action(_acks, _clears, comment, refresh):
+    """An Acknowledge or Clear button -> the outcome, and a refresh of the table."""
     if not ctx.triggered_id or not ctx.triggered[0]["value"]:
         raise dash.exceptions.PreventUpdate  # buttons (re)drawn, none clicked yet
     alert = view.act(ctx.triggered_id["type"], ctx.triggered_id["index"], comment, current_language())

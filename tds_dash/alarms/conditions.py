@@ -30,6 +30,7 @@ _OFFLINE_GATEWAYS = sa.text("SELECT id FROM gateways WHERE account_id = :account
 
 
 def scope_params(rule: Rule) -> dict:
+    """Bound parameters of DEVICE_SCOPE for this rule."""
     return {"account_id": rule.account_id, "gateway_id": rule.gateway_id, "device_id": rule.device_id,
             "metric_id": rule.metric_id}
 

@@ -83,6 +83,7 @@ def ensure_default_rules(conn: Connection) -> None:
 
 
 def load_rules(conn: Connection, kinds: tuple[str, ...]) -> list[Rule]:
+    """Enabled rules of these kinds, gateway rules first."""
     return [Rule(**row) for row in conn.execute(_RULES, {"kinds": list(kinds)}).mappings()]
 
 

@@ -58,6 +58,7 @@ def active_alarms(conn: Connection, rule_id: int) -> dict[str, Alarm]:
 
 
 def get_alarm(conn: Connection, alarm_id: int) -> Alarm | None:
+    """One alarm by id, unscoped (jobs and service checks only)."""
     row = conn.execute(_GET, {"id": alarm_id}).mappings().first()
     return None if row is None else _alarm(row)
 

@@ -73,6 +73,7 @@ def period_start(now: datetime, period: str, zone: ZoneInfo) -> datetime:
 
 
 def median(values: list[float]) -> float | None:
+    """The median, or None for no values."""
     ordered = sorted(values)
     if not ordered:
         return None

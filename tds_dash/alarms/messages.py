@@ -49,6 +49,7 @@ def subject_label(payload: dict) -> str:
 
 
 def alarm_link(public_url: str, alarm_id: int | None) -> str:
+    """The page showing this alarm (or the alarms page for a test message)."""
     return f"{public_url}/alarms" + (f"?alarm={alarm_id}" if alarm_id else "")
 
 

@@ -49,6 +49,7 @@ def list_alarms(conn: Connection, scope: Scope, *, states: list[str], severities
 
 
 def get_alarm(conn: Connection, scope: Scope, alarm_id: int) -> dict | None:
+    """One alarm in scope, whatever its state and age; None when missing or foreign."""
     rows = list_alarms(conn, scope, states=list(_ALL_STATES), severities=list(_ALL_SEVERITIES), start=_EPOCH,
                        end=_FOREVER, alarm_id=alarm_id)
     return rows[0] if rows else None
@@ -71,6 +72,7 @@ _RULE_COLUMNS = ("id, account_id, kind, name, enabled, severity, gateway_id, dev
 
 
 def list_rules(conn: Connection, scope: Scope, rule_id: int | None = None) -> list[dict]:
+    """Rules in scope (all of them, or the one asked for)."""
     sql = sa.text(f"SELECT {_RULE_COLUMNS} FROM alarm_rules r WHERE " + _SCOPED.format(t="r")
                   + " AND (CAST(:id AS bigint) IS NULL OR id = :id) ORDER BY account_id NULLS FIRST, id")
     return [dict(row) for row in conn.execute(sql, {**scope.params(), "id": rule_id}).mappings()]
@@ -87,6 +89,7 @@ def subject_in_account(conn: Connection, account_id: int | None, gateway_id: int
 
 
 def insert_rule(conn: Connection, account_id: int | None, rule: dict) -> int:
+    """Store a validated rule; returns its id."""
     return conn.execute(sa.text(
         "INSERT INTO alarm_rules (account_id, kind, name, enabled, severity, gateway_id, device_id, metric_id,"
         " for_seconds, clear_seconds, params) VALUES (:account_id, :kind, :name, :enabled, :severity, :gateway_id,"
@@ -105,6 +108,7 @@ def update_rule(conn: Connection, rule_id: int, rule: dict, version: int | None)
 
 
 def delete_rule(conn: Connection, rule_id: int) -> None:
+    """Delete a rule; its alarms and their outbox rows cascade."""
     conn.execute(sa.text("DELETE FROM alarm_rules WHERE id = :id"), {"id": rule_id})
 
 
@@ -120,6 +124,7 @@ def list_channels(conn: Connection, scope: Scope, channel_id: int | None = None)
 
 
 def insert_channel(conn: Connection, account_id: int | None, channel: dict) -> int:
+    """Store a validated channel; returns its id."""
     return conn.execute(sa.text(
         "INSERT INTO notification_channels (account_id, type, name, target, secret, severities, language, on_ack,"
         " enabled) VALUES (:account_id, :type, :name, :target, :secret, :severities, :language, :on_ack, :enabled)"
@@ -127,6 +132,7 @@ def insert_channel(conn: Connection, account_id: int | None, channel: dict) -> i
 
 
 def update_channel(conn: Connection, channel_id: int, channel: dict) -> None:
+    """Save a validated channel; a missing secret keeps the stored one."""
     conn.execute(sa.text(
         "UPDATE notification_channels SET name = :name, target = :target, secret = coalesce(:secret, secret),"
         " severities = :severities, language = :language, on_ack = :on_ack, enabled = :enabled,"
@@ -134,6 +140,7 @@ def update_channel(conn: Connection, channel_id: int, channel: dict) -> None:
 
 
 def delete_channel(conn: Connection, channel_id: int) -> None:
+    """Delete a channel and its queued notifications."""
     conn.execute(sa.text("DELETE FROM notification_channels WHERE id = :id"), {"id": channel_id})
 
 

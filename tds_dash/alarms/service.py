@@ -148,6 +148,7 @@ def delete_rule(rule_id: int) -> None:
 
 
 def list_rules() -> list[dict]:
+    """Rules in the caller's scope (system rules to admins only)."""
     with session_scope(services().engine) as conn:
         return queries.list_rules(conn, current_scope())
 
@@ -160,6 +161,7 @@ def _channel_row(conn: Connection, channel_id: int) -> dict:
 
 
 def list_channels() -> list[dict]:
+    """Channels in the caller's scope, without their secrets."""
     with session_scope(services().engine) as conn:
         return queries.list_channels(conn, current_scope())
 
@@ -193,6 +195,7 @@ def update_channel(channel_id: int, body: dict) -> dict:
 
 
 def delete_channel(channel_id: int) -> None:
+    """Delete a channel; its queued notifications go with it."""
     with session_scope(services().engine) as conn:
         before = _channel_row(conn, channel_id)
         _writable_account(before["account_id"])

@@ -59,6 +59,7 @@ i18n.add_messages({
 
 
 def options(prefix: str, values, language: str) -> list[dict]:
+    """Dropdown options labelled from the catalogue."""
     return [{"label": i18n.t(f"{prefix}.{value}", language), "value": value} for value in values]
 
 
@@ -70,6 +71,7 @@ def filter_options(language: str) -> dict[str, list[dict]]:
 
 
 def rule_options() -> list[dict]:
+    """The rule filter's choices in the viewer's scope."""
     return [{"label": r["name"], "value": r["id"]} for r in service.list_rules()]
 
 
@@ -138,4 +140,5 @@ def act(action: str, alarm_id: int, comment: str | None, language: str) -> dbc.A
 
 
 def utc_now() -> datetime:
+    """Now, aware (callbacks read the clock here so tests can pass their own)."""
     return datetime.now(timezone.utc)

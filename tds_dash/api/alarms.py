@@ -102,58 +102,69 @@ def _comment() -> str | None:
 
 @blueprint.post("/alarms/<int:alarm_id>/ack")
 def ack_alarm(alarm_id: int):
+    """Acknowledge with an optional comment (operators and admins)."""
     return flask.jsonify(_json(service.acknowledge(alarm_id, _comment())))
 
 
 @blueprint.post("/alarms/<int:alarm_id>/clear")
 def clear_alarm(alarm_id: int):
+    """Clear by hand with an optional comment (operators and admins)."""
     return flask.jsonify(_json(service.clear(alarm_id, _comment())))
 
 
 @blueprint.get("/alarm-rules")
 def get_rules():
+    """Rules of the caller's accounts."""
     rows = service.list_rules()
     return flask.jsonify({"count": len(rows), "data": [_json(r) for r in rows]})
 
 
 @blueprint.post("/alarm-rules")
 def post_rule():
+    """Create a rule from its kind's template."""
     return flask.jsonify(_json(service.create_rule(_body()))), 201
 
 
 @blueprint.patch("/alarm-rules/<int:rule_id>")
 def patch_rule(rule_id: int):
+    """Edit a rule (partial body, optional version)."""
     return flask.jsonify(_json(service.update_rule(rule_id, _body())))
 
 
 @blueprint.delete("/alarm-rules/<int:rule_id>")
 def delete_rule(rule_id: int):
+    """Delete a rule (built-in ones: 409)."""
     service.delete_rule(rule_id)
     return "", 204
 
 
 @blueprint.get("/notification-channels")
 def get_channels():
+    """Channels of the caller's accounts, without secrets."""
     rows = service.list_channels()
     return flask.jsonify({"count": len(rows), "data": [_json(r) for r in rows]})
 
 
 @blueprint.post("/notification-channels")
 def post_channel():
+    """Create a channel (a generated webhook secret is returned once)."""
     return flask.jsonify(_json(service.create_channel(_body()))), 201
 
 
 @blueprint.patch("/notification-channels/<int:channel_id>")
 def patch_channel(channel_id: int):
+    """Edit a channel (partial body)."""
     return flask.jsonify(_json(service.update_channel(channel_id, _body())))
 
 
 @blueprint.delete("/notification-channels/<int:channel_id>")
 def delete_channel(channel_id: int):
+    """Delete a channel."""
     service.delete_channel(channel_id)
     return "", 204
 
 
 @blueprint.post("/notification-channels/<int:channel_id>/test")
 def test_channel(channel_id: int):
+    """Queue a test message through the outbox."""
     return flask.jsonify({"queued": service.test_channel(channel_id)}), 202
