@@ -6,9 +6,12 @@ import email.policy
 import hashlib
 import hmac
 import json
+import ssl
+import subprocess
 import threading
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 from tests.helpers import free_port
 
@@ -16,10 +19,12 @@ from tests.helpers import free_port
 class SmtpServer:
     """aiosmtpd on 127.0.0.1; stop() and start() again keep the port (an outage the sender must ride out)."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls_context=None, credentials: tuple[str, str] | None = None) -> None:
         self.port = free_port()
         self.messages: list[Message] = []
+        self.logins: list[str] = []
         self.controller = None
+        self.tls_context, self.credentials = tls_context, credentials
 
     @property
     def url(self) -> str:
@@ -35,14 +40,37 @@ class SmtpServer:
                 received.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
                 return "250 Message accepted for delivery"
 
-        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+        options = {}
+        if self.tls_context is not None:  # STARTTLS required, and AUTH only after it (aiosmtpd's default)
+            options.update(tls_context=self.tls_context, require_starttls=True, authenticator=self._authenticate,
+                           auth_required=True)
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port, **options)
         self.controller.start()
         return self
+
+    def _authenticate(self, server, session, envelope, mechanism, auth_data):
+        from aiosmtpd.smtp import AuthResult
+
+        ok = self.credentials is not None and (auth_data.login.decode(), auth_data.password.decode()) == self.credentials
+        if ok:
+            self.logins.append(auth_data.login.decode())
+        return AuthResult(success=ok)
 
     def stop(self) -> None:
         if self.controller is not None:
             self.controller.stop()
             self.controller = None
+
+
+def self_signed_tls(directory: Path) -> tuple[ssl.SSLContext, Path]:
+    """A server context with a fresh self-signed certificate for localhost, and the certificate's path (the CA)."""
+    cert, key = directory / "smtp.crt", directory / "smtp.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+                    "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"],
+                   check=True, capture_output=True, timeout=60)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return context, cert
 
 
 class WebhookReceiver:

@@ -161,3 +161,21 @@ def test_aln009_a_failing_rule_is_logged_and_the_others_still_run(database, offl
                      " 'ingest_stalled', 'broken', 'minor', '{\"minutes\": \"soon\"}')")  # a TypeError while observing
     assert raise_now(offline)["raised"] == 1  # the gateway alarm all the same
     assert "alarm rule" in caplog.text and "failed to evaluate" in caplog.text
+
+
+def test_aln010_starttls_and_login_when_the_url_asks_for_them(database, offline, hook, tmp_path, monkeypatch):
+    from tests.alarm_tools import self_signed_tls
+
+    context, certificate = self_signed_tls(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(certificate))  # the client verifies the server against this CA
+    server = SmtpServer(tls_context=context, credentials=("alarms", "p@ss")).start()
+    try:
+        raise_now(offline)
+        url = f"smtp://alarms:p%40ss@localhost:{server.port}?starttls=true"
+        assert sender.send_due(offline, mailer(url), T0 + timedelta(seconds=2)) == {"sent": 2, "failed": 0}
+        plain = f"smtp://alarms:p%40ss@localhost:{server.port}"  # without STARTTLS the server refuses
+        with pytest.raises(transports.DeliveryError):
+            transports.send_email(plain, "a@tds.test", "b@tds.test", "s", "b")
+    finally:
+        server.stop()
+    assert len(server.messages) == 1 and server.logins == ["alarms"]
