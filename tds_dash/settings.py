@@ -162,6 +162,9 @@ def _smtp_url(raw: str | None) -> str | None:
     parts = urlsplit(raw)
     if parts.scheme not in {"smtp", "smtps"} or not parts.hostname:
         raise SettingsError("TDS_SMTP_URL must look like smtp://user:pass@host:25 or smtps://host:465")
+    if parts.username and parts.scheme == "smtp" and "starttls=true" not in parts.query.lower():
+        # A password must never cross the network in clear text.
+        raise SettingsError("TDS_SMTP_URL has credentials: use smtps:// or add ?starttls=true")
     return raw
 
 

@@ -179,3 +179,17 @@ def test_aln010_starttls_and_login_when_the_url_asks_for_them(database, offline,
     finally:
         server.stop()
     assert len(server.messages) == 1 and server.logins == ["alarms"]
+
+
+@pytest.mark.parametrize("url, ok", [
+    ("smtp://mail.test:25", True), ("smtps://u:p@mail.test", True), ("smtp://u:p@mail.test:587?starttls=true", True),
+    ("smtp://u:p@mail.test:25", False), ("http://mail.test", False), ("smtp://", False),
+])
+def test_aln011_smtp_settings_refuse_clear_text_passwords(url, ok):
+    from tds_dash.settings import SettingsError, load_settings
+
+    if ok:
+        assert load_settings({"TDS_SMTP_URL": url}).smtp_url == url
+    else:
+        with pytest.raises(SettingsError):
+            load_settings({"TDS_SMTP_URL": url})
