@@ -193,3 +193,10 @@ def test_aln011_smtp_settings_refuse_clear_text_passwords(url, ok):
     else:
         with pytest.raises(SettingsError):
             load_settings({"TDS_SMTP_URL": url})
+
+
+def test_aln012_a_redirecting_receiver_is_a_failure_not_followed(hook):
+    hook.status = 302
+    with pytest.raises(transports.DeliveryError, match="HTTP 302"):
+        transports.post_webhook(hook.url, SECRET, b"{}")
+    assert len(hook.requests) == 1

@@ -68,13 +68,23 @@ def signature(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect is an answer, not acceptance: following it would send the signed body somewhere unchosen."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
+
+
 def post_webhook(url: str, secret: str, body: bytes) -> str:
     """POST the JSON body; any 2xx answer is acceptance, anything else (or no answer) is retried."""
     request = urllib.request.Request(url, data=body, method="POST", headers={
         "Content-Type": "application/json", SIGNATURE_HEADER: signature(secret, body),
         "User-Agent": "tds-telemetry-alarms"})
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310 (http(s) checked at save)
+        with _OPENER.open(request, timeout=TIMEOUT_SECONDS) as response:  # http(s) only: checked when saved
             return f"HTTP {response.status}"
     except urllib.error.HTTPError as error:
         raise DeliveryError(f"HTTP {error.code}") from None
