@@ -13,7 +13,7 @@ from tds_dash.context import current_language, current_scope, services
 from tds_dash.db import session_scope
 from tds_dash.queries import filters
 
-dash.register_page(__name__, path="/alarms", name="Alarms", order=24, nav_key="nav.alarms")
+dash.register_page(__name__, path="/alarms", name="Alarms", order=24, nav_key="nav.alarms", nav_badge=view.nav_badge)
 
 log = logging.getLogger(__name__)
 ACCOUNT, SEVERITY, STATE, RULE, PERIOD = "alarms-account", "alarms-severity", "alarms-state", "alarms-rule", \

@@ -25,13 +25,15 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _navbar() -> dbc.Navbar:
-    """Built from the page registry, so a new page appears by registering itself."""
+    """Built from the page registry, so a new page appears by registering itself (`nav_badge`: a callable
+    language -> component drawn after the label, e.g. the alarms page's active count)."""
     language = "pt-BR"
     if flask.has_request_context():
         language = current_language()
     links = [
-        dbc.NavItem(dbc.NavLink(i18n.t(page.get("nav_key", page["name"]), language), href=page["relative_path"],
-                                active="exact"))
+        dbc.NavItem(dbc.NavLink([i18n.t(page.get("nav_key", page["name"]), language),
+                                 *([page["nav_badge"](language)] if page.get("nav_badge") else [])],
+                                href=page["relative_path"], active="exact"))
         for page in sorted(dash.page_registry.values(), key=lambda p: p.get("order") if p.get("order") is not None else 99)
         if page.get("nav_key") and (not page.get("roles") or has_role(*page["roles"]))
     ]

@@ -29,6 +29,7 @@ def test_albr001_operator_acknowledges_an_offline_gateway_with_a_comment(dash_du
     dash_duo.driver.get(dash_duo.server_url + "/alarms")
     dash_duo.wait_for_contains_text("#alarms-list", "GW-0101")
     dash_duo.wait_for_contains_text("#alarms-badge-major", "Maior: 1")
+    dash_duo.wait_for_text_to_equal("#nav-alarms-badge", "1")  # the navbar's count, on every page
     dash_duo.find_element("#alarms-comment").send_keys("equipe a caminho")
     dash_duo.find_element("#alarms-list button.btn-outline-primary").click()
     dash_duo.wait_for_contains_text("#alarms-alert", "reconhecido")

@@ -44,8 +44,10 @@ def test_alpg001_viewer_sees_own_account_in_portuguese_without_buttons(app, page
     try:
         layout = str(page.layout())
         table, badges = page.update_table(None, None, "active", None, "7d", 0, None, None)
+        navbar = view.nav_badge("pt-BR")
     finally:
         context.pop()
+    assert navbar.children == "1" and navbar.color == "warning"  # one major alarm in acme, not globex's
     assert "Alarmes" in layout and "Severidade" in layout
     assert "GW-0101" in str(table) and "GW-0201" not in str(table)
     assert "Reconhecer" not in str(table) and "Maior: 1" in str(badges)

@@ -1,6 +1,7 @@
 """The Alarmes page's pieces: filter options, the table with ack/clear buttons, the badges, one action function."""
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -11,8 +12,9 @@ from tds_dash import i18n
 from tds_dash.alarms import messages, service  # noqa: F401 (messages registers the shared alarm labels)
 from tds_dash.alarms.model import STATES
 from tds_dash.alarms.rules import SEVERITIES, RuleError
-from tds_dash.context import Forbidden, has_role
+from tds_dash.context import Forbidden, current_user, has_role
 
+log = logging.getLogger(__name__)
 ACK, CLEAR = "alarms-ack", "alarms-clear"  # pattern-matching button types: {"type": ACK, "index": alarm id}
 SEVERITY_COLORS = {"critical": "danger", "major": "warning", "minor": "info", "warning": "secondary"}
 PERIODS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
@@ -124,6 +126,20 @@ def badges(language: str) -> list:
     counts = service.active_counts()
     return [dbc.Badge(f"{i18n.t('alarms.severity.' + s, language)}: {counts.get(s, 0)}", color=SEVERITY_COLORS[s],
                       className="me-2", id=f"alarms-badge-{s}") for s in SEVERITIES]
+
+
+def nav_badge(language: str):
+    """The navbar's count of active alarms in scope, coloured by the worst severity; nothing when none."""
+    try:
+        counts = service.active_counts() if current_user() is not None else {}
+    except Exception:  # the navbar must render even when the database is away
+        log.exception("active alarm count failed")
+        return None
+    worst = next((s for s in SEVERITIES if counts.get(s)), None)
+    if worst is None:
+        return None
+    return dbc.Badge(str(sum(counts.values())), color=SEVERITY_COLORS[worst], pill=True, className="ms-1",
+                     id="nav-alarms-badge", title=i18n.t("alarms.state.active", language))
 
 
 def act(action: str, alarm_id: int, comment: str | None, language: str) -> dbc.Alert:
