@@ -149,12 +149,19 @@ def test_alc007_stuck_counter_reporting_zero_for_24_hours(database, meters):
     rule(database, "meter_stuck", {"hours": 24})
     assert run(database, end + timedelta(minutes=5), SAO_PAULO)["raised"] == 1
     assert raised(database) == [("meter_stuck", stuck, 1, True)]
-    # Behind an offline gateway nothing new is raised, and what is active stays.
-    database.execute("UPDATE gateways SET status = 'offline'")
+    assert database.scalar("SELECT started_at FROM alarms") == end - timedelta(hours=24)
     hourly(database, moving, {end: 0.0})
     hourly(database, stuck, {end: 0.0})
+    # An hour later the window has slid: still the same occurrence, not a re-raise.
     assert run(database, end + timedelta(minutes=65), SAO_PAULO) == {"raised": 0, "reraised": 0, "cleared": 0,
-                                                                     "suppressed": 2}
+                                                                     "suppressed": 0}
+    # Behind an offline gateway nothing new is raised, and what is active stays.
+    database.execute("UPDATE gateways SET status = 'offline'")
+    hourly(database, moving, {end + timedelta(hours=1): 0.0})
+    hourly(database, stuck, {end + timedelta(hours=1): 0.0})
+    assert run(database, end + timedelta(minutes=125), SAO_PAULO) == {"raised": 0, "reraised": 0, "cleared": 0,
+                                                                      "suppressed": 2}
+    assert raised(database) == [("meter_stuck", stuck, 1, True)]
 
 
 def test_alc008_daily_threshold_with_a_clear_band(database, meters):

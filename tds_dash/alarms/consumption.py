@@ -21,8 +21,14 @@ _FROM = (" FROM {table} h JOIN devices d ON d.id = h.device_id JOIN gateways g O
 # Buckets at chosen instants (a night's hours, the same hour on earlier days): one probe per key.
 _BUCKETS = sa.text("SELECT h.device_id, h.metric_id, d.code, d.gateway_id, h.bucket, h.consumption"
                    + _FROM.format(table="consumption_hourly") + " AND h.bucket = ANY(:buckets)")
+# since: the hour after the counter last moved (or its first hour): stable while it stays stuck, so an
+# active alarm is not re-raised every hour as the window slides.
 _STUCK = sa.text(
-    "SELECT h.device_id, h.metric_id, d.code, d.gateway_id, count(*) AS hours, sum(h.consumption) AS total"
+    "SELECT h.device_id, h.metric_id, d.code, d.gateway_id, count(*) AS hours, sum(h.consumption) AS total,"
+    " coalesce((SELECT max(b.bucket) + interval '1 hour' FROM consumption_hourly b WHERE b.device_id = h.device_id"
+    "   AND b.metric_id = h.metric_id AND b.consumption > 0 AND b.bucket < :start),"
+    "  (SELECT min(b.bucket) FROM consumption_hourly b WHERE b.device_id = h.device_id"
+    "   AND b.metric_id = h.metric_id)) AS since"
     + _FROM.format(table="consumption_hourly") + " AND dm.meter_kind = 'counter' AND h.count > 0"
     " AND h.bucket >= :start AND h.bucket < :end GROUP BY 1, 2, 3, 4"
 )
@@ -42,7 +48,7 @@ def meter_stuck(conn: Connection, rule: Rule, now: datetime, zone: ZoneInfo) -> 
     start = end - timedelta(hours=hours)
     offline = offline_gateways(conn, rule.account_id)
     rows = conn.execute(_STUCK, {**scope_params(rule), "start": start, "end": end}).all()
-    return [Observation(subject=_subject(r), firing=r.total == 0, holding=r.total == 0, since=start,
+    return [Observation(subject=_subject(r), firing=r.total == 0, holding=r.total == 0, since=min(r.since, start),
                         gateway_id=r.gateway_id, device_id=r.device_id, metric_id=r.metric_id, value=r.total,
                         detail=f"{r.code}: 0 for {hours} h",
                         suppressed_by=r.gateway_id if r.gateway_id in offline else None)
