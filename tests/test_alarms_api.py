@@ -81,6 +81,12 @@ def test_alapi004_rules_crud_with_templates_scope_and_versions(api, database):
                        headers=tokens["operator"]).status_code == 403
     bad = client.post("/api/v1/alarm-rules", json={**body, "params": {"nights": 99}}, headers=tokens["operator"])
     assert bad.status_code == 400 and bad.json["error"]["parameter"] == "params.nights"
+    text_id = client.post("/api/v1/alarm-rules", json={**body, "account_id": "1"}, headers=tokens["admin"])
+    assert text_id.status_code == 400 and text_id.json["error"]["parameter"] == "account_id"
+    foreign_device = client.post("/api/v1/alarm-rules", headers=tokens["admin"], json={
+        **body, "device_id": database.scalar("SELECT d.id FROM devices d JOIN accounts a ON a.id = d.account_id"
+                                             " WHERE a.slug = 'globex'")})
+    assert foreign_device.status_code == 400 and foreign_device.json["error"]["parameter"] == "device_id"
     edited = client.patch(f"/api/v1/alarm-rules/{rule['id']}", json={"params": {"nights": 5}, "version": rule["version"]},
                           headers=tokens["operator"])
     assert edited.status_code == 200 and edited.json["params"]["nights"] == 5 and edited.json["params"]["floor"] == 0.02

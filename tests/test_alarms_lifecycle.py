@@ -179,6 +179,9 @@ def test_alm007_built_in_rules_exist_once_per_account(database, fleet):
     ({"kind": "meter_stuck", "name": "", "params": {}}, "name"),
     ({"kind": "meter_stuck", "name": "x", "severity": "fatal"}, "severity"),
     ({"kind": "gateway_offline", "name": "x", "for_seconds": -1}, "for_seconds"),
+    ({"kind": "gateway_offline", "name": "x", "gateway_id": "7"}, "gateway_id"),
+    ({"kind": "meter_silent", "name": "x", "device_id": True}, "device_id"),
+    ("not an object", "body"),
 ])
 def test_alm008_rule_validation_names_the_field(body, field):
     with pytest.raises(RuleError) as caught:

@@ -74,6 +74,15 @@ def _integer(value: Any, field: str, low: int, high: int) -> int:
     return number
 
 
+def optional_id(value: Any, field: str) -> int | None:
+    """An id from a body: None, or a positive integer (not a bool, not a string)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**62:
+        raise RuleError(field, "must be an integer id or null")
+    return value
+
+
 def _clock(value: Any, field: str) -> str:
     if not isinstance(value, str) or not _CLOCK.match(value):
         raise RuleError(field, "must be a whole local hour HH:00")
@@ -145,8 +154,9 @@ def validate_rule(body: dict, existing: dict | None = None) -> dict:
     return {"kind": kind, "name": name, "enabled": bool(merged["enabled"]), "severity": merged["severity"],
             "for_seconds": _integer(merged["for_seconds"], "for_seconds", 0, 604800),
             "clear_seconds": _integer(merged["clear_seconds"], "clear_seconds", 0, 604800),
-            "gateway_id": merged.get("gateway_id"), "device_id": merged.get("device_id"),
-            "metric_id": merged.get("metric_id"), "params": _kind_params(kind, params)}
+            "gateway_id": optional_id(merged.get("gateway_id"), "gateway_id"),
+            "device_id": optional_id(merged.get("device_id"), "device_id"),
+            "metric_id": optional_id(merged.get("metric_id"), "metric_id"), "params": _kind_params(kind, params)}
 
 
 def effective_threshold(params: dict) -> tuple[float, float]:

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection
 from tds_dash.alarms import lifecycle, outbox, queries
 from tds_dash.alarms.channels import validate_channel
 from tds_dash.alarms.model import STATES
-from tds_dash.alarms.rules import SEVERITIES, RuleError, validate_rule
+from tds_dash.alarms.rules import SEVERITIES, RuleError, optional_id, validate_rule
 from tds_dash.context import Forbidden, current_scope, current_user, require_role, services
 from tds_dash.db import session_scope
 from tds_dash.queries.users import record_audit
@@ -109,8 +109,8 @@ def _rule_row(conn: Connection, rule_id: int) -> dict:
 
 def create_rule(body: dict) -> dict:
     """A rule from a template's defaults plus the body; account required except for admins' system rules."""
-    account_id = body.get("account_id") if isinstance(body, dict) else None
     rule = validate_rule(body)
+    account_id = optional_id(body.get("account_id"), "account_id")
     if (rule["kind"] == "ingest_stalled") != (account_id is None):
         raise RuleError("account_id", "is required (and must be empty for ingest_stalled)")
     _writable_account(account_id)
@@ -169,7 +169,7 @@ def list_channels() -> list[dict]:
 def create_channel(body: dict) -> dict:
     """A channel; a webhook without a secret gets a random one, returned this once (like API tokens)."""
     channel = validate_channel(body)
-    account_id = body.get("account_id")
+    account_id = optional_id(body.get("account_id"), "account_id")
     _writable_account(account_id)
     generated = channel["type"] == "webhook" and not channel["secret"]
     if generated:
