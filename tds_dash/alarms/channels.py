@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from tds_dash.alarms.rules import SEVERITIES, RuleError
+from tds_dash.alarms.rules import SEVERITIES, RuleError, flag
 
 TYPES = ("email", "webhook")
 LANGUAGES = ("pt-BR", "en")
@@ -42,4 +42,5 @@ def validate_channel(body: dict, existing: dict | None = None) -> dict:
         raise RuleError("secret", "must have 16 to 200 characters")
     return {"type": kind, "name": str(merged.get("name") or "")[:120], "target": _target(kind, merged.get("target")),
             "secret": secret, "severities": [s for s in SEVERITIES if s in severities],
-            "language": merged["language"], "on_ack": bool(merged["on_ack"]), "enabled": bool(merged["enabled"])}
+            "language": merged["language"], "on_ack": flag(merged["on_ack"], "on_ack"),
+            "enabled": flag(merged["enabled"], "enabled")}

@@ -83,6 +83,13 @@ def optional_id(value: Any, field: str) -> int | None:
     return value
 
 
+def flag(value: Any, field: str) -> bool:
+    """A JSON boolean; "false" as a string is an error rather than true."""
+    if not isinstance(value, bool):
+        raise RuleError(field, "must be true or false")
+    return value
+
+
 def _clock(value: Any, field: str) -> str:
     if not isinstance(value, str) or not _CLOCK.match(value):
         raise RuleError(field, "must be a whole local hour HH:00")
@@ -151,7 +158,7 @@ def validate_rule(body: dict, existing: dict | None = None) -> dict:
     name = str(merged.get("name") or "").strip()
     if not 1 <= len(name) <= 120:
         raise RuleError("name", "must have 1 to 120 characters")
-    return {"kind": kind, "name": name, "enabled": bool(merged["enabled"]), "severity": merged["severity"],
+    return {"kind": kind, "name": name, "enabled": flag(merged["enabled"], "enabled"), "severity": merged["severity"],
             "for_seconds": _integer(merged["for_seconds"], "for_seconds", 0, 604800),
             "clear_seconds": _integer(merged["clear_seconds"], "clear_seconds", 0, 604800),
             "gateway_id": optional_id(merged.get("gateway_id"), "gateway_id"),
