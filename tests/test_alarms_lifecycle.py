@@ -183,6 +183,7 @@ def test_alm007_built_in_rules_exist_once_per_account(database, fleet):
     ({"kind": "meter_silent", "name": "x", "device_id": True}, "device_id"),
     ("not an object", "body"),
     ({"kind": "meter_silent", "name": "x", "enabled": "false"}, "enabled"),
+    ({"kind": "meter_stuck", "name": "x", "params": [24]}, "params"),
 ])
 def test_alm008_rule_validation_names_the_field(body, field):
     with pytest.raises(RuleError) as caught:

@@ -144,6 +144,8 @@ def validate_rule(body: dict, existing: dict | None = None) -> dict:
         raise RuleError("kind", f"must be one of {', '.join(TEMPLATES)}")
     if existing is not None and body.get("kind", kind) != kind:
         raise RuleError("kind", "cannot change; create another rule")
+    if not isinstance(body.get("params", {}), dict):
+        raise RuleError("params", "must be an object")
     template = TEMPLATES[kind]
     base = existing or {"name": kind, "enabled": template.enabled, "severity": template.severity,
                         "for_seconds": template.for_seconds, "clear_seconds": template.clear_seconds,
