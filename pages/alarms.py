@@ -20,6 +20,7 @@ ACCOUNT, SEVERITY, STATE, RULE, PERIOD = "alarms-account", "alarms-severity", "a
     "alarms-period"
 TABLE, BADGES, ALERT, COMMENT, REFRESH, TICK, FOCUS = ("alarms-table", "alarms-badges", "alarms-alert",
                                                        "alarms-comment", "alarms-refresh", "alarms-tick", "alarms-focus")
+DELIVERIES = "alarms-delivery-log"
 
 
 def layout(alarm: str | None = None, **_query):
@@ -48,6 +49,8 @@ def layout(alarm: str | None = None, **_query):
         dbc.Input(id=COMMENT, placeholder=i18n.t("alarms.comment", language), className="mb-2", maxLength=1000),
         html.Div(id=ALERT),
         html.Div(id=TABLE),
+        html.H5(i18n.t("alarms.deliveries", language), className="mt-4"),
+        html.Div(id=DELIVERIES),
         dcc.Store(id=REFRESH, data=0),
         # A notification's link (/alarms?alarm=42) shows that alarm whatever its state.
         dcc.Store(id=FOCUS, data=int(alarm) if alarm and alarm.isdigit() and len(alarm) < 18 else None),
@@ -55,20 +58,22 @@ def layout(alarm: str | None = None, **_query):
     ])
 
 
-@callback(Output(TABLE, "children"), Output(BADGES, "children"),
+@callback(Output(TABLE, "children"), Output(BADGES, "children"), Output(DELIVERIES, "children"),
           Input(ACCOUNT, "value"), Input(SEVERITY, "value"), Input(STATE, "value"), Input(RULE, "value"),
           Input(PERIOD, "value"), Input(REFRESH, "data"), Input(TICK, "n_intervals"), State(FOCUS, "data"))
 def update_table(account_id, severity, state, rule_id, period, _refresh, _tick, focus):
-    """Filters -> the alarms table and the active-count badges."""
+    """Filters -> the alarms table, the active-count badges and the delivery log."""
     language = current_language()
     chosen = {"account": account_id, "severity": severity, "state": state, "rule": rule_id, "period": period,
               "alarm": focus}
     try:
-        return (view.alarms_table(chosen, view.utc_now(), services().settings.zone, language),
-                view.badges(language))
+        zone = services().settings.zone
+        return (view.alarms_table(chosen, view.utc_now(), zone, language), view.badges(language),
+                view.deliveries_table(zone, language))
     except Exception as error:  # shown and logged, never hidden
         log.exception("alarms query failed")
-        return dbc.Alert(i18n.t("error.load", language, error=type(error).__name__), color="danger"), dash.no_update
+        alert = dbc.Alert(i18n.t("error.load", language, error=type(error).__name__), color="danger")
+        return alert, dash.no_update, dash.no_update
 
 
 @callback(Output(ALERT, "children"), Output(REFRESH, "data"),

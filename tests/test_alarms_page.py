@@ -10,7 +10,7 @@ import flask_login
 import pytest
 
 from ingest import simulator
-from tds_dash.alarms import evaluation, view
+from tds_dash.alarms import evaluation, outbox, sender, view
 from tds_dash.db import session_scope
 from tests.explorer_data import api_token
 
@@ -43,12 +43,13 @@ def test_alpg001_viewer_sees_own_account_in_portuguese_without_buttons(app, page
     context = signed_in(app, "acme-viewer")
     try:
         layout = str(page.layout())
-        table, badges = page.update_table(None, None, "active", None, "7d", 0, None, None)
+        table, badges, deliveries = page.update_table(None, None, "active", None, "7d", 0, None, None)
         navbar = view.nav_badge("pt-BR")
     finally:
         context.pop()
     assert navbar.children == "1" and navbar.color == "warning"  # one major alarm in acme, not globex's
     assert "Alarmes" in layout and "Severidade" in layout
+    assert "Nenhuma notificação enviada ainda." in str(deliveries)
     assert "GW-0101" in str(table) and "GW-0201" not in str(table)
     assert "Reconhecer" not in str(table) and "Maior: 1" in str(badges)
 
@@ -57,14 +58,24 @@ def test_alpg002_operator_acknowledges_and_clears_from_the_page_in_english(app, 
     alarm_id = database.scalar("SELECT a.id FROM alarms a JOIN gateways g ON g.id = a.gateway_id"
                                " WHERE g.serial = 'GW-0101'")
     foreign = database.scalar("SELECT id FROM alarms WHERE id <> %s", (alarm_id,))
+    # Channels of both accounts, and one attempt each against an SMTP server that is not there.
+    database.execute("INSERT INTO notification_channels (account_id, type, target) SELECT id, 'email',"
+                     " 'ops@' || slug || '.test' FROM accounts")
+    with session_scope(database.engine()) as conn:
+        for alarm in (alarm_id, foreign):
+            outbox.enqueue(conn, alarm, "raised", datetime.now(timezone.utc))
+    sender.send_due(database.engine(), sender.Mailer("smtp://127.0.0.1:9", "a@tds.test", "http://x", ZoneInfo("UTC")),
+                    datetime.now(timezone.utc))
     context = signed_in(app, "acme-operator", "en")
     try:
-        table, _ = page.update_table(None, None, "active", None, "7d", 0, None, None)
+        table, _, deliveries = page.update_table(None, None, "active", None, "7d", 0, None, None)
         assert "Acknowledge" in str(table) and "Clear" in str(table)
+        assert "failed (retried later)" in str(deliveries) and "ops@acme.test" in str(deliveries)
+        assert "ops@globex.test" not in str(deliveries)
         acked = view.act(view.ACK, alarm_id, "on site", "en")
         refused = view.act(view.CLEAR, foreign, None, "en")
         cleared = view.act(view.CLEAR, alarm_id, None, "en")
-        focused, _ = page.update_table(None, None, None, None, "24h", 1, None, alarm_id)
+        focused, _, _ = page.update_table(None, None, None, None, "24h", 1, None, alarm_id)
     finally:
         context.pop()
     assert f"Alarm {alarm_id} acknowledged." in str(acked) and f"Alarm {alarm_id} cleared." in str(cleared)

@@ -74,6 +74,12 @@ def active_counts() -> dict[str, int]:
         return queries.active_counts(conn, current_scope())
 
 
+def recent_deliveries(limit: int = 20) -> list[dict]:
+    """The delivery log of the caller's channels, newest attempt first."""
+    with session_scope(services().engine) as conn:
+        return queries.recent_deliveries(conn, current_scope(), limit)
+
+
 def _alarm_action(alarm_id: int, comment: str | None, action: str) -> dict:
     user = current_user()
     with session_scope(services().engine) as conn:

@@ -55,6 +55,11 @@ i18n.add_messages({
     "alarms.unchanged": {"pt-BR": "Alarme {id} já estava assim.", "en": "Alarm {id} was already so."},
     "alarms.forbidden": {"pt-BR": "Sem permissão: {reason}", "en": "Not allowed: {reason}"},
     "alarms.empty": {"pt-BR": "Nenhum alarme com estes filtros.", "en": "No alarms match these filters."},
+    "alarms.deliveries": {"pt-BR": "Notificações enviadas (últimas tentativas)",
+                          "en": "Notifications sent (latest attempts)"},
+    "alarms.deliveries.none": {"pt-BR": "Nenhuma notificação enviada ainda.", "en": "No notification sent yet."},
+    "alarms.delivery.ok": {"pt-BR": "aceita", "en": "accepted"},
+    "alarms.delivery.failed": {"pt-BR": "falhou (nova tentativa depois)", "en": "failed (retried later)"},
     "alarms.suppressed": {"pt-BR": " ({count} alarmes de medidores suspensos)",
                           "en": " ({count} meter alarms held back)"},
 })
@@ -126,6 +131,22 @@ def badges(language: str) -> list:
     counts = service.active_counts()
     return [dbc.Badge(f"{i18n.t('alarms.severity.' + s, language)}: {counts.get(s, 0)}", color=SEVERITY_COLORS[s],
                       className="me-2", id=f"alarms-badge-{s}") for s in SEVERITIES]
+
+
+def deliveries_table(zone: ZoneInfo, language: str):
+    """The delivery log: when, which channel, which event of which alarm, and what the server answered."""
+    rows = service.recent_deliveries()
+    if not rows:
+        return html.P(i18n.t("alarms.deliveries.none", language), className="text-muted small")
+    body = [html.Tr([
+        html.Td(i18n.format_datetime(r["at"], zone, language), className="text-nowrap"),
+        html.Td(f"{r['type']} · {r['target']}"), html.Td(f"{i18n.t('alarms.event.' + r['event'], language)}"
+                                                         + (f" · #{r['alarm_id']}" if r["alarm_id"] else "")),
+        html.Td(dbc.Badge(i18n.t("alarms.delivery." + ("ok" if r["ok"] else "failed"), language),
+                          color="success" if r["ok"] else "danger")),
+        html.Td(r["detail"], className="text-muted"),
+    ]) for r in rows]
+    return dbc.Table(html.Tbody(body), id="alarms-deliveries", size="sm", className="small", responsive=True)
 
 
 def nav_badge(language: str):
