@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from tds_dash import i18n, inputs
+from tds_dash.api import alarms as api_alarms
 from tds_dash.api import health, metrics, resources
 from tds_dash.api import v1 as api_v1
 from tds_dash.api.limits import init_api_limits
@@ -28,13 +29,15 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _navbar() -> dbc.Navbar:
-    """Built from the page registry, so a new page appears by registering itself."""
+    """Built from the page registry, so a new page appears by registering itself (`nav_badge`: a callable
+    language -> component drawn after the label, e.g. the alarms page's active count)."""
     language = "pt-BR"
     if flask.has_request_context():
         language = current_language()
     links = [
-        dbc.NavItem(dbc.NavLink(i18n.t(page.get("nav_key", page["name"]), language), href=page["relative_path"],
-                                active="exact"))
+        dbc.NavItem(dbc.NavLink([i18n.t(page.get("nav_key", page["name"]), language),
+                                 *([page["nav_badge"](language)] if page.get("nav_badge") else [])],
+                                href=page["relative_path"], active="exact"))
         for page in sorted(dash.page_registry.values(), key=lambda p: p.get("order") if p.get("order") is not None else 99)
         if page.get("nav_key") and (not page.get("roles") or has_role(*page["roles"]))
     ]
@@ -118,11 +121,13 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     init_auth(server, settings.https)
     guard_pages(app)  # after the sign-in guard: a signed-out request is a 401 first
     inputs.install(app)  # then wrong-typed callback inputs are a 400, never a 500
-    init_api_limits(server, (api_v1.blueprint, resources.blueprint), settings)  # after the guard: limits key on the signed-in user
+    # after the guard: limits key on the signed-in user; one budget for every /api/v1 blueprint
+    init_api_limits(server, (api_v1.blueprint, resources.blueprint, api_alarms.blueprint), settings)
     server.register_blueprint(auth_routes.blueprint)
     server.register_blueprint(health.blueprint)
     server.register_blueprint(api_v1.blueprint)
     server.register_blueprint(resources.blueprint)
+    server.register_blueprint(api_alarms.blueprint)
     metrics.register(server, server.extensions[EXTENSION_KEY])
     _register_language_route(server)
     app.layout = _shell

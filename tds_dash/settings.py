@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ingest.db import DatabaseUrlError, normalize_database_url
+from ingest.subscriber import KEEPALIVE_SECONDS as MQTT_KEEPALIVE_SECONDS
 
 
 class SettingsError(ValueError):
@@ -92,11 +93,23 @@ class Settings:
     broker_acl_file: Path | None = None  # written by the app, read by Mosquitto (acl_file)
     broker_crl_file: Path | None = None  # written by the app, read by Mosquitto (crlfile)
     broker_pid_file: Path | None = None  # Mosquitto's pid: SIGHUP after every ACL/CRL change; None: no reload
+    alarm_grace_seconds: int | None = None  # None: 2 x presence check + broker keepalive (alarm_grace)
+    alarm_renotify_hours: int = 4  # an unacknowledged critical alarm is notified again this often; 0: never
+    smtp_url: str | None = None  # smtp://user:pass@host:25, smtps://host:465, ?starttls=true
+    smtp_from: str = "tds-telemetry@localhost"
+    public_url: str = "http://127.0.0.1:8050"  # base of the links in notifications
 
     @property
     def embedded(self) -> bool:
         """True when neither DATABASE_URL nor MQTT_URL is given: run everything locally."""
         return self.database_url is None and self.mqtt_url is None
+
+    @property
+    def alarm_grace(self) -> int:
+        """Seconds gateway-offline alarms wait after a start: presence needs two checks and the broker a keepalive."""
+        if self.alarm_grace_seconds is not None:
+            return self.alarm_grace_seconds
+        return 2 * self.presence_check_seconds + MQTT_KEEPALIVE_SECONDS
 
     @property
     def zone(self) -> ZoneInfo:
@@ -165,6 +178,18 @@ def _rate_limit(raw: str) -> str:
         parse_many(raw)
     except ValueError:
         raise SettingsError(f"TDS_API_RATE_LIMIT={raw!r} is not a rate like 120/minute") from None
+    return raw
+
+
+def _smtp_url(raw: str | None) -> str | None:
+    if not raw:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in {"smtp", "smtps"} or not parts.hostname:
+        raise SettingsError("TDS_SMTP_URL must look like smtp://user:pass@host:25 or smtps://host:465")
+    if parts.username and parts.scheme == "smtp" and "starttls=true" not in parts.query.lower():
+        # A password must never cross the network in clear text.
+        raise SettingsError("TDS_SMTP_URL has credentials: use smtps:// or add ?starttls=true")
     return raw
 
 
@@ -253,4 +278,10 @@ def load_settings(env: dict | None = None) -> Settings:
         cert_validity_days=_int(env, "TDS_CERT_VALIDITY_DAYS", 730, 1, 3650),
         crl_days=_int(env, "TDS_CRL_DAYS", 30, 1, 365),
         **_pki_paths(env, data_dir),
+        alarm_grace_seconds=(None if env.get("TDS_ALARM_GRACE_SECONDS", "") == ""
+                             else _int(env, "TDS_ALARM_GRACE_SECONDS", 0, 0, 3600)),
+        alarm_renotify_hours=_int(env, "TDS_ALARM_RENOTIFY_HOURS", 4, 0, 168),
+        smtp_url=_smtp_url(env.get("TDS_SMTP_URL")),
+        smtp_from=env.get("TDS_SMTP_FROM", "tds-telemetry@localhost"),
+        public_url=env.get("TDS_PUBLIC_URL", "http://127.0.0.1:8050").rstrip("/"),
     )

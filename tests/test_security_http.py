@@ -333,9 +333,9 @@ def test_sec024_one_rate_budget_covers_every_api_v1_blueprint(fleet_app):
 
     app, _ = fleet_app
     client, ana = app.server.test_client(), api_token(app, "budget-ana")
-    paths = ["/api/v1/gateways", API_PATH, "/api/v1/devices", "/api/v1/accounts"]
+    paths = ["/api/v1/gateways", API_PATH, "/api/v1/devices", "/api/v1/alarms"]
     assert [client.get(path, headers=ana).status_code for path in paths] == [200, 404, 200, 200]
-    for path in ("/api/v1/gateways", API_PATH):
+    for path in ("/api/v1/gateways", API_PATH, "/api/v1/alarm-rules"):
         refused = client.get(path, headers=ana)
         assert refused.status_code == 429 and refused.get_json()["error"]["code"] == "rate_limited", path
 

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from ingest.presence import jobs as presence
+from tds_dash.alarms.jobs import add_alarm_jobs
 from tds_dash.certificates.maintenance import refresh_crl_job
 from tds_dash.db import create_db_engine, session_scope
 from tds_dash.queries import login_attempts, maintenance
@@ -69,6 +70,7 @@ def start_scheduler(settings: Settings, clock: Callable[[], datetime] = utc_now)
     engine = create_db_engine(settings.database_url, pool_size=1)
     scheduler = BackgroundScheduler(timezone=settings.timezone, job_defaults={"coalesce": True, "max_instances": 1})
     add_presence_jobs(scheduler, engine, settings, clock)
+    add_alarm_jobs(scheduler, engine, settings, clock)
     scheduler.add_job(prune_rejected_messages, "interval", minutes=10,
                       args=[engine, settings.rejected_retention_days, settings.rejected_max_rows],
                       id="prune-rejected-messages")

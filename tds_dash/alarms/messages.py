@@ -1,0 +1,49 @@
+"""Notification texts in the recipient's language, times in TDS_TIMEZONE, with a link to the alarm."""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from tds_dash import i18n
+
+
+def _when(value: str | None, zone: ZoneInfo, language: str) -> str:
+    return i18n.format_datetime(datetime.fromisoformat(value), zone, language) if value else "—"
+
+
+def subject_label(payload: dict) -> str:
+    """What the alarm is about, as people name it: the device code, the gateway serial, the account."""
+    return payload.get("device") or payload.get("gateway") or payload.get("account") or "TDS"
+
+
+def alarm_link(public_url: str, alarm_id: int | None) -> str:
+    """The page showing this alarm (or the alarms page for a test message)."""
+    return f"{public_url}/alarms" + (f"?alarm={alarm_id}" if alarm_id else "")
+
+
+def render_email(payload: dict, language: str, zone: ZoneInfo, public_url: str) -> tuple[str, str]:
+    """(subject, body) of one notification."""
+    words = {"severity": i18n.t(f"alarms.severity.{payload['severity']}", language),
+             "kind": i18n.t(f"alarms.kind.{payload['kind']}", language),
+             "event": i18n.t(f"alarms.event.{payload['event']}", language), "subject": subject_label(payload)}
+    comment_by = payload.get("acked_by") if payload["event"] == "acknowledged" else payload.get("cleared_by")
+    comment_text = payload.get("ack_comment") if payload["event"] == "acknowledged" else payload.get("clear_comment")
+    body = i18n.t("alarms.mail.body", language, **words, rule=payload.get("rule") or "",
+                  account=payload.get("account") or "—", started=_when(payload.get("started_at"), zone, language),
+                  raised=_when(payload.get("raised_at"), zone, language),
+                  cleared=(i18n.t("alarms.mail.cleared", language, when=_when(payload["cleared_at"], zone, language))
+                           if payload.get("cleared_at") else ""),
+                  count=payload.get("count") or 1, detail=payload.get("detail") or "",
+                  comment=(i18n.t("alarms.mail.comment", language, who=comment_by, text=comment_text)
+                           if comment_text else ""),
+                  link=alarm_link(public_url, payload.get("id")))
+    return i18n.t("alarms.mail.subject", language, **words), body
+
+
+def render_webhook(payload: dict, language: str, zone: ZoneInfo, public_url: str) -> bytes:
+    """The JSON body: the alarm as stored (UTC), plus the e-mail's text and the link, for chat relays."""
+    title, text = render_email(payload, language, zone, public_url)
+    document = {"event": payload["event"], "alarm": payload, "title": title, "text": text,
+                "link": alarm_link(public_url, payload.get("id")), "timezone": zone.key}
+    return json.dumps(document, ensure_ascii=False, sort_keys=True).encode()
