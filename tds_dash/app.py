@@ -26,6 +26,7 @@ from tds_dash.security_headers import install_security_headers
 from tds_dash.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
+ASSETS_PATH_IGNORE = ["^swagger-ui$"]  # folders under assets/ Dash must not put into every page
 
 
 def _navbar() -> dbc.Navbar:
@@ -103,7 +104,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         use_pages=True,
         pages_folder=str(ROOT / "pages"),
         assets_folder=str(ROOT / "assets"),
-        assets_path_ignore=["swagger-ui"],  # served to /api/v1/docs only, never injected into the pages
+        # Served from /assets/ but never put into the pages: only the /api/v1/docs page loads Swagger UI.
+        assets_path_ignore=ASSETS_PATH_IGNORE,
         title="TDS Telemetry",
         update_title=None,
         # Each page's callbacks name components of that page only: without this the renderer reports

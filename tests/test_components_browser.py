@@ -9,6 +9,7 @@ import pytest
 from dash import ALL, Input, Output, State, ctx, html
 from dash import _callback as dash_callbacks
 
+from tds_dash.app import ASSETS_PATH_IGNORE
 from tds_dash.fleet import components
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -21,7 +22,7 @@ def tiny_app():
     saved_list, saved_map = list(dash_callbacks.GLOBAL_CALLBACK_LIST), dict(dash_callbacks.GLOBAL_CALLBACK_MAP)
     dash_callbacks.GLOBAL_CALLBACK_LIST.clear()
     dash_callbacks.GLOBAL_CALLBACK_MAP.clear()
-    app = dash.Dash(__name__, assets_folder=str(ROOT / "assets"))
+    app = dash.Dash(__name__, assets_folder=str(ROOT / "assets"), assets_path_ignore=ASSETS_PATH_IGNORE)
     yield app
     dash_callbacks.GLOBAL_CALLBACK_LIST[:] = saved_list
     dash_callbacks.GLOBAL_CALLBACK_MAP.update(saved_map)
