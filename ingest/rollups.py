@@ -1,7 +1,7 @@
 """The rollup worker: merges the keys the writer recorded as changed, off the commit path.
 
 The writer commits raw readings and records changed (device, metric, from) keys in rollup_pending in
-the same transaction, then acknowledges; this thread takes the waiting keys in passes (oldest first,
+the same transaction, then acknowledges; this thread reads the waiting keys in passes (oldest first,
 once per key per pass however many batches touched it) and runs the same exact merge the writer used
 to run per batch (tds_refresh_rollups: counter consumption, then hourly/daily/monthly). One pass at a
 time across processes (an advisory lock): every ingesting process runs a worker, whichever gets the
@@ -70,9 +70,10 @@ class RollupWorker(threading.Thread):
         with conn.transaction():
             if not statements.try_rollup_lock(conn):
                 return 0
-            keys = statements.claim_pending(conn, self.keys_per_pass)
+            keys = statements.pending_keys(conn, self.keys_per_pass)
             if keys:
                 statements.refresh_rollups(conn, keys, self.timezone)
+                statements.forget_merged(conn, keys)
         if keys:
             self._note(keys, datetime.now(timezone.utc))
         return len(keys)

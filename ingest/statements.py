@@ -174,12 +174,13 @@ def analyze_tables(conn: psycopg.Connection) -> None:
 
 
 class PendingKey(NamedTuple):
-    """A key the rollup worker claimed: merge its readings from `from_ts` on; queued since `queued_at`."""
+    """A key waiting for the rollup worker: merge from `from_ts` on; queued since `queued_at`; as of `version`."""
 
     device_id: int
     metric_id: int
     from_ts: datetime
     queued_at: datetime
+    version: int
 
 
 def queue_rollups(conn: psycopg.Connection, keys: Sequence[ChangedKey]) -> None:
@@ -190,21 +191,28 @@ def queue_rollups(conn: psycopg.Connection, keys: Sequence[ChangedKey]) -> None:
     conn.execute(
         "INSERT INTO rollup_pending (device_id, metric_id, from_ts)"
         " SELECT * FROM unnest(%s::bigint[], %s::smallint[], %s::timestamptz[])"
-        " ON CONFLICT (device_id, metric_id) DO UPDATE SET from_ts = least(rollup_pending.from_ts, EXCLUDED.from_ts)",
+        " ON CONFLICT (device_id, metric_id) DO UPDATE SET from_ts = least(rollup_pending.from_ts, EXCLUDED.from_ts),"
+        " version = rollup_pending.version + 1",
         ([k.device_id for k in ordered], [k.metric_id for k in ordered], [k.earliest for k in ordered]),
     )
 
 
-def claim_pending(conn: psycopg.Connection, limit: int) -> list[PendingKey]:
-    """Take up to `limit` waiting keys, oldest first; rows a writer is updating right now wait for the next pass."""
+def pending_keys(conn: psycopg.Connection, limit: int) -> list[PendingKey]:
+    """Up to `limit` waiting keys, oldest first, read without locking them (writers never wait for a pass)."""
     rows = conn.execute(
-        "DELETE FROM rollup_pending p USING ("
-        "  SELECT device_id, metric_id FROM rollup_pending ORDER BY queued_at LIMIT %s FOR UPDATE SKIP LOCKED) c"
-        " WHERE p.device_id = c.device_id AND p.metric_id = c.metric_id"
-        " RETURNING p.device_id, p.metric_id, p.from_ts, p.queued_at",
+        "SELECT device_id, metric_id, from_ts, queued_at, version FROM rollup_pending ORDER BY queued_at LIMIT %s",
         (limit,),
     ).fetchall()
     return [PendingKey(*row) for row in rows]
+
+
+def forget_merged(conn: psycopg.Connection, keys: Sequence[PendingKey]) -> int:
+    """Delete the keys a pass merged, unless a writer touched them since they were read (they stay pending)."""
+    return conn.execute(
+        "DELETE FROM rollup_pending p USING unnest(%s::bigint[], %s::smallint[], %s::bigint[]) AS c(d, m, v)"
+        " WHERE p.device_id = c.d AND p.metric_id = c.m AND p.version = c.v",
+        ([k.device_id for k in keys], [k.metric_id for k in keys], [k.version for k in keys]),
+    ).rowcount
 
 
 def try_rollup_lock(conn: psycopg.Connection) -> bool:

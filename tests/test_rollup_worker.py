@@ -129,9 +129,31 @@ def test_rwk004_a_failed_pass_keeps_its_keys(database):
     write_deferred(database.dsn, SAO_PAULO, in_batches(envelopes(rows, slug, serial), 10))
     waiting = pending(database)
     with psycopg.connect(database.dsn) as conn:
-        assert statements.claim_pending(conn, 1000)  # claimed, then the pass dies before its commit
+        keys = statements.pending_keys(conn, 1000)
+        statements.refresh_rollups(conn, keys, SAO_PAULO)
+        assert statements.forget_merged(conn, keys) == waiting  # merged, then the pass dies before its commit
         conn.rollback()
     assert pending(database) == waiting > 0
+    RollupWorker(database.dsn, SAO_PAULO).drain()
+    assert_rollups_match(database, rows, SAO_PAULO, serial)
+
+
+def test_rwk006_a_key_touched_during_a_pass_stays_pending_and_a_writer_never_waits(database):
+    """A writer updates a key between a pass's read and its delete: the key survives for the next pass."""
+    Backend("postgres", database).cut_in(SAO_PAULO)
+    slug, serial = provision(database)
+    rows = make_rows(SAO_PAULO, seed=8)
+    messages = envelopes(rows, slug, serial)
+    half = len(messages) // 2
+    write_deferred(database.dsn, SAO_PAULO, in_batches(messages[:half], 20))
+    with psycopg.connect(database.dsn) as merging:
+        keys = statements.pending_keys(merging, 1000)
+        statements.refresh_rollups(merging, keys, SAO_PAULO)
+        # The pass holds no lock on rollup_pending yet: this writer's commits go through at once.
+        write_deferred(database.dsn, SAO_PAULO, in_batches(messages[half:], 20))
+        forgotten = statements.forget_merged(merging, keys)
+        merging.commit()
+    assert forgotten < len(keys) and pending(database) > 0  # the keys written again are still waiting
     RollupWorker(database.dsn, SAO_PAULO).drain()
     assert_rollups_match(database, rows, SAO_PAULO, serial)
 
