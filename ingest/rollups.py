@@ -1,11 +1,12 @@
 """The rollup worker: merges the keys the writer recorded as changed, off the commit path.
 
 The writer commits raw readings and records changed (device, metric, from) keys in rollup_pending in
-the same transaction, then acknowledges; this thread reads the waiting keys in passes (oldest first,
+the same transaction, then acknowledges; this thread claims the waiting keys in passes (oldest first,
 once per key per pass however many batches touched it) and runs the same exact merge the writer used
 to run per batch (tds_refresh_rollups: counter consumption, then hourly/daily/monthly). One pass at a
 time across processes (an advisory lock): every ingesting process runs a worker, whichever gets the
-lock does the pass. A failed pass rolls back, so its keys stay pending and nothing is lost.
+lock does the pass. A claim only clears `next_from`; a failed merge rolls back, so its keys stay pending
+from their old `from_ts` and nothing is lost (rollup_pending's banner in sql/033 has the whole protocol).
 """
 from __future__ import annotations
 
@@ -65,15 +66,21 @@ class RollupWorker(threading.Thread):
             self.conn.close()
 
     def run_pass(self) -> int:
-        """Merge up to keys_per_pass waiting keys in one transaction; the number merged (0: none or locked)."""
+        """Claim up to keys_per_pass waiting keys, merge them in one transaction; the number claimed (0: none
+        waiting, or another process is running a pass)."""
         conn = self._connect()
-        with conn.transaction():
-            if not statements.try_rollup_lock(conn):
-                return 0
-            keys = statements.pending_keys(conn, self.keys_per_pass)
+        if not statements.try_rollup_lock(conn):
+            return 0
+        try:
+            claimed_at = datetime.now(timezone.utc)
+            keys = statements.claim_pending(conn, self.keys_per_pass)
             if keys:
-                statements.refresh_rollups(conn, keys, self.timezone)
-                statements.forget_merged(conn, keys)
+                with conn.transaction():
+                    statements.refresh_rollups(conn, keys, self.timezone)
+                    statements.finish_pass(conn, keys, claimed_at)
+        finally:
+            if not conn.closed:
+                statements.release_rollup_lock(conn)
         if keys:
             self._note(keys, datetime.now(timezone.utc))
         return len(keys)

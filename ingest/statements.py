@@ -189,35 +189,49 @@ def queue_rollups(conn: psycopg.Connection, keys: Sequence[ChangedKey]) -> None:
         return
     ordered = sorted(keys, key=lambda k: (k.device_id, k.metric_id))
     conn.execute(
-        "INSERT INTO rollup_pending (device_id, metric_id, from_ts)"
-        " SELECT * FROM unnest(%s::bigint[], %s::smallint[], %s::timestamptz[])"
+        "INSERT INTO rollup_pending (device_id, metric_id, from_ts, next_from)"
+        " SELECT d, m, f, f FROM unnest(%s::bigint[], %s::smallint[], %s::timestamptz[]) AS k(d, m, f)"
         " ON CONFLICT (device_id, metric_id) DO UPDATE SET from_ts = least(rollup_pending.from_ts, EXCLUDED.from_ts),"
+        " next_from = least(coalesce(rollup_pending.next_from, EXCLUDED.from_ts), EXCLUDED.from_ts),"
         " version = rollup_pending.version + 1",
         ([k.device_id for k in ordered], [k.metric_id for k in ordered], [k.earliest for k in ordered]),
     )
 
 
-def pending_keys(conn: psycopg.Connection, limit: int) -> list[PendingKey]:
-    """Up to `limit` waiting keys, oldest first, read without locking them (writers never wait for a pass)."""
+def claim_pending(conn: psycopg.Connection, limit: int) -> list[PendingKey]:
+    """Claim up to `limit` waiting keys, oldest first, in one short statement (autocommit connection): rows a
+    writer is updating right now are skipped, and a claimed row is not locked while it is merged."""
     rows = conn.execute(
-        "SELECT device_id, metric_id, from_ts, queued_at, version FROM rollup_pending ORDER BY queued_at LIMIT %s",
+        "UPDATE rollup_pending p SET next_from = NULL FROM ("
+        "  SELECT device_id, metric_id FROM rollup_pending ORDER BY queued_at LIMIT %s FOR UPDATE SKIP LOCKED) c"
+        " WHERE p.device_id = c.device_id AND p.metric_id = c.metric_id"
+        " RETURNING p.device_id, p.metric_id, p.from_ts, p.queued_at, p.version",
         (limit,),
     ).fetchall()
     return [PendingKey(*row) for row in rows]
 
 
-def forget_merged(conn: psycopg.Connection, keys: Sequence[PendingKey]) -> int:
-    """Delete the keys a pass merged, unless a writer touched them since they were read (they stay pending)."""
-    return conn.execute(
+def finish_pass(conn: psycopg.Connection, keys: Sequence[PendingKey], claimed_at: datetime) -> int:
+    """After a merge: delete the keys no writer touched since the claim; the others wait from their next_from."""
+    arrays = ([k.device_id for k in keys], [k.metric_id for k in keys], [k.version for k in keys])
+    merged = conn.execute(
         "DELETE FROM rollup_pending p USING unnest(%s::bigint[], %s::smallint[], %s::bigint[]) AS c(d, m, v)"
-        " WHERE p.device_id = c.d AND p.metric_id = c.m AND p.version = c.v",
-        ([k.device_id for k in keys], [k.metric_id for k in keys], [k.version for k in keys]),
-    ).rowcount
+        " WHERE p.device_id = c.d AND p.metric_id = c.m AND p.version = c.v", arrays).rowcount
+    conn.execute(
+        "UPDATE rollup_pending p SET from_ts = p.next_from, queued_at = greatest(p.queued_at, %s)"
+        " FROM unnest(%s::bigint[], %s::smallint[], %s::bigint[]) AS c(d, m, v)"
+        " WHERE p.device_id = c.d AND p.metric_id = c.m AND p.version <> c.v AND p.next_from IS NOT NULL",
+        (claimed_at, *arrays))
+    return merged
 
 
 def try_rollup_lock(conn: psycopg.Connection) -> bool:
-    """One rollup pass at a time across processes (released at commit)."""
-    return conn.execute("SELECT pg_try_advisory_xact_lock(%s)", (ROLLUP_LOCK_KEY,)).fetchone()[0]
+    """One rollup pass at a time across processes (a session lock: it spans the claim and the merge)."""
+    return conn.execute("SELECT pg_try_advisory_lock(%s)", (ROLLUP_LOCK_KEY,)).fetchone()[0]
+
+
+def release_rollup_lock(conn: psycopg.Connection) -> None:
+    conn.execute("SELECT pg_advisory_unlock(%s)", (ROLLUP_LOCK_KEY,))
 
 
 def refresh_rollups(conn: psycopg.Connection, keys: Sequence[ChangedKey | PendingKey], timezone: str) -> None:

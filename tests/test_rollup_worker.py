@@ -128,11 +128,12 @@ def test_rwk004_a_failed_pass_keeps_its_keys(database):
     rows = make_rows(SAO_PAULO, seed=6)[:60]
     write_deferred(database.dsn, SAO_PAULO, in_batches(envelopes(rows, slug, serial), 10))
     waiting = pending(database)
-    with psycopg.connect(database.dsn) as conn:
-        keys = statements.pending_keys(conn, 1000)
-        statements.refresh_rollups(conn, keys, SAO_PAULO)
-        assert statements.forget_merged(conn, keys) == waiting  # merged, then the pass dies before its commit
-        conn.rollback()
+    with psycopg.connect(database.dsn, autocommit=True) as conn:
+        keys = statements.claim_pending(conn, 1000)  # claimed (committed) ...
+        with pytest.raises(psycopg.errors.QueryCanceled), conn.transaction():
+            statements.refresh_rollups(conn, keys, SAO_PAULO)
+            statements.finish_pass(conn, keys, keys[0].queued_at)
+            conn.execute("SET LOCAL statement_timeout = 1; SELECT pg_sleep(1)")  # ... and the pass dies before commit
     assert pending(database) == waiting > 0
     RollupWorker(database.dsn, SAO_PAULO).drain()
     assert_rollups_match(database, rows, SAO_PAULO, serial)
@@ -146,14 +147,17 @@ def test_rwk006_a_key_touched_during_a_pass_stays_pending_and_a_writer_never_wai
     messages = envelopes(rows, slug, serial)
     half = len(messages) // 2
     write_deferred(database.dsn, SAO_PAULO, in_batches(messages[:half], 20))
-    with psycopg.connect(database.dsn) as merging:
-        keys = statements.pending_keys(merging, 1000)
-        statements.refresh_rollups(merging, keys, SAO_PAULO)
-        # The pass holds no lock on rollup_pending yet: this writer's commits go through at once.
-        write_deferred(database.dsn, SAO_PAULO, in_batches(messages[half:], 20))
-        forgotten = statements.forget_merged(merging, keys)
-        merging.commit()
+    with psycopg.connect(database.dsn, autocommit=True) as merging:
+        keys = statements.claim_pending(merging, 1000)
+        with merging.transaction():
+            statements.refresh_rollups(merging, keys, SAO_PAULO)
+            # The pass holds no lock on rollup_pending: this writer's commits go through at once.
+            write_deferred(database.dsn, SAO_PAULO, in_batches(messages[half:], 20))
+            forgotten = statements.finish_pass(merging, keys, keys[0].queued_at)
     assert forgotten < len(keys) and pending(database) > 0  # the keys written again are still waiting
+    later = {(r[0], r[1]): r[2] for r in database.query("SELECT device_id, metric_id, from_ts FROM rollup_pending")}
+    # They wait from the earliest reading written after the claim, not from their first pending time.
+    assert all(later[(k.device_id, k.metric_id)] > k.from_ts for k in keys if (k.device_id, k.metric_id) in later)
     RollupWorker(database.dsn, SAO_PAULO).drain()
     assert_rollups_match(database, rows, SAO_PAULO, serial)
 
