@@ -98,6 +98,7 @@ class Settings:
     smtp_url: str | None = None  # smtp://user:pass@host:25, smtps://host:465, ?starttls=true
     smtp_from: str = "tds-telemetry@localhost"
     public_url: str = "http://127.0.0.1:8050"  # base of the links in notifications
+    webhook_allow_private: bool = False  # webhooks to loopback/private addresses (SSRF guard off)
 
     @property
     def embedded(self) -> bool:
@@ -284,4 +285,5 @@ def load_settings(env: dict | None = None) -> Settings:
         smtp_url=_smtp_url(env.get("TDS_SMTP_URL")),
         smtp_from=env.get("TDS_SMTP_FROM", "tds-telemetry@localhost"),
         public_url=env.get("TDS_PUBLIC_URL", "http://127.0.0.1:8050").rstrip("/"),
+        webhook_allow_private=_bool(env, "TDS_WEBHOOK_ALLOW_PRIVATE", False),
     )

@@ -44,7 +44,8 @@ def offline(database, smtp, hook):
 
 
 def mailer(smtp_url: str) -> sender.Mailer:
-    return sender.Mailer(smtp_url, "alarms@tds.test", "https://tds.example", ZONE)
+    # The receivers run on loopback: the SSRF guard is off here and tested on its own (aln013).
+    return sender.Mailer(smtp_url, "alarms@tds.test", "https://tds.example", ZONE, allow_private_webhooks=True)
 
 
 def raise_now(engine, now=T0 + timedelta(seconds=1)):
@@ -198,5 +199,18 @@ def test_aln011_smtp_settings_refuse_clear_text_passwords(url, ok):
 def test_aln012_a_redirecting_receiver_is_a_failure_not_followed(hook):
     hook.status = 302
     with pytest.raises(transports.DeliveryError, match="HTTP 302"):
-        transports.post_webhook(hook.url, SECRET, b"{}")
+        transports.post_webhook(hook.url, SECRET, b"{}", allow_private=True)
     assert len(hook.requests) == 1
+
+
+def test_aln013_webhooks_to_this_machine_or_the_lan_are_refused_by_default(database):
+    """SSRF guard: a channel naming a loopback or private address is a failed delivery, never a request."""
+    hook = WebhookReceiver().start()
+    try:
+        for url in (hook.url, "http://10.1.2.3/x", "http://169.254.169.254/latest/meta-data", "http://[::1]:9/x"):
+            with pytest.raises(transports.DeliveryError, match="non-public address"):
+                transports.post_webhook(url, SECRET, b"{}")
+        assert hook.requests == []  # nothing reached the receiver
+        assert transports.post_webhook(hook.url, SECRET, b"{}", allow_private=True).startswith("HTTP 2")
+    finally:
+        hook.stop()

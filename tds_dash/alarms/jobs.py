@@ -17,7 +17,8 @@ REMIND_SECONDS = 60
 
 def mailer_for(settings: Settings) -> sender.Mailer:
     """The sender's SMTP, sender address, link base and zone from the settings."""
-    return sender.Mailer(settings.smtp_url, settings.smtp_from, settings.public_url, settings.zone)
+    return sender.Mailer(settings.smtp_url, settings.smtp_from, settings.public_url, settings.zone,
+                         settings.webhook_allow_private)
 
 
 def add_alarm_jobs(scheduler: BaseScheduler, engine: Engine, settings: Settings,

@@ -34,6 +34,7 @@ class Mailer:
     smtp_from: str
     public_url: str
     zone: ZoneInfo
+    allow_private_webhooks: bool = False  # TDS_WEBHOOK_ALLOW_PRIVATE: receivers on this machine or the LAN
 
 
 _CLAIM = sa.text(
@@ -62,7 +63,7 @@ def deliver(row, mailer: Mailer) -> str:
         subject, body = messages.render_email(payload, row.language, mailer.zone, mailer.public_url)
         return transports.send_email(mailer.smtp_url, mailer.smtp_from, row.target, subject, body)
     body = messages.render_webhook(payload, row.language, mailer.zone, mailer.public_url)
-    return transports.post_webhook(row.target, row.secret, body)
+    return transports.post_webhook(row.target, row.secret, body, mailer.allow_private_webhooks)
 
 
 def _send_one(conn: Connection, mailer: Mailer, now: datetime) -> bool | None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import hmac
+import ipaddress
 import smtplib
+import socket
 import ssl
 import urllib.error
 import urllib.request
@@ -78,8 +80,24 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
 _OPENER = urllib.request.build_opener(_NoRedirects)
 
 
-def post_webhook(url: str, secret: str, body: bytes) -> str:
+def refuse_private_target(url: str) -> None:
+    """A webhook must not reach this machine or its private network (SSRF) unless the deployment allows it."""
+    host = urlsplit(url).hostname or ""
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except OSError as error:
+        raise DeliveryError(f"cannot resolve {host!r}: {error}") from None
+    for address in addresses:
+        ip = ipaddress.ip_address(address.split("%")[0])
+        if not ip.is_global or ip.is_multicast:
+            raise DeliveryError(f"refused: {host} resolves to the non-public address {ip}"
+                                " (set TDS_WEBHOOK_ALLOW_PRIVATE=true to allow internal receivers)")
+
+
+def post_webhook(url: str, secret: str, body: bytes, allow_private: bool = False) -> str:
     """POST the JSON body; any 2xx answer is acceptance, anything else (or no answer) is retried."""
+    if not allow_private:
+        refuse_private_target(url)
     request = urllib.request.Request(url, data=body, method="POST", headers={
         "Content-Type": "application/json", SIGNATURE_HEADER: signature(secret, body),
         "User-Agent": "tds-telemetry-alarms"})
