@@ -12,6 +12,7 @@ from ingest.inbox import Envelope
 from ingest.payload import topic_source
 
 log = logging.getLogger(__name__)
+_new_row = tuple.__new__
 
 
 @dataclasses.dataclass
@@ -121,8 +122,9 @@ class BatchStore:
                 if not active:
                     self._drop(env, "inactive_device", f"device {r.device!r} is deactivated")
                     continue
-                rows.append(statements.ReadingRow(device_id, self.metric_ids[r.metric], r.ts, r.value,
-                                                  gateway.account_id, gateway.id, env.received_at))
+                # tuple.__new__ skips NamedTuple's Python-level __new__: ~1 µs per reading on the hot path.
+                rows.append(_new_row(statements.ReadingRow, (device_id, self.metric_ids[r.metric], r.ts, r.value,
+                                                             gateway.account_id, gateway.id, env.received_at)))
                 owners.append(env)
         return self._without_too_late(conn, rows, owners)
 
