@@ -16,16 +16,6 @@ from tests.conftest import TEST_PASSWORD, ensure_test_user
 from tests.helpers import settings_for
 
 
-@pytest.fixture
-def app(database, mosquitto):
-    return create_app(settings_for(database, mosquitto))
-
-
-@pytest.fixture
-def client(app):
-    return app.server.test_client()
-
-
 def csrf(client) -> str:
     page = client.get("/login").get_data(as_text=True)
     return re.search(r'name="csrf" value="([^"]+)"', page).group(1)

@@ -271,3 +271,11 @@ def parse_active(value) -> bool | None:
     if text in ("false", "0", "no", "não", "nao"):
         return False
     return None
+
+
+def form_values(body: dict, fields: tuple[str, ...]) -> dict:
+    """The form's raw values from a JSON body: the known fields given, and `active` as a strict boolean."""
+    active = parse_active(body.get("active"))
+    if active is None:
+        raise ApiError(400, "invalid_body", "'active' must be true or false", "active")
+    return {**{key: body[key] for key in fields if key in body}, "active": active}

@@ -15,11 +15,11 @@ from tds_dash.api.common import (
     blueprint,
     expect_saved,
     flag,
+    form_values,
     if_match,
     json_body,
     page_body,
     paging,
-    parse_active,
     plain,
     reject_unknown,
     with_etag,
@@ -90,13 +90,6 @@ def list_devices():
     return flask.jsonify(page_body([device_json(row) for row in result.rows], result.total, page))
 
 
-def _raw(body: dict) -> dict:
-    active = parse_active(body.get("active"))
-    if active is None:
-        raise ApiError(400, "invalid_body", "'active' must be true or false", "active")
-    return {**{key: body[key] for key in FIELDS if key in body}, "active": active}
-
-
 @blueprint.post("/devices")
 def create_device():
     """Register a device under a gateway (by serial) of the caller's accounts (operator or admin)."""
@@ -104,7 +97,7 @@ def create_device():
     reject_unknown(body, ("gateway",) + FIELDS)
     with session_scope(actor.engine) as conn:
         gateway_id = gateway_id_for(conn, actor, body.get("gateway"))
-    raw = {"kind": "meter", **_raw(body), "gateway_id": gateway_id}
+    raw = {"kind": "meter", **form_values(body, FIELDS), "gateway_id": gateway_id}
     outcome = expect_saved(actions.submit_device(raw, {}, None, actor), actor, RENAMES)
     response = _read(actor, outcome.id, 201)
     response.headers["Location"] = f"/api/v1/devices/{outcome.id}"
@@ -142,7 +135,7 @@ def update_device(device_id: str):
     with session_scope(actor.engine) as conn:
         current = _find(conn, actor, device_id)
     metrics = _metrics_raw(current, body.pop("metrics", None))
-    raw = {**{key: current[key] for key in FIELDS}, **_raw({"active": current["active"], **body})}
+    raw = {**{key: current[key] for key in FIELDS}, **form_values({"active": current["active"], **body}, FIELDS)}
     names = {metric["metric_id"]: metric["metric"] for metric in current["metrics"]}
     version = if_match()
     editing = {"id": device_id, "version": current["version"] if version is None else version}

@@ -14,11 +14,11 @@ from tds_dash.api.common import (
     api_actor,
     blueprint,
     expect_saved,
+    form_values,
     if_match,
     json_body,
     page_body,
     paging,
-    parse_active,
     plain,
     reject_unknown,
     with_etag,
@@ -92,13 +92,6 @@ def list_gateways():
                                    page))
 
 
-def _raw(body: dict) -> dict:
-    active = parse_active(body.get("active"))
-    if active is None:
-        raise ApiError(400, "invalid_body", "'active' must be true or false", "active")
-    return {**{key: body[key] for key in FIELDS if key in body}, "active": active}
-
-
 @blueprint.post("/gateways")
 def create_gateway():
     """Register a gateway under one of the caller's accounts (operator or admin)."""
@@ -106,7 +99,7 @@ def create_gateway():
     reject_unknown(body, ("account",) + FIELDS)
     with session_scope(actor.engine) as conn:
         account_id = account_id_for(conn, actor, body.get("account"))
-    outcome = expect_saved(actions.submit_gateway({**_raw(body), "account_id": account_id}, None, actor), actor,
+    outcome = expect_saved(actions.submit_gateway({**form_values(body, FIELDS), "account_id": account_id}, None, actor), actor,
                            RENAMES)
     response = _read(actor, gateway_id=outcome.id, status=201)
     response.headers["Location"] = f"/api/v1/gateways/{response.json['serial']}"
@@ -126,7 +119,7 @@ def update_gateway(serial: str):
     reject_unknown(body, FIELDS)
     with session_scope(actor.engine) as conn:
         current = _find(conn, actor, serial)
-    raw = {**{key: current[key] for key in FIELDS}, **_raw({"active": current["active"], **body})}
+    raw = {**{key: current[key] for key in FIELDS}, **form_values({"active": current["active"], **body}, FIELDS)}
     version = if_match()
     editing = {"id": current["id"], "version": current["version"] if version is None else version}
     expect_saved(actions.submit_gateway(raw, editing, actor), actor, RENAMES)
