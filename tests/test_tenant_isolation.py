@@ -32,7 +32,9 @@ def two_tenants(database, mosquitto):
                      " AND gateway_id = (SELECT id FROM gateways WHERE serial LIKE 'GW-SECRET%%')", (SECRET_VALUE,))
     database.execute("UPDATE devices SET name = 'SECRET ' || code WHERE account_id = (SELECT id FROM accounts"
                      " WHERE slug = 'globex')")
-    app = create_app(settings_for(database, mosquitto))
+    # iso002 sends six GETs per /api/v1 route: more than the default 120/minute per user once tariffs
+    # joined; the rate limit has its own tests (test_sec02x).
+    app = create_app(settings_for(database, mosquitto, TDS_API_RATE_LIMIT="100000/minute"))
     engine = app.server.extensions["tds"].engine
     ensure_test_user(engine, "acme-viewer", "viewer", ("acme",))
     ids = {name: database.query(sql)[0][0] for name, sql in {
