@@ -22,7 +22,7 @@ from tds_dash.db import session_scope
 from tds_dash.errors import json_error
 from tds_dash.fleet.actor import Actor
 from tds_dash.queries.filters import list_accounts
-from tds_dash.tariffs import service
+from tds_dash.tariffs import service, statements
 from tds_dash.tariffs.model import Tariff, TariffVersion, to_plain
 
 blueprint = flask.Blueprint("api_tariffs", __name__, url_prefix="/api/v1")
@@ -260,3 +260,21 @@ def put_surcharge(tariff_id: int, month: str):
         saved = service.set_surcharge(conn, actor.scope, _writer(actor), tariff.account_id, tariff.metric,
                                       {**body, "month": month})
     return flask.jsonify(to_plain(saved))
+
+
+@blueprint.get("/tariffs/<int:tariff_id>/statements/<month>")
+def get_statement(tariff_id: int, month: str):
+    """The month's statement as PDF (default) or CSV: lines per component in centavos adding up to the total."""
+    actor, output = api_actor(), flask.request.args.get("format", "pdf").strip().lower() or "pdf"
+    if output not in ("pdf", "csv"):
+        raise ApiError(400, "invalid_parameter", "'format' must be pdf or csv", "format")
+    with session_scope(actor.engine) as conn:
+        tariff = _tariff(conn, actor, tariff_id)
+        statement = statements.build_statement(conn, actor.scope, tariff.account_id, tariff.metric, month,
+                                               services().settings.zone)
+        slug = _accounts(conn, actor)[tariff.account_id]
+    name = f"statement_{slug}_{tariff.metric}_{statement.month:%Y-%m}.{output}"
+    body = (statements.statement_csv(statement, slug, actor.language) if output == "csv"
+            else statements.statement_pdf(statement, slug, actor.language))
+    return flask.Response(body, mimetype="text/csv" if output == "csv" else "application/pdf",
+                          headers={"Content-Disposition": f'attachment; filename="{name}"'})

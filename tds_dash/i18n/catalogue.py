@@ -614,3 +614,16 @@ MESSAGES.update({
                           "en": "Not allowed: only operators and admins change tariffs."},
     "tariffs.invalid": {"pt-BR": "Campo {field}: {message}", "en": "Field {field}: {message}"},
 })
+
+# monthly statements (tds_dash/tariffs/statements.py)
+MESSAGES.update({
+    "statement.title": {"pt-BR": "Demonstrativo de custo", "en": "Cost statement"},
+    "statement.total": {"pt-BR": "Total", "en": "Total"},
+    "statement.component.energy": {"pt-BR": "Energia", "en": "Energy"},
+    "statement.component.tier": {"pt-BR": "Faixa", "en": "Tier"},
+    "statement.component.surcharge": {"pt-BR": "Adicional", "en": "Surcharge"},
+    "statement.component.fixed_fee": {"pt-BR": "Taxa fixa", "en": "Fixed fee"},
+    "statement.component.minimum": {"pt-BR": "Complemento do mínimo", "en": "Minimum top-up"},
+    "statement.component.tax": {"pt-BR": "Tributo", "en": "Tax"},
+    "statement.component.unpriced": {"pt-BR": "Sem tarifa", "en": "Not priced"},
+})
