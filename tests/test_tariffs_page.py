@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import sys
 from datetime import date, datetime, timezone
 from decimal import Decimal
@@ -61,6 +62,7 @@ def test_tpg001_viewer_reads_versions_and_last_month_cost_without_forms(app, pag
         want = service.preview_month(conn, ALL_ACCOUNTS, fleet.acme, METRIC, last,
                                      app.server.extensions["tds"].settings.zone).stored
     assert want > 0 and format_brl(want, "pt-BR") in panel and f"{last:%m/%Y}" in panel
+    assert f"/statements/{last:%Y-%m}?format=csv" in panel
     assert "Escolha uma conta" in unchosen
     assert "Campo account" in foreign  # globex lies outside the viewer's accounts: "unknown account", as a 404
 
@@ -122,6 +124,9 @@ def test_tpg005_through_http_the_navbar_links_the_page_and_a_crafted_account_is_
                   {"id": module.METRIC, "property": "value", "value": METRIC},
                   {"id": module.REFRESH, "property": "data", "value": 0}], [], f"{module.ACCOUNT}.value")
     assert "Branca" in panel
+    link = re.search(r'"href": "(/api/v1/tariffs/[0-9]+/statements/[0-9-]+)"', panel).group(1)
+    statement = client.get(link)  # the page's link works with the browser's session
+    assert statement.status_code == 200 and statement.data.startswith(b"%PDF")
     foreign = call(client, app, (f"{module.PANEL}.children",),
                    [{"id": module.ACCOUNT, "property": "value", "value": fleet.globex},
                     {"id": module.METRIC, "property": "value", "value": METRIC},

@@ -594,6 +594,7 @@ MESSAGES.update({
                            "en": "Cost of {month} under the current tariff: {cost}"},
     "tariffs.preview_result": {"pt-BR": "{month}: {stored} com a tarifa atual, {draft} com esta versão",
                                "en": "{month}: {stored} under the current tariff, {draft} under this version"},
+    "tariffs.statement": {"pt-BR": "Demonstrativo do mês passado:", "en": "Last month's statement:"},
     "tariffs.new": {"pt-BR": "Nova tarifa para esta conta e grandeza", "en": "New tariff for this account and quantity"},
     "tariffs.name": {"pt-BR": "Nome", "en": "Name"},
     "tariffs.uf": {"pt-BR": "UF (feriados estaduais)", "en": "State (its holidays)"},

@@ -88,8 +88,17 @@ def panel(account_id, metric, language: str) -> list:
     state = f" · {tariff.holiday_subdivision}" if tariff.holiday_subdivision else ""
     return [html.H5(f"{tariff.name}{state}", id="tariffs-name"),
             html.Div(preview_text(account_id, metric, None, language), className="mb-2", id="tariffs-last-month"),
+            statement_links(tariff, language),
             html.H6(i18n.t("tariffs.versions", language)), _versions(tariff, language),
             html.H6(i18n.t("tariffs.surcharges", language)), _surcharges(tariff, language)]
+
+
+def statement_links(tariff: Tariff, language: str) -> html.Div:
+    """Last month's statement as PDF and CSV (the API route; the browser's session signs the request)."""
+    url = f"/api/v1/tariffs/{tariff.id}/statements/{_last_month():%Y-%m}"
+    return html.Div([html.Span(i18n.t("tariffs.statement", language), className="me-2"),
+                     html.A("PDF", href=url, className="me-2", id="tariffs-statement-pdf"),
+                     html.A("CSV", href=f"{url}?format=csv", id="tariffs-statement-csv")], className="mb-3 small")
 
 
 def form_values(account_id, metric) -> tuple:
