@@ -10,7 +10,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html
 
 from tds_dash import figures, i18n, inputs
-from tds_dash.consumption import ids
+from tds_dash.consumption import ids, month_cost
 from tds_dash.consumption import overview as overview_model
 from tds_dash.consumption.explorer import controls as explorer_controls
 from tds_dash.context import current_language, current_scope, services
@@ -91,15 +91,16 @@ def update_overview_store(_tick, account_id, gateway_id, metric):
     now = datetime.now(timezone.utc)
     try:
         with session_scope(app.engine) as conn:
-            data = overview.fetch_overview(conn, current_scope().restrict(account_id), now, app.settings.zone,
-                                           metric or "energy_kwh", gateway_id)
+            scope = current_scope().restrict(account_id)
+            data = overview.fetch_overview(conn, scope, now, app.settings.zone, metric or "energy_kwh", gateway_id)
+            cost = month_cost.month_cost(conn, scope, metric or "energy_kwh", now, app.settings.zone, gateway_id)
     except Exception as error:  # shown to the user and logged; the last good data stays on screen
         log.exception("overview refresh failed")
         return dash.no_update, dash.no_update, dbc.Alert(i18n.t("error.load", language, error=type(error).__name__),
                                                          color="danger")
     updated = i18n.t("refresh.updated", language, when=i18n.format_datetime(now, app.settings.zone, language))
     notice = overview_model.history_notice(app.background, language)
-    return overview_model.to_store(data, metric or "energy_kwh", now), updated, notice
+    return overview_model.to_store(data, metric or "energy_kwh", now, cost), updated, notice
 
 
 @callback(Output(ids.OVERVIEW_CARDS, "children"), Input(ids.OVERVIEW_STORE, "data"), prevent_initial_call=True)

@@ -19,7 +19,7 @@ import pandas as pd
 from flask_limiter import RateLimitExceeded
 
 from tds_dash import periods
-from tds_dash.api import limits
+from tds_dash.api import bucket_costs, limits
 from tds_dash.context import current_scope, services
 from tds_dash.db import session_scope
 from tds_dash.errors import json_error
@@ -118,6 +118,13 @@ def _granularity(start: datetime, end: datetime) -> str:
     return value
 
 
+def _cost_flag() -> bool:
+    raw = flask.request.args.get("cost", "").strip().lower()
+    if raw not in {"", "true", "false", "1", "0"}:
+        raise ApiError(400, "invalid_parameter", "'cost' must be true or false", "cost")
+    return raw in {"true", "1"}
+
+
 def _devices(conn, ids: list[int]) -> list[dict]:
     found = [devices.find_device(conn, current_scope(), device_id) for device_id in ids]
     missing = [device_id for device_id, device in zip(ids, found) if device is None]
@@ -178,15 +185,19 @@ def _meta(start: datetime, end: datetime, found: list[dict]) -> dict:
 @blueprint.get("/consumption")
 def get_consumption():
     """Rollup buckets per device and metric: consumption, min/avg/max, count (bucket start in [from, to))."""
-    ids, (start, end), output = _device_ids(), _range(), _format()
+    ids, (start, end), output, with_cost = _device_ids(), _range(), _format(), _cost_flag()
     granularity = _granularity(start, end)
     zone = services().settings.zone
+    columns = ["device_id", "metric", "unit", "bucket", "consumption", "min", "avg", "max", "count"]
     with session_scope(services().engine) as conn:
         metric_id = _metric_id(conn)
         found = _devices(conn, ids)
         frame = consumption.device_series(conn, current_scope(), ids, granularity, start, end, zone, metric_id)
+        if with_cost:  # exact cost per bucket from the account's tariff (tds_dash/api/bucket_costs.py)
+            owners = {i: devices.find_device(conn, current_scope(), i)["account_id"] for i in ids}
+            frame = bucket_costs.add_costs(conn, current_scope(), frame, owners, start, end, granularity, zone)
+            columns += ["cost", "currency"]
     meta = {**_meta(start, end, found), "granularity": granularity}
-    columns = ["device_id", "metric", "unit", "bucket", "consumption", "min", "avg", "max", "count"]
     return _respond(meta, frame.drop(columns=["last_value", "last_ts"]), ("bucket",), columns, "consumption", output)
 
 

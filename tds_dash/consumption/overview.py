@@ -9,6 +9,7 @@ import pandas as pd
 from dash import html
 
 from tds_dash import i18n
+from tds_dash.consumption import month_cost
 from tds_dash.fleet import gateway_detail
 from tds_dash.queries.overview import OverviewData
 
@@ -22,10 +23,11 @@ def _frame_records(frame: pd.DataFrame, time_column: str) -> list[dict]:
     return out.astype(object).where(out.notna(), None).to_dict("records")
 
 
-def to_store(data: OverviewData, metric: str, fetched_at: datetime) -> dict:
+def to_store(data: OverviewData, metric: str, fetched_at: datetime, cost: month_cost.MonthCost | None = None) -> dict:
     """JSON-safe snapshot kept in a dcc.Store; every figure and table is drawn from it."""
     return {
         "metric": metric,
+        "cost": month_cost.to_store(cost),
         "fetched_at": fetched_at.isoformat(),
         "cards": {
             "gateways_online": data.gateways_online, "gateways_total": data.gateways_total,
@@ -77,6 +79,7 @@ def cards(store: dict, language: str) -> list:
               "overview-card-readings"),
         _card(i18n.t("card.month", language), f"{i18n.format_number(current, language)} {unit}", comparison,
               "overview-card-month"),
+        month_cost.cost_card(store.get("cost"), language),  # None (nothing drawn) without a tariff in view
         gateway_detail.offline_alert(store.get("offline", []), store["fetched_at"], language),
     ]
 

@@ -25,6 +25,9 @@ MESSAGES.update({
     "card.vs_last_month": {"pt-BR": "{change} vs. mesmo período do mês anterior ({previous})",
                            "en": "{change} vs. same period last month ({previous})"},
     "card.no_previous": {"pt-BR": "sem dados do mês anterior", "en": "no data for last month"},
+    "card.cost": {"pt-BR": "Custo no mês", "en": "Cost this month"},
+    "card.cost_vs_last_month": {"pt-BR": "{change} vs. mesmo período do mês anterior ({previous})",
+                                "en": "{change} vs. same period last month ({previous})"},
     "chart.monthly": {"pt-BR": "Consumo mensal — últimos 13 meses", "en": "Monthly consumption — last 13 months"},
     "chart.daily": {"pt-BR": "Consumo diário — mês atual", "en": "Daily consumption — this month"},
     "chart.empty": {"pt-BR": "Sem dados no período", "en": "No data in this period"},
@@ -568,4 +571,60 @@ MESSAGES.update({
     "alarms.delivery.ok": {"pt-BR": "aceita", "en": "accepted"},
     "alarms.delivery.failed": {"pt-BR": "falhou (nova tentativa depois)", "en": "failed (retried later)"},
     "alarms.suppressed": {"pt-BR": " ({count} alarmes de medidores suspensos)", "en": " ({count} meter alarms held back)"},
+})
+
+# tariffs page (pages/tariffs.py, tds_dash/tariffs/view.py)
+MESSAGES.update({
+    "nav.tariffs": {"pt-BR": "Tarifas", "en": "Tariffs"},
+    "tariffs.title": {"pt-BR": "Tarifas", "en": "Tariffs"},
+    "tariffs.pick": {"pt-BR": "Escolha uma conta e uma grandeza.", "en": "Choose an account and a quantity."},
+    "tariffs.none": {"pt-BR": "Esta conta não tem tarifa para esta grandeza: o custo não é calculado.",
+                     "en": "This account has no tariff for this quantity: no cost is computed."},
+    "tariffs.versions": {"pt-BR": "Versões (a mais recente primeiro)", "en": "Versions (newest first)"},
+    "tariffs.surcharges": {"pt-BR": "Adicional mensal por unidade (bandeira)", "en": "Monthly surcharge per unit"},
+    "tariffs.col.valid_from": {"pt-BR": "Vigente desde", "en": "Valid from"},
+    "tariffs.col.fixed_fee": {"pt-BR": "Taxa fixa", "en": "Fixed fee"},
+    "tariffs.col.minimum": {"pt-BR": "Valor mínimo", "en": "Minimum charge"},
+    "tariffs.col.periods": {"pt-BR": "Postos horários", "en": "Time-of-use periods"},
+    "tariffs.col.tiers": {"pt-BR": "Faixas", "en": "Tiers"},
+    "tariffs.col.taxes": {"pt-BR": "Tributos", "en": "Taxes"},
+    "tariffs.col.month": {"pt-BR": "Mês (AAAA-MM)", "en": "Month (YYYY-MM)"},
+    "tariffs.col.label": {"pt-BR": "Rótulo", "en": "Label"},
+    "tariffs.last_month": {"pt-BR": "Custo de {month} com a tarifa atual: {cost}",
+                           "en": "Cost of {month} under the current tariff: {cost}"},
+    "tariffs.preview_result": {"pt-BR": "{month}: {stored} com a tarifa atual, {draft} com esta versão",
+                               "en": "{month}: {stored} under the current tariff, {draft} under this version"},
+    "tariffs.statement": {"pt-BR": "Demonstrativo do mês passado:", "en": "Last month's statement:"},
+    "tariffs.new": {"pt-BR": "Nova tarifa para esta conta e grandeza", "en": "New tariff for this account and quantity"},
+    "tariffs.name": {"pt-BR": "Nome", "en": "Name"},
+    "tariffs.uf": {"pt-BR": "UF (feriados estaduais)", "en": "State (its holidays)"},
+    "tariffs.create": {"pt-BR": "Criar tarifa", "en": "Create tariff"},
+    "tariffs.created": {"pt-BR": "Tarifa criada.", "en": "Tariff created."},
+    "tariffs.form": {"pt-BR": "Nova versão (substitui a da mesma data)", "en": "New version (replaces one of the same date)"},
+    "tariffs.json_hint": {"pt-BR": "Listas em JSON, decimais como texto: postos [{\"name\", \"price\", \"windows\": "
+                                   "[{\"day_type\", \"start\", \"end\"}]}], faixas [{\"up_to\", \"price\"}], tributos "
+                                   "[{\"name\", \"rate\"}].",
+                          "en": "Lists as JSON, decimals as text: periods [{\"name\", \"price\", \"windows\": "
+                                "[{\"day_type\", \"start\", \"end\"}]}], tiers [{\"up_to\", \"price\"}], taxes "
+                                "[{\"name\", \"rate\"}]."},
+    "tariffs.preview": {"pt-BR": "Prévia do mês passado", "en": "Preview last month"},
+    "tariffs.save": {"pt-BR": "Salvar", "en": "Save"},
+    "tariffs.saved": {"pt-BR": "Versão de {date} salva.", "en": "Version of {date} saved."},
+    "tariffs.surcharge_saved": {"pt-BR": "Adicional de {month} salvo.", "en": "Surcharge of {month} saved."},
+    "tariffs.forbidden": {"pt-BR": "Sem permissão: apenas operadores e administradores alteram tarifas.",
+                          "en": "Not allowed: only operators and admins change tariffs."},
+    "tariffs.invalid": {"pt-BR": "Campo {field}: {message}", "en": "Field {field}: {message}"},
+})
+
+# monthly statements (tds_dash/tariffs/statements.py)
+MESSAGES.update({
+    "statement.title": {"pt-BR": "Demonstrativo de custo", "en": "Cost statement"},
+    "statement.total": {"pt-BR": "Total", "en": "Total"},
+    "statement.component.energy": {"pt-BR": "Energia", "en": "Energy"},
+    "statement.component.tier": {"pt-BR": "Faixa", "en": "Tier"},
+    "statement.component.surcharge": {"pt-BR": "Adicional", "en": "Surcharge"},
+    "statement.component.fixed_fee": {"pt-BR": "Taxa fixa", "en": "Fixed fee"},
+    "statement.component.minimum": {"pt-BR": "Complemento do mínimo", "en": "Minimum top-up"},
+    "statement.component.tax": {"pt-BR": "Tributo", "en": "Tax"},
+    "statement.component.unpriced": {"pt-BR": "Sem tarifa", "en": "Not priced"},
 })

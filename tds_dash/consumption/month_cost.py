@@ -1,0 +1,86 @@
+"""The overview's cost card: this month's exact cost so far vs the same elapsed part of last month."""
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import dash_bootstrap_components as dbc
+from dash import html
+from sqlalchemy.engine import Connection
+
+from tds_dash import i18n, periods
+from tds_dash.queries.devices import device_options
+from tds_dash.queries.scope import Scope
+from tds_dash.tariffs import service
+from tds_dash.tariffs.money import format_brl
+
+CARD_ID = "overview-card-cost"
+
+
+@dataclasses.dataclass(frozen=True)
+class MonthCost:
+    """Exact costs (Decimal) of the accounts in view that have a tariff for the metric."""
+
+    current: Decimal
+    previous: Decimal
+    accounts: int  # how many accounts are priced: the others have no tariff and are left out
+
+
+def _spans(now: datetime, zone: ZoneInfo) -> tuple[tuple[datetime, datetime], tuple[datetime, datetime]]:
+    """This month up to the hour in progress, and last month up to the same point (as the consumption card)."""
+    this_month = periods.local_midnight(now.astimezone(zone).date().replace(day=1), zone)
+    last_month = periods.local_midnight(periods.add_months(this_month.astimezone(zone).date(), -1), zone)
+    end = periods.floor_hour(now, zone) + timedelta(hours=1)
+    return (this_month, end), (last_month, min(last_month + (end - this_month), this_month))
+
+
+def month_cost(conn: Connection, scope: Scope, metric: str, now: datetime, zone: ZoneInfo,
+               gateway_id: int | None = None) -> MonthCost | None:
+    """Costs of the scope's accounts with a tariff for `metric` (one gateway's devices, or all); None: no tariff."""
+    tariffs = [t for t in service.list_tariffs(conn, scope) if t.metric == metric]
+    devices: list[int] = []
+    if gateway_id is not None:
+        devices = [d["id"] for d in device_options(conn, scope, gateway_ids=[gateway_id])]
+        if not devices:
+            return None  # an empty device filter would mean every device
+    (start, end), (before, same_point) = _spans(now, zone)
+    current = previous = Decimal(0)
+    for tariff in tariffs:
+        current += service.cost_breakdown(conn, scope, tariff.account_id, metric, start, end, "month", zone,
+                                          devices).total
+        previous += service.cost_breakdown(conn, scope, tariff.account_id, metric, before, same_point, "month",
+                                           zone, devices).total
+    return MonthCost(current, previous, len(tariffs)) if tariffs else None
+
+
+def to_store(cost: MonthCost | None) -> dict | None:
+    """JSON-safe (decimal strings) for the overview's dcc.Store."""
+    return None if cost is None else {"current": str(cost.current), "previous": str(cost.previous)}
+
+
+def _decimal(text) -> Decimal:
+    """A stored decimal string; anything else is a ValueError (the store comes back from the browser)."""
+    try:
+        value = Decimal(str(text))
+    except ArithmeticError:  # decimal.InvalidOperation is not a ValueError
+        raise ValueError(f"not a decimal: {text!r}") from None
+    if not value.is_finite():
+        raise ValueError(f"not a finite decimal: {text!r}")
+    return value
+
+
+def cost_card(stored: dict | None, language: str) -> dbc.Col | None:
+    """The card, or None when nothing in view has a tariff."""
+    if not stored:
+        return None
+    current, previous = _decimal(stored["current"]), _decimal(stored["previous"])
+    note = (i18n.t("card.cost_vs_last_month", language, change=i18n.format_percent(float(current / previous - 1),
+                                                                                    language),
+                   previous=format_brl(previous, language)) if previous else i18n.t("card.no_previous", language))
+    return dbc.Col(dbc.Card(dbc.CardBody([
+        html.Div(i18n.t("card.cost", language), className="text-muted small"),
+        html.Div(format_brl(current, language), className="fs-3 fw-semibold", id=f"{CARD_ID}-value"),
+        html.Div(note, className="small text-muted", id=f"{CARD_ID}-note"),
+    ]), className="h-100 shadow-sm"), md=3, className="mb-3", id=CARD_ID)
