@@ -129,6 +129,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
                     settings)
     server.register_blueprint(auth_routes.blueprint)
     server.register_blueprint(health.blueprint)
+    # A check that runs before any /api/v1 blueprint (e.g. NUL in a parameter) answers in the one error body
+    # whichever blueprint the route belongs to (Flask prefers this to a blueprint's catch-all handler).
+    server.register_error_handler(api_v1.ApiError, api_v1.api_error_response)
     server.register_blueprint(api_v1.blueprint)
     server.register_blueprint(resources.blueprint)
     server.register_blueprint(api_alarms.blueprint)

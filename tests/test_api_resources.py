@@ -428,3 +428,14 @@ def test_api109_api_writes_leave_the_same_audit_rows_as_the_page(fleet_api, data
 
     assert same(rows[0]) == same(rows[1]) and same(rows[2]) == same(rows[3])
     assert rows[0][5]["inactivity_timeout_s"] == 300 and rows[2][4]["active"] is True  # real content compared
+
+
+def test_api111_nul_in_a_parameter_is_a_400_on_every_api_blueprint(app, client):
+    """The NUL check runs before any /api/v1 blueprint; each answers it in the one error body."""
+    from tests.explorer_data import api_token
+
+    headers = api_token(app, "nul-admin")
+    for path in ("/api/v1/gateways", "/api/v1/alarms", "/api/v1/tariffs", "/api/v1/consumption"):
+        response = client.get(path, query_string={"account": "a\x00b"}, headers=headers)
+        assert response.status_code == 400, path
+        assert response.json["error"]["code"] == "invalid_parameter" and response.json["error"]["parameter"] == "account"

@@ -10,12 +10,12 @@ import logging
 from datetime import datetime, timedelta, timezone
 
 import flask
-from werkzeug.exceptions import HTTPException
 
 from tds_dash import periods
 from tds_dash.alarms import service
 from tds_dash.alarms.rules import RuleError
 from tds_dash.api import limits
+from tds_dash.api.v1 import unexpected_error
 from tds_dash.context import Forbidden, services
 from tds_dash.errors import json_error
 
@@ -56,14 +56,7 @@ def _conflict(error: service.Conflict):
     return json_error(409, "conflict", str(error))
 
 
-@blueprint.errorhandler(Exception)
-def _unexpected(error: Exception):
-    if isinstance(error, HTTPException):
-        if error.code == 429 and error.response is not None:
-            return error.response  # the rate limiter's own answer (rate_limited, Retry-After)
-        return json_error(error.code or 500, "http_error", error.description or error.name)
-    log.exception("alarms api request failed")
-    return json_error(500, "internal_error", type(error).__name__)
+blueprint.register_error_handler(Exception, unexpected_error)  # the one catch-all of every /api/v1 blueprint
 
 
 def _body() -> dict:

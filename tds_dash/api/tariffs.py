@@ -11,12 +11,11 @@ from datetime import datetime
 from decimal import Decimal
 
 import flask
-from werkzeug.exceptions import HTTPException
 
 from tds_dash import periods
 from tds_dash.api import limits
 from tds_dash.api.common import api_actor, json_body, reject_unknown
-from tds_dash.api.v1 import ApiError
+from tds_dash.api.v1 import ApiError, unexpected_error
 from tds_dash.context import services
 from tds_dash.db import session_scope
 from tds_dash.errors import json_error
@@ -56,14 +55,7 @@ def _not_found(error: _Missing):
     return json_error(404, "not_found", str(error))
 
 
-@blueprint.errorhandler(Exception)
-def _unexpected(error: Exception):
-    if isinstance(error, HTTPException):
-        if error.code == 429 and error.response is not None:
-            return error.response  # the rate limiter's own answer (rate_limited, Retry-After)
-        return json_error(error.code or 500, "http_error", error.description or error.name)
-    log.exception("tariffs api request failed")
-    return json_error(500, "internal_error", type(error).__name__)
+blueprint.register_error_handler(Exception, unexpected_error)  # the one catch-all of every /api/v1 blueprint
 
 
 @blueprint.url_value_preprocessor

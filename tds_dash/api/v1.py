@@ -17,6 +17,7 @@ from datetime import datetime
 import flask
 import pandas as pd
 from flask_limiter import RateLimitExceeded
+from werkzeug.exceptions import HTTPException
 
 from tds_dash import periods
 from tds_dash.api import bucket_costs, limits
@@ -44,7 +45,7 @@ class ApiError(Exception):
 
 
 @blueprint.errorhandler(ApiError)
-def _api_error(error: ApiError):
+def api_error_response(error: ApiError):
     return json_error(error.status, error.code, error.message, error.parameter or None)
 
 
@@ -53,10 +54,20 @@ def _rate_limited(error: RateLimitExceeded):
     return error.get_response()  # the JSON body built by limits._on_rate_breach
 
 
-@blueprint.errorhandler(Exception)
-def _unexpected(error: Exception):
+def unexpected_error(error: Exception):
+    """Catch-all of /api/v1 blueprints: our ApiError (also raised by app-wide checks), the rate limiter's own
+    429, other HTTP errors in the one body, anything else a logged 500."""
+    if isinstance(error, ApiError):
+        return api_error_response(error)
+    if isinstance(error, HTTPException):
+        if error.code == 429 and error.response is not None:
+            return error.response  # the rate limiter's own answer (rate_limited, Retry-After)
+        return json_error(error.code or 500, "http_error", error.description or error.name)
     log.exception("api/v1 request failed")
     return json_error(500, "internal_error", type(error).__name__)
+
+
+blueprint.register_error_handler(Exception, unexpected_error)
 
 
 def _required(name: str) -> str:
