@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 import dash
 import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html
+from dash.exceptions import PreventUpdate
 
 from tds_dash import i18n, inputs
 from tds_dash.certificates import page_actions
@@ -68,9 +69,12 @@ def update_body(_tick, serial):
 @callback(Output(certs.CERTS_RESULT, "children"), Output(certs.CERTS_BODY, "children"), Output(certs.CSR, "value"),
           Input(certs.ISSUE, "n_clicks"), Input(certs.SIGN, "n_clicks"), State(certs.CSR, "value"),
           State(fid.GWD_SERIAL, "data"), prevent_initial_call=True)
-def on_issue(_issue, _sign, csr, serial):
-    result, body = page_actions.issue(page_actions.request_viewer(), serial, csr or "" if ctx.triggered_id == certs.SIGN
-                                      else None)
+def on_issue(issue_clicks, sign_clicks, csr, serial):
+    signing = ctx.triggered_id == certs.SIGN
+    if not (sign_clicks if signing else issue_clicks):
+        # Another callback re-rendering the card inserts fresh buttons, and Dash then calls this with no click.
+        raise PreventUpdate
+    result, body = page_actions.issue(page_actions.request_viewer(), serial, (csr or "") if signing else None)
     return result, body, ""
 
 
@@ -88,8 +92,8 @@ def ask_revoke(clicks):
           Input(certs.REVOKE_OK, "n_clicks"), Input(certs.REVOKE_CANCEL, "n_clicks"),
           State(certs.REVOKE_TARGET, "data"), State(certs.REVOKE_REASON, "value"), State(fid.GWD_SERIAL, "data"),
           prevent_initial_call=True)
-def on_revoke(_ok, _cancel, target, reason, serial):
-    if ctx.triggered_id != certs.REVOKE_OK:
+def on_revoke(ok_clicks, _cancel, target, reason, serial):
+    if ctx.triggered_id != certs.REVOKE_OK or not ok_clicks:
         return False, dash.no_update, dash.no_update
     result, body = page_actions.revoke(page_actions.request_viewer(), serial, target, reason)
     return False, result, body

@@ -135,3 +135,52 @@ def test_cpg004_gateways_list_badges(page):
 
     assert certificate_badge("expiring", "pt-BR", "GW-B1").children == "expira em < 30 dias"
     assert certificate_badge("ok", "en", "GW-A1") is None
+
+
+def _clicked(duo, selector) -> bool:
+    """Scroll the button into view and click it; False while it is covered, missing or re-rendered."""
+    import json
+
+    from selenium.common.exceptions import WebDriverException
+
+    if isinstance(selector, dict):  # a pattern-matching id, rendered as sorted compact JSON
+        selector = "[id='" + json.dumps(selector, sort_keys=True, separators=(",", ":")) + "']"
+    try:
+        button = duo.driver.find_element("css selector", selector)
+        duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", button)
+        button.click()
+        return True
+    except WebDriverException:
+        return False
+
+
+@pytest.mark.browser
+def test_cpg005_browser_operator_issues_then_revokes(dash_duo, database, tmp_path):
+    from tds_dash.app import create_app
+    from tests.conftest import ensure_test_user
+    from tests.helpers import free_port, wait_until
+
+    provision_fleet(database, {"GW-A1": "acme"})
+    app = create_app(settings_for(database, types.SimpleNamespace(url="mqtt://127.0.0.1:1"),
+                                  TDS_PKI_DIR=tmp_path / "pki"))
+    ensure_test_user(app.server.extensions["tds"].engine, "cert-olga", "operator", ("acme",))
+    dash_duo.start_server(app, port=free_port(), sign_in_as="cert-olga")
+    dash_duo.driver.get(dash_duo.server_url + "/gateways/GW-A1")
+    dash_duo.wait_for_contains_text("#gateway-certificates", "PUBACK")
+    wait_until(lambda: _clicked(dash_duo, "#gateway-cert-issue"), message="issue")  # below the fold
+    dash_duo.wait_for_element("#gateway-cert-key")
+    assert "BEGIN PRIVATE KEY" in dash_duo.find_element("#gateway-cert-key").get_attribute("value")
+    certificate_id = wait_until(lambda: database.scalar("SELECT id FROM gateway_certificates"))
+    wait_until(lambda: _clicked(dash_duo, {"type": "gateway-cert-revoke", "certificate": certificate_id}),
+               message="revoke")
+    dash_duo.wait_for_element("#gateway-cert-revoke-reason").send_keys("stolen")
+    wait_until(lambda: _clicked(dash_duo, "#gateway-cert-revoke-ok"), message="confirm")  # the modal fades in
+    dash_duo.wait_for_element("#gateway-cert-revoked")
+    assert database.query("SELECT status, revocation_reason, revoked_by FROM gateway_certificates") == [
+        ("revoked", "stolen", "cert-olga")]
+    dash_duo.driver.get(dash_duo.server_url + "/gateways/GW-A1")  # a reload: the key is gone for good
+    dash_duo.wait_for_element(f"#gateway-cert-row-{certificate_id}")
+    assert dash_duo.driver.find_elements("css selector", "#gateway-cert-key") == []
+    dash_duo.driver.get(dash_duo.server_url + "/gateways")
+    dash_duo.wait_for_text_to_equal("#gateways-cert-GW-A1", "revogado")
+    assert dash_duo.get_logs() == []
