@@ -516,6 +516,8 @@ MESSAGES.update({
     "alarms.kind.night_flow": {"pt-BR": "Consumo noturno (vazamento?)", "en": "Night flow (leak?)"},
     "alarms.kind.spike": {"pt-BR": "Pico de consumo", "en": "Consumption spike"},
     "alarms.kind.ingest_stalled": {"pt-BR": "Ingestão parada", "en": "Ingest stalled"},
+    "alarms.kind.certificate_expiring": {"pt-BR": "Certificado do gateway expirando",
+                                         "en": "Gateway certificate expiring"},
     "alarms.kind.test": {"pt-BR": "Teste", "en": "Test"},
     "alarms.event.raised": {"pt-BR": "disparado", "en": "raised"},
     "alarms.event.cleared": {"pt-BR": "normalizado", "en": "cleared"},
