@@ -6,9 +6,12 @@ from datetime import datetime, timezone
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, callback, dcc, html
+from dash import ALL, Input, Output, State, callback, ctx, dcc, html
+from dash.exceptions import PreventUpdate
 
 from tds_dash import i18n, inputs
+from tds_dash.certificates import page_actions
+from tds_dash.certificates import view as certs
 from tds_dash.context import current_language, current_scope, services
 from tds_dash.db import session_scope
 from tds_dash.fleet import gateway_detail
@@ -16,7 +19,8 @@ from tds_dash.fleet import ids as fid
 from tds_dash.queries import events
 
 dash.register_page(__name__, path_template="/gateways/<serial>", name="Gateway")
-inputs.declare({f"{fid.GWD_SERIAL}.data": inputs.text})
+inputs.declare({f"{fid.GWD_SERIAL}.data": inputs.text, f"{certs.CSR}.value": certs.csr_text,
+                f"{certs.REVOKE_TARGET}.data": inputs.optional_id, f"{certs.REVOKE_REASON}.value": inputs.text})
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +31,20 @@ def layout(serial: str | None = None, **_query):
         dcc.Store(id=fid.GWD_SERIAL, data=serial),
         dcc.Interval(id=fid.GWD_INTERVAL, interval=refresh_ms),
         html.Div(render(serial), id=fid.GWD_BODY),
+        certificates_card(serial),
     ])
+
+
+def certificates_card(serial: str | None):
+    """Outside the refreshed body: a key shown once must not vanish at the next tick."""
+    language = current_language()
+    viewer = page_actions.request_viewer()
+    children = page_actions.body(viewer, serial or "") if serial else []
+    if not children:
+        return None
+    return dbc.Card([dbc.CardHeader(page_actions.card_title(language)), dbc.CardBody([
+        html.Div(id=certs.CERTS_RESULT), html.Div(children, id=certs.CERTS_BODY), certs.revoke_modal(language),
+    ])], className="mb-3 shadow-sm", id="gateway-certificates")
 
 
 def render(serial: str | None) -> list:
@@ -47,3 +64,36 @@ def render(serial: str | None) -> list:
           prevent_initial_call=True)
 def update_body(_tick, serial):
     return render(serial)
+
+
+@callback(Output(certs.CERTS_RESULT, "children"), Output(certs.CERTS_BODY, "children"), Output(certs.CSR, "value"),
+          Input(certs.ISSUE, "n_clicks"), Input(certs.SIGN, "n_clicks"), State(certs.CSR, "value"),
+          State(fid.GWD_SERIAL, "data"), prevent_initial_call=True)
+def on_issue(issue_clicks, sign_clicks, csr, serial):
+    signing = ctx.triggered_id == certs.SIGN
+    if not (sign_clicks if signing else issue_clicks):
+        # Another callback re-rendering the card inserts fresh buttons, and Dash then calls this with no click.
+        raise PreventUpdate
+    result, body = page_actions.issue(page_actions.request_viewer(), serial, (csr or "") if signing else None)
+    return result, body, ""
+
+
+@callback(Output(certs.REVOKE_MODAL, "is_open"), Output(certs.REVOKE_TARGET, "data"),
+          Output(certs.REVOKE_REASON, "value"), Input({"type": certs.REVOKE, "certificate": ALL}, "n_clicks"),
+          prevent_initial_call=True)
+def ask_revoke(clicks):
+    clicked = any(clicks or [])  # a re-rendered list fires with no clicks: that opens nothing
+    return page_actions.ask_revoke(ctx.triggered_id["certificate"] if clicked and ctx.triggered_id else None)
+
+
+@callback(Output(certs.REVOKE_MODAL, "is_open", allow_duplicate=True),
+          Output(certs.CERTS_RESULT, "children", allow_duplicate=True),
+          Output(certs.CERTS_BODY, "children", allow_duplicate=True),
+          Input(certs.REVOKE_OK, "n_clicks"), Input(certs.REVOKE_CANCEL, "n_clicks"),
+          State(certs.REVOKE_TARGET, "data"), State(certs.REVOKE_REASON, "value"), State(fid.GWD_SERIAL, "data"),
+          prevent_initial_call=True)
+def on_revoke(ok_clicks, _cancel, target, reason, serial):
+    if ctx.triggered_id != certs.REVOKE_OK or not ok_clicks:
+        return False, dash.no_update, dash.no_update
+    result, body = page_actions.revoke(page_actions.request_viewer(), serial, target, reason)
+    return False, result, body

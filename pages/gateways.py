@@ -15,7 +15,7 @@ from tds_dash.fleet import actions as fleet_actions
 from tds_dash.fleet import components as fleet_components
 from tds_dash.fleet import gateway_list as view
 from tds_dash.fleet import ids as fid
-from tds_dash.queries import fleet
+from tds_dash.queries import certificates, fleet
 
 dash.register_page(__name__, path="/gateways", name="Gateways", order=20, nav_key="nav.gateways")
 inputs.declare({f"{fid.GW_ACCOUNT}.value": inputs.optional_id, f"{fid.GW_SEARCH}.value": inputs.text,
@@ -69,9 +69,11 @@ def update_table(account_id, search, status, sort, page, _refresh):
                                          descending=sort["desc"], offset=((page or 1) - 1) * fleet_components.PAGE_SIZE,
                                          limit=fleet_components.PAGE_SIZE)
         unknown = fleet.list_unknown_gateways(conn, scope)
+        cert_states = certificates.certificate_states(conn, [row["id"] for row in found.rows], now)
     can = fleet_actions.can_manage()
     header = fleet_components.sortable_header("gateways", view.columns(language)[:None if can else -1], sort)
-    table = fleet_components.table("gateways-list", header, view.rows(found.rows, now, app.settings.zone, language, can),
+    table = fleet_components.table("gateways-list", header, view.rows(found.rows, now, app.settings.zone, language, can,
+                                                                     cert_states),
                              language)
     return (table, fleet_components.page_count(found.total),
             i18n.t("fleet.total", language, count=i18n.format_number(found.total, language, 0)),

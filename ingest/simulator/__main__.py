@@ -10,11 +10,15 @@ from ingest.db import create_db_engine, normalize_database_url, raw_dsn
 from ingest.simulator.fleet import build_fleet
 from ingest.simulator.history import backfill
 from ingest.simulator.provision import provision_fleet
-from ingest.simulator.publisher import LivePublisher
+from ingest.simulator.publisher import LivePublisher, TlsFiles
 
 
 @click.command()
-@click.option("--mqtt-url", default="mqtt://127.0.0.1:1883", show_default=True, help="Broker to publish to.")
+@click.option("--mqtt-url", default="mqtt://127.0.0.1:1883", show_default=True,
+              help="Broker to publish to; mqtts://host:8883 for TLS.")
+@click.option("--cafile", type=click.Path(exists=True, dir_okay=False), help="CA to verify the broker with (TLS).")
+@click.option("--certfile", help="Client certificate (mTLS); {serial} is replaced by each gateway's serial.")
+@click.option("--keyfile", help="Its private key; {serial} as for --certfile.")
 @click.option("--database-url", envvar="DATABASE_URL", help="Needed by --provision and --backfill.")
 @click.option("--accounts", default="demo", show_default=True, help="Comma-separated account slugs.")
 @click.option("--gateways", default=2, show_default=True, type=click.IntRange(1, 10_000), help="Per account.")
@@ -33,7 +37,7 @@ from ingest.simulator.publisher import LivePublisher
 @click.option("--backfill-interval", default=900, show_default=True, type=click.IntRange(1, 86400),
               help="Seconds between backfilled readings.")
 @click.option("--timezone", "timezone_name", default="America/Sao_Paulo", envvar="TDS_TIMEZONE", show_default=True)
-def main(mqtt_url, database_url, accounts, gateways, devices, interval, qos, protocol, rate, status, count,
+def main(mqtt_url, cafile, certfile, keyfile, database_url, accounts, gateways, devices, interval, qos, protocol, rate, status, count,
          duration, provision, backfill_days, backfill_interval, timezone_name):
     """Simulate gateways publishing telemetry (or backfill history into the database)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
@@ -52,7 +56,7 @@ def main(mqtt_url, database_url, accounts, gateways, devices, interval, qos, pro
     if count is None and duration is None:
         click.echo("publishing until Ctrl-C (bound it with --count or --duration)")
     publisher = LivePublisher(mqtt_url, fleet, interval, qos, 5 if protocol == "5" else 4, count, duration, rate,
-                              status=status)
+                              status=status, tls=_tls_files(cafile, certfile, keyfile, status, len(fleet)))
     publisher.start()
     try:
         while publisher.is_alive():
@@ -60,7 +64,22 @@ def main(mqtt_url, database_url, accounts, gateways, devices, interval, qos, pro
     except KeyboardInterrupt:
         publisher.stop()
         publisher.join(5)
+    if publisher.error:
+        raise click.ClickException(publisher.error)
     click.echo(f"published {publisher.published} messages")
+
+
+def _tls_files(cafile, certfile, keyfile, status: bool, gateways: int) -> TlsFiles | None:
+    """The TLS files, checked: a certificate needs its key, and one certificate cannot be several gateways."""
+    if bool(certfile) != bool(keyfile):
+        raise click.UsageError("--certfile and --keyfile go together")
+    per_gateway = bool(certfile) and "{serial}" in certfile
+    if certfile and not per_gateway and gateways > 1:
+        # The broker makes the certificate's CN the identity: other gateways' topics would be refused.
+        raise click.UsageError("one --certfile is one gateway: put {serial} in the paths, or simulate one gateway")
+    if per_gateway and not status:
+        raise click.UsageError("{serial} in --certfile needs --status (one connection per gateway)")
+    return TlsFiles(cafile, certfile, keyfile) if (cafile or certfile) else None
 
 
 if __name__ == "__main__":

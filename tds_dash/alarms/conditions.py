@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from tds_dash.alarms import queries
 from tds_dash.alarms.model import Observation, Rule
 
 # Bound-parameter filters shared by every device rule: the rule's account, then optionally one gateway,
@@ -70,3 +71,23 @@ def ingest_stalled(conn: Connection, rule: Rule, now: datetime) -> list[Observat
         return []
     return [Observation(subject="ingest", firing=True, since=last + window,
                         detail=f"no message committed since {last.isoformat()}")]
+
+
+def certificate_expiring(conn: Connection, rule: Rule, now: datetime) -> list[Observation]:
+    """A gateway whose latest unrevoked certificate ends within `days` (stage 1) or `final_days` (stage 2).
+
+    The stage is part of the subject: crossing the final mark clears the first alarm and raises a second.
+    An expired certificate stays in the final stage until the gateway gets a new one or it is revoked.
+    """
+    days, final = rule.params.get("days", 30), rule.params.get("final_days", 7)
+    found = []
+    for row in queries.certificate_ends(conn, rule.account_id, rule.gateway_id):
+        left = row.not_after - now
+        stage_days = final if left <= timedelta(days=final) else days if left <= timedelta(days=days) else None
+        if stage_days is None:
+            continue
+        detail = (f"{row.serial}: certificate expired at {row.not_after.isoformat()}" if left <= timedelta(0)
+                  else f"{row.serial}: certificate expires in {left.days} day(s), at {row.not_after.isoformat()}")
+        found.append(Observation(subject=f"gateway:{row.id}:certificate:{stage_days}d", firing=True,
+                                 since=row.not_after - timedelta(days=stage_days), gateway_id=row.id, detail=detail))
+    return found

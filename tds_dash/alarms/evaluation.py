@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 FAST_LOCK_KEY = 7_301_060  # any fixed numbers, the same in every process of this app
 SLOW_LOCK_KEY = 7_301_061
-FAST_KINDS = ("gateway_offline", "meter_silent", "ingest_stalled")
+FAST_KINDS = ("gateway_offline", "meter_silent", "ingest_stalled", "certificate_expiring")
 SLOW_KINDS = ("meter_stuck", "consumption_above", "night_flow", "spike")
 RESUME_GAP = timedelta(minutes=2)  # no traffic this long, then traffic: the ingest (re)connected
 

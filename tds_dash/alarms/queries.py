@@ -151,3 +151,20 @@ def recent_deliveries(conn: Connection, scope: Scope, limit: int = 50) -> list[d
         " JOIN notification_outbox o ON o.id = d.outbox_id JOIN notification_channels c ON c.id = o.channel_id"
         " WHERE " + _SCOPED.format(t="c") + " ORDER BY d.at DESC, d.id DESC LIMIT :limit"),
         {**scope.params(), "limit": limit}).mappings()]
+
+
+# Certificates are the certificates package's table; alarms read it here, in SQL, as a sibling must.
+_CERTIFICATE_ENDS = sa.text(
+    "SELECT g.id, g.serial, max(c.not_after) AS not_after FROM gateway_certificates c"
+    " JOIN gateways g ON g.id = c.gateway_id WHERE g.active AND c.status = 'active'"
+    " AND g.account_id = :account_id AND (CAST(:gateway_id AS bigint) IS NULL OR g.id = :gateway_id)"
+    " GROUP BY g.id, g.serial ORDER BY g.id"
+)
+
+
+def certificate_ends(conn: Connection, account_id: int, gateway_id: int | None) -> list:
+    """(id, serial, not_after) of each gateway in scope holding an unrevoked certificate: its latest end.
+
+    Only the latest counts: after a rotation the old certificate's end is no longer the gateway's problem.
+    """
+    return list(conn.execute(_CERTIFICATE_ENDS, {"account_id": account_id, "gateway_id": gateway_id}))

@@ -39,6 +39,9 @@ TEMPLATES = {t.kind: t for t in (
     # One hour > factor x the median of the same local hour over the last `weeks` weeks.
     Template("spike", "minor", 0, 0, {"factor": 3.0, "weeks": 4, "min_samples": 7, "min_consumption": 0.0}),
     Template("ingest_stalled", "critical", 0, 0, {"minutes": 5}),
+    # A gateway's last valid client certificate ends within `days`, then within `final_days`: one alarm
+    # (and notification) at each mark, so a rotation forgotten after the first gets a second, louder call.
+    Template("certificate_expiring", "warning", 0, 0, {"days": 30, "final_days": 7}),
 )}
 
 
@@ -132,6 +135,12 @@ def _kind_params(kind: str, p: dict) -> dict:
                 "min_consumption": _number(p.get("min_consumption"), "params.min_consumption", required=True)}
     if kind == "ingest_stalled":
         return {"minutes": _integer(p.get("minutes"), "params.minutes", 1, 1440)}
+    if kind == "certificate_expiring":
+        days = _integer(p.get("days"), "params.days", 2, 365)
+        final = _integer(p.get("final_days"), "params.final_days", 1, 364)
+        if final >= days:
+            raise RuleError("params.final_days", "must be fewer than days")
+        return {"days": days, "final_days": final}
     return {}
 
 

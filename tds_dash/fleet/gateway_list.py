@@ -24,11 +24,24 @@ def columns(language: str) -> list[tuple[str | None, str]]:
             ("devices", i18n.t("gateways.devices", language)), (None, i18n.t("fleet.actions", language))]
 
 
-def rows(gateways: list[dict], now: datetime, zone: ZoneInfo, language: str, can_manage: bool) -> list[html.Tr]:
-    out = []
+CERT_BADGE_COLORS = {"none": "secondary", "expiring": "warning", "revoked": "danger"}
+
+
+def certificate_badge(state: str | None, language: str, serial: str):
+    """'no certificate', 'expires in < 30 days' or 'revoked' beside the serial (nothing when fine or unknown)."""
+    if state not in CERT_BADGE_COLORS:
+        return None
+    return dbc.Badge(i18n.t(f"certs.badge.{state}", language), color=CERT_BADGE_COLORS[state],
+                     className=f"ms-1 cert-badge-{state}", id=f"gateways-cert-{serial}")
+
+
+def rows(gateways: list[dict], now: datetime, zone: ZoneInfo, language: str, can_manage: bool,
+         cert_states: dict[int, str] | None = None) -> list[html.Tr]:
+    out, cert_states = [], cert_states or {}
     for gateway in gateways:
         cells = [
-            html.Td(dcc.Link(gateway["serial"], href=f"/gateways/{gateway['serial']}")),
+            html.Td([dcc.Link(gateway["serial"], href=f"/gateways/{gateway['serial']}"),
+                     certificate_badge(cert_states.get(gateway["id"]), language, gateway["serial"])]),
             html.Td(gateway["name"]), html.Td(gateway["account"]),
             html.Td(fleet_components.status_badge(gateway["status"], language)),
             html.Td(fleet_text.seen_text(gateway["last_seen_at"], now, zone, language), className="small"),
