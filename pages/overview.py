@@ -15,6 +15,7 @@ from tds_dash.consumption import overview as overview_model
 from tds_dash.consumption.explorer import controls as explorer_controls
 from tds_dash.context import current_language, current_scope, services
 from tds_dash.db import session_scope
+from tds_dash.i18n.grid import grid_options
 from tds_dash.queries import filters, overview
 
 dash.register_page(__name__, path="/", name="Overview", order=0, nav_key="nav.overview")
@@ -64,7 +65,7 @@ def layout(**kwargs):
         ]),
         dbc.Card([dbc.CardHeader(i18n.t("table.latest", language)),
                   dbc.CardBody(dag.AgGrid(id=ids.OVERVIEW_TABLE, columnDefs=overview_model.table_columns(language),
-                                          rowData=[], dashGridOptions={"domLayout": "autoHeight"},
+                                          rowData=[], dashGridOptions=grid_options(language, domLayout="autoHeight"),
                                           className="ag-theme-alpine"))], className="shadow-sm"),
     ])
 

@@ -11,6 +11,7 @@ from dash import Input, Output, callback, dcc, html
 from tds_dash import i18n, inputs
 from tds_dash.context import current_language, current_scope, services
 from tds_dash.db import session_scope
+from tds_dash.i18n.grid import grid_options
 from tds_dash.queries import ingest as ingest_queries
 
 dash.register_page(__name__, path="/rejected", name="Rejected", order=85, nav_key="nav.rejected")
@@ -58,7 +59,7 @@ def layout(gateway: str | None = None, **kwargs):
         ])), className="mb-3 shadow-sm"),
         html.Div(id=ALERT),
         dag.AgGrid(id=TABLE, rowData=[], columnDefs=_columns(language), className="ag-theme-alpine",
-                   dashGridOptions={"pagination": True, "paginationPageSize": 50}, style={"height": "640px"}),
+                   dashGridOptions=grid_options(language, pagination=True, paginationPageSize=50), style={"height": "640px"}),
     ])
 
 

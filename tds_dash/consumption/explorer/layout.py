@@ -8,6 +8,7 @@ from dash import dcc, html
 from tds_dash import i18n, periods
 from tds_dash.consumption import ids
 from tds_dash.consumption.explorer import model as explorer_model
+from tds_dash.i18n.grid import grid_options
 from tds_dash.settings import Settings
 
 
@@ -70,6 +71,6 @@ def page(state: dict, options: dict, settings: Settings, language: str, top_devi
                   dbc.CardBody(dcc.Graph(id=ids.EXPLORER_CHART, config=graph_config))], className="mb-3 shadow-sm"),
         dbc.Card([dbc.CardHeader(i18n.t("explorer.totals", language)),
                   dbc.CardBody(dag.AgGrid(id=ids.EXPLORER_TABLE, columnDefs=explorer_model.table_columns(language),
-                                          rowData=[], dashGridOptions={"domLayout": "autoHeight"},
+                                          rowData=[], dashGridOptions=grid_options(language, domLayout="autoHeight"),
                                           className="ag-theme-alpine"))], className="shadow-sm"),
     ])
