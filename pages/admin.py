@@ -30,10 +30,10 @@ def _form(language: str, accounts: list[dict]) -> dbc.Card:
         dbc.Row([
             dbc.Col([dbc.Label(t("admin.username")), dbc.Input(id=F_USERNAME)], md=3),
             dbc.Col([dbc.Label(t("admin.name")), dbc.Input(id=F_NAME)], md=3),
-            dbc.Col([dbc.Label(t("admin.role")), dcc.Dropdown(id=F_ROLE, options=list(user_queries.ROLES),
+            dbc.Col([dbc.Label(t("admin.role")), dcc.Dropdown(labels=i18n.dropdown_labels(language), id=F_ROLE, options=list(user_queries.ROLES),
                                                               value="viewer", clearable=False)], md=2),
             dbc.Col([dbc.Label(t("admin.accounts")),
-                     dcc.Dropdown(id=F_ACCOUNTS, multi=True,
+                     dcc.Dropdown(labels=i18n.dropdown_labels(language), id=F_ACCOUNTS, multi=True,
                                   options=[{"label": a["name"], "value": a["slug"]} for a in accounts])], md=4),
         ], className="mb-2"),
         dbc.Row([

@@ -33,7 +33,7 @@ def _card(title_key: str, graph_id: str, language: str, config: dict) -> dbc.Col
 
 def layout(**kwargs):
     language = current_language()
-    config = {"displaylogo": False, "locale": "pt-BR" if language == "pt-BR" else "en"}
+    config = i18n.graph_config(language)
     return html.Div([
         html.H3(i18n.t("ingest.title", language), className="mb-1"),
         html.P([i18n.t("ingest.note", language), " ",

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 import dash
 import dash_bootstrap_components as dbc
 import flask
-from dash import dcc, html
+from dash import Input, Output, State, dcc, html
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -26,6 +26,8 @@ from tds_dash.security_headers import install_security_headers
 from tds_dash.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
+NAV_TOGGLER, NAV_COLLAPSE = "nav-toggler", "nav-collapse"
+APP_NAME = "TDS Telemetry"
 
 
 def _navbar() -> dbc.Navbar:
@@ -45,13 +47,17 @@ def _navbar() -> dbc.Navbar:
         dbc.NavItem(dbc.NavLink(label, href=f"/lang/{code}", external_link=True, id=f"nav-lang-{code}"))
         for code, label in (("pt-BR", "PT"), ("en", "EN"))
     ]
+    # Below Bootstrap's xl breakpoint (1200 px) the links fold behind the toggler: a phone sees the brand only.
     return dbc.Navbar(
         dbc.Container([
-            dbc.NavbarBrand("TDS Telemetry", href="/"),
-            dbc.Nav(links, navbar=True, className="me-auto"),
-            dbc.Nav(languages + _user_menu(language), navbar=True),
+            dbc.NavbarBrand(APP_NAME, href="/"),
+            dbc.NavbarToggler(id=NAV_TOGGLER, n_clicks=0),
+            dbc.Collapse([
+                dbc.Nav(links, navbar=True, className="me-auto"),
+                dbc.Nav(languages + _user_menu(language), navbar=True),
+            ], id=NAV_COLLAPSE, is_open=False, navbar=True),
         ], fluid=True),
-        color="dark", dark=True, className="mb-3",
+        color="dark", dark=True, expand="xl", className="mb-3",
     )
 
 
@@ -80,6 +86,39 @@ def _shell() -> html.Div:
     return html.Div([_navbar(), dbc.Container(dash.page_container, fluid=True, className="pb-4")])
 
 
+def _install_navbar_toggle(app: dash.Dash) -> None:
+    @app.callback(Output(NAV_COLLAPSE, "is_open"), Input(NAV_TOGGLER, "n_clicks"), State(NAV_COLLAPSE, "is_open"),
+                  prevent_initial_call=True)
+    def on_nav_toggle(_clicks, is_open):
+        return not is_open
+
+
+def _title_for(page: dict):
+    """The browser tab's title, e.g. 'Visão geral · TDS Telemetry', in the viewer's language at each visit."""
+    key = page.get("title_key") or page.get("nav_key")
+
+    def title(**path_values) -> str:
+        language = current_language() if flask.has_request_context() else "pt-BR"
+        return f"{i18n.t(key, language, **path_values)} · {APP_NAME}"
+    return title
+
+
+def _install_page_titles() -> None:
+    for page in dash.page_registry.values():
+        if page.get("title_key") or page.get("nav_key"):
+            page["title"] = _title_for(page)
+
+
+def _install_page_language(app: dash.Dash) -> None:
+    """<html lang> follows the viewer's language: screen readers, the browser and the date pickers read it."""
+    interpolate = app.interpolate_index
+
+    def interpolate_index(**kwargs) -> str:
+        language = current_language() if flask.has_request_context() else "pt-BR"
+        return interpolate(**kwargs).replace("<html>", f'<html lang="{language}">', 1)
+    app.interpolate_index = interpolate_index
+
+
 def _register_language_route(server: flask.Flask) -> None:
     @server.get("/lang/<code>")
     def set_language(code: str):
@@ -104,7 +143,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         pages_folder=str(ROOT / "pages"),
         assets_folder=str(ROOT / "assets"),
         assets_path_ignore=["swagger-ui"],  # served to /api/v1/docs only, never injected into the pages
-        title="TDS Telemetry",
+        title=APP_NAME,
         update_title=None,
         # Each page's callbacks name components of that page only: without this the renderer reports
         # every other page's ids as "not found in layout" on whichever page is open.
@@ -131,5 +170,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     metrics.register(server, server.extensions[EXTENSION_KEY])
     _register_language_route(server)
     app.layout = _shell
+    _install_navbar_toggle(app)
+    _install_page_titles()
+    _install_page_language(app)
     install_security_headers(server, app.csp_hashes, settings.https)
     return app

@@ -58,7 +58,7 @@ def metric_sections(charts: DeviceCharts, latest: pd.DataFrame, zone: ZoneInfo, 
     kinds = dict(zip(latest["metric"], latest["meter_kind"]))
     note = (i18n.t("device.raw_note", language) if charts.raw
             else i18n.t("device.band_note", language, unit_name=_unit_name(charts.band_granularity, language)))
-    config = {"displaylogo": False}
+    config = i18n.graph_config(language)
     cards = []
     for metric in metrics:
         series = charts.series[charts.series["metric"] == metric]

@@ -42,6 +42,19 @@ MESSAGES.update({
                         "en": "History loading ({percent} %): earlier months are not complete yet."},
 })
 
+# dcc.Dropdown's own texts (tds_dash.i18n.dropdown_labels)
+MESSAGES.update({
+    "dropdown.select_all": {"pt-BR": "Selecionar todos", "en": "Select all"},
+    "dropdown.deselect_all": {"pt-BR": "Desmarcar todos", "en": "Deselect all"},
+    "dropdown.selected_count": {"pt-BR": "{num_selected} selecionados", "en": "{num_selected} selected"},
+    "dropdown.search": {"pt-BR": "Buscar", "en": "Search"},
+    "dropdown.clear_search": {"pt-BR": "Limpar busca", "en": "Clear search"},
+    "dropdown.clear_selection": {"pt-BR": "Limpar seleção", "en": "Clear selection"},
+    "dates.start": {"pt-BR": "Data inicial", "en": "Start date"},
+    "dates.end": {"pt-BR": "Data final", "en": "End date"},
+    "dropdown.no_options_found": {"pt-BR": "Nenhuma opção encontrada", "en": "No options found"},
+})
+
 # pages/rejected.py
 MESSAGES.update({
     "nav.rejected": {"pt-BR": "Rejeitadas", "en": "Rejected"},
@@ -132,6 +145,13 @@ MESSAGES.update({
 MESSAGES.update({
     "device.title": {"pt-BR": "Dispositivo {code}", "en": "Device {code}"},
     "device.not_found": {"pt-BR": "Dispositivo não encontrado.", "en": "Device not found."},
+    "device.page_title": {"pt-BR": "Dispositivo", "en": "Device"},
+    "gateway.page_title": {"pt-BR": "Gateway {serial}", "en": "Gateway {serial}"},
+    "notfound.page_title": {"pt-BR": "Página não encontrada", "en": "Page not found"},
+    "notfound.title": {"pt-BR": "Página não encontrada", "en": "Page not found"},
+    "notfound.text": {"pt-BR": "O endereço não existe ou foi movido. Confira o link ou volte ao início.",
+                      "en": "This address does not exist or has moved. Check the link or go back to the start."},
+    "notfound.home": {"pt-BR": "Ir para a visão geral", "en": "Go to the overview"},
     "device.back": {"pt-BR": "Voltar ao explorador", "en": "Back to the explorer"},
     "device.online": {"pt-BR": "Online", "en": "Online"},
     "device.offline": {"pt-BR": "Offline", "en": "Offline"},
@@ -581,7 +601,7 @@ MESSAGES.update({
     "alarms.col.since": {"pt-BR": "Desde", "en": "Since"},
     "alarms.col.count": {"pt-BR": "Vezes", "en": "Times"},
     "alarms.col.detail": {"pt-BR": "Detalhe", "en": "Detail"},
-    "alarms.col.actions": {"pt-BR": "", "en": ""},
+    "alarms.col.actions": {"pt-BR": "Ações", "en": "Actions"},
     "alarms.ack": {"pt-BR": "Reconhecer", "en": "Acknowledge"},
     "alarms.clear": {"pt-BR": "Normalizar", "en": "Clear"},
     "alarms.comment": {"pt-BR": "Comentário (vai para o registro de auditoria)", "en": "Comment (goes to the audit log)"},
