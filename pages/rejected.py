@@ -53,7 +53,7 @@ def layout(gateway: str | None = None, **kwargs):
                       rows=i18n.format_number(settings.rejected_max_rows, language, 0)), className="text-muted small"),
         dbc.Card(dbc.CardBody(dbc.Row([
             dbc.Col([dbc.Label(i18n.t("rejected.reason", language)),
-                     dcc.Dropdown(labels=i18n.dropdown_labels(language), id=REASON, options=list(REASONS), placeholder=i18n.t("filter.all", language))], md=4),
+                     dcc.Dropdown(labels=i18n.dropdown_labels(language), id=REASON, options=[{"label": i18n.reason_label(r, language), "value": r} for r in REASONS], placeholder=i18n.t("filter.all", language))], md=4),
             dbc.Col([dbc.Label(i18n.t("rejected.gateway", language)),
                      dbc.Input(id=GATEWAY, value=gateway or "", debounce=True)], md=4),
         ])), className="mb-3 shadow-sm"),

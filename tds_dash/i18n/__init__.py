@@ -25,6 +25,27 @@ def t(key: str, language: str, **values) -> str:
     return text.format(**values) if values else text
 
 
+def metric_title(metric: str, unit: str | None, language: str) -> str:
+    """'energy_kwh' -> 'Energia ativa (kWh)'; a metric the catalogue does not know shows as 'name (unit)'."""
+    key = f"metric.{metric}"
+    if key in MESSAGES:
+        return t(key, language)
+    return f"{metric} ({unit})" if unit else metric
+
+
+def reason_label(reason: str, language: str) -> str:
+    """A rejection reason code as words ('invalid_json' -> 'JSON inválido'); unknown codes stay as stored."""
+    key = f"reason.{reason}"
+    return t(key, language) if key in MESSAGES else reason
+
+
+def event_detail(detail: str | None, language: str) -> str:
+    """A stored event detail in language: the ingest writes 'mostly <reason>' for rejected bursts."""
+    if detail and detail.startswith("mostly "):
+        return t("reason.mostly", language, reason=reason_label(detail.removeprefix("mostly "), language))
+    return detail or ""
+
+
 # Dash 4's Dropdown draws these texts itself (English unless given `labels`).
 _DROPDOWN_LABELS = ("select_all", "deselect_all", "selected_count", "search", "clear_search", "clear_selection",
                     "no_options_found")
