@@ -73,3 +73,56 @@ def test_ux001_every_page_in_portuguese_has_no_english_component_text(dash_duo, 
     dash_duo.find_element("#explorer-granularity, body").click()
     assert {path: words for path, words in found.items() if words} == {}
     assert dash_duo.get_logs() == []
+
+
+SIZES = {"phone": (390, 844), "desktop": (1440, 900)}
+# Each page and an element a client must see on it at both widths.
+PHONE_PAGES = (("overview", "/", "#overview-latest-table"), ("explorer", "/explorer", "#explorer-chart"),
+               ("gateways", "/gateways", "#gateways-table"), ("device", "/device/{device_id}", "#device-status"))
+
+
+def _viewport(duo, width: int, height: int) -> None:
+    """Resize so that the page's viewport (not the window) is width × height."""
+    duo.driver.set_window_size(width, height)
+    inner = duo.driver.execute_script("return [window.innerWidth, window.innerHeight]")
+    duo.driver.set_window_size(2 * width - inner[0], 2 * height - inner[1])
+
+
+def _layout_report(duo, selector: str) -> dict:
+    return duo.driver.execute_script("""
+        const el = document.querySelector(arguments[0]);
+        const toggler = document.querySelector('#nav-toggler');
+        const box = el ? el.getBoundingClientRect() : null;
+        if (el) el.scrollIntoView({block: 'center'});
+        return {scroll: document.documentElement.scrollWidth, inner: window.innerWidth,
+                navbar: document.querySelector('.navbar').offsetHeight,
+                toggler: !!toggler && toggler.offsetParent !== null,
+                links: document.querySelector('#nav-collapse').offsetHeight > 0,
+                visible: !!box && box.width > 0 && box.height > 0 && box.left >= 0 && box.right <= window.innerWidth + 1};
+    """, selector)
+
+
+def test_ux002_pages_fit_a_phone_and_a_desktop(dash_duo, demo):
+    app, values = demo
+    dash_duo.start_server(app, port=free_port())
+    ARTIFACTS.mkdir(exist_ok=True)
+    reports = {}
+    for size, (width, height) in SIZES.items():
+        _viewport(dash_duo, width, height)
+        for name, path, selector in PHONE_PAGES:
+            _open(dash_duo, path.format(**values))
+            dash_duo.wait_for_element(selector, timeout=10)
+            reports[(size, name)] = _layout_report(dash_duo, selector)
+            time.sleep(0.5)  # charts drawn: now the key element stays where it is scrolled to
+            dash_duo.driver.execute_script("document.querySelector(arguments[0]).scrollIntoView()", selector)
+            dash_duo.driver.save_screenshot(str(ARTIFACTS / f"{name}-{size}.png"))
+    problems = {key: r for key, r in reports.items()
+                if r["scroll"] > r["inner"] or not r["visible"]
+                or (key[0] == "phone") != r["toggler"] or (key[0] == "phone") == r["links"] or r["navbar"] > 120}
+    assert problems == {}
+    # On a phone the toggler opens the menu.
+    _viewport(dash_duo, *SIZES["phone"])
+    _open(dash_duo, "/")
+    dash_duo.find_element("#nav-toggler").click()
+    dash_duo.wait_for_element("#nav-collapse.show #nav-logout")
+    assert dash_duo.get_logs() == []

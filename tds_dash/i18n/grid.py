@@ -27,4 +27,6 @@ def locale_text(language: str) -> dict[str, str]:
 
 def grid_options(language: str, **options) -> dict:
     """dashGridOptions with the grid's own texts in language, plus the page's options."""
-    return {"localeText": locale_text(language), **options}
+    # A floor under flex columns: on a phone the grid scrolls sideways inside its card instead of
+    # squeezing every column to a few letters.
+    return {"localeText": locale_text(language), "defaultColDef": {"minWidth": 100}, **options}
