@@ -50,7 +50,8 @@ def _navbar() -> dbc.Navbar:
     # Below Bootstrap's xl breakpoint (1200 px) the links fold behind the toggler: a phone sees the brand only.
     return dbc.Navbar(
         dbc.Container([
-            dbc.NavbarBrand(APP_NAME, href="/"),
+            dbc.NavbarBrand([html.Img(src=dash.get_asset_url("logo.png"), alt="", className="navbar-logo"), APP_NAME],
+                            href="/"),
             dbc.NavbarToggler(id=NAV_TOGGLER, n_clicks=0),
             dbc.Collapse([
                 dbc.Nav(links, navbar=True, className="me-auto"),
