@@ -5,7 +5,9 @@ from PIL import Image, ImageDraw
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
+
 def mark(size: int) -> Image.Image:
+    """The mark at size × size pixels, transparent outside its rounded square."""
     image = Image.new("RGBA", (size, size), (0, 0, 0, 0))
     draw = ImageDraw.Draw(image)
     draw.rounded_rectangle((0, 0, size - 1, size - 1), radius=size // 5, fill=(13, 110, 253, 255))
