@@ -20,7 +20,16 @@ from tds_dash.auth import routes as auth_routes
 from tds_dash.auth.guard import init_auth
 from tds_dash.auth.page_access import guard_pages
 from tds_dash.auth.session_key import session_secret
-from tds_dash.context import EXTENSION_KEY, AppServices, current_language, current_user, has_role
+from tds_dash.context import (
+    EXTENSION_KEY,
+    THEME_COOKIE,
+    THEMES,
+    AppServices,
+    current_language,
+    current_theme,
+    current_user,
+    has_role,
+)
 from tds_dash.db import create_db_engine
 from tds_dash.security_headers import install_security_headers
 from tds_dash.settings import Settings, load_settings
@@ -43,10 +52,12 @@ def _navbar() -> dbc.Navbar:
         for page in sorted(dash.page_registry.values(), key=lambda p: p.get("order") if p.get("order") is not None else 99)
         if page.get("nav_key") and (not page.get("roles") or has_role(*page["roles"]))
     ]
+    other_theme = "light" if current_theme() == "dark" else "dark"
     languages = [
         dbc.NavItem(dbc.NavLink(label, href=f"/lang/{code}", external_link=True, id=f"nav-lang-{code}"))
         for code, label in (("pt-BR", "PT"), ("en", "EN"))
-    ]
+    ] + [dbc.NavItem(dbc.NavLink(i18n.t(f"nav.theme.{other_theme}", language), href=f"/theme/{other_theme}",
+                                 external_link=True, id="nav-theme"))]
     # Below Bootstrap's xl breakpoint (1200 px) the links fold behind the toggler: a phone sees the brand only.
     return dbc.Navbar(
         dbc.Container([
@@ -110,27 +121,36 @@ def _install_page_titles() -> None:
             page["title"] = _title_for(page)
 
 
-def _install_page_language(app: dash.Dash) -> None:
-    """<html lang> follows the viewer's language: screen readers, the browser and the date pickers read it."""
+def _install_page_attributes(app: dash.Dash) -> None:
+    """<html lang> follows the viewer's language (screen readers, the browser and the date pickers read it);
+    data-bs-theme their colour theme (Bootstrap 5.3 dark mode; assets/theme.css darkens charts and grids)."""
     interpolate = app.interpolate_index
 
     def interpolate_index(**kwargs) -> str:
         language = current_language() if flask.has_request_context() else "pt-BR"
-        return interpolate(**kwargs).replace("<html>", f'<html lang="{language}">', 1)
+        return interpolate(**kwargs).replace(
+            "<html>", f'<html lang="{language}" data-bs-theme="{current_theme()}">', 1)
     app.interpolate_index = interpolate_index
 
 
-def _register_language_route(server: flask.Flask) -> None:
+def _back_with_cookie(name: str, value: str | None) -> flask.Response:
+    """Redirect to the page the viewer came from (only ever inside this app), setting a year-long cookie."""
+    parts = urlsplit(flask.request.referrer or "/")
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    response = flask.redirect(target if target.startswith("/") and not target.startswith("//") else "/")
+    if value is not None:
+        response.set_cookie(name, value, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+    return response
+
+
+def _register_preference_routes(server: flask.Flask) -> None:
     @server.get("/lang/<code>")
     def set_language(code: str):
-        target = flask.request.referrer or "/"
-        # Only ever redirect back into this app.
-        parts = urlsplit(target)
-        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        response = flask.redirect(target if target.startswith("/") and not target.startswith("//") else "/")
-        if code in i18n.LANGUAGES:
-            response.set_cookie(i18n.LANGUAGE_COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
-        return response
+        return _back_with_cookie(i18n.LANGUAGE_COOKIE, code if code in i18n.LANGUAGES else None)
+
+    @server.get("/theme/<name>")
+    def set_theme(name: str):
+        return _back_with_cookie(THEME_COOKIE, name if name in THEMES else None)
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> dash.Dash:
@@ -169,10 +189,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     server.register_blueprint(resources.blueprint)
     server.register_blueprint(api_alarms.blueprint)
     metrics.register(server, server.extensions[EXTENSION_KEY])
-    _register_language_route(server)
+    _register_preference_routes(server)
     app.layout = _shell
     _install_navbar_toggle(app)
     _install_page_titles()
-    _install_page_language(app)
+    _install_page_attributes(app)
     install_security_headers(server, app.csp_hashes, settings.https)
     return app

@@ -126,3 +126,31 @@ def test_ux002_pages_fit_a_phone_and_a_desktop(dash_duo, demo):
     dash_duo.find_element("#nav-toggler").click()
     dash_duo.wait_for_element("#nav-collapse.show #nav-logout")
     assert dash_duo.get_logs() == []
+
+
+def test_ux003_dark_theme_is_the_viewers_choice_and_darkens_charts_and_grids(dash_duo, demo):
+    app, _ = demo
+    dash_duo.start_server(app, port=free_port())
+    dash_duo.wait_for_text_to_equal("#nav-theme", "Tema escuro")
+    dash_duo.find_element("#nav-theme").click()
+    dash_duo.wait_for_text_to_equal("#nav-theme", "Tema claro")
+    dash_duo.wait_for_element("#overview-monthly-chart .xtick text")
+    dash_duo.wait_for_element("#overview-latest-table .ag-root-wrapper")
+    time.sleep(0.5)
+    colours = dash_duo.driver.execute_script("""
+        const rgb = (el, prop) => el ? getComputedStyle(el)[prop] : null;
+        return {theme: document.documentElement.dataset.bsTheme, body: rgb(document.body, 'backgroundColor'),
+                paper: rgb(document.querySelector('#overview-monthly-chart .main-svg'), 'backgroundColor'),
+                tick: rgb(document.querySelector('#overview-monthly-chart .xtick text'), 'fill'),
+                grid: rgb(document.querySelector('#overview-latest-table .ag-root-wrapper'), 'backgroundColor'),
+                dropdown: rgb(document.querySelector('#overview-metric'), 'color')};
+    """)
+    ARTIFACTS.mkdir(exist_ok=True)
+    dash_duo.driver.save_screenshot(str(ARTIFACTS / "overview-dark.png"))
+    assert colours == {"theme": "dark", "body": "rgb(33, 37, 41)", "paper": "rgba(0, 0, 0, 0)",
+                       "tick": "rgb(222, 226, 230)", "grid": "rgb(33, 37, 41)",
+                       "dropdown": "rgb(222, 226, 230)"}
+    dash_duo.find_element("#nav-theme").click()  # and back: the cookie follows the viewer, not the server
+    dash_duo.wait_for_text_to_equal("#nav-theme", "Tema escuro")
+    assert dash_duo.driver.execute_script("return document.documentElement.dataset.bsTheme") == "light"
+    assert dash_duo.get_logs() == []

@@ -160,6 +160,8 @@ MESSAGES.update({
                         "en": "Too many attempts. Try again in {seconds} s."},
     "login.expired": {"pt-BR": "O formulário expirou; tente de novo.", "en": "The form expired; please try again."},
     "nav.logout": {"pt-BR": "Sair", "en": "Sign out"},
+    "nav.theme.dark": {"pt-BR": "Tema escuro", "en": "Dark theme"},
+    "nav.theme.light": {"pt-BR": "Tema claro", "en": "Light theme"},
     "nav.logout_everywhere": {"pt-BR": "Sair de todas as sessões", "en": "Sign out everywhere"},
     "logout.expired": {"pt-BR": "O formulário expirou; recarregue a página e saia de novo.",
                        "en": "The form expired; reload the page and sign out again."},
