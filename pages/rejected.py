@@ -37,9 +37,15 @@ def _columns(language: str) -> list[dict]:
             {"field": "excerpt", "headerName": t("rejected.col.excerpt"), "flex": 2}]
 
 
+def _reason(code: str, language: str) -> str:
+    """The reason in words with its code, which support and docs/mqtt.md use: 'JSON inválido (invalid_json)'."""
+    label = i18n.reason_label(code, language)
+    return f"{label} ({code})" if label != code else code
+
+
 def table_rows(rows: list[dict], zone, language: str) -> list[dict]:
     """Display rows; the payload excerpt may be any bytes, shown with undecodable bytes replaced."""
-    return [{"time": i18n.format_datetime(row["received_at"], zone, language), "reason": row["reason"],
+    return [{"time": i18n.format_datetime(row["received_at"], zone, language), "reason": _reason(row["reason"], language),
              "topic": row["topic"], "counts": f"{row['readings_rejected']} / {row['readings_accepted']}",
              "detail": row["detail"], "size": i18n.format_number(row["payload_size"], language, 0),
              "excerpt": bytes(row["excerpt"] or b"").decode("utf-8", errors="replace")} for row in rows]

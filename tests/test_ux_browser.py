@@ -63,6 +63,10 @@ def test_ux001_every_page_in_portuguese_has_no_english_component_text(dash_duo, 
         _open(dash_duo, path)
         found[path] = _english_on_page(dash_duo)
         assert dash_duo.driver.title.endswith(" · TDS Telemetry"), (path, dash_duo.driver.title)
+    _open(dash_duo, "/")
+    assert dash_duo.driver.title == "Visão geral · TDS Telemetry"
+    _open(dash_duo, "/gateways/GW-0101")
+    assert dash_duo.driver.title == "Gateway GW-0101 · TDS Telemetry"
     # The widgets' popups: a calendar and a dropdown's search box, open.
     _open(dash_duo, "/explorer")
     dash_duo.find_element("#explorer-dates").click()
