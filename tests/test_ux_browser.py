@@ -74,7 +74,13 @@ def test_ux001_every_page_in_portuguese_has_no_english_component_text(dash_duo, 
     found["/explorer (calendar)"] = _english_on_page(dash_duo)
     calendar = dash_duo.find_element("[role=dialog]").text.lower()
     assert any(month in calendar for month in ("janeiro", "novembro", "dezembro")), calendar
-    dash_duo.find_element("#explorer-granularity, body").click()
+    dash_duo.find_element("h3").click()  # closes the calendar
+    dash_duo.find_element("#explorer-account").click()
+    search = dash_duo.wait_for_element(".dash-dropdown-search, input[type=search]")
+    search.send_keys("zzz-nada")
+    time.sleep(0.3)
+    found["/explorer (dropdown)"] = _english_on_page(dash_duo)
+    assert "Nenhuma opção encontrada" in dash_duo.driver.execute_script("return document.body.innerText")
     assert {path: words for path, words in found.items() if words} == {}
     assert dash_duo.get_logs() == []
 
