@@ -7,10 +7,11 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html
 
 from tds_dash import i18n
-from tds_dash.auth.admin_rows import audit_rows, user_rows
+from tds_dash.auth.admin_rows import audit_rows, columns, user_rows
 from tds_dash.auth.users import UserInputError, create_user, reset_password, update_user
 from tds_dash.context import Forbidden, current_language, current_user, require_role, services
 from tds_dash.db import session_scope
+from tds_dash.i18n.grid import grid_options
 from tds_dash.queries import users as user_queries
 
 dash.register_page(__name__, path="/admin", name="Admin", order=90, nav_key="nav.admin", roles=("admin",))
@@ -19,6 +20,8 @@ USERS_TABLE, AUDIT_TABLE, FEEDBACK = "admin-users-table", "admin-audit-table", "
 F_USERNAME, F_NAME, F_ROLE, F_ACCOUNTS, F_ACTIVE, F_PASSWORD = (
     "admin-username", "admin-name", "admin-role", "admin-accounts", "admin-active", "admin-password")
 B_CREATE, B_UPDATE, B_RESET = "admin-create", "admin-update", "admin-reset"
+USER_FIELDS = ("username", "name", "role", "accounts", "active")
+AUDIT_FIELDS = ("at", "username", "action", "entity", "entity_id", "change")
 
 
 def _form(language: str, accounts: list[dict]) -> dbc.Card:
@@ -27,10 +30,10 @@ def _form(language: str, accounts: list[dict]) -> dbc.Card:
         dbc.Row([
             dbc.Col([dbc.Label(t("admin.username")), dbc.Input(id=F_USERNAME)], md=3),
             dbc.Col([dbc.Label(t("admin.name")), dbc.Input(id=F_NAME)], md=3),
-            dbc.Col([dbc.Label(t("admin.role")), dcc.Dropdown(id=F_ROLE, options=list(user_queries.ROLES),
+            dbc.Col([dbc.Label(t("admin.role")), dcc.Dropdown(labels=i18n.dropdown_labels(language), id=F_ROLE, options=list(user_queries.ROLES),
                                                               value="viewer", clearable=False)], md=2),
             dbc.Col([dbc.Label(t("admin.accounts")),
-                     dcc.Dropdown(id=F_ACCOUNTS, multi=True,
+                     dcc.Dropdown(labels=i18n.dropdown_labels(language), id=F_ACCOUNTS, multi=True,
                                   options=[{"label": a["name"], "value": a["slug"]} for a in accounts])], md=4),
         ], className="mb-2"),
         dbc.Row([
@@ -51,17 +54,15 @@ def layout(**kwargs):
         return dbc.Alert(i18n.t("admin.forbidden", language), color="warning")
     with session_scope(services().engine) as conn:
         accounts = user_queries.list_all_accounts(conn)
-    grid = {"domLayout": "autoHeight", "rowSelection": "single"}
+    grid = grid_options(language, domLayout="autoHeight", rowSelection="single")
     return html.Div([
         html.H3(i18n.t("admin.title", language), className="mb-3"),
         _form(language, accounts),
-        dag.AgGrid(id=USERS_TABLE, rowData=[], columnDefs=[{"field": f, "flex": 1} for f in
-                                                          ("username", "name", "role", "accounts", "active")],
+        dag.AgGrid(id=USERS_TABLE, rowData=[], columnDefs=columns(language, "admin.col", USER_FIELDS),
                    dashGridOptions=grid, className="ag-theme-alpine mb-4"),
         html.H5(i18n.t("admin.audit", language)),
-        dag.AgGrid(id=AUDIT_TABLE, rowData=[], columnDefs=[{"field": f, "flex": 1} for f in
-                                                          ("at", "username", "action", "entity", "entity_id", "change")],
-                   dashGridOptions={"domLayout": "autoHeight", "pagination": True, "paginationPageSize": 20},
+        dag.AgGrid(id=AUDIT_TABLE, rowData=[], columnDefs=columns(language, "admin.col", AUDIT_FIELDS),
+                   dashGridOptions=grid_options(language, domLayout="autoHeight", pagination=True, paginationPageSize=20),
                    className="ag-theme-alpine"),
         dcc.Interval(id="admin-load", interval=3_600_000, max_intervals=1),
     ])
@@ -78,7 +79,8 @@ def on_admin_action(_load, _create, _update, _reset, username, name, role, accou
         require_role("admin")
         feedback = _apply(dash.ctx.triggered_id, username, name, role, accounts or [], active, password, selected)
     except (UserInputError, Forbidden) as error:
-        feedback = dbc.Alert(str(error), color="danger", id="admin-error")
+        feedback = dbc.Alert(error.localized(language) if isinstance(error, UserInputError) else str(error),
+                             color="danger", id="admin-error")
     with session_scope(services().engine) as conn:
         users = user_queries.list_users(conn) if current_user() and current_user().role == "admin" else []
         audit = user_queries.list_audit(conn) if users else []

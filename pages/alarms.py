@@ -31,7 +31,7 @@ def layout(alarm: str | None = None, **_query):
     choices = view.filter_options(language)
 
     def dropdown(id_: str, label: str, md: int = 2, **kw) -> dbc.Col:
-        return dbc.Col([dbc.Label(i18n.t(label, language)), dcc.Dropdown(id=id_, **kw)], md=md)
+        return dbc.Col([dbc.Label(i18n.t(label, language)), dcc.Dropdown(labels=i18n.dropdown_labels(language), id=id_, **kw)], md=md)
 
     return html.Div([
         html.H3([i18n.t("alarms.title", language), html.Span(id=BADGES, className="ms-3 fs-6")], className="mb-3"),

@@ -14,9 +14,10 @@ from tds_dash.consumption import device as device_model
 from tds_dash.consumption import ids
 from tds_dash.context import current_language, current_scope, services
 from tds_dash.db import session_scope
+from tds_dash.i18n.grid import grid_options
 from tds_dash.queries import devices
 
-dash.register_page(__name__, path_template="/device/<device_id>", name="Device")
+dash.register_page(__name__, path_template="/device/<device_id>", name="Device", title_key="device.page_title")
 
 log = logging.getLogger(__name__)
 
@@ -43,11 +44,11 @@ def layout(device_id=None, **query):
                    columnDefs=[{"field": "metric", "headerName": i18n.t("col.metric", language), "flex": 1},
                                {"field": "value", "headerName": i18n.t("col.value", language), "flex": 1},
                                {"field": "time", "headerName": i18n.t("col.time", language), "flex": 1}],
-                   dashGridOptions={"domLayout": "autoHeight"}, className="ag-theme-alpine mb-3"),
+                   dashGridOptions=grid_options(language, domLayout="autoHeight"), className="ag-theme-alpine mb-3"),
         dbc.Row(dbc.Col([dbc.Label(i18n.t("explorer.period", language), className="me-2"),
                          dcc.DatePickerRange(id=ids.DEVICE_DATES, start_date=period.first_day.isoformat(),
                                              end_date=period.last_day.isoformat(), minimum_nights=0,
-                                             display_format="DD/MM/YYYY" if language == "pt-BR" else "MM/DD/YYYY")]),
+                                             **i18n.date_range_texts(language))]),
                 className="mb-3"),
         dcc.Store(id=ids.DEVICE_ID, data=device_key),
         dcc.Loading(html.Div(id=ids.DEVICE_CHARTS)),

@@ -34,10 +34,10 @@ def layout(gateway: str | None = None, **_query):
         html.H3(i18n.t("devices.title", language), className="mb-3"),
         dbc.Card(dbc.CardBody(dbc.Row([
             dbc.Col([dbc.Label(i18n.t("devices.account", language)),
-                     dcc.Dropdown(id=fid.DEV_ACCOUNT, options=[{"label": a["name"], "value": a["id"]} for a in accounts],
+                     dcc.Dropdown(labels=i18n.dropdown_labels(language), id=fid.DEV_ACCOUNT, options=[{"label": a["name"], "value": a["id"]} for a in accounts],
                                   placeholder=i18n.t("fleet.all", language))], md=2),
             dbc.Col([dbc.Label(i18n.t("devices.gateway", language)),
-                     dcc.Dropdown(id=fid.DEV_GATEWAY, value=fleet_actions.to_int(gateway),
+                     dcc.Dropdown(labels=i18n.dropdown_labels(language), id=fid.DEV_GATEWAY, value=fleet_actions.to_int(gateway),
                                   placeholder=i18n.t("fleet.all", language))], md=3),
             fleet_components.filter_search(fid.DEV_SEARCH, language),
             fleet_components.status_filter(fid.DEV_STATUS, view.STATUSES, language),

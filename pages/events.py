@@ -29,7 +29,7 @@ def layout(gateway: str | None = None, **_query):
         accounts = filters.list_accounts(conn, current_scope())
 
     def dropdown(id_: str, label: str, md: int = 2, **kw) -> dbc.Col:
-        return dbc.Col([dbc.Label(i18n.t(label, language)), dcc.Dropdown(id=id_, **kw)], md=md)
+        return dbc.Col([dbc.Label(i18n.t(label, language)), dcc.Dropdown(labels=i18n.dropdown_labels(language), id=id_, **kw)], md=md)
 
     return html.Div([
         html.H3(i18n.t("events.title", language), className="mb-3"),

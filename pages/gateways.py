@@ -35,7 +35,7 @@ def layout(register: str | None = None, account: str | None = None, **_query):
         html.H3(i18n.t("gateways.title", language), className="mb-3"),
         dbc.Card(dbc.CardBody(dbc.Row([
             dbc.Col([dbc.Label(i18n.t("gateways.account", language)),
-                     dcc.Dropdown(id=fid.GW_ACCOUNT, options=[{"label": a["name"], "value": a["id"]} for a in accounts],
+                     dcc.Dropdown(labels=i18n.dropdown_labels(language), id=fid.GW_ACCOUNT, options=[{"label": a["name"], "value": a["id"]} for a in accounts],
                                   placeholder=i18n.t("fleet.all", language))], md=3),
             fleet_components.filter_search(fid.GW_SEARCH, language),
             fleet_components.status_filter(fid.GW_STATUS, view.STATUSES, language),

@@ -12,6 +12,7 @@ from dash import Input, Output, callback, dcc, html
 from tds_dash import i18n
 from tds_dash.context import current_language, current_scope, services
 from tds_dash.db import session_scope
+from tds_dash.i18n.grid import grid_options
 from tds_dash.monitoring import ingest_page
 from tds_dash.queries import ingest as ingest_queries
 
@@ -32,7 +33,7 @@ def _card(title_key: str, graph_id: str, language: str, config: dict) -> dbc.Col
 
 def layout(**kwargs):
     language = current_language()
-    config = {"displaylogo": False, "locale": "pt-BR" if language == "pt-BR" else "en"}
+    config = i18n.graph_config(language)
     return html.Div([
         html.H3(i18n.t("ingest.title", language), className="mb-1"),
         html.P([i18n.t("ingest.note", language), " ",
@@ -49,7 +50,7 @@ def layout(**kwargs):
                  dbc.Col(dbc.Card([dbc.CardHeader(i18n.t("ingest.table.slowest", language)),
                                    dbc.CardBody(dag.AgGrid(id=SLOWEST, rowData=[],
                                                            columnDefs=ingest_page.slowest_columns(language),
-                                                           dashGridOptions={"domLayout": "autoHeight"},
+                                                           dashGridOptions=grid_options(language, domLayout="autoHeight"),
                                                            className="ag-theme-alpine"))],
                                   className="mb-3 shadow-sm"), lg=6)]),
     ])

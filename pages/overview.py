@@ -15,6 +15,7 @@ from tds_dash.consumption import overview as overview_model
 from tds_dash.consumption.explorer import controls as explorer_controls
 from tds_dash.context import current_language, current_scope, services
 from tds_dash.db import session_scope
+from tds_dash.i18n.grid import grid_options
 from tds_dash.queries import filters, overview
 
 dash.register_page(__name__, path="/", name="Overview", order=0, nav_key="nav.overview")
@@ -30,12 +31,12 @@ def _filters(language: str) -> dbc.Card:
     metric_options = [{"label": i18n.t(f"metric.{m}", language), "value": m} for m in overview_model.METRIC_CHOICES]
     return dbc.Card(dbc.CardBody(dbc.Row([
         dbc.Col([dbc.Label(i18n.t("filter.account", language)),
-                 dcc.Dropdown(id=ids.OVERVIEW_ACCOUNT, options=[{"label": a["name"], "value": a["id"]} for a in accounts],
+                 dcc.Dropdown(labels=i18n.dropdown_labels(language), id=ids.OVERVIEW_ACCOUNT, options=[{"label": a["name"], "value": a["id"]} for a in accounts],
                               placeholder=i18n.t("filter.all", language))], md=3),
         dbc.Col([dbc.Label(i18n.t("filter.gateway", language)),
-                 dcc.Dropdown(id=ids.OVERVIEW_GATEWAY, placeholder=i18n.t("filter.all_gateways", language))], md=3),
+                 dcc.Dropdown(labels=i18n.dropdown_labels(language), id=ids.OVERVIEW_GATEWAY, placeholder=i18n.t("filter.all_gateways", language))], md=3),
         dbc.Col([dbc.Label(i18n.t("filter.metric", language)),
-                 dcc.Dropdown(id=ids.OVERVIEW_METRIC, options=metric_options, value="energy_kwh", clearable=False)],
+                 dcc.Dropdown(labels=i18n.dropdown_labels(language), id=ids.OVERVIEW_METRIC, options=metric_options, value="energy_kwh", clearable=False)],
                 md=2),
         dbc.Col([dbc.Switch(id=ids.OVERVIEW_PAUSE, label=i18n.t("refresh.pause", language), value=False),
                  html.Div(id=ids.OVERVIEW_UPDATED, className="small text-muted")], md=4, className="pt-4"),
@@ -45,7 +46,7 @@ def _filters(language: str) -> dbc.Card:
 def layout(**kwargs):
     language = current_language()
     refresh_ms = services().settings.refresh_seconds * 1000
-    graph_config = {"displaylogo": False}  # labels and numbers are formatted by us (i18n), not by plotly.js locales
+    graph_config = i18n.graph_config(language)
     return html.Div([
         html.H3(i18n.t("overview.title", language), className="mb-3"),
         _filters(language),
@@ -64,7 +65,7 @@ def layout(**kwargs):
         ]),
         dbc.Card([dbc.CardHeader(i18n.t("table.latest", language)),
                   dbc.CardBody(dag.AgGrid(id=ids.OVERVIEW_TABLE, columnDefs=overview_model.table_columns(language),
-                                          rowData=[], dashGridOptions={"domLayout": "autoHeight"},
+                                          rowData=[], dashGridOptions=grid_options(language, domLayout="autoHeight"),
                                           className="ag-theme-alpine"))], className="shadow-sm"),
     ])
 

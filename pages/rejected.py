@@ -11,6 +11,7 @@ from dash import Input, Output, callback, dcc, html
 from tds_dash import i18n, inputs
 from tds_dash.context import current_language, current_scope, services
 from tds_dash.db import session_scope
+from tds_dash.i18n.grid import grid_options
 from tds_dash.queries import ingest as ingest_queries
 
 dash.register_page(__name__, path="/rejected", name="Rejected", order=85, nav_key="nav.rejected")
@@ -36,9 +37,15 @@ def _columns(language: str) -> list[dict]:
             {"field": "excerpt", "headerName": t("rejected.col.excerpt"), "flex": 2}]
 
 
+def _reason(code: str, language: str) -> str:
+    """The reason in words with its code, which support and docs/mqtt.md use: 'JSON inválido (invalid_json)'."""
+    label = i18n.reason_label(code, language)
+    return f"{label} ({code})" if label != code else code
+
+
 def table_rows(rows: list[dict], zone, language: str) -> list[dict]:
     """Display rows; the payload excerpt may be any bytes, shown with undecodable bytes replaced."""
-    return [{"time": i18n.format_datetime(row["received_at"], zone, language), "reason": row["reason"],
+    return [{"time": i18n.format_datetime(row["received_at"], zone, language), "reason": _reason(row["reason"], language),
              "topic": row["topic"], "counts": f"{row['readings_rejected']} / {row['readings_accepted']}",
              "detail": row["detail"], "size": i18n.format_number(row["payload_size"], language, 0),
              "excerpt": bytes(row["excerpt"] or b"").decode("utf-8", errors="replace")} for row in rows]
@@ -52,13 +59,13 @@ def layout(gateway: str | None = None, **kwargs):
                       rows=i18n.format_number(settings.rejected_max_rows, language, 0)), className="text-muted small"),
         dbc.Card(dbc.CardBody(dbc.Row([
             dbc.Col([dbc.Label(i18n.t("rejected.reason", language)),
-                     dcc.Dropdown(id=REASON, options=list(REASONS), placeholder=i18n.t("filter.all", language))], md=4),
+                     dcc.Dropdown(labels=i18n.dropdown_labels(language), id=REASON, options=[{"label": i18n.reason_label(r, language), "value": r} for r in REASONS], placeholder=i18n.t("filter.all", language))], md=4),
             dbc.Col([dbc.Label(i18n.t("rejected.gateway", language)),
                      dbc.Input(id=GATEWAY, value=gateway or "", debounce=True)], md=4),
         ])), className="mb-3 shadow-sm"),
         html.Div(id=ALERT),
         dag.AgGrid(id=TABLE, rowData=[], columnDefs=_columns(language), className="ag-theme-alpine",
-                   dashGridOptions={"pagination": True, "paginationPageSize": 50}, style={"height": "640px"}),
+                   dashGridOptions=grid_options(language, pagination=True, paginationPageSize=50), style={"height": "640px"}),
     ])
 
 

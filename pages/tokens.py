@@ -7,10 +7,11 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html
 
 from tds_dash import i18n
-from tds_dash.auth.admin_rows import token_rows
+from tds_dash.auth.admin_rows import columns, token_rows
 from tds_dash.auth.users import UserInputError, create_token, revoke_token
 from tds_dash.context import current_language, current_user, services
 from tds_dash.db import session_scope
+from tds_dash.i18n.grid import grid_options
 from tds_dash.queries import users as user_queries
 
 dash.register_page(__name__, path="/tokens", name="API tokens", order=95, nav_key="nav.tokens")
@@ -29,9 +30,8 @@ def layout(**kwargs):
                     className="pt-4"),
         ])), className="mb-3 shadow-sm"),
         html.Div(id=FEEDBACK),
-        dag.AgGrid(id=TABLE, rowData=[], columnDefs=[{"field": f, "flex": 1} for f in
-                                                    ("name", "prefix", "created", "last_used", "revoked")],
-                   dashGridOptions={"domLayout": "autoHeight", "rowSelection": "single"}, className="ag-theme-alpine"),
+        dag.AgGrid(id=TABLE, rowData=[], columnDefs=columns(language, "tokens.col", ("name", "prefix", "created", "last_used", "revoked")),
+                   dashGridOptions=grid_options(language, domLayout="autoHeight", rowSelection="single"), className="ag-theme-alpine"),
         dcc.Interval(id="tokens-load", interval=3_600_000, max_intervals=1),
     ])
 
@@ -51,7 +51,7 @@ def on_token_action(_load, _create, _revoke, name, selected):
             revoke_token(engine, user, selected[0]["id"])
             feedback = dbc.Alert(i18n.t("tokens.revoked", language), color="info", id="tokens-revoked")
     except UserInputError as error:
-        feedback = dbc.Alert(str(error), color="danger", id="tokens-error")
+        feedback = dbc.Alert(error.localized(language), color="danger", id="tokens-error")
     with session_scope(engine) as conn:
         tokens = user_queries.list_tokens(conn, user.id)
     return feedback, token_rows(tokens, services().settings.zone, language)

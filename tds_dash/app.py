@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 import dash
 import dash_bootstrap_components as dbc
 import flask
-from dash import dcc, html
+from dash import Input, Output, State, dcc, html
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -22,13 +22,24 @@ from tds_dash.auth import routes as auth_routes
 from tds_dash.auth.guard import init_auth
 from tds_dash.auth.page_access import guard_pages
 from tds_dash.auth.session_key import session_secret
-from tds_dash.context import EXTENSION_KEY, AppServices, current_language, current_user, has_role
+from tds_dash.context import (
+    EXTENSION_KEY,
+    THEME_COOKIE,
+    THEMES,
+    AppServices,
+    current_language,
+    current_theme,
+    current_user,
+    has_role,
+)
 from tds_dash.db import create_db_engine
 from tds_dash.security_headers import install_security_headers
 from tds_dash.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSETS_PATH_IGNORE = ["^swagger-ui$"]  # folders under assets/ Dash must not put into every page
+NAV_TOGGLER, NAV_COLLAPSE = "nav-toggler", "nav-collapse"
+APP_NAME = "TDS Telemetry"
 
 
 def _navbar() -> dbc.Navbar:
@@ -44,17 +55,24 @@ def _navbar() -> dbc.Navbar:
         for page in sorted(dash.page_registry.values(), key=lambda p: p.get("order") if p.get("order") is not None else 99)
         if page.get("nav_key") and (not page.get("roles") or has_role(*page["roles"]))
     ]
+    other_theme = "light" if current_theme() == "dark" else "dark"
     languages = [
         dbc.NavItem(dbc.NavLink(label, href=f"/lang/{code}", external_link=True, id=f"nav-lang-{code}"))
         for code, label in (("pt-BR", "PT"), ("en", "EN"))
-    ]
+    ] + [dbc.NavItem(dbc.NavLink(i18n.t(f"nav.theme.{other_theme}", language), href=f"/theme/{other_theme}",
+                                 external_link=True, id="nav-theme"))]
+    # Below Bootstrap's xl breakpoint (1200 px) the links fold behind the toggler: a phone sees the brand only.
     return dbc.Navbar(
         dbc.Container([
-            dbc.NavbarBrand("TDS Telemetry", href="/"),
-            dbc.Nav(links, navbar=True, className="me-auto"),
-            dbc.Nav(languages + _user_menu(language), navbar=True),
+            dbc.NavbarBrand([html.Img(src=dash.get_asset_url("logo.png"), alt="", className="navbar-logo"), APP_NAME],
+                            href="/"),
+            dbc.NavbarToggler(id=NAV_TOGGLER, n_clicks=0),
+            dbc.Collapse([
+                dbc.Nav(links, navbar=True, className="me-auto"),
+                dbc.Nav(languages + _user_menu(language), navbar=True),
+            ], id=NAV_COLLAPSE, is_open=False, navbar=True),
         ], fluid=True),
-        color="dark", dark=True, className="mb-3",
+        color="dark", dark=True, expand="xl", className="mb-3",
     )
 
 
@@ -83,17 +101,59 @@ def _shell() -> html.Div:
     return html.Div([_navbar(), dbc.Container(dash.page_container, fluid=True, className="pb-4")])
 
 
-def _register_language_route(server: flask.Flask) -> None:
+def _install_navbar_toggle(app: dash.Dash) -> None:
+    @app.callback(Output(NAV_COLLAPSE, "is_open"), Input(NAV_TOGGLER, "n_clicks"), State(NAV_COLLAPSE, "is_open"),
+                  prevent_initial_call=True)
+    def on_nav_toggle(_clicks, is_open):
+        return not is_open
+
+
+def _title_for(page: dict):
+    """The browser tab's title, e.g. 'Visão geral · TDS Telemetry', in the viewer's language at each visit."""
+    key = page.get("title_key") or page.get("nav_key")
+
+    def title(**path_values) -> str:
+        language = current_language() if flask.has_request_context() else "pt-BR"
+        return f"{i18n.t(key, language, **path_values)} · {APP_NAME}"
+    return title
+
+
+def _install_page_titles() -> None:
+    for page in dash.page_registry.values():
+        if page.get("title_key") or page.get("nav_key"):
+            page["title"] = _title_for(page)
+
+
+def _install_page_attributes(app: dash.Dash) -> None:
+    """<html lang> follows the viewer's language (screen readers, the browser and the date pickers read it);
+    data-bs-theme their colour theme (Bootstrap 5.3 dark mode; assets/theme.css darkens charts and grids)."""
+    interpolate = app.interpolate_index
+
+    def interpolate_index(**kwargs) -> str:
+        language = current_language() if flask.has_request_context() else "pt-BR"
+        return interpolate(**kwargs).replace(
+            "<html>", f'<html lang="{language}" data-bs-theme="{current_theme()}">', 1)
+    app.interpolate_index = interpolate_index
+
+
+def _back_with_cookie(name: str, value: str | None) -> flask.Response:
+    """Redirect to the page the viewer came from (only ever inside this app), setting a year-long cookie."""
+    parts = urlsplit(flask.request.referrer or "/")
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    response = flask.redirect(target if target.startswith("/") and not target.startswith("//") else "/")
+    if value is not None:
+        response.set_cookie(name, value, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+    return response
+
+
+def _register_preference_routes(server: flask.Flask) -> None:
     @server.get("/lang/<code>")
     def set_language(code: str):
-        target = flask.request.referrer or "/"
-        # Only ever redirect back into this app.
-        parts = urlsplit(target)
-        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        response = flask.redirect(target if target.startswith("/") and not target.startswith("//") else "/")
-        if code in i18n.LANGUAGES:
-            response.set_cookie(i18n.LANGUAGE_COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
-        return response
+        return _back_with_cookie(i18n.LANGUAGE_COOKIE, code if code in i18n.LANGUAGES else None)
+
+    @server.get("/theme/<name>")
+    def set_theme(name: str):
+        return _back_with_cookie(THEME_COOKIE, name if name in THEMES else None)
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> dash.Dash:
@@ -108,7 +168,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         assets_folder=str(ROOT / "assets"),
         # Served from /assets/ but never put into the pages: only the /api/v1/docs page loads Swagger UI.
         assets_path_ignore=ASSETS_PATH_IGNORE,
-        title="TDS Telemetry",
+        title=APP_NAME,
         update_title=None,
         # Each page's callbacks name components of that page only: without this the renderer reports
         # every other page's ids as "not found in layout" on whichever page is open.
@@ -139,7 +199,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     server.register_blueprint(api_tariffs.blueprint)
     server.register_blueprint(api_certificates.blueprint)
     metrics.register(server, server.extensions[EXTENSION_KEY])
-    _register_language_route(server)
+    _register_preference_routes(server)
     app.layout = _shell
+    _install_navbar_toggle(app)
+    _install_page_titles()
+    _install_page_attributes(app)
     install_security_headers(server, app.csp_hashes, settings.https)
     return app

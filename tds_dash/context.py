@@ -34,6 +34,17 @@ def current_language() -> str:
     return default
 
 
+THEME_COOKIE = "tds_theme"
+THEMES = ("light", "dark")
+
+
+def current_theme() -> str:
+    """The viewer's colour theme from its cookie: 'light' unless they chose 'dark'."""
+    if flask.has_request_context() and flask.request.cookies.get(THEME_COOKIE) == "dark":
+        return "dark"
+    return "light"
+
+
 class Forbidden(PermissionError):
     """The signed-in user's role or accounts do not allow this; pages show it, APIs answer 403."""
 

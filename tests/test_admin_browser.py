@@ -24,7 +24,7 @@ def test_adm001_admin_creates_a_viewer_after_a_validation_error(dash_duo, app):
     dash_duo.find_element("#admin-username").send_keys("nova-viewer")
     dash_duo.find_element("#admin-password").send_keys("curta")
     dash_duo.find_element("#admin-create").click()
-    dash_duo.wait_for_contains_text("#admin-error", "password")
+    dash_duo.wait_for_contains_text("#admin-error", "Senha: pelo menos 10")
     dash_duo.find_element("#admin-password").send_keys(" mas agora longa")
     dash_duo.find_element("#admin-create").click()
     dash_duo.wait_for_element("#admin-ok")

@@ -64,7 +64,7 @@ def test_dev002_sections_mark_corrections_and_bars_only_for_meters(database, med
     with session_scope(database.engine()) as conn:
         latest = devices.latest_values(conn, med)
     cards = device_model.metric_sections(data, latest, ZONE, "pt-BR")
-    assert [card.children[0].children for card in cards] == ["energy_kwh (kWh)", "power_kw (kW)"]
+    assert [card.children[0].children for card in cards] == ["Energia ativa (kWh)", "Potência ativa (kW)"]
     energy_graphs = [c for c in cards[0].children[1].children if hasattr(c, "figure")]
     power_graphs = [c for c in cards[1].children[1].children if hasattr(c, "figure")]
     assert len(energy_graphs) == 2 and len(power_graphs) == 1  # a gauge has no consumption bars

@@ -7,6 +7,11 @@ from zoneinfo import ZoneInfo
 from tds_dash import i18n
 
 
+def columns(language: str, prefix: str, fields: tuple[str, ...]) -> list[dict]:
+    """AG Grid column definitions whose headers come from the catalogue (`prefix.field`)."""
+    return [{"field": f, "headerName": i18n.t(f"{prefix}.{f}", language), "flex": 1} for f in fields]
+
+
 def user_rows(users, slugs: dict[int, str]) -> list[dict]:
     return [{"id": u.id, "username": u.username, "name": u.name, "role": u.role, "active": u.active,
              "accounts": ", ".join(slugs.get(a, str(a)) for a in u.account_ids)} for u in users]

@@ -5,6 +5,7 @@ import re
 
 import sqlalchemy as sa
 
+from tds_dash import i18n
 from tds_dash.auth.passwords import hash_password, new_api_token
 from tds_dash.auth.sessions import end_user_sessions
 from tds_dash.db import session_scope
@@ -17,21 +18,33 @@ MIN_PASSWORD = 10
 class UserInputError(ValueError):
     """A field the person must correct; the message says which and how."""
 
+    def __init__(self, message: str, key: str | None = None, **values) -> None:
+        # str() stays English for the API and the CLI; pages show the catalogue's `key` in the viewer's language.
+        super().__init__(message)
+        self.key, self.values = key, values
+
+    def localized(self, language: str) -> str:
+        """The message in language (the English message when it has no catalogue key)."""
+        return i18n.t(self.key, language, **self.values) if self.key else str(self)
+
 
 def validate_new_user(username: str, password: str, role: str) -> None:
     if not USERNAME.fullmatch(username or ""):
-        raise UserInputError("username: 3-64 characters, lowercase letters, digits, . _ @ -")
+        raise UserInputError("username: 3-64 characters, lowercase letters, digits, . _ @ -", "users.error.username")
     if len(password or "") < MIN_PASSWORD:
-        raise UserInputError(f"password: at least {MIN_PASSWORD} characters")
+        raise UserInputError(f"password: at least {MIN_PASSWORD} characters", "users.error.password",
+                             minimum=MIN_PASSWORD)
     if role not in user_queries.ROLES:
-        raise UserInputError(f"role must be one of {', '.join(user_queries.ROLES)}")
+        raise UserInputError(f"role must be one of {', '.join(user_queries.ROLES)}", "users.error.role",
+                             roles=", ".join(user_queries.ROLES))
 
 
 def account_ids_for(conn, slugs: list[str]) -> list[int]:
     found = dict(conn.execute(sa.text("SELECT slug, id FROM accounts WHERE slug = ANY(:s)"), {"s": slugs}).all())
     missing = sorted(set(slugs) - found.keys())
     if missing:
-        raise UserInputError(f"unknown account(s): {', '.join(missing)}")
+        raise UserInputError(f"unknown account(s): {', '.join(missing)}", "users.error.accounts",
+                             accounts=", ".join(missing))
     return [found[slug] for slug in slugs]
 
 
@@ -41,7 +54,7 @@ def create_user(engine, actor, username: str, name: str, password: str, role: st
     validate_new_user(username, password, role)
     with session_scope(engine) as conn:
         if user_queries.get_user_by_username(conn, username) is not None:
-            raise UserInputError(f"username {username!r} is taken")
+            raise UserInputError(f"username {username!r} is taken", "users.error.taken", username=username)
         account_ids = account_ids_for(conn, account_slugs)
         user_id = user_queries.create_user(conn, username, name, hash_password(password), role, account_ids)
         user_queries.record_audit(conn, actor.id if actor else None, actor.username if actor else "cli", "create",
@@ -52,13 +65,14 @@ def create_user(engine, actor, username: str, name: str, password: str, role: st
 
 def update_user(engine, actor, user_id: int, name: str, role: str, active: bool, account_slugs: list[str]) -> None:
     if role not in user_queries.ROLES:
-        raise UserInputError(f"role must be one of {', '.join(user_queries.ROLES)}")
+        raise UserInputError(f"role must be one of {', '.join(user_queries.ROLES)}", "users.error.role",
+                             roles=", ".join(user_queries.ROLES))
     with session_scope(engine) as conn:
         before = user_queries.get_user(conn, user_id)
         if before is None:
-            raise UserInputError("user not found")
+            raise UserInputError("user not found", "users.error.not_found")
         if before.id == actor.id and (role != "admin" or not active):
-            raise UserInputError("you cannot demote or disable yourself")
+            raise UserInputError("you cannot demote or disable yourself", "users.error.self")
         account_ids = account_ids_for(conn, account_slugs)
         user_queries.update_user(conn, user_id, name, role, active)
         if sorted(account_ids) != sorted(before.account_ids):
@@ -74,10 +88,11 @@ def update_user(engine, actor, user_id: int, name: str, role: str, active: bool,
 def reset_password(engine, actor, user_id: int, password: str) -> None:
     """Set a new password and end every session of that user but the one asking (when it is theirs)."""
     if len(password or "") < MIN_PASSWORD:
-        raise UserInputError(f"password: at least {MIN_PASSWORD} characters")
+        raise UserInputError(f"password: at least {MIN_PASSWORD} characters", "users.error.password",
+                             minimum=MIN_PASSWORD)
     with session_scope(engine) as conn:
         if user_queries.get_user(conn, user_id) is None:
-            raise UserInputError("user not found")
+            raise UserInputError("user not found", "users.error.not_found")
         user_queries.set_password(conn, user_id, hash_password(password))
         ended = end_user_sessions(conn, user_id, keep_current=actor is not None and actor.id == user_id)
         user_queries.record_audit(conn, actor.id, actor.username, "reset_password", "user", user_id,
@@ -93,7 +108,7 @@ def create_token_record(engine, actor, name: str) -> tuple[int, str]:
     """(token id, secret): create_token for callers that list or revoke it by id (the API, the CLI)."""
     name = (name or "").strip()
     if not 1 <= len(name) <= 64:
-        raise UserInputError("token name: 1-64 characters")
+        raise UserInputError("token name: 1-64 characters", "tokens.error.name")
     secret, digest, prefix = new_api_token()
     with session_scope(engine) as conn:
         token_id = user_queries.create_token(conn, actor.id, name, digest, prefix)
@@ -104,5 +119,5 @@ def create_token_record(engine, actor, name: str) -> tuple[int, str]:
 def revoke_token(engine, actor, token_id: int) -> None:
     with session_scope(engine) as conn:
         if not user_queries.revoke_token(conn, actor.id, token_id):
-            raise UserInputError("token not found or already revoked")
+            raise UserInputError("token not found or already revoked", "tokens.error.not_found")
         user_queries.record_audit(conn, actor.id, actor.username, "revoke", "token", token_id)

@@ -58,7 +58,7 @@ def metric_sections(charts: DeviceCharts, latest: pd.DataFrame, zone: ZoneInfo, 
     kinds = dict(zip(latest["metric"], latest["meter_kind"]))
     note = (i18n.t("device.raw_note", language) if charts.raw
             else i18n.t("device.band_note", language, unit_name=_unit_name(charts.band_granularity, language)))
-    config = {"displaylogo": False}
+    config = i18n.graph_config(language)
     cards = []
     for metric in metrics:
         series = charts.series[charts.series["metric"] == metric]
@@ -74,6 +74,6 @@ def metric_sections(charts: DeviceCharts, latest: pd.DataFrame, zone: ZoneInfo, 
                               className="small text-muted mt-2"),
                      dcc.Graph(figure=explorer_figures.device_bars(bars, zone, language, unit), config=config,
                                id={"type": "device-metric-bars", "metric": metric})]
-        cards.append(dbc.Card([dbc.CardHeader(f"{metric} ({unit})" if unit else metric), dbc.CardBody(body)],
+        cards.append(dbc.Card([dbc.CardHeader(i18n.metric_title(metric, unit, language)), dbc.CardBody(body)],
                               className="mb-3 shadow-sm"))
     return cards

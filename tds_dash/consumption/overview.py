@@ -86,7 +86,7 @@ def cards(store: dict, language: str) -> list:
 
 def table_columns(language: str) -> list[dict]:
     return [
-        {"field": "time", "headerName": i18n.t("col.time", language), "flex": 2},
+        {"field": "time", "headerName": i18n.t("col.time", language), "flex": 2, "minWidth": 185},
         {"field": "gateway", "headerName": i18n.t("col.gateway", language), "flex": 1},
         {"field": "device", "headerName": i18n.t("col.device", language), "flex": 2},
         {"field": "metric", "headerName": i18n.t("col.metric", language), "flex": 1},

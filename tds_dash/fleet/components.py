@@ -127,7 +127,7 @@ def filter_search(search_id: str, language: str) -> dbc.Col:
 def status_filter(filter_id: str, statuses: tuple[str, ...], language: str) -> dbc.Col:
     options = [{"label": i18n.t(f"fleet.status.{s}", language), "value": s} for s in statuses]
     return dbc.Col([dbc.Label(i18n.t("fleet.status", language)),
-                    dcc.Dropdown(id=filter_id, options=options, placeholder=i18n.t("fleet.all", language))], md=2)
+                    dcc.Dropdown(labels=i18n.dropdown_labels(language), id=filter_id, options=options, placeholder=i18n.t("fleet.all", language))], md=2)
 
 
 def values_by_name(states: list[dict]) -> dict:

@@ -78,4 +78,4 @@ def explain_event(event: dict, zone: ZoneInfo, language: str) -> str:
         return i18n.t("fleet.event.device_back", language, device=event.get("device") or "?", time=when(event["at"]))
     return i18n.t("fleet.event.rejected_burst", language, count=i18n.format_number(event["count"], language, 0),
                   gateway=event.get("gateway") or "?", start=when(event["at"]), end=when(event["last_at"]),
-                  detail=event.get("detail") or "")
+                  detail=i18n.event_detail(event.get("detail"), language))

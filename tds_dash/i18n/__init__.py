@@ -25,6 +25,49 @@ def t(key: str, language: str, **values) -> str:
     return text.format(**values) if values else text
 
 
+def metric_title(metric: str, unit: str | None, language: str) -> str:
+    """'energy_kwh' -> 'Energia ativa (kWh)'; a metric the catalogue does not know shows as 'name (unit)'."""
+    key = f"metric.{metric}"
+    if key in MESSAGES:
+        return t(key, language)
+    return f"{metric} ({unit})" if unit else metric
+
+
+def reason_label(reason: str, language: str) -> str:
+    """A rejection reason code as words ('invalid_json' -> 'JSON inválido'); unknown codes stay as stored."""
+    key = f"reason.{reason}"
+    return t(key, language) if key in MESSAGES else reason
+
+
+def event_detail(detail: str | None, language: str) -> str:
+    """A stored event detail in language: the ingest writes 'mostly <reason>' for rejected bursts."""
+    if detail and detail.startswith("mostly "):
+        return t("reason.mostly", language, reason=reason_label(detail.removeprefix("mostly "), language))
+    return detail or ""
+
+
+# Dash 4's Dropdown draws these texts itself (English unless given `labels`).
+_DROPDOWN_LABELS = ("select_all", "deselect_all", "selected_count", "search", "clear_search", "clear_selection",
+                    "no_options_found")
+
+
+def dropdown_labels(language: str) -> dict[str, str]:
+    """dcc.Dropdown's `labels` in language ('{num_selected}' is filled in by the component)."""
+    return {name: t(f"dropdown.{name}", language) for name in _DROPDOWN_LABELS}
+
+
+def graph_config(language: str) -> dict:
+    """dcc.Graph's config: plotly.js's own texts (modebar) in language; numbers are formatted by us."""
+    return {"displaylogo": False, "locale": "pt-BR" if language == "pt-BR" else "en"}
+
+
+def date_range_texts(language: str) -> dict[str, str]:
+    """dcc.DatePickerRange's date format and empty-field texts in language (month names: assets/dates/)."""
+    return {"display_format": "DD/MM/YYYY" if language == "pt-BR" else "MM/DD/YYYY",
+            "start_date_placeholder_text": t("dates.start", language),
+            "end_date_placeholder_text": t("dates.end", language)}
+
+
 def format_number(value: float | None, language: str, decimals: int = 1) -> str:
     """1234.5 -> '1.234,5' in pt-BR, '1,234.5' in English; None/NaN -> '—'."""
     if value is None or (isinstance(value, float) and math.isnan(value)):

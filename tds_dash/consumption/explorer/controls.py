@@ -115,5 +115,4 @@ def device_choices(rows: list[dict], chosen) -> tuple[list[dict], list[int]]:
 
 def metric_label(metric: dict, language: str) -> str:
     """A known metric's translated label, else its name and unit."""
-    key = f"metric.{metric['name']}"
-    return i18n.t(key, language) if key in i18n.MESSAGES else f"{metric['name']} ({metric['unit']})"
+    return i18n.metric_title(metric["name"], metric["unit"], language)

@@ -8,12 +8,13 @@ from dash import dcc, html
 from tds_dash import i18n, periods
 from tds_dash.consumption import ids
 from tds_dash.consumption.explorer import model as explorer_model
+from tds_dash.i18n.grid import grid_options
 from tds_dash.settings import Settings
 
 
 def _dropdown(language: str, key: str, id_: str, options: list, value, placeholder: str | None, md: int) -> dbc.Col:
     return dbc.Col([dbc.Label(i18n.t(key, language)),
-                    dcc.Dropdown(id=id_, options=options, value=value, multi=placeholder is not None,
+                    dcc.Dropdown(labels=i18n.dropdown_labels(language), id=id_, options=options, value=value, multi=placeholder is not None,
                                  clearable=placeholder is not None,
                                  placeholder=i18n.t(placeholder, language) if placeholder else None)], md=md)
 
@@ -38,7 +39,7 @@ def controls(state: dict, options: dict, language: str) -> dbc.Card:
         dbc.Col([dbc.Label(t("explorer.period")),
                  _radio(language, ids.EXPLORER_PRESET, periods.PRESETS, state["preset"], "preset"),
                  dcc.DatePickerRange(id=ids.EXPLORER_DATES, start_date=state["first_day"], end_date=state["last_day"],
-                                     display_format="DD/MM/YYYY" if language == "pt-BR" else "MM/DD/YYYY",
+                                     **i18n.date_range_texts(language),
                                      minimum_nights=0)], md=6),
         dbc.Col([dbc.Label(t("explorer.granularity")),
                  _radio(language, ids.EXPLORER_GRANULARITY, ("auto",) + periods.GRANULARITIES, state["granularity"],
@@ -51,7 +52,7 @@ def controls(state: dict, options: dict, language: str) -> dbc.Card:
 
 
 def page(state: dict, options: dict, settings: Settings, language: str, top_devices: int) -> html.Div:
-    graph_config = {"displaylogo": False}
+    graph_config = i18n.graph_config(language)
     help_text = i18n.t("explorer.help", language, zone=settings.timezone, top=top_devices)
     return html.Div([
         html.H3(i18n.t("explorer.title", language), className="mb-1"),
@@ -70,6 +71,6 @@ def page(state: dict, options: dict, settings: Settings, language: str, top_devi
                   dbc.CardBody(dcc.Graph(id=ids.EXPLORER_CHART, config=graph_config))], className="mb-3 shadow-sm"),
         dbc.Card([dbc.CardHeader(i18n.t("explorer.totals", language)),
                   dbc.CardBody(dag.AgGrid(id=ids.EXPLORER_TABLE, columnDefs=explorer_model.table_columns(language),
-                                          rowData=[], dashGridOptions={"domLayout": "autoHeight"},
+                                          rowData=[], dashGridOptions=grid_options(language, domLayout="autoHeight"),
                                           className="ag-theme-alpine"))], className="shadow-sm"),
     ])
