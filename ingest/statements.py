@@ -213,7 +213,14 @@ def claim_pending(conn: psycopg.Connection, limit: int) -> list[PendingKey]:
 
 def finish_pass(conn: psycopg.Connection, keys: Sequence[PendingKey], claimed_at: datetime) -> int:
     """After a merge: delete the keys no writer touched since the claim; the others wait from their next_from."""
+    keys = sorted(keys, key=lambda k: (k.device_id, k.metric_id))
     arrays = ([k.device_id for k in keys], [k.metric_id for k in keys], [k.version for k in keys])
+    # Lock the claimed rows in the writers' order (queue_rollups sorts too): without it a pass's DELETE and a
+    # writer's upsert, each holding rows the other wants, deadlocked under load (bench/latency.py).
+    conn.execute(
+        "SELECT 1 FROM rollup_pending p JOIN unnest(%s::bigint[], %s::smallint[]) AS c(d, m)"
+        " ON p.device_id = c.d AND p.metric_id = c.m ORDER BY p.device_id, p.metric_id FOR UPDATE OF p",
+        arrays[:2])
     merged = conn.execute(
         "DELETE FROM rollup_pending p USING unnest(%s::bigint[], %s::smallint[], %s::bigint[]) AS c(d, m, v)"
         " WHERE p.device_id = c.d AND p.metric_id = c.m AND p.version = c.v", arrays).rowcount
