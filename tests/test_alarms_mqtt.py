@@ -74,4 +74,7 @@ def test_alq001_killed_gateway_one_alarm_mail_and_webhook_then_cleared_on_reconn
         scheduler.shutdown(wait=True)
     assert "normalizado" in smtp.messages[1]["Subject"]
     assert [d["event"] for d in hook.documents(SECRET)] == ["raised", "cleared"]
-    assert database.query("SELECT kind, count, cleared_at IS NOT NULL FROM alarms") == [("gateway_offline", 1, True)]
+    # The fake clock jumped 5 minutes past the last real ingest minute, so the (system) ingest-stalled rule
+    # may rightly raise too: this test is about the gateway's alarm, counted once and cleared.
+    assert database.query("SELECT kind, count, cleared_at IS NOT NULL FROM alarms WHERE kind <> 'ingest_stalled'") == [
+        ("gateway_offline", 1, True)]
