@@ -11,11 +11,10 @@ import logging
 from datetime import datetime, timezone
 
 import flask
-from werkzeug.exceptions import HTTPException
 
 from tds_dash.api import limits
 from tds_dash.api.common import api_actor, json_body, plain, reject_unknown
-from tds_dash.api.v1 import ApiError
+from tds_dash.api.v1 import ApiError, api_error_response, unexpected_error
 from tds_dash.certificates import service, store
 from tds_dash.certificates.config import PkiConfig
 from tds_dash.certificates.errors import CertificateError
@@ -36,11 +35,7 @@ MAX_ROW_ID = 2**63 - 1
 PEM_TYPE = "application/x-pem-file"
 
 
-@blueprint.errorhandler(ApiError)
-def _api_error(error: ApiError):
-    return json_error(error.status, error.code, error.message, error.parameter or None)
-
-
+blueprint.register_error_handler(ApiError, api_error_response)
 @blueprint.errorhandler(CertificateError)
 def _refused(error: CertificateError):
     return json_error(STATUS_OF_CODE.get(error.code, 422), error.code, error.message)
@@ -51,18 +46,7 @@ def _forbidden(error: Forbidden):
     return json_error(403, "forbidden", str(error))
 
 
-@blueprint.errorhandler(HTTPException)
-def _http_error(error: HTTPException):
-    if error.code == 429 and error.response is not None:
-        return error.response  # the rate limiter's own answer (api/limits.py)
-    code = {413: "body_too_large", 405: "method_not_allowed"}.get(error.code, "http_error")
-    return json_error(error.code or 500, code, error.description or error.name)
-
-
-@blueprint.errorhandler(Exception)
-def _unexpected(error: Exception):
-    log.exception("api/v1 certificates request failed")
-    return json_error(500, "internal_error", type(error).__name__)
+blueprint.register_error_handler(Exception, unexpected_error)  # HTTP errors, the limiter's 429, the rest: 500
 
 
 def _pki() -> PkiConfig:
