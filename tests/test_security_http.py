@@ -214,7 +214,8 @@ def test_sec010_parallel_wrong_passwords_get_at_most_five_checks(app, database):
     assert len(statuses) == 16
     assert statuses.count(401) <= 5 and statuses.count(429) >= 11  # a 401 is a password that was checked
     counted = attempts(database, "alvo")
-    assert 1 <= counted["verified"] <= 5 and counted["verified"] + counted["refused"] == 16
+    assert counted["verified"] in range(1, 6)  # at least the first guess was checked, at most the limit
+    assert counted["verified"] + counted["refused"] == 16
     assert sorted(statuses) == sorted([401] * counted["verified"] + [429] * counted["refused"])
 
 
