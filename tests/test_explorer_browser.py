@@ -61,7 +61,7 @@ def test_exp060_preset_bars_totals_line_compare_and_csv(dash_duo, explorer_app, 
     dash_duo.wait_for_contains_text(f"#{ids.EXPLORER_GRANULARITY_USED}", "Mostrando por dia")
     dash_duo.wait_for_element(f"#{ids.EXPLORER_CHART} .barlayer .point")
     dash_duo.wait_for_contains_text(f"#{ids.EXPLORER_TABLE}", "GW-0101/MED-001")
-    assert "kWh" in dash_duo.find_element(f"#{ids.EXPLORER_TABLE}").text
+    dash_duo.wait_for_contains_text(f"#{ids.EXPLORER_TABLE}", "kWh")
 
     # The CSV holds the charted bars: 7 local days, one column per device, equal to the stored sums.
     started = time.time()

@@ -272,12 +272,12 @@ def test_flt003_gateway_page_events_page_and_overview_say_why_it_is_offline(dash
     dash_duo.wait_for_contains_text("#gateway-rejections", "invalid_json")
     dash_duo.wait_for_contains_text("#gateway-devices", "MED-001")
     # 5 of the 20 monitored minutes (a little less: the page is read a few seconds after `now`).
-    uptime = float(dash_duo.find_element("#gateway-uptime-24h").text.rstrip("%").replace(",", "."))
+    uptime = float(wait_until(lambda: text_of(dash_duo, "#gateway-uptime-24h")).rstrip("%").replace(",", "."))
     assert 23.0 < uptime <= 25.0
 
     dash_duo.driver.get(dash_duo.server_url + "/events")
     dash_duo.wait_for_contains_text("#events-list", "Gateway silencioso: nenhuma mensagem desde")
-    assert "Gateway voltou a enviar mensagens" in dash_duo.find_element("#events-list").text
+    dash_duo.wait_for_contains_text("#events-list", "Gateway voltou a enviar mensagens")
     dash_duo.find_element("#events-kinds").click()
     options = [o for o in dash_duo.find_elements(".dash-dropdown-option") if o.text == "Gateway offline"]
     options[0].click()
@@ -286,5 +286,5 @@ def test_flt003_gateway_page_events_page_and_overview_say_why_it_is_offline(dash
 
     dash_duo.driver.get(dash_duo.server_url + "/")
     dash_duo.wait_for_contains_text("#overview-offline", "GW-0101")
-    assert "silêncio além do limite" in dash_duo.find_element("#overview-offline").text
+    dash_duo.wait_for_contains_text("#overview-offline", "silêncio além do limite")
     assert dash_duo.get_logs() == []

@@ -35,7 +35,7 @@ def test_ovw001_overview_shows_cards_charts_table_and_a_new_reading(dash_duo, de
     dash_duo.wait_for_element(f"#{ids.OVERVIEW_MONTHLY} .barlayer .point")
     dash_duo.wait_for_element(f"#{ids.OVERVIEW_DAILY} .barlayer .point")
     dash_duo.wait_for_contains_text(f"#{ids.OVERVIEW_TABLE}", "MED-001")
-    assert "kWh" in dash_duo.find_element("#overview-card-month-value").text
+    dash_duo.wait_for_contains_text("#overview-card-month-value", "kWh")
 
     # A gateway publishes a reading of a device nobody registered: it appears after the next refresh.
     body = telemetry([{"device": "NOVO-42", "metric": "energy_kwh", "value": 4242.5}],
