@@ -112,7 +112,7 @@ def test_flt001_gateway_create_with_errors_edit_conflict_and_delete(dash_duo, fl
     type_into(dash_duo, "gateways", "inactivity_timeout_s", "1,5")
     dash_duo.find_element("#gateways-save").click()
     wait_feedback(dash_duo, "gateways", "serial", "Já existe um gateway com este número de série.")
-    assert feedback(dash_duo, "gateways", "inactivity_timeout_s") == "Informe um número inteiro, sem separadores."
+    assert feedback(dash_duo, "gateways", "inactivity_timeout_s") == "Informe um número inteiro (ex.: 900 ou 1.000.000)."
     assert feedback(dash_duo, "gateways", "name") == ""
     type_into(dash_duo, "gateways", "serial", "GW-NORTE")
     type_into(dash_duo, "gateways", "inactivity_timeout_s", "120")

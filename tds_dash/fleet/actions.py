@@ -123,7 +123,8 @@ def save_gateway_in(conn, actor: Actor, raw: dict, editing: dict | None, choosab
         if current is None:
             return _refusal("missing", language)
         raw = {**raw, "account_id": current["account_id"]}
-    values, errors = validation.validate_gateway({**raw, "account_id": to_int(raw.get("account_id"))}, choosable)
+    values, errors = validation.validate_gateway({**raw, "account_id": to_int(raw.get("account_id"))}, choosable,
+                                                 language)
     if "serial" in values and fleet.serial_taken(conn, values["serial"], editing and editing["id"]):
         errors["serial"] = validation.FieldError("serial_taken")  # reported with the others, not after them
     if errors:
@@ -139,10 +140,10 @@ def save_gateway_in(conn, actor: Actor, raw: dict, editing: dict | None, choosab
         "fleet.saved", language, what=i18n.t("fleet.what.gateway", language), name=values["serial"]))
 
 
-def _clean_metrics(metrics_raw: dict[int, dict]) -> tuple[list[dict], dict[int, dict]]:
+def _clean_metrics(metrics_raw: dict[int, dict], language: str) -> tuple[list[dict], dict[int, dict]]:
     metric_values, metric_errors = [], {}
     for metric_id, row in metrics_raw.items():
-        clean, errors = validation.validate_metric(row)
+        clean, errors = validation.validate_metric(row, language)
         if errors:
             metric_errors[metric_id] = errors
         metric_values.append({**clean, "metric_id": metric_id})
@@ -170,7 +171,7 @@ def save_device_in(conn, actor: Actor, raw: dict, gateways: list[int] | None = N
 def _save_device(conn, actor: Actor, raw: dict, metrics_raw: dict[int, dict], editing: dict | None,
                  gateways: list[int] | None) -> tuple[Outcome, datetime | None]:
     language, scope = actor.language, actor.scope
-    metric_values, metric_errors = _clean_metrics(metrics_raw)
+    metric_values, metric_errors = _clean_metrics(metrics_raw, language)
     if gateways is None:
         gateways = [g["id"] for g in fleet_devices.list_gateway_choices(conn, scope)]
     gateway_id, current = to_int(raw.get("gateway_id")), None

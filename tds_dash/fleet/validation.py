@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from tds_dash import i18n
+from tds_dash.i18n.number_style import parse_number
 
 SERIAL_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{1,63}")
 CODE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")
@@ -63,8 +64,10 @@ def _pattern(raw: Any, pattern: re.Pattern, code: str) -> tuple[str, FieldError 
     return value, None if pattern.fullmatch(value) else _error(code)
 
 
-def parse_integer(raw: Any, low: int, high: int, required: bool = True) -> tuple[int | None, FieldError | None]:
-    """A whole number typed in a form (or sent as a JSON number) within [low, high]."""
+def parse_integer(raw: Any, low: int, high: int, required: bool = True, language: str | None = None
+                  ) -> tuple[int | None, FieldError | None]:
+    """A whole number typed in a form (or sent as a JSON number) within [low, high]; with a language, its
+    grouping as displayed ('1.000.000' in pt-BR) is accepted."""
     if isinstance(raw, bool):
         return None, _error("integer")
     if isinstance(raw, (int, float)) and not isinstance(raw, bool):
@@ -75,16 +78,22 @@ def parse_integer(raw: Any, low: int, high: int, required: bool = True) -> tuple
         text = _text(raw)
         if not text:
             return None, _error("required") if required else None
-        if not re.fullmatch(r"[+-]?\d{1,12}", text):
+        number = parse_number(text, language) if language else None
+        if number is not None and number.is_integer() and abs(number) < 1e12:
+            value = int(number)
+        elif re.fullmatch(r"[+-]?\d{1,12}", text):
+            value = int(text)
+        else:
             return None, _error("integer")
-        value = int(text)
     if not low <= value <= high:
         return None, _error("range", low=low, high=high)
     return value, None
 
 
-def parse_decimal(raw: Any, low: float, high: float, required: bool = True) -> tuple[float | None, FieldError | None]:
-    """A number typed with either ',' or '.' as the decimal mark; thousands separators are refused (ambiguous)."""
+def parse_decimal(raw: Any, low: float, high: float, required: bool = True, language: str | None = None
+                  ) -> tuple[float | None, FieldError | None]:
+    """A number typed with either ',' or '.' as the decimal mark; with a language, also as the app displays
+    it there ('1.000.000' and '1.000,5' in pt-BR); without one, thousands separators are refused (ambiguous)."""
     if isinstance(raw, bool):
         return None, _error("number")
     if isinstance(raw, (int, float)):
@@ -93,9 +102,10 @@ def parse_decimal(raw: Any, low: float, high: float, required: bool = True) -> t
         text = _text(raw)
         if not text:
             return None, _error("required") if required else None
-        if not re.fullmatch(r"[+-]?\d{1,16}([.,]\d{1,9})?", text):
+        number = parse_number(text, language)
+        if number is None:
             return None, _error("number")
-        value = float(text.replace(",", "."))
+        value = number
     if not math.isfinite(value):
         return None, _error("number")
     if not low <= value <= high:
@@ -115,14 +125,16 @@ def _collect(checks: dict[str, tuple[Any, FieldError | None]]) -> tuple[dict, di
     return clean, errors
 
 
-def validate_gateway(raw: Mapping[str, Any], account_ids) -> tuple[dict, dict[str, FieldError]]:
-    """(clean values, errors per field) for the gateway form; account_ids are the choosable accounts."""
+def validate_gateway(raw: Mapping[str, Any], account_ids, language: str | None = None
+                     ) -> tuple[dict, dict[str, FieldError]]:
+    """(clean values, errors per field) for the gateway form; account_ids are the choosable accounts;
+    numbers typed as text are read in `language`'s display format."""
     return _collect({
         "account_id": _choice(raw.get("account_id"), set(account_ids)),
         "serial": _pattern(raw.get("serial"), SERIAL_PATTERN, "serial_format"),
         "name": _required_text(raw.get("name"), NAME_MAX),
         "location": _optional_text(raw.get("location"), LOCATION_MAX),
-        "inactivity_timeout_s": parse_integer(raw.get("inactivity_timeout_s"), *TIMEOUT_RANGE),
+        "inactivity_timeout_s": parse_integer(raw.get("inactivity_timeout_s"), *TIMEOUT_RANGE, language=language),
         "active": (bool(raw.get("active", True)), None),
     })
 
@@ -143,15 +155,17 @@ def validate_device(raw: Mapping[str, Any], gateway_ids) -> tuple[dict, dict[str
     })
 
 
-def validate_metric(raw: Mapping[str, Any]) -> tuple[dict, dict[str, FieldError]]:
-    """One metric row of the device form: meter kind, unit, optional rollover and usual interval."""
+def validate_metric(raw: Mapping[str, Any], language: str | None = None) -> tuple[dict, dict[str, FieldError]]:
+    """One metric row of the device form: meter kind, unit, optional rollover and usual interval (numbers
+    typed as text are read in `language`'s display format)."""
     kind = _choice(raw.get("meter_kind"), METER_KINDS)
-    rollover = parse_decimal(raw.get("rollover_value"), *ROLLOVER_RANGE, required=False)
+    rollover = parse_decimal(raw.get("rollover_value"), *ROLLOVER_RANGE, required=False, language=language)
     if rollover[0] is not None and kind[0] is not None and kind[0] != "counter":
         rollover = (None, _error("rollover_counter_only"))
     return _collect({
         "meter_kind": kind,
         "unit": _choice(raw.get("unit") if raw.get("unit") is not None else "", UNITS),
         "rollover_value": rollover,
-        "usual_interval_s": parse_integer(raw.get("usual_interval_s"), *USUAL_INTERVAL_RANGE, required=False),
+        "usual_interval_s": parse_integer(raw.get("usual_interval_s"), *USUAL_INTERVAL_RANGE, required=False,
+                                          language=language),
     })
