@@ -124,7 +124,7 @@ def on_download(_csv, _xlsx, store, mode):
     if not store:
         return dash.no_update
     kind = "xlsx" if ctx.triggered_id == ids.EXPLORER_XLSX else "csv"
-    return explorer_model.download(store, mode, services().settings.zone, kind)
+    return explorer_model.download(store, mode, services().settings.zone, kind, current_language())
 
 
 @callback(Output(ids.EXPLORER_GOTO, "href"), Input(ids.EXPLORER_CHART, "clickData"), prevent_initial_call=True)

@@ -118,8 +118,9 @@ def update_charts(store):
     unit = overview_model.UNITS.get(store["metric"], "")
     monthly = overview_model.series_from_store(store["monthly"], zone)
     daily = overview_model.series_from_store(store["daily"], zone)
-    return (figures.consumption_bars(monthly, zone, language, unit, "month"),
-            figures.consumption_bars(daily, zone, language, unit, "day"))
+    now = datetime.fromisoformat(store["fetched_at"])
+    return (figures.consumption_bars(monthly, zone, language, unit, "month", now),
+            figures.consumption_bars(daily, zone, language, unit, "day", now))
 
 
 @callback(Output(ids.OVERVIEW_TABLE, "rowData"), Input(ids.OVERVIEW_STORE, "data"), prevent_initial_call=True)

@@ -1,15 +1,58 @@
 """Pure functions from data to plotly figures; no database, no Dash."""
 from __future__ import annotations
 
+import math
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 import plotly.graph_objects as go
 
-from tds_dash import i18n
+from tds_dash import i18n, periods
+from tds_dash.i18n import number_style
 
 BAR_COLOR = "#0d6efd"
-CURRENT_COLOR = "#fd7e14"
+PARTIAL_COLOR = "#adb5bd"
+# A bucket still in progress is hatched (not recoloured): same series, visibly unfinished.
+PARTIAL_PATTERN = {"shape": "/", "fillmode": "overlay", "fgcolor": "rgba(255,255,255,0.9)", "size": 7, "solidity": 0.35}
+
+
+def _finite(values) -> list[float]:
+    return [float(v) for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
+
+
+def value_axis(figure: go.Figure, values, language: str, unit: str, axis: str = "yaxis") -> go.Figure:
+    """The value axis in the app's one number style: round ticks spelled like the cards ('800 mil',
+    '1,2 mi' in pt-BR; '800k' in English), the unit as its title."""
+    numbers = _finite(values)
+    ticks = number_style.axis_ticks(min(numbers), max(numbers), language) if numbers else {}
+    figure.update_layout({axis: {"title": {"text": unit}, **ticks}})
+    return figure
+
+
+def partial_patterns(flags: list[bool]) -> dict:
+    """marker.pattern for a bar trace: hatched where the bucket is still in progress."""
+    return {**PARTIAL_PATTERN, "shape": ["/" if flag else "" for flag in flags]}
+
+
+def add_partial_legend(figure: go.Figure, x, language: str) -> None:
+    """A legend entry 'em andamento' (a zero-height hatched bar) explaining the hatched bucket."""
+    figure.add_trace(go.Bar(x=[x], y=[0], name=i18n.t("chart.partial", language), marker_color=PARTIAL_COLOR,
+                            marker_pattern=PARTIAL_PATTERN, hoverinfo="skip", showlegend=True))
+
+
+def fill_buckets(frame: pd.DataFrame, granularity: str, zone: ZoneInfo, until: datetime) -> pd.DataFrame:
+    """Every bucket from the first row's to the one containing `until`, missing ones as NaN (a gap, not 0)."""
+    if frame.empty:
+        return frame
+    starts, start = [], frame["bucket"].iloc[0].tz_convert("UTC").to_pydatetime()
+    while start <= until and len(starts) < 10_000:
+        starts.append(start)
+        start = periods.bucket_end(start, granularity, zone)
+    index = pd.DatetimeIndex(pd.to_datetime(starts, utc=True)).tz_convert(zone)
+    by_bucket = frame.set_index("bucket")["consumption"]
+    merged = by_bucket.reindex(index.union(by_bucket.index))
+    return pd.DataFrame({"bucket": merged.index, "consumption": merged.to_numpy(dtype="float64")})
 
 
 def _base_layout(figure: go.Figure, language: str, unit: str) -> go.Figure:
@@ -20,6 +63,7 @@ def _base_layout(figure: go.Figure, language: str, unit: str) -> go.Figure:
         plot_bgcolor="white",
         height=320,
         bargap=0.15,
+        legend={"orientation": "h", "y": -0.18},
     )
     figure.update_yaxes(gridcolor="#e9ecef")
     return figure
@@ -32,15 +76,28 @@ def empty_figure(language: str) -> go.Figure:
     return figure
 
 
-def consumption_bars(frame: pd.DataFrame, zone: ZoneInfo, language: str, unit: str, granularity: str) -> go.Figure:
-    """Bars of consumption per bucket; the last (current, incomplete) bucket is highlighted."""
+def consumption_bars(frame: pd.DataFrame, zone: ZoneInfo, language: str, unit: str, granularity: str,
+                     now: datetime | None = None) -> go.Figure:
+    """Bars of consumption per bucket; missing buckets stay gaps and the bucket still in progress at `now`
+    is hatched, with a legend entry saying so."""
     if frame.empty or frame["consumption"].isna().all():
         return empty_figure(language)
+    if now is not None:
+        frame = fill_buckets(frame, granularity, zone, now)
     label = i18n.format_month if granularity == "month" else i18n.format_day
-    labels = [label(bucket.to_pydatetime(), zone, language) for bucket in frame["bucket"]]
-    hover = [f"{text}: {i18n.format_number(value, language)} {unit}" for text, value in zip(labels, frame["consumption"])]
-    colors = [BAR_COLOR] * (len(frame) - 1) + [CURRENT_COLOR]
-    figure = go.Figure(go.Bar(x=labels, y=frame["consumption"], marker_color=colors, hovertext=hover,
-                              hoverinfo="text", customdata=frame["bucket"].astype(str)))
+    buckets = [bucket.to_pydatetime() for bucket in frame["bucket"]]
+    labels = [label(bucket, zone, language) for bucket in buckets]
+    titles = [i18n.format_bucket(b, granularity, zone, language) for b in buckets]
+    partial = [now is not None and periods.is_partial(b, granularity, zone, now) for b in buckets]
+    hover = [f"{text}: {i18n.format_quantity(value, unit, language)}" + (
+        f" ({i18n.t('chart.partial', language)})" if flag else "")
+        for text, value, flag in zip(titles, frame["consumption"], partial)]
+    figure = go.Figure(go.Bar(x=labels, y=frame["consumption"], marker_color=BAR_COLOR, hovertext=hover,
+                              hoverinfo="text", customdata=frame["bucket"].astype(str),
+                              marker_pattern=partial_patterns(partial), name=i18n.t("chart.consumption", language),
+                              showlegend=any(partial)))
+    if any(partial):
+        add_partial_legend(figure, labels[partial.index(True)], language)
     figure.update_xaxes(type="category")
-    return _base_layout(figure, language, unit)
+    figure = _base_layout(figure, language, unit)
+    return value_axis(figure, frame["consumption"], language, unit)

@@ -119,6 +119,28 @@ def previous_period(period: Period) -> Period:
     return Period(previous_first, min(previous_last, first - timedelta(days=1)), period.zone)
 
 
+def compared_spans(period: Period, now: datetime) -> tuple[Period, datetime, datetime]:
+    """(previous period, cut in the current one, cut in the previous one): the one meaning of
+    "vs. previous period", used by the overview's month card and the explorer's comparison.
+
+    A period still running is compared up to the last whole local hour before now (the hour in
+    progress is left out on both sides: a partial hour against a whole one would bias the change
+    down), and the previous one over the same elapsed time from its start. A finished period is
+    compared whole with the whole previous one (February against all of January).
+    """
+    previous = previous_period(period)
+    if period.end <= now:
+        return previous, period.end, previous.end
+    cut = max(floor_hour(now, period.zone), period.start)
+    return previous, cut, min(previous.start + (cut - period.start), previous.end)
+
+
+def month_to_date(now: datetime, zone: ZoneInfo) -> Period:
+    """This local month from its 1st to today (the overview's month and the explorer's 'this_month')."""
+    today = local_today(now, zone)
+    return Period(today.replace(day=1), today, zone)
+
+
 def bucket_starts(period: Period, granularity: str) -> list[datetime]:
     """Every bucket start (UTC) of the period, as date_trunc(granularity, ts, zone) cuts them."""
     if granularity == "hour":
@@ -132,6 +154,21 @@ def bucket_starts(period: Period, granularity: str) -> list[datetime]:
         out.append(local_midnight(day, period.zone))
         day = add_months(day, 1)
     return out
+
+
+def bucket_end(start: datetime, granularity: str, zone: ZoneInfo) -> datetime:
+    """The instant (UTC) the bucket starting at `start` ends: the next local hour, midnight or month start."""
+    if granularity == "hour":
+        return start + timedelta(hours=1)
+    day = start.astimezone(zone).date()
+    if granularity == "month":
+        return local_midnight(add_months(day.replace(day=1), 1), zone)
+    return local_midnight(day + timedelta(days=1), zone)
+
+
+def is_partial(start: datetime, granularity: str, zone: ZoneInfo, now: datetime) -> bool:
+    """True for the bucket still in progress at `now` (its total will still grow)."""
+    return start <= now < bucket_end(start, granularity, zone)
 
 
 def floor_hour(moment: datetime, zone: ZoneInfo) -> datetime:

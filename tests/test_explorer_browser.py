@@ -68,13 +68,13 @@ def test_exp060_preset_bars_totals_line_compare_and_csv(dash_duo, explorer_app, 
     dash_duo.find_element(f"#{ids.EXPLORER_CSV}").click()
     rows = downloaded(dash_duo, ".csv", started)
     today = periods.local_today(datetime.now(UTC), ZONE)
-    assert [row["bucket_start"][:10] for row in rows] == [(today - timedelta(days=6 - i)).isoformat()
+    assert [row["Início do intervalo"][:10] for row in rows] == [(today - timedelta(days=6 - i)).isoformat()
                                                           for i in range(7)]
     med = device_id(database, "GW-0101", "MED-001")
     first = periods.Period(today - timedelta(days=6), today - timedelta(days=6), ZONE)
     direct = database.scalar("SELECT sum(consumption) FROM readings WHERE device_id = %s AND metric_id = 1"
                              " AND ts >= %s AND ts < %s", (med, first.start, first.end))
-    assert float(rows[0]["GW-0101/MED-001"]) == pytest.approx(direct)
+    assert float(rows[0]["GW-0101/MED-001 (kWh)"]) == pytest.approx(direct, abs=0.0005)  # to the meter's 0.001
 
     # A total line compared with the previous period; the CSV follows what is drawn.
     click_label(dash_duo, "Linha do total")
@@ -85,8 +85,9 @@ def test_exp060_preset_bars_totals_line_compare_and_csv(dash_duo, explorer_app, 
     started = time.time()
     dash_duo.find_element(f"#{ids.EXPLORER_CSV}").click()
     rows = downloaded(dash_duo, ".csv", started)
-    assert list(rows[0]) == ["bucket_start", "total", "previous_bucket_start", "previous_total"]
-    assert rows[0]["previous_bucket_start"][:10] == (today - timedelta(days=13)).isoformat()
+    assert list(rows[0]) == ["Início do intervalo", "Total (kWh)", "Início do intervalo anterior",
+                             "Total do período anterior (kWh)"]
+    assert rows[0]["Início do intervalo anterior"][:10] == (today - timedelta(days=13)).isoformat()
     assert dash_duo.get_logs() == []
 
 

@@ -137,17 +137,19 @@ def test_exp028_store_series_and_download_hold_what_is_charted():
     assert store["bucket_days"][1] == ("2026-03-02", "2026-03-02")
     assert store["previous"]["change"] == pytest.approx(32.5 / 35.0 - 1)
 
-    bars_csv = explorer_model.to_csv(store, "bars", ZONE).splitlines()
-    assert bars_csv[0] == ("bucket_start,GW-0101/MED-001,GW-0101/MED-002,others,previous_bucket_start,"
-                           "previous_total")
+    bars_csv = explorer_model.to_csv(store, "bars", ZONE, "en").splitlines()
+    assert bars_csv[0] == ("Bucket start,GW-0101/MED-001 (kWh),GW-0101/MED-002 (kWh),Others (kWh),"
+                           "Previous bucket start,Previous period total (kWh)")
     assert bars_csv[1] == "2026-03-01T00:00:00-03:00,10.0,5.0,1.5,2026-02-01T00:00:00-03:00,20.0"
     assert bars_csv[3] == "2026-03-03T00:00:00-03:00,,4.0,,2026-02-03T00:00:00-03:00,5.0"
     line_csv = explorer_model.to_csv(store, "line", ZONE).splitlines()
-    assert line_csv[0] == "bucket_start,total,previous_bucket_start,previous_total"
+    assert line_csv[0] == "Início do intervalo,Total (kWh),Início do intervalo anterior,Total do período anterior (kWh)"
     assert line_csv[2] == "2026-03-02T00:00:00-03:00,12.0,2026-02-02T00:00:00-03:00,10.0"
 
     figure = explorer_figures.explorer_figure(store, "bars", ZONE, "pt-BR")
-    assert [trace.type for trace in figure.data] == ["bar", "bar", "bar", "scatter"]
+    # The 3rd is in progress at fetched_at (21:00 local): hatched, and explained by a legend entry.
+    assert [trace.type for trace in figure.data] == ["bar", "bar", "bar", "scatter", "bar"]
+    assert figure.data[4].name == "em andamento" and list(figure.data[0].marker.pattern.shape) == ["", "", "/"]
     assert list(figure.data[0].y) == [10.0, 12.0, None]
     assert list(figure.data[0].customdata[0]) == [1, "2026-03-01", "2026-03-01"]
     assert figure.data[2].name == "Outros" and figure.layout.barmode == "stack"
@@ -156,11 +158,11 @@ def test_exp028_store_series_and_download_hold_what_is_charted():
     assert [trace.name for trace in line.data] == ["Total", "Previous period"]
     assert list(line.data[0].y) == [16.5, 12.0, 4.0]
 
-    workbook = pd.read_excel(io.BytesIO(explorer_model.to_excel(store, "bars", ZONE)), sheet_name=None)
-    assert list(workbook["chart"].columns) == ["bucket_start", "GW-0101/MED-001", "GW-0101/MED-002", "others",
-                                               "previous_bucket_start", "previous_total"]
-    assert workbook["chart"]["GW-0101/MED-001"].tolist()[:2] == [10.0, 12.0]
-    assert workbook["chart"]["bucket_start"][0] == pd.Timestamp("2026-03-01 00:00")
+    workbook = pd.read_excel(io.BytesIO(explorer_model.to_excel(store, "bars", ZONE, "en")), sheet_name=None)
+    assert list(workbook["chart"].columns) == ["Bucket start", "GW-0101/MED-001 (kWh)", "GW-0101/MED-002 (kWh)",
+                                               "Others (kWh)", "Previous bucket start", "Previous period total (kWh)"]
+    assert workbook["chart"]["GW-0101/MED-001 (kWh)"].tolist()[:2] == [10.0, 12.0]
+    assert workbook["chart"]["Bucket start"][0] == pd.Timestamp("2026-03-01 00:00")
     assert workbook["totals"]["consumption"].tolist() == [22.0, 9.0, 1.5]
 
     download = explorer_model.download(store, "line", ZONE, "csv")
@@ -182,8 +184,8 @@ def test_exp029_totals_table_and_texts():
     no_compare = explorer_model.to_store(_data(compare=False), datetime(2026, 3, 4, tzinfo=UTC))
     assert no_compare["previous"] is None
     assert explorer_model.change_text(no_compare, "en") == "Total in the period: 32.5 kWh"
-    assert explorer_model.to_csv(no_compare, "bars", ZONE).splitlines()[0] == (
-        "bucket_start,GW-0101/MED-001,GW-0101/MED-002,others")
+    assert explorer_model.to_csv(no_compare, "bars", ZONE, "en").splitlines()[0] == (
+        "Bucket start,GW-0101/MED-001 (kWh),GW-0101/MED-002 (kWh),Others (kWh)")
 
 
 def test_exp030_hour_labels_stay_unique_when_dst_repeats_an_hour():

@@ -33,6 +33,7 @@ def to_store(data: OverviewData, metric: str, fetched_at: datetime, cost: month_
             "gateways_online": data.gateways_online, "gateways_total": data.gateways_total,
             "devices_total": data.devices_total, "readings_24h": data.readings_24h,
             "month_consumption": data.month_consumption, "previous_same_period": data.previous_same_period,
+            "compared_consumption": data.compared_consumption,
         },
         "monthly": _frame_records(data.monthly, "bucket"),
         "daily": _frame_records(data.daily, "bucket"),
@@ -66,7 +67,8 @@ def cards(store: dict, language: str) -> list:
     values = store["cards"]
     unit = UNITS.get(store["metric"], "")
     current, previous = values["month_consumption"], values["previous_same_period"]
-    ratio = change_ratio(current, previous)
+    # The change is periods.compared_spans' (the explorer's): up to the last whole hour on both sides.
+    ratio = change_ratio(values.get("compared_consumption", current), previous)
     comparison = (i18n.t("card.vs_last_month", language, change=i18n.format_percent(ratio, language),
                          previous=f"{i18n.format_number(previous, language)} {unit}")
                   if ratio is not None else i18n.t("card.no_previous", language))

@@ -103,3 +103,23 @@ def format_day(value: datetime, zone: ZoneInfo, language: str) -> str:
 def plotly_separators(language: str) -> str:
     """Plotly's decimal then thousands separator."""
     return ",." if language == "pt-BR" else ".,"
+
+
+_BUCKET_PATTERNS = {
+    "pt-BR": {"hour": "EEE, dd/MM/yyyy HH'h'", "day": "EEE, dd/MM/yyyy", "week": "'semana de' dd/MM/yyyy",
+              "month": "MMMM 'de' yyyy"},
+    "en": {"hour": "EEE, MM/dd/yyyy h a", "day": "EEE, MM/dd/yyyy", "week": "'week of' MM/dd/yyyy",
+           "month": "MMMM yyyy"},
+}
+
+
+def format_bucket(value: datetime, granularity: str, zone: ZoneInfo, language: str) -> str:
+    """A bucket's start as a tooltip names it, in the deployment's zone: 'ter., 01/12/2026 14h' (pt-BR)."""
+    pattern = _BUCKET_PATTERNS.get(language, _BUCKET_PATTERNS["pt-BR"])[granularity]
+    return dates.format_datetime(value, pattern, tzinfo=zone, locale=LANGUAGES[language])
+
+
+def format_quantity(value: float | None, unit: str | None, language: str, decimals: int = 1) -> str:
+    """'683.626,0 kWh' (pt-BR), '683,626.0 kWh' (en); a missing value is '—' without a unit."""
+    text = format_number(value, language, decimals)
+    return f"{text} {unit}" if unit and text != "—" else text

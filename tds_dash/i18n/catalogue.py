@@ -769,3 +769,30 @@ MESSAGES.update({
     "certs.badge.expiring": {"pt-BR": "expira em < 30 dias", "en": "expires in < 30 days"},
     "certs.badge.revoked": {"pt-BR": "revogado", "en": "revoked"},
 })
+
+# Issue 15 items 3-5: periods in progress, one meaning of "vs. previous period", shareable explorer views,
+# loading and empty states (tds_dash/periods.py, tds_dash/figures.py, tds_dash/consumption/explorer/).
+MESSAGES.update({
+    "compare.help": {
+        "pt-BR": "Comparação com o período anterior: o período atual até a última hora completa contra o mesmo "
+                 "tempo decorrido desde o início do período anterior (este mês até 14h do dia 10 contra o mês "
+                 "passado até 14h do dia 10); um período já encerrado é comparado inteiro com o anterior inteiro. "
+                 "A visão geral e o explorador usam esta mesma regra.",
+        "en": "Comparison with the previous period: the current period up to the last whole hour against the same "
+              "elapsed time from the start of the previous period (this month up to 2 PM on the 10th against "
+              "last month up to 2 PM on the 10th); a finished period is compared whole with the whole previous "
+              "one. The overview and the explorer use this same rule."},
+    "chart.partial": {"pt-BR": "em andamento", "en": "in progress"},
+    "chart.consumption": {"pt-BR": "Consumo", "en": "Consumption"},
+    "explorer.help_button": {"pt-BR": "Como o consumo é contado", "en": "How consumption is counted"},
+    "explorer.copy_link": {"pt-BR": "copiar link", "en": "copy link"},
+    "explorer.others_more": {"pt-BR": "Clique em \"Outros\" para ver os próximos {top} dispositivos.",
+                             "en": "Click \"Others\" to see the next {top} devices."},
+    "granularity.week": {"pt-BR": "Semana", "en": "Week"},
+    "csv.bucket_start": {"pt-BR": "Início do intervalo", "en": "Bucket start"},
+    "csv.previous_bucket_start": {"pt-BR": "Início do intervalo anterior", "en": "Previous bucket start"},
+    "csv.total": {"pt-BR": "Total", "en": "Total"},
+    "csv.others": {"pt-BR": "Outros", "en": "Others"},
+    "csv.previous_total": {"pt-BR": "Total do período anterior", "en": "Previous period total"},
+    "loading.chart": {"pt-BR": "Carregando…", "en": "Loading…"},
+})

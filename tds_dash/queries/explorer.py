@@ -54,23 +54,9 @@ def fetch_explorer(conn: Connection, scope: Scope, selection: Selection, metric_
     return ExplorerData(metric, period, granularity, coarsened, totals, by_device, shown, comparison)
 
 
-def compared_spans(period: periods.Period, now: datetime) -> tuple[periods.Period, datetime, datetime]:
-    """(previous period, cut in the current one, cut in the previous one).
-
-    A period still running is compared up to the last whole local hour before now, and the previous one
-    over the same elapsed time from its start, so half a month is not measured against a whole one.
-    A finished period is compared whole with the whole previous one.
-    """
-    previous = periods.previous_period(period)
-    if period.end <= now:  # a finished period: whole against whole (February against all of January)
-        return previous, period.end, previous.end
-    cut = max(periods.floor_hour(now, period.zone), period.start)
-    return previous, cut, min(previous.start + (cut - period.start), previous.end)
-
-
 def _compare(conn: Connection, scope: Scope, selection: Selection, metric_id: int, period: periods.Period,
              granularity: str, now: datetime) -> Comparison:
-    previous, cut, previous_cut = compared_spans(period, now)
+    previous, cut, previous_cut = periods.compared_spans(period, now)  # the overview's meaning too
     zone = period.zone
     return Comparison(
         period=previous,

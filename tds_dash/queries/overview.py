@@ -9,6 +9,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from tds_dash import periods
 from tds_dash.queries import consumption, events
 from tds_dash.queries.scope import IN_SCOPE, Scope
 
@@ -62,11 +63,12 @@ class OverviewData:
     devices_total: int
     readings_24h: int
     month_consumption: float | None
-    previous_same_period: float | None
+    previous_same_period: float | None  # last month up to periods.compared_spans' cut
     monthly: pd.DataFrame  # bucket (local month start), consumption
     daily: pd.DataFrame  # bucket (local midnight), consumption
     latest: pd.DataFrame  # ts, gateway, device, device_name, metric, unit, value
     offline_gateways: list = dataclasses.field(default_factory=list)  # queries.events.offline_gateways rows
+    compared_consumption: float | None = None  # this month up to the same cut (the change's numerator)
 
 
 def month_start(moment: datetime, zone: ZoneInfo, months_back: int = 0) -> datetime:
@@ -83,13 +85,13 @@ def fetch_overview(conn: Connection, scope: Scope, now: datetime, zone: ZoneInfo
     """Everything the overview shows, read from rollups except the latest-readings table."""
     base = {**scope.params(), "gateway_id": gateway_id, "now": now, "metric": metric}
     cards = conn.execute(_CARDS, base).one()
-    this_month, last_month = month_start(now, zone), month_start(now, zone, 1)
-    # Same elapsed time into last month, so a partial month is compared with a like period; both ends
-    # include the hour in progress. Whole days come from daily rollups, only ragged hours from hourly.
-    same_point = min(last_month + (now - this_month), this_month)
+    this_month = month_start(now, zone)
+    # The month so far includes the hour in progress; its change against last month is
+    # periods.compared_spans' (the explorer's): both sides cut at the last whole hour.
+    previous, cut, previous_cut = periods.compared_spans(periods.month_to_date(now, zone), now)
     month_total = _total_between(conn, scope, metric, gateway_id, this_month, now + timedelta(hours=1), zone)
-    previous_total = _total_between(conn, scope, metric, gateway_id, last_month,
-                                    min(same_point + timedelta(hours=1), this_month), zone)
+    compared_total = _total_between(conn, scope, metric, gateway_id, this_month, cut, zone)
+    previous_total = _total_between(conn, scope, metric, gateway_id, previous.start, previous_cut, zone)
     return OverviewData(
         gateways_online=cards.gateways_online,
         gateways_total=cards.gateways_total,
@@ -97,6 +99,7 @@ def fetch_overview(conn: Connection, scope: Scope, now: datetime, zone: ZoneInfo
         readings_24h=int(conn.execute(_READINGS_24H, {**base, "since": now - timedelta(hours=24)}).scalar_one()),
         month_consumption=month_total,
         previous_same_period=previous_total,
+        compared_consumption=compared_total,
         monthly=_frame(conn, _SERIES["monthly"], {**base, "start": month_start(now, zone, 12),
                                                   "end": now + timedelta(days=1)}, zone),
         daily=_frame(conn, _SERIES["daily"], {**base, "start": this_month, "end": now + timedelta(days=1)}, zone),

@@ -7,6 +7,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from tds_dash import figures, i18n
+from tds_dash.consumption.explorer import buckets
 from tds_dash.consumption.explorer import model as explorer_model
 
 OTHERS_COLOR = "#adb5bd"
@@ -27,28 +28,32 @@ def _layout(figure: go.Figure, language: str, unit: str, barmode: str | None = N
     return figure
 
 
-def _hover(values: list, name: str, unit: str, language: str) -> list[str]:
-    return [f"{name}: {i18n.format_number(v, language)} {unit}" for v in values]
+def _hover(titles: list[str], values: list, name: str, unit: str, language: str, partial: list[bool]) -> list[str]:
+    note = f" ({i18n.t('chart.partial', language)})"
+    return [f"{title}<br>{name}: {i18n.format_quantity(v, unit, language)}" + (note if flag else "")
+            for title, v, flag in zip(titles, values, partial)]
 
 
 def explorer_figure(store: dict | None, mode: str, zone: ZoneInfo, language: str) -> go.Figure:
     """Stacked bars per device (or the total as a line), with the previous period as a dashed line.
 
-    Bar points carry customdata [device_id, first_day, last_day] for the drill-down to the device page.
+    Bar points carry customdata [device_id, first_day, last_day] for the drill-down to the device page
+    ("Outros" has device_id None). The bucket still in progress is hatched; missing buckets stay gaps.
     """
     if not store or all(v is None for s in store["series"] for v in s["values"]):
         return figures.empty_figure(language)
     labels = explorer_model.bucket_labels(store, zone, language)
+    titles, partial = buckets.hover_titles(store, zone, language), buckets.partial_flags(store, zone)
     unit = store["unit"]
     figure = go.Figure()
     for index, series in enumerate(explorer_model.charted_series(store, mode)):
         values = series["values"]
         if series["key"] == "previous_total":
             # Drawn on the current period's axis; the hover names the previous period's own bucket.
-            previous = explorer_model.bucket_labels(store, zone, language, previous=True)
             name = i18n.t("explorer.previous", language)
-            hover = [f"{name} ({label}): {i18n.format_number(v, language)} {unit}"
-                     for label, v in zip(previous + [""] * len(values), values)]
+            previous = buckets.hover_titles(store, zone, language, previous=True)
+            hover = [f"{name} ({title}): {i18n.format_quantity(v, unit, language)}"
+                     for title, v in zip(previous + [""] * len(values), values)]
             figure.add_trace(go.Scatter(x=labels, y=values, name=name, mode="lines+markers",
                                         line={"color": PREVIOUS_COLOR, "dash": "dash"}, hovertext=hover,
                                         hoverinfo="text"))
@@ -56,15 +61,21 @@ def explorer_figure(store: dict | None, mode: str, zone: ZoneInfo, language: str
             name = i18n.t("explorer.total", language)
             figure.add_trace(go.Scatter(x=labels, y=values, name=name, mode="lines+markers",
                                         line={"color": PALETTE[0]},
-                                        hovertext=_hover(values, name, unit, language), hoverinfo="text"))
+                                        hovertext=_hover(titles, values, name, unit, language, partial),
+                                        hoverinfo="text"))
         else:
             others = series["device_id"] is None
             name = i18n.t("explorer.others", language) if others else series["label"]
             custom = [[series["device_id"], days[0], days[1]] for days in store["bucket_days"]]
             figure.add_trace(go.Bar(x=labels, y=values, name=name, customdata=custom,
                                     marker_color=OTHERS_COLOR if others else PALETTE[index % len(PALETTE)],
-                                    hovertext=_hover(values, name, unit, language), hoverinfo="text"))
+                                    marker_pattern=figures.partial_patterns(partial),
+                                    hovertext=_hover(titles, values, name, unit, language, partial),
+                                    hoverinfo="text"))
+    if mode == "bars" and any(partial):
+        figures.add_partial_legend(figure, labels[partial.index(True)], language)
     figure = _layout(figure, language, unit, barmode="stack")
+    figures.value_axis(figure, buckets.stacked_values(store, mode), language, unit)
     # "closest" in bars mode, so a click reports the segment under the pointer, not the first device.
     return figure.update_layout(hovermode="closest" if mode == "bars" else "x unified")
 

@@ -19,6 +19,9 @@ from tds_dash.exports import safe_frame
 from tds_dash.queries.explorer import ExplorerData
 
 MODES = ("bars", "line")
+# Our meters' registers (and the simulator's) count thousandths of their unit (Wh, litres): downloads are
+# rounded there, so float sums do not show as 1199.6040000000503.
+METER_DECIMALS = 3
 
 
 def _utc(value) -> datetime:
@@ -164,16 +167,32 @@ def export_name(store: dict, extension: str) -> str:
     return f"consumo_{store['metric']}_{store['first_day']}_{store['last_day']}_{store['granularity']}.{extension}"
 
 
-def to_csv(store: dict, mode: str, zone: ZoneInfo) -> str:
-    """Comma-separated, dot decimals, ISO 8601 local times with offset: for machines and any locale."""
+def export_columns(frame: pd.DataFrame, store: dict, language: str) -> pd.DataFrame:
+    """Downloads' headers in the viewer's language with the unit ('GW-0101/MED-001 (kWh)'); the
+    charted values rounded to the meter's resolution."""
+    unit = store["unit"]
+    names = {}
+    for column in frame.columns:
+        if column in ("bucket_start", "previous_bucket_start"):
+            names[column] = i18n.t(f"csv.{column}", language)
+            continue
+        label = i18n.t(f"csv.{column}", language) if column in ("total", "others", "previous_total") else column
+        names[column] = f"{label} ({unit})" if unit else label
+        frame[column] = frame[column].round(METER_DECIMALS)
+    return frame.rename(columns=names)
+
+
+def to_csv(store: dict, mode: str, zone: ZoneInfo, language: str = "pt-BR") -> str:
+    """Comma-separated, dot decimals, ISO 8601 local times with offset: for machines and any locale;
+    headers in the viewer's language with the unit."""
     frame = chart_table(store, mode, zone)
     for column in ("bucket_start", "previous_bucket_start"):
         if column in frame:
             frame[column] = frame[column].map(lambda v: v.isoformat() if isinstance(v, datetime) else "")
-    return safe_frame(frame).to_csv(index=False, lineterminator="\n")
+    return safe_frame(export_columns(frame, store, language)).to_csv(index=False, lineterminator="\n")
 
 
-def to_excel(store: dict, mode: str, zone: ZoneInfo) -> bytes:
+def to_excel(store: dict, mode: str, zone: ZoneInfo, language: str = "pt-BR") -> bytes:
     """Sheet 'chart' = the charted table (local times, Excel has no zones), sheet 'totals' per device."""
     frame = chart_table(store, mode, zone)
     for column in ("bucket_start", "previous_bucket_start"):
@@ -184,7 +203,7 @@ def to_excel(store: dict, mode: str, zone: ZoneInfo) -> bytes:
     buffer = io.BytesIO()
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
         # Device labels, names and accounts are user-edited text: never formulas (tds_dash/exports.py).
-        safe_frame(frame).to_excel(writer, sheet_name="chart", index=False)
+        safe_frame(export_columns(frame, store, language)).to_excel(writer, sheet_name="chart", index=False)
         safe_frame(totals).to_excel(writer, sheet_name="totals", index=False)
     return buffer.getvalue()
 
@@ -242,8 +261,8 @@ def granularity_note(store: dict, language: str) -> str:
     return note + (i18n.t("explorer.coarsened", language) if store["coarsened"] else "")
 
 
-def download(store: dict, mode: str, zone: ZoneInfo, kind: str) -> dict:
+def download(store: dict, mode: str, zone: ZoneInfo, kind: str, language: str = "pt-BR") -> dict:
     """dcc.Download data of the charted table: 'csv' or 'xlsx'."""
     if kind == "xlsx":
-        return dcc.send_bytes(to_excel(store, mode, zone), export_name(store, "xlsx"))
-    return dcc.send_string(to_csv(store, mode, zone), export_name(store, "csv"), type="text/csv")
+        return dcc.send_bytes(to_excel(store, mode, zone, language), export_name(store, "xlsx"))
+    return dcc.send_string(to_csv(store, mode, zone, language), export_name(store, "csv"), type="text/csv")
