@@ -22,6 +22,7 @@ dash.register_page(__name__, path="/explorer", name="Explorer", order=1, nav_key
 inputs.declare({f"{dropdown}.value": inputs.id_array for dropdown in (ids.EXPLORER_ACCOUNT, ids.EXPLORER_GATEWAY, ids.EXPLORER_DEVICE)})
 inputs.declare({f"{control}.value": inputs.text for control in (ids.EXPLORER_METRIC, ids.EXPLORER_PRESET,
                                                                ids.EXPLORER_GRANULARITY, ids.EXPLORER_MODE)})
+inputs.declare({f"{ids.EXPLORER_TOP}.data": inputs.optional_id, f"{ids.EXPLORER_URL}.search": inputs.text})
 
 log = logging.getLogger(__name__)
 
@@ -82,15 +83,15 @@ def on_period_change(preset, start, end):
           Input(ids.EXPLORER_DATES, "end_date"), Input(ids.EXPLORER_GRANULARITY, "value"),
           Input(ids.EXPLORER_METRIC, "value"), Input(ids.EXPLORER_ACCOUNT, "value"),
           Input(ids.EXPLORER_GATEWAY, "value"), Input(ids.EXPLORER_DEVICE, "value"),
-          Input(ids.EXPLORER_COMPARE, "value"))
-def update_store(_tick, start, end, granularity, metric, accounts, gateways, chosen, compare):
+          Input(ids.EXPLORER_COMPARE, "value"), Input(ids.EXPLORER_TOP, "data"))
+def update_store(_tick, start, end, granularity, metric, accounts, gateways, chosen, compare, top):
     app, language, now = services(), current_language(), datetime.now(timezone.utc)
     selection = consumption.Selection.of(accounts, gateways, chosen)
     try:
         period = explorer_controls.period_from_dates(start, end, app.settings.zone)
         with session_scope(app.engine) as conn:
             data = explorer.fetch_explorer(conn, current_scope(), selection, metric, period, granularity,
-                                           bool(compare), now)
+                                           bool(compare), now, explorer_controls.shown_devices(top))
     except (periods.PeriodError, ValueError) as error:
         return None, dbc.Alert(i18n.t("explorer.error.range", language, error=str(error)), color="warning"), ""
     except Exception as error:  # shown and logged; the last good data stays on screen
@@ -127,7 +128,28 @@ def on_download(_csv, _xlsx, store, mode):
     return explorer_model.download(store, mode, services().settings.zone, kind, current_language())
 
 
-@callback(Output(ids.EXPLORER_GOTO, "href"), Input(ids.EXPLORER_CHART, "clickData"), prevent_initial_call=True)
+@callback(Output(ids.EXPLORER_GOTO, "href"), Output(ids.EXPLORER_TOP, "data"), Input(ids.EXPLORER_CHART, "clickData"),
+          State(ids.EXPLORER_TOP, "data"), prevent_initial_call=True)
 @inputs.untrusted  # renders the browser's store only
-def on_bar_click(click_data):
-    return explorer_controls.drilldown_href(click_data) or dash.no_update
+def on_bar_click(click_data, top):
+    """A device's bar opens its page; "Outros" shows the next ten devices."""
+    href, more = explorer_controls.drilldown_href(click_data), explorer_controls.expand_others(click_data, top)
+    return href or dash.no_update, more or dash.no_update
+
+
+@callback(Output(ids.EXPLORER_URL, "search"), Input(ids.EXPLORER_PRESET, "value"),
+          Input(ids.EXPLORER_DATES, "start_date"), Input(ids.EXPLORER_DATES, "end_date"),
+          Input(ids.EXPLORER_ACCOUNT, "value"), Input(ids.EXPLORER_GATEWAY, "value"),
+          Input(ids.EXPLORER_DEVICE, "value"), Input(ids.EXPLORER_METRIC, "value"),
+          Input(ids.EXPLORER_GRANULARITY, "value"), Input(ids.EXPLORER_MODE, "value"),
+          Input(ids.EXPLORER_COMPARE, "value"), Input(ids.EXPLORER_TOP, "data"), State(ids.EXPLORER_URL, "search"),
+          prevent_initial_call=True)
+def update_url(*values):
+    """The address follows the controls (no reload): a bookmark or a sent link reopens this view."""
+    search = explorer_controls.url_search(*values[:-1])
+    return search if search != (values[-1] or "") else dash.no_update
+
+
+# The copied link is the address bar's (the controls' state is in it); read in the browser.
+dash.clientside_callback("function(n) { return window.location.href; }", Output(ids.EXPLORER_COPY, "content"),
+                         Input(ids.EXPLORER_COPY, "n_clicks"), prevent_initial_call=True)

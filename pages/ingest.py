@@ -12,6 +12,7 @@ from dash import Input, Output, callback, dcc, html
 from tds_dash import i18n
 from tds_dash.context import current_language, current_scope, services
 from tds_dash.db import session_scope
+from tds_dash.figures import loading, placeholder_figure
 from tds_dash.i18n.grid import grid_options
 from tds_dash.monitoring import ingest_page
 from tds_dash.queries import ingest as ingest_queries
@@ -28,7 +29,9 @@ WINDOW = timedelta(hours=1)
 
 def _card(title_key: str, graph_id: str, language: str, config: dict) -> dbc.Col:
     return dbc.Col(dbc.Card([dbc.CardHeader(i18n.t(title_key, language)),
-                             dbc.CardBody(dcc.Graph(id=graph_id, config=config))], className="mb-3 shadow-sm"), lg=6)
+                             dbc.CardBody(loading(dcc.Graph(id=graph_id, config=config,
+                                                            figure=placeholder_figure(280)), 280))],
+                            className="mb-3 shadow-sm"), lg=6)
 
 
 def layout(**kwargs):

@@ -57,10 +57,14 @@ def layout(**kwargs):
         dbc.Row(id=ids.OVERVIEW_CARDS),
         dbc.Row([
             dbc.Col(dbc.Card([dbc.CardHeader(i18n.t("chart.monthly", language)),
-                              dbc.CardBody(dcc.Graph(id=ids.OVERVIEW_MONTHLY, config=graph_config))]), lg=7,
+                              dbc.CardBody(figures.loading(dcc.Graph(
+                                  id=ids.OVERVIEW_MONTHLY, config=graph_config,
+                                  figure=figures.placeholder_figure(320)), 320))]), lg=7,
                     className="mb-3"),
             dbc.Col(dbc.Card([dbc.CardHeader(i18n.t("chart.daily", language)),
-                              dbc.CardBody(dcc.Graph(id=ids.OVERVIEW_DAILY, config=graph_config))]), lg=5,
+                              dbc.CardBody(figures.loading(dcc.Graph(
+                                  id=ids.OVERVIEW_DAILY, config=graph_config,
+                                  figure=figures.placeholder_figure(320)), 320))]), lg=5,
                     className="mb-3"),
         ]),
         dbc.Card([dbc.CardHeader(i18n.t("table.latest", language)),

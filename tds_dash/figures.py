@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 import plotly.graph_objects as go
+from dash import dcc
 
 from tds_dash import i18n, periods
 from tds_dash.i18n import number_style
@@ -69,6 +70,22 @@ def _base_layout(figure: go.Figure, language: str, unit: str) -> go.Figure:
     return figure
 
 
+def placeholder_figure(height: int) -> go.Figure:
+    """What a chart shows before its data arrives: nothing drawn, but already its final height."""
+    figure = go.Figure()
+    figure.update_layout(xaxis={"visible": False}, yaxis={"visible": False}, height=height, plot_bgcolor="white",
+                         margin={"l": 10, "r": 10, "t": 10, "b": 10})
+    return figure
+
+
+def loading(graph, height: int) -> dcc.Loading:
+    """A chart with a spinner of its final size while its callback runs: the card never collapses, a
+    refresh keeps the old chart visible (dimmed) under the spinner, and a quick one shows no spinner."""
+    graph.style = {**(getattr(graph, "style", None) or {}), "height": f"{height}px"}
+    return dcc.Loading(graph, type="circle", delay_show=400, parent_style={"minHeight": f"{height}px"},
+                       overlay_style={"visibility": "visible", "opacity": 0.5}, target_components={graph.id: "figure"})
+
+
 def empty_figure(language: str) -> go.Figure:
     figure = go.Figure()
     figure.add_annotation(text=i18n.t("chart.empty", language), showarrow=False, font={"size": 14})
@@ -99,5 +116,5 @@ def consumption_bars(frame: pd.DataFrame, zone: ZoneInfo, language: str, unit: s
     if any(partial):
         add_partial_legend(figure, labels[partial.index(True)], language)
     figure.update_xaxes(type="category")
-    figure = _base_layout(figure, language, unit)
+    figure = _base_layout(figure, language, unit).update_layout(barmode="overlay")  # the legend's bar takes no slot
     return value_axis(figure, frame["consumption"], language, unit)

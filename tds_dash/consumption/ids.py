@@ -39,3 +39,7 @@ DEVICE_DATES = "device-dates"
 DEVICE_STATUS = "device-status"
 DEVICE_CHARTS = "device-charts"
 DEVICE_ID = "device-id-store"
+EXPLORER_URL = "explorer-url"  # refresh=False: the address follows the controls without a reload
+EXPLORER_TOP = "explorer-top"  # how many devices the bars show ("Outros" clicked: the next ten)
+EXPLORER_COPY = "explorer-copy-link"
+EXPLORER_HELP = "explorer-help-button"

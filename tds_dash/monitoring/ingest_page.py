@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import plotly.graph_objects as go
 
 from tds_dash import i18n
-from tds_dash.figures import empty_figure
+from tds_dash.figures import empty_figure, value_axis
 
 SERIES_COLORS = ("#0d6efd", "#198754", "#fd7e14", "#6f42c1", "#dc3545")
 
@@ -24,9 +24,17 @@ def _times(minutes: list[dict], zone: ZoneInfo) -> list[datetime]:
     return [datetime.fromisoformat(row["minute"]).astimezone(zone) for row in minutes]
 
 
+def _recorded(minutes: list[dict]) -> list[dict]:
+    """The window's minutes with every figure None where no ingest process recorded anything (a stopped
+    ingest, or the minute not yet flushed): drawn as a gap, never as zero traffic."""
+    return [row if row.get("processes", 1) else {"minute": row["minute"], "processes": 0,
+                                                  **{key: None for key in row if key not in ("minute", "processes")}}
+            for row in minutes]
+
+
 def _lines(minutes: list[dict], zone: ZoneInfo, language: str, series: list[tuple[str, list]],
            unit: str, kind: str = "line") -> go.Figure:
-    if not minutes:
+    if not any(row.get("processes", 1) for row in minutes):  # nothing recorded in the whole window
         return empty_figure(language)
     x = _times(minutes, zone)
     figure = go.Figure()
@@ -40,19 +48,21 @@ def _lines(minutes: list[dict], zone: ZoneInfo, language: str, series: list[tupl
                          separators=i18n.plotly_separators(language), legend={"orientation": "h", "y": -0.2},
                          yaxis={"title": {"text": unit}, "rangemode": "tozero"}, barmode="group",
                          hovermode="x unified")
-    figure.update_xaxes(tickformat="%H:%M")
+    figure.update_xaxes(tickformat="%H:%M", hoverformat="%d/%m/%Y %H:%M" if language == "pt-BR" else "%m/%d/%Y %H:%M")
     figure.update_yaxes(gridcolor="#e9ecef")
-    return figure
+    return value_axis(figure, [v for _, values in series for v in values], language, unit)
 
 
 def throughput_figure(minutes: list[dict], zone: ZoneInfo, language: str) -> go.Figure:
-    per_second = lambda key: [row[key] / 60 for row in minutes]  # noqa: E731
+    minutes = _recorded(minutes)
+    per_second = lambda key: [None if row[key] is None else row[key] / 60 for row in minutes]  # noqa: E731
     return _lines(minutes, zone, language, [("ingest.series.received", per_second("received")),
                                             ("ingest.series.acknowledged", per_second("acknowledged")),
                                             ("ingest.series.stored", per_second("readings_stored"))], "/s")
 
 
 def problems_figure(minutes: list[dict], zone: ZoneInfo, language: str) -> go.Figure:
+    minutes = _recorded(minutes)
     column = lambda key: [row[key] for row in minutes]  # noqa: E731
     return _lines(minutes, zone, language, [("ingest.series.duplicates", column("readings_duplicate")),
                                             ("ingest.series.rejected", column("rejected")),
@@ -60,13 +70,15 @@ def problems_figure(minutes: list[dict], zone: ZoneInfo, language: str) -> go.Fi
 
 
 def commit_figure(minutes: list[dict], zone: ZoneInfo, language: str) -> go.Figure:
-    average = [row["commit_ms_sum"] / row["batches"] if row["batches"] else None for row in minutes]
+    minutes = _recorded(minutes)
+    average = [row["commit_ms_sum"] / row["batches"] if row["batches"] else None for row in minutes]  # None: gap
     return _lines(minutes, zone, language, [("ingest.series.commit_avg", average),
                                             ("ingest.series.commit_max", [row["commit_ms_max"] for row in minutes])],
                   "ms")
 
 
 def batch_figure(minutes: list[dict], zone: ZoneInfo, language: str) -> go.Figure:
+    minutes = _recorded(minutes)
     average = [(row["readings_stored"] + row["readings_duplicate"]) / row["batches"] if row["batches"] else None
                for row in minutes]
     return _lines(minutes, zone, language, [("ingest.series.batch_avg", average),

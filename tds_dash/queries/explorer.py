@@ -39,16 +39,18 @@ class ExplorerData:
 
 
 def fetch_explorer(conn: Connection, scope: Scope, selection: Selection, metric_name: str, period: periods.Period,
-                   granularity_choice: str | None, compare: bool, now: datetime) -> ExplorerData:
-    """Reads rollups only; raises PeriodError for a range too long and ValueError for an unknown metric."""
+                   granularity_choice: str | None, compare: bool, now: datetime, top: int = TOP_DEVICES
+                   ) -> ExplorerData:
+    """Reads rollups only; raises PeriodError for a range too long and ValueError for an unknown metric.
+    The `top` largest devices are charted one by one, the rest summed as others."""
     metric = consumption.find_metric(conn, metric_name)
     if metric is None or metric["meter_kind"] == "gauge":
         raise ValueError(f"unknown consumption metric {metric_name!r}")
     granularity, coarsened = periods.resolve_granularity(granularity_choice, period.days)
     args = (scope, selection, metric["id"], granularity, period.start, period.end, period.zone)
     totals = consumption.device_totals(conn, *args)
-    shown = [int(v) for v in totals["device_id"].head(TOP_DEVICES)]
-    everyone = len(totals) <= TOP_DEVICES
+    shown = [int(v) for v in totals["device_id"].head(top)]
+    everyone = len(totals) <= top
     by_device = consumption.consumption_by_device(conn, *args, shown=None if everyone else shown)
     comparison = _compare(conn, scope, selection, metric["id"], period, granularity, now) if compare else None
     return ExplorerData(metric, period, granularity, coarsened, totals, by_device, shown, comparison)

@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo
 from tds_dash import i18n, periods
 
 DEFAULT_PRESET = "this_month"
+MODES = ("bars", "line")
+TOP_STEP, TOP_MAX = 10, 100  # "Outros" clicked shows the next TOP_STEP devices, up to TOP_MAX
 
 
 def _ids(value) -> list[int]:
@@ -22,8 +24,15 @@ def _ids(value) -> list[int]:
     return out
 
 
+def _top(value) -> int:
+    """How many devices the bars show: a multiple of TOP_STEP within [TOP_STEP, TOP_MAX]."""
+    number = int(value) if str(value or "").isdigit() else TOP_STEP
+    return min(max(number // TOP_STEP * TOP_STEP, TOP_STEP), TOP_MAX)
+
+
 def initial_state(query: dict, today: date) -> dict:
-    """Control values from the page's query string (?from=&to=&granularity=&metric=&account=&gateway=&device=)."""
+    """Control values from the page's query string (?preset= or ?from=&to=, &account=&gateway=&device=
+    &metric=&granularity=&mode=&compare=1&top=): what url_search() writes."""
     first, last = periods.parse_day(query.get("from")), periods.parse_day(query.get("to"))
     if first and last and first <= last:
         preset = "custom"
@@ -37,7 +46,41 @@ def initial_state(query: dict, today: date) -> dict:
         "metric": query.get("metric") or "energy_kwh",
         "accounts": _ids(query.get("account")), "gateways": _ids(query.get("gateway")),
         "devices": _ids(query.get("device")),
+        "mode": query.get("mode") if query.get("mode") in MODES else "bars",
+        "compare": query.get("compare") in ("1", "true"), "top": _top(query.get("top")),
     }
+
+
+def _joined(values) -> str | None:
+    items = [str(int(v)) for v in (values or [])]
+    return ",".join(items) or None
+
+
+def url_search(preset, start, end, accounts, gateways, devices, metric, granularity, mode, compare, top) -> str:
+    """The query string that reopens this view (initial_state reads it back); defaults are left out, and a
+    preset is kept as its name, so a bookmarked 'this month' stays this month."""
+    query = {"preset": preset} if preset in periods.PRESETS[:-1] else {"from": start and str(start)[:10],
+                                                                        "to": end and str(end)[:10]}
+    query.update({"account": _joined(accounts), "gateway": _joined(gateways), "device": _joined(devices),
+                  "metric": metric, "granularity": granularity if granularity != "auto" else None,
+                  "mode": mode if mode != "bars" else None, "compare": "1" if compare else None,
+                  "top": str(_top(top)) if _top(top) != TOP_STEP else None})
+    pairs = {key: value for key, value in query.items() if value}
+    return "?" + urlencode(pairs, safe=",") if pairs else ""
+
+
+def shown_devices(top) -> int:
+    """The device count a store request may ask for (the browser's value, clamped)."""
+    return _top(top)
+
+
+def expand_others(click_data: dict | None, top) -> int | None:
+    """The next device count when the click was on 'Outros' (customdata device_id None), else None."""
+    points = (click_data or {}).get("points") or []
+    custom = points[0].get("customdata") if points else None
+    if not custom or custom[0] is not None or _top(top) >= TOP_MAX:
+        return None
+    return _top(top) + TOP_STEP
 
 
 def sync_dates(triggered: str | None, preset: str | None, start: str | None, end: str | None,

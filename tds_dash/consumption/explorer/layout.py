@@ -8,6 +8,7 @@ from dash import dcc, html
 from tds_dash import i18n, periods
 from tds_dash.consumption import ids
 from tds_dash.consumption.explorer import model as explorer_model
+from tds_dash.figures import loading, placeholder_figure
 from tds_dash.i18n.grid import grid_options
 from tds_dash.settings import Settings
 
@@ -46,29 +47,55 @@ def controls(state: dict, options: dict, language: str) -> dbc.Card:
                         "granularity"),
                  html.Div(id=ids.EXPLORER_GRANULARITY_USED, className="small text-muted")], md=3),
         dbc.Col([dbc.Label(t("explorer.mode")),
-                 _radio(language, ids.EXPLORER_MODE, explorer_model.MODES, "bars", "mode"),
-                 dbc.Switch(id=ids.EXPLORER_COMPARE, label=t("explorer.compare"), value=False)], md=3),
+                 _radio(language, ids.EXPLORER_MODE, explorer_model.MODES, state["mode"], "mode"),
+                 dbc.Switch(id=ids.EXPLORER_COMPARE, label=t("explorer.compare"), value=state["compare"])], md=3),
     ])]), className="mb-3 shadow-sm")
+
+
+def _help(settings: Settings, language: str, top_devices: int) -> html.Span:
+    """The long explanation (how consumption is counted, what the comparison means) behind a help icon."""
+    return html.Span([
+        html.Button("?", id=ids.EXPLORER_HELP, className="btn btn-sm btn-outline-secondary rounded-circle ms-2",
+                    title=i18n.t("explorer.help_button", language), type="button",
+                    **{"aria-label": i18n.t("explorer.help_button", language)}),
+        dbc.Popover(dbc.PopoverBody([
+            html.P(i18n.t("explorer.help", language, zone=settings.timezone, top=top_devices), id="explorer-help"),
+            html.P(i18n.t("explorer.others_more", language, top=top_devices)),
+            html.P(i18n.t("compare.help", language), className="mb-0")], className="small"),
+            target=ids.EXPLORER_HELP, trigger="legacy", placement="bottom"),
+    ])
+
+
+def _chart_header(language: str) -> dbc.CardHeader:
+    button = {"size": "sm", "color": "secondary", "outline": True}
+    return dbc.CardHeader(dbc.Row([
+        dbc.Col(html.Div(id=ids.EXPLORER_CHANGE, className="small"), className="pt-1"),
+        dbc.Col([html.Span([dcc.Clipboard(id=ids.EXPLORER_COPY, title=i18n.t("explorer.copy_link", language),
+                                          className="d-inline-block me-1"),
+                            html.Span(i18n.t("explorer.copy_link", language), className="small")],
+                           className="btn btn-sm btn-outline-secondary me-2", id=f"{ids.EXPLORER_COPY}-box"),
+                 dbc.Button(i18n.t("explorer.download_csv", language), id=ids.EXPLORER_CSV, className="me-2",
+                            **button),
+                 dbc.Button(i18n.t("explorer.download_xlsx", language), id=ids.EXPLORER_XLSX, **button)],
+                width="auto")]))
 
 
 def page(state: dict, options: dict, settings: Settings, language: str, top_devices: int) -> html.Div:
     graph_config = i18n.graph_config(language)
-    help_text = i18n.t("explorer.help", language, zone=settings.timezone, top=top_devices)
     return html.Div([
-        html.H3(i18n.t("explorer.title", language), className="mb-1"),
-        html.P(help_text, className="small text-muted mb-3", id="explorer-help"),
+        html.Div([html.H3(i18n.t("explorer.title", language), className="mb-0"),
+                  _help(settings, language, top_devices)], className="d-flex align-items-center mb-3"),
         controls(state, options, language),
         dcc.Interval(id=ids.EXPLORER_INTERVAL, interval=settings.refresh_seconds * 1000),
         dcc.Store(id=ids.EXPLORER_STORE), dcc.Download(id=ids.EXPLORER_DOWNLOAD),
+        dcc.Store(id=ids.EXPLORER_TOP, data=state["top"]),
         dcc.Location(id=ids.EXPLORER_GOTO, refresh="callback-nav"),
+        dcc.Location(id=ids.EXPLORER_URL, refresh=False),
         html.Div(id=ids.EXPLORER_ALERT),
-        dbc.Card([dbc.CardHeader(dbc.Row([
-            dbc.Col(html.Div(id=ids.EXPLORER_CHANGE, className="small"), className="pt-1"),
-            dbc.Col([dbc.Button(i18n.t("explorer.download_csv", language), id=ids.EXPLORER_CSV, size="sm",
-                                color="secondary", outline=True, className="me-2"),
-                     dbc.Button(i18n.t("explorer.download_xlsx", language), id=ids.EXPLORER_XLSX, size="sm",
-                                color="secondary", outline=True)], width="auto")])),
-                  dbc.CardBody(dcc.Graph(id=ids.EXPLORER_CHART, config=graph_config))], className="mb-3 shadow-sm"),
+        dbc.Card([_chart_header(language),
+                  dbc.CardBody(loading(dcc.Graph(id=ids.EXPLORER_CHART, config=graph_config,
+                                                 figure=placeholder_figure(380)), 380))],
+                 className="mb-3 shadow-sm"),
         dbc.Card([dbc.CardHeader(i18n.t("explorer.totals", language)),
                   dbc.CardBody(dag.AgGrid(id=ids.EXPLORER_TABLE, columnDefs=explorer_model.table_columns(language),
                                           rowData=[], dashGridOptions=grid_options(language, domLayout="autoHeight"),
