@@ -13,11 +13,14 @@ from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 GRANULARITIES = ("hour", "day", "month")
+# The explorer also offers weeks (Monday to Sunday, date_trunc('week'), summed from daily rollups) for
+# ranges of a few months, where days are too many bars and months too few. The API keeps GRANULARITIES.
+EXPLORER_GRANULARITIES = ("hour", "day", "week", "month")
 PRESETS = ("today", "last_7_days", "this_month", "last_month", "last_12_months", "custom")
 
 # Longest range (in days) each granularity may cover: the explorer falls back to a coarser one, the
 # API answers 400. Hours: a month of hourly bars is already 744 of them.
-MAX_DAYS = {"hour": 31, "day": 1096, "month": 3660}
+MAX_DAYS = {"hour": 31, "day": 1096, "week": 1096, "month": 3660}
 
 
 class PeriodError(ValueError):
@@ -90,12 +93,12 @@ def auto_granularity(days: int) -> str:
 
 def resolve_granularity(choice: str | None, days: int) -> tuple[str, bool]:
     """(granularity, coarsened): an override too fine for the range moves to the next coarser one."""
-    granularity = choice if choice in GRANULARITIES else auto_granularity(days)
+    granularity = choice if choice in EXPLORER_GRANULARITIES else auto_granularity(days)
     coarsened = False
     while days > MAX_DAYS[granularity]:
         if granularity == "month":
             raise PeriodError(f"range longer than {MAX_DAYS['month']} days")
-        granularity = GRANULARITIES[GRANULARITIES.index(granularity) + 1]
+        granularity = EXPLORER_GRANULARITIES[EXPLORER_GRANULARITIES.index(granularity) + 1]
         coarsened = True
     return granularity, coarsened
 
@@ -149,6 +152,10 @@ def bucket_starts(period: Period, granularity: str) -> list[datetime]:
         return [period.start + timedelta(hours=i) for i in range(count)]
     if granularity == "day":
         return [local_midnight(period.first_day + timedelta(days=i), period.zone) for i in range(period.days)]
+    if granularity == "week":  # the Monday on or before first_day, then every Monday up to last_day
+        monday = period.first_day - timedelta(days=period.first_day.weekday())
+        return [local_midnight(monday + timedelta(weeks=i), period.zone)
+                for i in range((period.last_day - monday).days // 7 + 1)]
     out, day = [], period.first_day.replace(day=1)
     while day <= period.last_day:
         out.append(local_midnight(day, period.zone))
@@ -163,7 +170,7 @@ def bucket_end(start: datetime, granularity: str, zone: ZoneInfo) -> datetime:
     day = start.astimezone(zone).date()
     if granularity == "month":
         return local_midnight(add_months(day.replace(day=1), 1), zone)
-    return local_midnight(day + timedelta(days=1), zone)
+    return local_midnight(day + timedelta(days=7 if granularity == "week" else 1), zone)
 
 
 def is_partial(start: datetime, granularity: str, zone: ZoneInfo, now: datetime) -> bool:

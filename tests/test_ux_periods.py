@@ -139,3 +139,60 @@ def test_ux207_a_viewer_opening_a_restricted_page_reads_restrito_not_empty_chart
             shown = json.dumps(pages[path]["layout"](), cls=plotly.utils.PlotlyJSONEncoder)
             assert text in shown and "page-restricted" in shown, path
             assert "Graph" not in shown and "AgGrid" not in shown, path
+
+
+def test_ux208_weekly_bars_equal_direct_sums_of_monday_to_sunday(database):
+    from collections import defaultdict
+
+    from ingest import simulator
+    from tds_dash.db import session_scope
+    from tds_dash.queries import explorer
+    from tds_dash.queries.consumption import Selection
+    from tds_dash.queries.scope import ALL_ACCOUNTS
+    from tests.explorer_data import FLEET, write_history
+
+    simulator.provision_fleet(database.engine(), FLEET)
+    write_history(database, datetime(2026, 1, 28, 3, tzinfo=UTC), datetime(2026, 3, 20, tzinfo=UTC), timedelta(hours=5))
+    period = periods.Period(date(2026, 2, 4), date(2026, 3, 10), ZONE)  # a Wednesday to a Tuesday
+    with session_scope(database.engine()) as conn:
+        data = explorer.fetch_explorer(conn, ALL_ACCOUNTS, Selection(), "energy_kwh", period, "week", False,
+                                       datetime(2026, 4, 1, tzinfo=UTC))
+    assert data.granularity == "week" and not data.coarsened
+    expected: dict = defaultdict(float)
+    for device_id, ts, value in database.query(
+            "SELECT device_id, ts, consumption FROM readings WHERE metric_id = 1 AND ts >= %s AND ts < %s",
+            (period.start, period.end)):
+        local = ts.astimezone(ZONE).date()
+        expected[(device_id, local - timedelta(days=local.weekday()))] += value or 0.0
+    got = {(int(r.device_id), r.bucket.astimezone(ZONE).date()): r.consumption for r in data.by_device.itertuples()}
+    assert set(got) == {key for key, value in expected.items() if value or key in got}
+    assert got == pytest.approx({key: value for key, value in expected.items() if key in got})
+    mondays = [b.astimezone(ZONE).date() for b in periods.bucket_starts(period, "week")]
+    assert mondays[0] == date(2026, 2, 2) and mondays[-1] == date(2026, 3, 9) and len(mondays) == 6
+    store = explorer_model.to_store(data, datetime(2026, 4, 1, tzinfo=UTC))
+    assert explorer_model.bucket_labels(store, ZONE, "pt-BR")[:2] == ["sem. 02/02", "sem. 09/02"]
+    assert store["bucket_days"][0] == ("2026-02-02", "2026-02-08")
+
+
+def test_ux209_url_search_and_initial_state_round_trip():
+    from urllib.parse import parse_qsl
+
+    from tds_dash.consumption.explorer import controls
+
+    today = date(2026, 12, 10)
+    search = controls.url_search("custom", "2026-11-03", "2026-11-20T00:00:00", [1, 2], [5], [7, 9], "water_m3",
+                                 "week", "line", True, 20)
+    assert search == ("?from=2026-11-03&to=2026-11-20&account=1,2&gateway=5&device=7,9&metric=water_m3"
+                      "&granularity=week&mode=line&compare=1&top=20")
+    state = controls.initial_state(dict(parse_qsl(search[1:])), today)
+    assert state == {"preset": "custom", "first_day": "2026-11-03", "last_day": "2026-11-20", "granularity": "week",
+                     "metric": "water_m3", "accounts": [1, 2], "gateways": [5], "devices": [7, 9], "mode": "line",
+                     "compare": True, "top": 20}
+    # A preset stays a preset (a bookmarked "this month" moves with the calendar); defaults are left out.
+    assert controls.url_search("this_month", "2026-12-01", "2026-12-10", [], None, [], "energy_kwh", "auto",
+                               "bars", False, 10) == "?preset=this_month&metric=energy_kwh"
+    assert controls.initial_state({"preset": "this_month", "top": "999", "mode": "pie"}, today)["top"] == 100
+    # "Outros" clicked: ten more devices; a device's bar is a drill-down, not an expansion.
+    others = {"points": [{"customdata": [None, "2026-12-01", "2026-12-01"]}]}
+    assert controls.expand_others(others, 10) == 20 and controls.expand_others(others, 100) is None
+    assert controls.expand_others({"points": [{"customdata": [3, "2026-12-01", "2026-12-01"]}]}, 10) is None

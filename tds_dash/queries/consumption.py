@@ -17,6 +17,7 @@ from tds_dash import periods
 from tds_dash.queries.scope import IN_SCOPE, Scope
 
 ROLLUPS = {"hour": "consumption_hourly", "day": "consumption_daily", "month": "consumption_monthly"}
+LEVELS = (*ROLLUPS, "week")  # weeks have no rollup of their own: summed from the daily one
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,6 +65,15 @@ def _source(granularity: str) -> str:
     Months: whole months from the monthly rollup, a partial first or last month summed from the daily
     one ([:m_lo, :m_hi) from periods.month_bounds), so a range from the 10th shows that month from the 10th.
     """
+    if granularity == "week":
+        return (
+            "(SELECT device_id, metric_id, max(account_id) AS account_id, date_trunc('week', bucket, :tz) AS bucket,"
+            " sum(consumption) AS consumption, min(min_value) AS min_value, max(max_value) AS max_value,"
+            " sum(sum_value) AS sum_value, sum(count)::integer AS count,"
+            " (array_agg(last_value ORDER BY last_ts DESC))[1] AS last_value, max(last_ts) AS last_ts"
+            f" FROM consumption_daily WHERE bucket >= :start AND bucket < :end AND {_METRIC}"
+            " GROUP BY device_id, metric_id, date_trunc('week', bucket, :tz)) c"
+        )
     if granularity != "month":
         return (f"(SELECT {_COLUMNS} FROM {ROLLUPS[granularity]}"
                 f" WHERE bucket >= :start AND bucket < :end AND {_METRIC}) c")
@@ -89,7 +99,7 @@ _DEVICE_TOTALS = {
         " JOIN accounts a ON a.id = c.account_id WHERE " + SELECTED
         + " GROUP BY c.device_id, d.code, d.name, g.serial, a.name ORDER BY consumption DESC NULLS LAST, d.code"
     )
-    for level in ROLLUPS
+    for level in LEVELS
 }
 
 # Per bucket, the chosen devices one by one and every other device summed as device_id NULL.
@@ -99,7 +109,7 @@ _BY_DEVICE = {
         " THEN c.device_id END AS device_id, sum(c.consumption) AS consumption"
         " FROM " + _source(level) + " WHERE " + SELECTED + " GROUP BY 1, 2 ORDER BY 1, 2"
     )
-    for level in ROLLUPS
+    for level in LEVELS
 }
 
 _TOTAL = {
@@ -107,7 +117,7 @@ _TOTAL = {
         "SELECT c.bucket, sum(c.consumption) AS consumption FROM " + _source(level)
         + " WHERE " + SELECTED + " GROUP BY 1 ORDER BY 1"
     )
-    for level in ROLLUPS
+    for level in LEVELS
 }
 
 _SUM = {

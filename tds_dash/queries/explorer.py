@@ -39,10 +39,11 @@ class ExplorerData:
 
 
 def fetch_explorer(conn: Connection, scope: Scope, selection: Selection, metric_name: str, period: periods.Period,
-                   granularity_choice: str | None, compare: bool, now: datetime, top: int = TOP_DEVICES
+                   granularity_choice: str | None, compare: bool, now: datetime, top: int | None = None
                    ) -> ExplorerData:
     """Reads rollups only; raises PeriodError for a range too long and ValueError for an unknown metric.
-    The `top` largest devices are charted one by one, the rest summed as others."""
+    The `top` (default TOP_DEVICES) largest devices are charted one by one, the rest summed as others."""
+    top = top or TOP_DEVICES
     metric = consumption.find_metric(conn, metric_name)
     if metric is None or metric["meter_kind"] == "gauge":
         raise ValueError(f"unknown consumption metric {metric_name!r}")

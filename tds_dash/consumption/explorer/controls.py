@@ -42,7 +42,7 @@ def initial_state(query: dict, today: date) -> dict:
     granularity = query.get("granularity")
     return {
         "preset": preset, "first_day": first.isoformat(), "last_day": last.isoformat(),
-        "granularity": granularity if granularity in periods.GRANULARITIES else "auto",
+        "granularity": granularity if granularity in periods.EXPLORER_GRANULARITIES else "auto",
         "metric": query.get("metric") or "energy_kwh",
         "accounts": _ids(query.get("account")), "gateways": _ids(query.get("gateway")),
         "devices": _ids(query.get("device")),

@@ -43,7 +43,7 @@ def controls(state: dict, options: dict, language: str) -> dbc.Card:
                                      **i18n.date_range_texts(language),
                                      minimum_nights=0)], md=6),
         dbc.Col([dbc.Label(t("explorer.granularity")),
-                 _radio(language, ids.EXPLORER_GRANULARITY, ("auto",) + periods.GRANULARITIES, state["granularity"],
+                 _radio(language, ids.EXPLORER_GRANULARITY, ("auto",) + periods.EXPLORER_GRANULARITIES, state["granularity"],
                         "granularity"),
                  html.Div(id=ids.EXPLORER_GRANULARITY_USED, className="small text-muted")], md=3),
         dbc.Col([dbc.Label(t("explorer.mode")),

@@ -37,6 +37,8 @@ def _bucket_days(start: datetime, granularity: str, zone: ZoneInfo) -> tuple[str
     first = start.astimezone(zone).date()
     if granularity == "month":
         return first.isoformat(), (periods.add_months(first, 1) - timedelta(days=1)).isoformat()
+    if granularity == "week":
+        return first.isoformat(), (first + timedelta(days=6)).isoformat()
     return first.isoformat(), first.isoformat()
 
 
@@ -118,6 +120,9 @@ def bucket_labels(store: dict, zone: ZoneInfo, language: str, previous: bool = F
     many_years = store["first_day"][:4] != store["last_day"][:4]
     if granularity == "hour":
         pattern = "dd/MM HH'h'" if language == "pt-BR" else "MM/dd h a"
+    elif granularity == "week":  # the Monday that starts it
+        pattern = ("'sem.' dd/MM/yy" if many_years else "'sem.' dd/MM") if language == "pt-BR" else (
+            "'wk' MM/dd/yy" if many_years else "'wk' MM/dd")
     elif granularity == "day":
         pattern = ("dd/MM/yy" if many_years else "dd/MM") if language == "pt-BR" else ("MM/dd/yy" if many_years
                                                                                         else "MM/dd")
