@@ -107,6 +107,7 @@ def test_ux205_one_meaning_of_vs_previous_period(now, cut, previous_cut):
              "cost": None, "offline": [], "fetched_at": now.isoformat()}
     note = json.dumps(overview_model.cards(store, "pt-BR")[3], cls=plotly.utils.PlotlyJSONEncoder)
     assert "-1,6%" in note and "110,0 kWh" in note
+    assert "até a última hora completa" in note  # the rule, on the card's note (title), as in the explorer's help
 
 
 def test_ux206_ingest_minutes_nobody_recorded_are_gaps_not_zero_traffic():

@@ -49,11 +49,11 @@ def series_from_store(records: list[dict], zone: ZoneInfo) -> pd.DataFrame:
     return frame
 
 
-def _card(title: str, value: str, note: str, card_id: str) -> dbc.Col:
+def _card(title: str, value: str, note: str, card_id: str, hint: str | None = None) -> dbc.Col:
     return dbc.Col(dbc.Card(dbc.CardBody([
         html.Div(title, className="text-muted small"),
         html.Div(value, className="fs-3 fw-semibold", id=f"{card_id}-value"),
-        html.Div(note, className="small text-muted", id=f"{card_id}-note"),
+        html.Div(note, className="small text-muted", id=f"{card_id}-note", title=hint),
     ]), className="h-100 shadow-sm"), md=3, className="mb-3", id=card_id)
 
 
@@ -80,7 +80,7 @@ def cards(store: dict, language: str) -> list:
         _card(i18n.t("card.readings_24h", language), i18n.format_number(values["readings_24h"], language, 0), "",
               "overview-card-readings"),
         _card(i18n.t("card.month", language), f"{i18n.format_number(current, language)} {unit}", comparison,
-              "overview-card-month"),
+              "overview-card-month", i18n.t("compare.help", language)),
         month_cost.cost_card(store.get("cost"), language),  # None (nothing drawn) without a tariff in view
         gateway_detail.offline_alert(store.get("offline", []), store["fetched_at"], language),
     ]

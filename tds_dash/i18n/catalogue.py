@@ -794,5 +794,4 @@ MESSAGES.update({
     "csv.total": {"pt-BR": "Total", "en": "Total"},
     "csv.others": {"pt-BR": "Outros", "en": "Others"},
     "csv.previous_total": {"pt-BR": "Total do período anterior", "en": "Previous period total"},
-    "loading.chart": {"pt-BR": "Carregando…", "en": "Loading…"},
 })
