@@ -105,7 +105,7 @@ def test_ux205_one_meaning_of_vs_previous_period(now, cut, previous_cut):
                                                "readings_24h": 1, "month_consumption": 110.0,
                                                "previous_same_period": 100.0, "compared_consumption": 98.4},
              "cost": None, "offline": [], "fetched_at": now.isoformat()}
-    note = json.dumps(overview_model.cards(store, "pt-BR")[3], cls=plotly.utils.PlotlyJSONEncoder)
+    note = json.dumps(overview_model.cards(store, "pt-BR")[3], cls=plotly.utils.PlotlyJSONEncoder, ensure_ascii=False)
     assert "-1,6%" in note and "110,0 kWh" in note
     assert "até a última hora completa" in note  # the rule, on the card's note (title), as in the explorer's help
 
