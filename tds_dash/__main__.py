@@ -58,9 +58,8 @@ def run() -> None:
         app.server.extensions["tds"].background = background
         url = f"http://{settings.host}:{settings.port}"
         click.echo(f"\nTDS Telemetry is running: {url}")
-        click.echo(f"MQTT broker: {background.broker_address()} (topic tds/{{account}}/{{gateway}}/telemetry)")
-        if background.broker is not None:  # the embedded one: a gateway needs the demo credential
-            click.echo(f"  publish as a gateway: {background.demo_mqtt_url()} (var/mqtt-credentials.json)")
+        for line in background.broker_lines():
+            click.echo(line)
         for entry in background.demo_credentials:
             scope = ", ".join(entry["accounts"]) or "all accounts"
             click.echo(f"  sign in as {entry['username']} / {entry['password']} ({entry['role']}, {scope})")

@@ -22,6 +22,8 @@ from tds_dash.auth import routes as auth_routes
 from tds_dash.auth.guard import init_auth
 from tds_dash.auth.page_access import guard_pages
 from tds_dash.auth.session_key import session_secret
+from tds_dash.certificates.config import PkiConfig
+from tds_dash.certificates.gateway_changes import gateway_hook
 from tds_dash.context import (
     EXTENSION_KEY,
     THEME_COOKIE,
@@ -181,7 +183,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     server.config["SECRET_KEY"] = session_secret(settings)
     server.extensions[EXTENSION_KEY] = AppServices(
         settings, engine or create_db_engine(settings.database_url),
-        health_engine=create_db_engine(settings.database_url, pool_size=1, max_overflow=1, pool_timeout=2))
+        health_engine=create_db_engine(settings.database_url, pool_size=1, max_overflow=1, pool_timeout=2),
+        gateway_hook=gateway_hook(PkiConfig.from_settings(settings)))
     init_auth(server, settings.https)
     guard_pages(app)  # after the sign-in guard: a signed-out request is a 401 first
     inputs.install(app)  # then wrong-typed callback inputs are a 400, never a 500
