@@ -79,7 +79,7 @@ def _commands(actor_for) -> list[click.Command]:
 
     @click.group()
     def gateways() -> None:
-        """List, register and bulk-import gateways."""
+        """List, register, bulk-import, delete, deactivate and activate gateways."""
 
     @gateways.command("list")
     @AS_USER

@@ -277,13 +277,16 @@ MESSAGES.update({
         "pt-BR": "O gateway {name} tem {count} dispositivo(s) com leituras: desative-o, ou exclua antes os "
                  "dispositivos definitivamente.",
         "en": "Gateway {name} has {count} device(s) with readings: deactivate it, or purge those devices first."},
-    "fleet.ask.delete.gateway": {"pt-BR": "Excluir o gateway {name} e seus dispositivos sem leituras? Isto não pode "
-                                          "ser desfeito.",
-                                 "en": "Delete gateway {name} and its devices without readings? This cannot be undone."},
-    "fleet.ask.deactivate.gateway": {"pt-BR": "Desativar o gateway {name}? As mensagens dele passarão a ser "
-                                              "rejeitadas (inactive_gateway) até que seja reativado.",
-                                     "en": "Deactivate gateway {name}? Its messages will be rejected "
-                                           "(inactive_gateway) until it is activated again."},
+    "fleet.ask.delete.gateway": {"pt-BR": "Excluir o gateway {name} e seus dispositivos sem leituras? Seus "
+                                          "certificados são revogados antes. Isto não pode ser desfeito.",
+                                 "en": "Delete gateway {name} and its devices without readings? Its certificates "
+                                       "are revoked first. This cannot be undone."},
+    "fleet.ask.deactivate.gateway": {"pt-BR": "Desativar o gateway {name}? O broker deixa de aceitar as "
+                                              "publicações dele e as mensagens que chegarem são rejeitadas "
+                                              "(inactive_gateway) até que seja reativado.",
+                                     "en": "Deactivate gateway {name}? The broker stops accepting its publishes "
+                                           "and any message that arrives is rejected (inactive_gateway) until it "
+                                           "is activated again."},
     "fleet.ask.activate.gateway": {"pt-BR": "Ativar o gateway {name}?", "en": "Activate gateway {name}?"},
     "fleet.ask.delete.device": {"pt-BR": "Excluir o dispositivo {name}? Ele não tem leituras.",
                                 "en": "Delete device {name}? It has no readings."},
