@@ -138,3 +138,17 @@ def test_cfl004_a_gateway_deleted_behind_the_apps_back_leaves_its_certificates_r
     row = tls.database.query("SELECT status, revocation_reason FROM gateway_certificates WHERE serial_number = %s",
                              (bundle.certificate.serial_number,))
     assert row == [("revoked", "cessationOfOperation: gateway deleted")]
+
+
+def test_cfl005_a_new_serial_voids_the_certificates_issued_for_the_old_one(tls):  # noqa: F811
+    client, admin = _api(tls)
+    bundle, files = tls.issue("GW-B1")
+    before = tls.gateway(files)
+    assert before.connected, before.detail
+    stop_client(before)
+    response = client.patch("/api/v1/gateways/GW-B1", json={"serial": "GW-B9"}, headers=admin)
+    assert response.status_code == 200, response.json
+    row = tls.database.query("SELECT status, revocation_reason FROM gateway_certificates WHERE serial_number = %s",
+                             (bundle.certificate.serial_number,))
+    assert row == [("revoked", "superseded: gateway serial changed")]
+    assert not tls.gateway(files).connected  # its CN (GW-B1) names no gateway now, and the CRL lists it
