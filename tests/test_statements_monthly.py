@@ -1,0 +1,143 @@
+"""Stored monthly statements (issue 14): the job, the content (totals equal /api/v1/cost, gaps as gaps),
+regeneration, scoping in the API and on the page, and the e-mail with a link — against a real PostgreSQL
+and a real SMTP server (aiosmtpd)."""
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pypdf
+import pytest
+
+from tds_dash.alarms import sender
+from tds_dash.db import session_scope
+from tds_dash.queries.scope import ALL_ACCOUNTS
+from tds_dash.statements import jobs, service
+from tds_dash.tariffs.money import format_brl, to_centavos
+from tests.alarm_tools import SmtpServer
+from tests.explorer_data import api_token
+from tests.test_tariffs_db import METRIC, Fleet, at, sample_usage
+
+ZONE = ZoneInfo("America/Sao_Paulo")
+NOW = at(date(2026, 12, 1)) + timedelta(minutes=10)  # the job's fake "now": 00:10 local on the 1st
+GAP_DAY = date(2026, 11, 17)  # no reading at all on this day, for every device
+
+
+def without_gap_day(usage):
+    return [u for u in usage if u.hour.astimezone(ZONE).date() != GAP_DAY]
+
+
+@pytest.fixture
+def fleet(database) -> Fleet:
+    fleet = Fleet(database)
+    fleet.put(fleet.acme, without_gap_day(sample_usage(fleet.devices["acme"])))
+    fleet.put(fleet.globex, sample_usage(fleet.devices["globex"]))
+    fleet.tariff(fleet.acme)
+    fleet.tariff(fleet.globex)
+    return fleet
+
+
+def csv_rows(text: str) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def pdf_text(data: bytes) -> str:
+    return "\n".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(data)).pages)
+
+
+def statement_count(fleet, account_id: int | None = None) -> int:
+    return fleet.database.scalar("SELECT count(*) FROM statements WHERE superseded_at IS NULL"
+                                 " AND (%s::bigint IS NULL OR account_id = %s)", (account_id, account_id))
+
+
+def test_stj001_job_on_the_first_writes_one_statement_per_account_and_a_rerun_writes_none(fleet):
+    first = jobs.write_monthly(fleet.engine, NOW, ZONE)
+    again = jobs.write_monthly(fleet.engine, NOW + timedelta(hours=5), ZONE)  # a restart later that day
+    rows = fleet.database.query("SELECT account_id, period, generated_by, reason FROM statements ORDER BY account_id")
+    assert first["written"] == 2 and again == {"written": 0, "exists": 2, "busy": 0, "failed": 0}
+    assert rows == [(fleet.acme, date(2026, 11, 1), "scheduler", "scheduled"),
+                    (fleet.globex, date(2026, 11, 1), "scheduler", "scheduled")]
+
+
+def test_stj002_a_second_process_holding_the_account_lock_makes_the_job_skip_it(fleet):
+    import psycopg
+
+    with psycopg.connect(fleet.database.dsn) as other:
+        other.execute("BEGIN")
+        other.execute("SELECT pg_advisory_xact_lock(%s, %s)", (jobs.LOCK_KEY, fleet.acme))
+        busy = jobs.write_monthly(fleet.engine, NOW, ZONE)
+    after = jobs.write_monthly(fleet.engine, NOW, ZONE)
+    assert busy["busy"] == 1 and busy["written"] == 1 and after["written"] == 1
+    assert statement_count(fleet, fleet.acme) == 1 and statement_count(fleet) == 2
+
+
+def test_stc001_pdf_and_csv_state_the_totals_of_the_cost_api_and_gaps_as_gaps(app, client, fleet):
+    jobs.write_monthly(fleet.engine, NOW, ZONE)
+    viewer = api_token(app, "acme-viewer", "viewer", ("acme",))
+    cost = client.get("/api/v1/cost", headers=viewer, query_string={
+        "account": "acme", "metric": METRIC, "from": "2026-11-01T00:00:00-03:00", "to": "2026-12-01T00:00:00-03:00",
+        "granularity": "month"}).json
+    total = to_centavos(Decimal(cost["total"]))
+    listed = client.get("/api/v1/statements", headers=viewer, query_string={"account": "acme"}).json["data"]
+    assert [s["account"] for s in listed] == ["acme"] and listed[0]["total"] == format(total, "f")
+    statement_id = listed[0]["id"]
+    rows = csv_rows(client.get(f"/api/v1/statements/{statement_id}.csv", headers=viewer).get_data(as_text=True))
+    metric_total = next(r for r in rows if r["section"] == "metric_total")
+    assert Decimal(metric_total["amount"]) == total
+    assert Decimal(metric_total["quantity"]) == Decimal(cost["buckets"][0]["quantity"])
+    assert next(r for r in rows if r["section"] == "account_total")["amount"] == format(total, "f")
+    devices = [r for r in rows if r["section"] == "device_total"]
+    assert sum(Decimal(r["amount"]) for r in devices) == total and len(devices) == 2
+    gap_day = next(r for r in rows if r["section"] == "daily" and r["from"] == GAP_DAY.isoformat())
+    assert gap_day["quantity"] == "" and gap_day["note"] == "gap"  # a gap, not a zero
+    gaps = [r for r in rows if r["section"] == "gap"]
+    assert any(r["from"] <= at(GAP_DAY).isoformat() and r["to"] >= at(GAP_DAY + timedelta(days=1)).isoformat()
+               for r in gaps)
+    assert all(r["quantity"] == "" for r in gaps)
+    versions = [r for r in rows if r["section"] == "tariff_version"]
+    assert versions and all(r["note"].startswith("version_id=") for r in versions)
+    text = pdf_text(client.get(f"/api/v1/statements/{statement_id}.pdf", headers=viewer).data)
+    assert format_brl(total, "pt-BR") in text and "Total da conta" in text and "sem leituras" in text
+    assert "Demonstrativo mensal 11/2026" in text and "Versão de tarifa" in text
+    english = pdf_text(client.get(f"/api/v1/statements/{statement_id}.pdf", headers=viewer,
+                                  query_string={"lang": "en"}).data)
+    assert "Account total" in english and format_brl(total, "en") in english and "without readings" in english
+
+
+def test_stc002_corrections_of_the_month_are_listed(fleet):
+    device = fleet.devices["acme"][0]
+    fleet.database.execute(
+        "INSERT INTO meter_corrections (device_id, metric_id, ts, kind, previous_value, value, consumption)"
+        " VALUES (%s, %s, %s, 'reset', 1500, 3, 3), (%s, %s, %s, 'glitch', 900, 10, 0)",
+        (device, fleet.metric_id, at(date(2026, 11, 9), 14), device, fleet.metric_id, at(date(2026, 10, 9), 14)))
+    with session_scope(fleet.engine) as conn:
+        written = service.generate(conn, ALL_ACCOUNTS, fleet.acme, date(2026, 11, 1), ZONE, NOW, "test")
+        body = service.file_of(conn, ALL_ACCOUNTS, written, "csv").decode()
+    corrections = [r for r in csv_rows(body) if r["section"] == "correction"]
+    assert [(r["item"], r["note"]) for r in corrections] == [("reset", "1500.0 -> 3.0")]  # October's is not listed
+
+
+def test_stm010_account_recipients_get_an_email_with_a_link_not_an_attachment(fleet):
+    fleet.database.execute(
+        "INSERT INTO notification_channels (account_id, type, name, target, language) VALUES"
+        " (%s, 'email', 'finance', 'finance@acme.test', 'pt-BR'), (%s, 'email', 'ops', 'ops@globex.test', 'en'),"
+        " (NULL, 'email', 'admins', 'admins@tds.test', 'en')", (fleet.acme, fleet.globex))
+    server = SmtpServer().start()
+    try:
+        jobs.write_monthly(fleet.engine, NOW, ZONE)
+        jobs.write_monthly(fleet.engine, NOW, ZONE)  # a rerun queues nothing more
+        mailer = sender.Mailer(server.url, "statements@tds.test", "https://tds.example", ZONE)
+        counts = sender.send_due(fleet.engine, mailer, NOW + timedelta(seconds=5))
+    finally:
+        server.stop()
+    ids = dict(fleet.database.query("SELECT account_id, id FROM statements"))
+    by_recipient = {m["To"]: m for m in server.messages}
+    assert counts == {"sent": 2, "failed": 0} and set(by_recipient) == {"finance@acme.test", "ops@globex.test"}
+    acme = by_recipient["finance@acme.test"]
+    assert "11/2026" in acme["Subject"] and not acme.is_multipart()  # a plain text body, no attachment
+    assert f"https://tds.example/reports?statement={ids[fleet.acme]}" in acme.get_content()
+    assert f"reports?statement={ids[fleet.globex]}" in by_recipient["ops@globex.test"].get_content()
+    assert "statement" in by_recipient["ops@globex.test"]["Subject"].lower()
