@@ -141,3 +141,53 @@ def test_stm010_account_recipients_get_an_email_with_a_link_not_an_attachment(fl
     assert f"https://tds.example/reports?statement={ids[fleet.acme]}" in acme.get_content()
     assert f"reports?statement={ids[fleet.globex]}" in by_recipient["ops@globex.test"].get_content()
     assert "statement" in by_recipient["ops@globex.test"]["Subject"].lower()
+
+
+def test_stm011_regenerate_after_a_tariff_change_supersedes_and_notes_the_version(app, client, fleet):
+    import dataclasses
+
+    from tds_dash.tariffs import service as tariffs
+    from tests.tariff_reference import V2
+    from tests.test_tariffs_db import ADMIN, version_input
+
+    jobs.write_monthly(fleet.engine, NOW, ZONE)
+    operator = api_token(app, "acme-operator", "operator", ("acme",))
+    viewer = api_token(app, "acme-viewer", "viewer", ("acme",))
+    old = client.get("/api/v1/statements", headers=operator).json["data"][0]
+    with session_scope(fleet.engine) as conn:  # a retroactive version from 25/11 with dearer energy
+        tariffs.save_version(conn, ALL_ACCOUNTS, ADMIN, fleet.acme, METRIC, version_input(
+            dataclasses.replace(V2, valid_from=date(2026, 11, 25), periods=V2.periods[:2] + (
+                dataclasses.replace(V2.periods[2], price=Decimal("0.95")),))))
+    assert client.post(f"/api/v1/statements/{old['id']}/regenerate", headers=viewer).status_code == 403
+    answer = client.post(f"/api/v1/statements/{old['id']}/regenerate", headers=operator)
+    new = answer.json
+    assert answer.status_code == 201 and new["reason"] == "regenerated" and new["generated_by"] == "acme-operator"
+    assert [v["valid_from"] for v in new["tariff_versions"]] == ["2026-11-01", "2026-11-16", "2026-11-25"]
+    assert [v["valid_from"] for v in old["tariff_versions"]] == ["2026-11-01", "2026-11-16"]
+    assert Decimal(new["total"]) > Decimal(old["total"])
+    listed = client.get("/api/v1/statements", headers=viewer).json["data"]
+    history = client.get("/api/v1/statements", headers=viewer, query_string={"superseded": "true"}).json["data"]
+    assert [s["id"] for s in listed] == [new["id"]]
+    assert {s["id"]: s["superseded_by"] for s in history} == {new["id"]: None, old["id"]: new["id"]}
+    text = pdf_text(client.get(f"/api/v1/statements/{new['id']}.pdf", headers=viewer).data)
+    assert "em vigor desde 25/11/2026" in text and format_brl(Decimal(new["total"])) in text
+    assert client.get(f"/api/v1/statements/{old['id']}.pdf", headers=viewer).status_code == 200  # kept as sent
+
+
+def test_stm012_a_viewer_cannot_list_download_or_regenerate_another_accounts_statement(app, client, fleet):
+    jobs.write_monthly(fleet.engine, NOW, ZONE)
+    ids = dict(fleet.database.query("SELECT account_id, id FROM statements"))
+    globex = api_token(app, "globex-viewer", "viewer", ("globex",))
+    globex_operator = api_token(app, "globex-operator", "operator", ("globex",))
+    mine = client.get("/api/v1/statements", headers=globex).json["data"]
+    assert [s["account"] for s in mine] == ["globex"]
+    assert client.get("/api/v1/statements", headers=globex, query_string={"account": "acme"}).status_code == 404
+    for suffix in ("", ".pdf", ".csv"):
+        assert client.get(f"/api/v1/statements/{ids[fleet.acme]}{suffix}", headers=globex).status_code == 404
+    assert client.get(f"/api/v1/statements/{ids[fleet.globex]}.pdf", headers=globex).status_code == 200
+    refused = client.post(f"/api/v1/statements/{ids[fleet.acme]}/regenerate", headers=globex_operator)
+    assert refused.status_code == 404 and statement_count(fleet) == 2
+    bad = client.post("/api/v1/statements", headers=globex_operator, json={"account": "acme", "month": "2026-11"})
+    assert bad.status_code == 422 and bad.json["error"]["parameter"] == "account"
+    month = client.post("/api/v1/statements", headers=globex_operator, json={"account": "globex", "month": "2026-13"})
+    assert month.status_code == 422 and month.json["error"]["parameter"] == "month"
