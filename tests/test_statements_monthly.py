@@ -191,3 +191,60 @@ def test_stm012_a_viewer_cannot_list_download_or_regenerate_another_accounts_sta
     assert bad.status_code == 422 and bad.json["error"]["parameter"] == "account"
     month = client.post("/api/v1/statements", headers=globex_operator, json={"account": "globex", "month": "2026-13"})
     assert month.status_code == 422 and month.json["error"]["parameter"] == "month"
+
+
+def _page_module():
+    import sys
+
+    import dash
+
+    return sys.modules[next(name for name in dash.page_registry if name.endswith("pages.reports"))]
+
+
+def test_rpg001_page_lists_only_the_viewers_accounts_and_offers_regenerate_to_operators(app, fleet):
+    from tds_dash.statements import view
+    from tests.test_alarms_page import signed_in
+
+    jobs.write_monthly(fleet.engine, NOW, ZONE)
+    ids = dict(fleet.database.query("SELECT account_id, id FROM statements"))
+    names = dict(fleet.database.query("SELECT id, name FROM accounts"))
+    api_token(app, "globex-viewer", "viewer", ("globex",))
+    api_token(app, "acme-operator", "operator", ("acme",))
+    module = _page_module()
+    context = signed_in(app, "globex-viewer")
+    try:
+        layout = str(module.layout(statement=str(ids[fleet.globex])))
+        table = str(module.update_table(False, 0, ids[fleet.globex]))
+        refused = str(view.regenerate(ids[fleet.acme], "pt-BR"))
+    finally:
+        context.pop()
+    assert "Relatórios" in layout
+    assert names[fleet.globex] in table and names[fleet.acme] not in table
+    assert f"/api/v1/statements/{ids[fleet.globex]}.pdf" in table and f"statements/{ids[fleet.acme]}." not in table
+    assert view.REGENERATE not in table and "table-info" in table  # no button for viewers; the linked row marked
+    assert "Sem permissão" in refused
+    context = signed_in(app, "acme-operator")
+    try:
+        table = str(module.update_table(False, 0, None))
+        done = str(view.regenerate(ids[fleet.acme], "pt-BR"))
+        foreign = str(view.regenerate(ids[fleet.globex], "pt-BR"))
+        history = str(module.update_table(True, 1, None))
+    finally:
+        context.pop()
+    assert view.REGENERATE in table and "Demonstrativo regenerado" in done and "em vigor desde 16/11/2026" in done
+    assert "não encontrado" in foreign and "substituído pelo nº" in history
+    assert statement_count(fleet, fleet.globex) == 1 and statement_count(fleet, fleet.acme) == 1
+
+
+def test_rpg002_signed_in_viewer_downloads_own_files_only(app, client, fleet):
+    from tests.test_auth import login
+
+    jobs.write_monthly(fleet.engine, NOW, ZONE)
+    ids = dict(fleet.database.query("SELECT account_id, id FROM statements"))
+    api_token(app, "globex-viewer", "viewer", ("globex",))
+    assert login(client, "globex-viewer", "correct horse battery").status_code in (302, 303)
+    own = client.get(f"/api/v1/statements/{ids[fleet.globex]}.pdf")
+    assert own.status_code == 200 and own.data.startswith(b"%PDF")
+    assert client.get(f"/api/v1/statements/{ids[fleet.acme]}.pdf").status_code == 404
+    assert client.get(f"/api/v1/statements/{ids[fleet.acme]}.csv").status_code == 404
+    assert client.get("/reports?statement=1").status_code == 200  # the e-mail's link opens the page once signed in

@@ -740,6 +740,8 @@ MESSAGES.update({
                             "en": "The monthly statement of {account} for {month} is available.\n\nOpen: {link}\n"},
     "nav.reports": {"pt-BR": "Relatórios", "en": "Reports"},
     "reports.title": {"pt-BR": "Relatórios: demonstrativos mensais", "en": "Reports: monthly statements"},
+    "reports.forbidden": {"pt-BR": "Sem permissão: apenas operadores e administradores regeneram demonstrativos.",
+                          "en": "Not allowed: only operators and administrators regenerate statements."},
     "reports.empty": {"pt-BR": "Nenhum demonstrativo ainda.", "en": "No statements yet."},
     "reports.col.account": {"pt-BR": "Conta", "en": "Account"},
     "reports.col.period": {"pt-BR": "Mês", "en": "Month"},
