@@ -248,3 +248,35 @@ def test_rpg002_signed_in_viewer_downloads_own_files_only(app, client, fleet):
     assert client.get(f"/api/v1/statements/{ids[fleet.acme]}.pdf").status_code == 404
     assert client.get(f"/api/v1/statements/{ids[fleet.acme]}.csv").status_code == 404
     assert client.get("/reports?statement=1").status_code == 200  # the e-mail's link opens the page once signed in
+
+
+def test_stl001_cli_generate_list_and_export(fleet, database, monkeypatch, tmp_path):
+    from click.testing import CliRunner
+
+    from tds_dash.__main__ import cli
+    from tests.conftest import ensure_test_user
+
+    monkeypatch.setenv("DATABASE_URL", database.url)
+    monkeypatch.setenv("MQTT_URL", "mqtt://127.0.0.1:1")
+    ensure_test_user(database.engine(), "cli-viewer", "viewer", ("globex",))
+    runner = CliRunner()
+    run = lambda *args: runner.invoke(cli, list(args), catch_exceptions=False)  # noqa: E731
+    first = run("statements", "generate", "--account", "acme", "--month", "2026-11")
+    second = run("statements", "generate", "--account", "acme", "--month", "2026-11")
+    refused = run("statements", "generate", "--account", "globex", "--month", "2026-11", "--as", "cli-viewer")
+    bad = run("statements", "generate", "--account", "acme", "--month", "2026-13")
+    listed = run("statements", "list", "--all")
+    foreign = run("statements", "list", "--as", "cli-viewer")
+    assert first.exit_code == 0 and "(requested;" in first.output and "energy_kwh 2026-11-16" in first.output
+    assert second.exit_code == 0 and "(regenerated;" in second.output
+    assert refused.exit_code != 0 and "operators" in refused.output
+    assert bad.exit_code != 0 and statement_count(fleet) == 1
+    lines = [line.split("\t") for line in listed.output.strip().splitlines()]
+    assert lines[0][0] == "id" and [(r[1], r[2], r[7]) for r in lines[1:]] == [("acme", "2026-11", "yes"),
+                                                                               ("acme", "2026-11", "no")]
+    assert foreign.output.strip().splitlines() == ["\t".join(("id", "account", "period", "generated_at",
+                                                              "generated_by", "reason", "total", "current"))]
+    target = tmp_path / "s.pdf"
+    exported = run("statements", "export", lines[1][0], "--output", str(target), "--lang", "en")
+    assert exported.exit_code == 0 and "Account total" in pdf_text(target.read_bytes())
+    assert run("statements", "export", lines[1][0], "--output", str(target), "--as", "cli-viewer").exit_code != 0
