@@ -280,3 +280,22 @@ def test_stl001_cli_generate_list_and_export(fleet, database, monkeypatch, tmp_p
     exported = run("statements", "export", lines[1][0], "--output", str(target), "--lang", "en")
     assert exported.exit_code == 0 and "Account total" in pdf_text(target.read_bytes())
     assert run("statements", "export", lines[1][0], "--output", str(target), "--as", "cli-viewer").exit_code != 0
+
+
+def test_stj003_scheduler_catches_up_the_missed_month_at_start_and_runs_on_the_first(fleet, settings):
+    from tds_dash.background.scheduler import start_scheduler
+    from tests.helpers import wait_until
+
+    later = NOW + timedelta(days=3)  # the app was down on the 1st: it starts on the 4th
+    scheduler = start_scheduler(settings, clock=lambda: later)
+    try:
+        wait_until(lambda: statement_count(fleet) == 2, timeout=60, message="start-up run wrote November's")
+        job = scheduler.get_job("statements-monthly")
+        fields = {f.name: str(f) for f in job.trigger.fields}
+        upcoming = job.trigger.get_next_fire_time(None, later.astimezone(ZONE))
+    finally:
+        scheduler.shutdown(wait=True)
+    assert (fields["day"], fields["hour"], fields["minute"]) == ("1", "0", "10")
+    assert upcoming.astimezone(ZONE).replace(tzinfo=None).isoformat() == "2027-01-01T00:10:00"
+    periods = fleet.database.query("SELECT DISTINCT period FROM statements")
+    assert periods == [(date(2026, 11, 1),)]
