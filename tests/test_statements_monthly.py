@@ -102,6 +102,9 @@ def test_stc001_pdf_and_csv_state_the_totals_of_the_cost_api_and_gaps_as_gaps(ap
     text = pdf_text(client.get(f"/api/v1/statements/{statement_id}.pdf", headers=viewer).data)
     assert format_brl(total, "pt-BR") in text and "Total da conta" in text and "sem leituras" in text
     assert "Demonstrativo mensal 11/2026" in text and "Versão de tarifa" in text
+    account_name = fleet.database.scalar("SELECT name FROM accounts WHERE id = %s", (fleet.acme,))
+    assert account_name in text and "Gerado em: 01/12/2026 00:10" in text and "Mês anterior" in text
+    assert "Mesmo mês do ano anterior (11/2025)" in text and "em vigor desde 16/11/2026" in text
     english = pdf_text(client.get(f"/api/v1/statements/{statement_id}.pdf", headers=viewer,
                                   query_string={"lang": "en"}).data)
     assert "Account total" in english and format_brl(total, "en") in english and "without readings" in english

@@ -704,6 +704,7 @@ MESSAGES.update({
     "statement.component.unpriced": {"pt-BR": "Sem tarifa", "en": "Not priced"},
     "statement.title_monthly": {"pt-BR": "Demonstrativo mensal", "en": "Monthly statement"},
     "statement.period": {"pt-BR": "Período", "en": "Period"},
+    "statement.span": {"pt-BR": "{start} a {end}", "en": "{start} to {end}"},
     "statement.generated_at": {"pt-BR": "Gerado em", "en": "Generated at"},
     "statement.tariff_version": {"pt-BR": "Versão de tarifa", "en": "Tariff version"},
     "statement.version": {"pt-BR": "{metric}: {tariff}, em vigor desde {since} (versão {id})",

@@ -48,6 +48,17 @@ def versions_used(tariff: Tariff, month: date) -> list[dict]:
              "version_id": v.id} for v in at_first + inside]
 
 
+def _label_order(component: str, label: str) -> tuple:
+    """Tiers by their lower bound ('0–30.5' before '30.5–100' before '100+'), other labels by name."""
+    if component == "tier":
+        head = label.split("–")[0].rstrip("+")
+        try:
+            return (Decimal(head), label)
+        except ArithmeticError:
+            return (Decimal(0), label)
+    return (Decimal(0), label)
+
+
 def _components(lines: list[CostLine]) -> list[tuple[str, str, Decimal | None, Decimal]]:
     sums: dict[tuple[str, str], list] = {}
     for line in lines:
@@ -55,7 +66,7 @@ def _components(lines: list[CostLine]) -> list[tuple[str, str, Decimal | None, D
         if line.quantity is not None:
             entry[0] = (entry[0] or ZERO) + line.quantity
         entry[1] += line.amount
-    order = sorted(sums, key=lambda key: (COMPONENTS.index(key[0]), key[1]))
+    order = sorted(sums, key=lambda key: (COMPONENTS.index(key[0]), _label_order(key[0], key[1])))
     return [(c, label, *sums[(c, label)]) for c, label in order]
 
 

@@ -2,9 +2,10 @@
 devices, meter corrections and gaps (see tds_dash.statements.render for the primitives)."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from tds_dash import periods
 from tds_dash.statements.render import (
     PDF_GAP_ROWS,
     PdfWriter,
@@ -24,7 +25,11 @@ WIDE, NUM = [95, 45, 0], [60, 40, 40, 0]
 def _header(doc: PdfWriter, report: dict, zone: ZoneInfo, language: str) -> None:
     doc.heading(f"{word('title_monthly', language)} {period_text(report, language)}", 14)
     doc.line(report["account"]["name"], bold=True)
-    doc.line(f"{word('period', language)}: {period_text(report, language)} ({report['timezone']})")
+    first = date.fromisoformat(report["period"])
+    last = periods.add_months(first, 1) - timedelta(days=1)
+    shown = [f"{d:%d/%m/%Y}" if language == "pt-BR" else f"{d:%m/%d/%Y}" for d in (first, last)]
+    doc.line(f"{word('period', language)}: {word('span', language, start=shown[0], end=shown[1])}"
+             f" ({report['timezone']})")
     generated = datetime.fromisoformat(report["generated_at"])
     doc.line(f"{word('generated_at', language)}: {local_text(generated.isoformat(), zone, language)}")
     for version in report["tariff_versions"]:

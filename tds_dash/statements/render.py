@@ -11,6 +11,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from babel import dates
 from fpdf import FPDF
 
 from tds_dash import i18n
@@ -42,12 +43,15 @@ def money_text(value: str | None, language: str) -> str:
 
 
 def local_text(value: str, zone: ZoneInfo, language: str) -> str:
-    return i18n.format_datetime(datetime.fromisoformat(value), zone, language)[:-3]  # minutes, not seconds
+    """An ISO instant in the statement's zone, to the minute: 17/11/2026 00:00 (pt-BR), 11/17/2026 12:00 AM (en)."""
+    pattern = "dd/MM/yyyy HH:mm" if language == "pt-BR" else "MM/dd/yyyy h:mm a"
+    return dates.format_datetime(datetime.fromisoformat(value), pattern, tzinfo=zone,
+                                 locale="pt_BR" if language == "pt-BR" else "en_US")
 
 
 def period_text(report: dict, language: str) -> str:
-    month = date.fromisoformat(report["period"])
-    return f"{month:%m/%Y}"
+    """'11/2026' in both languages (month/year reads the same)."""
+    return f"{date.fromisoformat(report['period']):%m/%Y}"
 
 
 def version_text(version: dict, language: str) -> str:
