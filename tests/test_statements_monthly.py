@@ -302,3 +302,17 @@ def test_stj003_scheduler_catches_up_the_missed_month_at_start_and_runs_on_the_f
     assert upcoming.astimezone(ZONE).replace(tzinfo=None).isoformat() == "2027-01-01T00:10:00"
     periods = fleet.database.query("SELECT DISTINCT period FROM statements")
     assert periods == [(date(2026, 11, 1),)]
+
+
+def test_stc003_comparison_states_the_previous_months_cost_and_no_data_a_year_before(fleet):
+    november = fleet.breakdown(at(date(2026, 11, 1)), at(date(2026, 12, 1)), "month")
+    with session_scope(fleet.engine) as conn:
+        written = service.generate(conn, ALL_ACCOUNTS, fleet.acme, date(2026, 12, 1), ZONE,
+                                   at(date(2027, 1, 1)) + timedelta(minutes=10), "test")
+        rows = csv_rows(service.file_of(conn, ALL_ACCOUNTS, written, "csv").decode())
+    compared = {r["item"]: r for r in rows if r["section"] == "comparison"}
+    assert compared["previous"]["from"] == "2026-11-01"
+    assert Decimal(compared["previous"]["amount"]) == to_centavos(november.total)
+    assert Decimal(compared["previous"]["quantity"]) == november.buckets[0].quantity
+    assert compared["last_year"]["from"] == "2025-12-01" and compared["last_year"]["quantity"] == ""
+    assert compared["last_year"]["amount"] == "" and compared["last_year"]["note"] == "no_readings"

@@ -102,8 +102,10 @@ def _compare(conn: Connection, scope: Scope, account_id: int, metric: str, month
     result = cost_breakdown(conn, scope, account_id, metric, start, end, "month", zone)
     if not result.buckets:
         return {"period": month.isoformat(), "quantity": None, "total": None}
-    return {"period": month.isoformat(), "quantity": _text(result.buckets[0].quantity),
-            "total": _text(to_centavos(result.total))}
+    quantity = result.buckets[0].quantity
+    priced = not (quantity > 0 and result.unpriced_quantity >= quantity)  # before any version: no cost, not R$ 0
+    return {"period": month.isoformat(), "quantity": _text(quantity),
+            "total": _text(to_centavos(result.total)) if priced else None}
 
 
 def _daily(usage, zone: ZoneInfo, month: date) -> list[dict]:
