@@ -600,6 +600,7 @@ MESSAGES.update({
     "alarms.event.acknowledged": {"pt-BR": "reconhecido", "en": "acknowledged"},
     "alarms.event.renotify": {"pt-BR": "ainda ativo e não reconhecido", "en": "still active and unacknowledged"},
     "alarms.event.test": {"pt-BR": "mensagem de teste", "en": "test message"},
+    "alarms.event.statement": {"pt-BR": "demonstrativo mensal", "en": "monthly statement"},
     "alarms.mail.subject": {"pt-BR": "[TDS] {severity}: {kind} — {subject} ({event})", "en": "[TDS] {severity}: {kind} — {subject} ({event})"},
     "alarms.mail.body": {"pt-BR": "Alarme {event}: {kind} ({rule})\nConta: {account}\nAssunto: {subject}\nSeveridade: {severity}\nDesde: {started}\nDisparado em: {raised}\n{cleared}Ocorrências: {count}\nDetalhe: {detail}\n{comment}\nAbrir: {link}\n", "en": "Alarm {event}: {kind} ({rule})\nAccount: {account}\nSubject: {subject}\nSeverity: {severity}\nSince: {started}\nRaised at: {raised}\n{cleared}Occurrences: {count}\nDetail: {detail}\n{comment}\nOpen: {link}\n"},
     "alarms.mail.cleared": {"pt-BR": "Normalizado em: {when}\n", "en": "Cleared at: {when}\n"},
