@@ -15,6 +15,7 @@ from tds_dash.background.database import command_database
 from tds_dash.background.runtime import prepare_database, start_background
 from tds_dash.commands import certificates as certificate_commands
 from tds_dash.commands import fleet as fleet_cli
+from tds_dash.commands import statements as statement_cli
 from tds_dash.db import create_db_engine, raw_dsn
 from tds_dash.migrate import ensure_rollup_timezone
 from tds_dash.settings import SettingsError, load_settings
@@ -149,6 +150,7 @@ def create_user_command(username, is_admin, role, accounts, name, password) -> N
 cli.add_command(certificate_commands.certs)
 cli.add_command(certificate_commands.broker_config)
 fleet_cli.register(cli, command_database, _settings)  # tokens, gateways, devices (tds_dash/commands/fleet.py)
+statement_cli.register(cli, command_database, _settings)  # statements list|generate|export
 
 if __name__ == "__main__":
     cli()

@@ -15,6 +15,7 @@ from tds_dash import i18n, inputs
 from tds_dash.api import alarms as api_alarms
 from tds_dash.api import certificates as api_certificates
 from tds_dash.api import health, metrics, resources
+from tds_dash.api import statements as api_statements
 from tds_dash.api import tariffs as api_tariffs
 from tds_dash.api import v1 as api_v1
 from tds_dash.api.limits import init_api_limits
@@ -190,7 +191,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     inputs.install(app)  # then wrong-typed callback inputs are a 400, never a 500
     # after the guard: limits key on the signed-in user; one budget for every /api/v1 blueprint
     init_api_limits(server, (api_v1.blueprint, resources.blueprint, api_alarms.blueprint, api_tariffs.blueprint,
-                             api_certificates.blueprint), settings)
+                             api_certificates.blueprint, api_statements.blueprint), settings)
     server.register_blueprint(auth_routes.blueprint)
     server.register_blueprint(health.blueprint)
     # A check that runs before any /api/v1 blueprint (e.g. NUL in a parameter) answers in the one error body
@@ -201,6 +202,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     server.register_blueprint(api_alarms.blueprint)
     server.register_blueprint(api_tariffs.blueprint)
     server.register_blueprint(api_certificates.blueprint)
+    server.register_blueprint(api_statements.blueprint)
     metrics.register(server, server.extensions[EXTENSION_KEY])
     _register_preference_routes(server)
     app.layout = _shell
