@@ -23,6 +23,9 @@ class BatchResult:
     rejected: list[statements.RejectedRow]
     seq_gaps: int = 0
     changed: list[statements.ChangedKey] = dataclasses.field(default_factory=list)  # keys with new readings
+    # Caller mode: every key written, from its earliest row, stored before or not. A backfill redone after
+    # an interrupted one finds its earlier rows already stored; their rollups still have to be built.
+    staged: list[statements.ChangedKey] = dataclasses.field(default_factory=list)
 
 
 # Who merges a batch's new readings into the rollups:
@@ -35,16 +38,18 @@ ROLLUP_MODES = (ROLLUPS_INLINE, ROLLUPS_DEFERRED, ROLLUPS_CALLER)
 class BatchStore:
     """Turns a batch of envelopes into rows and writes them in one transaction."""
 
-    def __init__(self, timezone_name: str, late_data_days: int = 7, rollups: str = ROLLUPS_INLINE) -> None:
+    def __init__(self, timezone_name: str, late_data_days: int | None = 7, rollups: str = ROLLUPS_INLINE) -> None:
+        """late_data_days=None: no late-data window (history is older than the live stream by design)."""
         if rollups not in ROLLUP_MODES:
             raise ValueError(f"rollups must be one of {ROLLUP_MODES}")
         self.timezone = timezone_name
         self.rollups = rollups
-        self.late_window = timedelta(days=late_data_days)
+        self.late_window = timedelta(days=late_data_days) if late_data_days is not None else None
         self.metric_ids: dict[str, int] = {}
         # Per write(): envelope id -> readings the fleet checks refused, as (reason, detail).
         self._dropped: dict[int, list[tuple[str, str]]] = {}
         self._too_late = 0  # per write(): rows the database refused as too late
+        self._staged: list[statements.ChangedKey] = []  # per write(), caller mode: every key written
 
     def forget_cache(self) -> None:
         """After a rollback: ids learned in that transaction may not exist."""
@@ -52,7 +57,7 @@ class BatchStore:
 
     def write(self, conn: psycopg.Connection, batch: list[Envelope]) -> BatchResult:
         rejected: list[statements.RejectedRow] = []
-        self._dropped, self._too_late = {}, 0
+        self._dropped, self._too_late, self._staged = {}, 0, []
         accepted = [env for env in batch if not self._rejected_early(env, rejected)]
         serials = sorted({env.message.gateway for env in accepted})
         gateways = statements.fetch_gateways(conn, serials) if serials else {}
@@ -69,7 +74,7 @@ class BatchStore:
         self._note_partial(ready, rejected)
         statements.insert_rejected(conn, rejected)
         return BatchResult(stored=inserted, duplicates=len(rows) - self._too_late - inserted, rejected=rejected,
-                           seq_gaps=sum(update.new_gaps for update in updates), changed=keys)
+                           seq_gaps=sum(update.new_gaps for update in updates), changed=keys, staged=self._staged)
 
     @staticmethod
     def _rejection_row(env: Envelope, reason: str, detail: str, rejected_count: int, accepted: int = 0):
@@ -160,7 +165,9 @@ class BatchStore:
         newest stored reading; a backlog uploaded in order after days offline is newer, so it passes),
         then insert what is new."""
         statements.stage_readings(conn, rows)
-        too_late = statements.unstage_too_late(conn, self.late_window)
+        if self.rollups == ROLLUPS_CALLER:  # every key written, stored before or not: the caller builds them
+            self._staged = statements.staged_keys(conn)
+        too_late = statements.unstage_too_late(conn, self.late_window) if self.late_window is not None else []
         self._too_late = len(too_late)
         for refused in too_late:
             row = rows[refused.position]

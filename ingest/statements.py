@@ -160,6 +160,12 @@ def unstage_too_late(conn: psycopg.Connection, window: timedelta) -> list[TooLat
     return sorted(TooLate(*row) for row in rows)
 
 
+def staged_keys(conn: psycopg.Connection) -> list[ChangedKey]:
+    """Every key in the staging table from its earliest row (inserted counts every staged row)."""
+    rows = conn.execute("SELECT device_id, metric_id, min(ts), count(*) FROM staged_readings GROUP BY 1, 2").fetchall()
+    return [ChangedKey(*row) for row in rows]
+
+
 def insert_staged_readings(conn: psycopg.Connection) -> list[ChangedKey]:
     """Keep only the staged rows not stored yet; returns the keys that got new readings."""
     with conn.cursor() as cursor:

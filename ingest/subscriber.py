@@ -176,7 +176,7 @@ class Subscriber:
         if not self._put_waiting(self.inbox, envelope):
             return
         if self.stats is not None:
-            self.stats.note_received(self.inbox.messages(), self.inbox.qsize(), received_at)
+            self.stats.note_received(*self.inbox.depths(), received_at)
 
     def _acker(self, mid: int, qos: int):
         generation = self.generation
