@@ -196,7 +196,8 @@ def test_flt002_device_create_with_errors_meter_settings_conflict_deactivate_pur
     med1 = device_id(database, "MED-001")
     click(dash_duo, {"type": "devices-edit", "action": "edit", "index": med1})
     wait_until(lambda: metric_field(dash_duo, "power_kw", "meter_kind", database))
-    for metric, name, text in (("power_kw", "rollover_value", "100"), ("energy_kwh", "rollover_value", "1.000,5"),
+    # "1.000,5" is how the app shows a thousand and a half (accepted); the English form is not Portuguese.
+    for metric, name, text in (("power_kw", "rollover_value", "100"), ("energy_kwh", "rollover_value", "1,000.5"),
                                ("energy_kwh", "usual_interval_s", "0")):
         box = metric_field(dash_duo, metric, name, database)
         dash_duo.clear_input(box)
