@@ -61,11 +61,13 @@ def alarm_filters(state: str | None, severity: str | None) -> tuple[list[str], l
 
 def list_alarms(states: list[str], severities: list[str], start: datetime, end: datetime,
                 account_id: int | None = None, rule_id: int | None = None, limit: int = 200,
-                alarm_id: int | None = None) -> list[dict]:
+                alarm_id: int | None = None, gateway: str | None = None,
+                device_id: int | None = None) -> list[dict]:
     """Alarms in the caller's scope overlapping [start, end), filtered (see alarm_filters)."""
     with session_scope(services().engine) as conn:
         return queries.list_alarms(conn, current_scope(), states=states, severities=severities, start=start,
-                                   end=end, account_id=account_id, rule_id=rule_id, limit=limit, alarm_id=alarm_id)
+                                   end=end, account_id=account_id, rule_id=rule_id, limit=limit, alarm_id=alarm_id,
+                                   gateway=gateway, device_id=device_id)
 
 
 def active_counts() -> dict[str, int]:

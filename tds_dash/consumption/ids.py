@@ -12,6 +12,7 @@ OVERVIEW_CARDS = "overview-cards"
 OVERVIEW_MONTHLY = "overview-monthly-chart"
 OVERVIEW_DAILY = "overview-daily-chart"
 OVERVIEW_TABLE = "overview-latest-table"
+OVERVIEW_ALARMS = "overview-alarms"
 
 EXPLORER_ACCOUNT = "explorer-account"
 EXPLORER_GATEWAY = "explorer-gateway"

@@ -648,6 +648,14 @@ MESSAGES.update({
     "alarms.suppressed": {"pt-BR": " ({count} alarmes de medidores suspensos)", "en": " ({count} meter alarms held back)"},
 })
 
+# tds_dash/alarms/panel.py: alarms on the gateway, device and overview pages
+MESSAGES.update({
+    "alarms.panel.title": {"pt-BR": "Alarmes (ativos e dos últimos 7 dias)", "en": "Alarms (active and last 7 days)"},
+    "alarms.panel.all": {"pt-BR": "Ver todos os alarmes", "en": "See all alarms"},
+    "alarms.panel.empty": {"pt-BR": "Nenhum alarme ativo nem recente.", "en": "No active or recent alarm."},
+    "alarms.overview.title": {"pt-BR": "Alarmes ativos:", "en": "Active alarms:"},
+})
+
 # tariffs page (pages/tariffs.py, tds_dash/tariffs/view.py)
 MESSAGES.update({
     "nav.tariffs": {"pt-BR": "Tarifas", "en": "Tariffs"},
