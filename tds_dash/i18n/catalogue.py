@@ -604,6 +604,17 @@ MESSAGES.update({
     "alarms.mail.body": {"pt-BR": "Alarme {event}: {kind} ({rule})\nConta: {account}\nAssunto: {subject}\nSeveridade: {severity}\nDesde: {started}\nDisparado em: {raised}\n{cleared}Ocorrências: {count}\nDetalhe: {detail}\n{comment}\nAbrir: {link}\n", "en": "Alarm {event}: {kind} ({rule})\nAccount: {account}\nSubject: {subject}\nSeverity: {severity}\nSince: {started}\nRaised at: {raised}\n{cleared}Occurrences: {count}\nDetail: {detail}\n{comment}\nOpen: {link}\n"},
     "alarms.mail.cleared": {"pt-BR": "Normalizado em: {when}\n", "en": "Cleared at: {when}\n"},
     "alarms.mail.comment": {"pt-BR": "Comentário de {who}: {text}\n", "en": "Comment by {who}: {text}\n"},
+    "alarms.event.digest": {"pt-BR": "resumo por hora", "en": "hourly digest"},
+    "alarms.digest.subject": {"pt-BR": "[TDS] Resumo de alarmes: {count} notificação(ões) de {start} a {end}",
+                              "en": "[TDS] Alarm digest: {count} notification(s) from {start} to {end}"},
+    "alarms.digest.body": {"pt-BR": "Resumo de alarmes de {start} a {end} ({zone}): {count} notificação(ões).\n\n"
+                                    "{lines}\nTodos os alarmes: {link}\n",
+                           "en": "Alarm digest from {start} to {end} ({zone}): {count} notification(s).\n\n"
+                                 "{lines}\nAll alarms: {link}\n"},
+    "alarms.digest.line": {"pt-BR": "{when} · {severity}: {kind} — {subject} ({event}) · Conta: {account}\n"
+                                    "  {detail}\n  {link}\n",
+                           "en": "{when} · {severity}: {kind} — {subject} ({event}) · Account: {account}\n"
+                                 "  {detail}\n  {link}\n"},
 })
 
 # tds_dash/alarms/view.py
