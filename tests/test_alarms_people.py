@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+import dash
 import pytest
 
 from ingest import simulator
@@ -159,3 +160,44 @@ def test_alpp004_preferences_api_shows_why_and_refuses_foreign_accounts_and_bad_
     assert viewer.status_code == 403 and other.status_code == 404
     assert outsider.status_code == 400 and "carl" in outsider.json["error"]["message"]
     assert database.scalar("SELECT count(*) FROM audit_log WHERE entity = 'notification_preferences'") >= 6
+
+
+def test_alpp005_notifications_page_saves_my_choices_and_an_operator_sets_defaults(app, database, people):
+    from tests.test_alarms_page import signed_in
+    from tests.test_alarms_panels import loaded
+
+    _, _, accounts = people
+    acme, globex = accounts["acme"], accounts["globex"]
+    page = loaded("notifications")
+    ids = [{"type": "notif-severities", "account": acme}]
+    context = signed_in(app, "bob")
+    try:
+        layout = str(page.layout())
+        saved, rows = page.on_save(1, "bob@acme.test", "en", True, [["critical", "minor"]], [True], ids)
+        refused, kept = page.on_save(1, "bob at acme", "pt-BR", False, [[]], [False], ids)
+        foreign, _ = page.on_save(1, "bob@acme.test", "en", True, [["major"]], [False],
+                                  [{"type": "notif-severities", "account": globex}])
+        viewer_defaults = page.update_recipients(acme)
+    finally:
+        context.pop()
+    assert "O que chega para mim" in layout and "Acme Energia" in layout and "Globex" not in layout
+    assert "notif-defaults" not in layout  # a viewer does not set an account's defaults
+    assert "Salvo." in str(saved) and "sua escolha" in str(rows)
+    assert "E-mail inválido" in str(refused) and kept is dash.no_update
+    assert "Sem permissão" in str(foreign)
+    assert "Sem permissão" in str(viewer_defaults[2])
+    assert database.query("SELECT s.email, s.language, s.on_ack, c.severities, c.digest FROM users u"
+                          " JOIN user_notification_settings s ON s.user_id = u.id JOIN user_notification_choices c"
+                          " ON c.user_id = u.id WHERE u.username = 'bob'") == [
+        ("bob@acme.test", "en", True, ["critical", "minor"], True)]
+    context = signed_in(app, "ana", "en")
+    try:
+        options, current, _ = page.update_recipients(acme)
+        done = page.on_save_recipients(1, acme, ["bob", "eve"])
+        outsider = page.on_save_recipients(1, acme, ["carl"])
+    finally:
+        context.pop()
+    assert [o["value"] for o in options] == ["ana", "bob", "eve"] and current == []
+    assert "Saved." in str(done) and "Invalid recipient" in str(outsider)
+    assert sorted(r[0] for r in database.query("SELECT u.username FROM account_notification_recipients r"
+                                               " JOIN users u ON u.id = r.user_id")) == ["bob", "eve"]

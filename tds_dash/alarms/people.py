@@ -39,6 +39,12 @@ _ADD_RECIPIENT = sa.text("INSERT INTO account_notification_recipients (account_i
                          " :user_id) ON CONFLICT DO NOTHING")
 
 
+def account_in_scope(conn: Connection, scope: Scope, account_id: int) -> bool:
+    """The account exists and the viewer may read it."""
+    return conn.execute(sa.text("SELECT EXISTS (SELECT 1 FROM accounts WHERE id = :id AND id " + IN_SCOPE + ")"),
+                        {**scope.params(), "id": account_id}).scalar_one()
+
+
 def settings_of(conn: Connection, user_id: int) -> dict:
     """The user's address, language and whether acknowledgements reach them (defaults when never saved)."""
     row = conn.execute(_SETTINGS, {"user_id": user_id}).mappings().first()

@@ -82,9 +82,9 @@ def save_my_preferences(body: dict) -> dict:
 
 
 def _readable_account(account_id: int) -> None:
-    scope = current_scope()
-    if scope.account_ids is not None and account_id not in scope.account_ids:
-        raise NotFound(f"account {account_id} not found")
+    with session_scope(services().engine) as conn:
+        if not people.account_in_scope(conn, current_scope(), account_id):
+            raise NotFound(f"account {account_id} not found")
 
 
 def account_recipients(account_id: int) -> dict:

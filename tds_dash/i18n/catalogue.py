@@ -667,6 +667,42 @@ MESSAGES.update({
     "alarms.overview.title": {"pt-BR": "Alarmes ativos:", "en": "Active alarms:"},
 })
 
+# pages/notifications.py, tds_dash/alarms/preferences_view.py: who receives which alarms
+MESSAGES.update({
+    "nav.notifications": {"pt-BR": "Notificações", "en": "Notifications"},
+    "notif.title": {"pt-BR": "Notificações de alarmes", "en": "Alarm notifications"},
+    "notif.mine": {"pt-BR": "O que chega para mim", "en": "What reaches me"},
+    "notif.email": {"pt-BR": "Meu e-mail para alarmes (vazio: nenhum e-mail)",
+                    "en": "My e-mail for alarms (empty: no e-mail)"},
+    "notif.language": {"pt-BR": "Idioma das mensagens", "en": "Language of the messages"},
+    "notif.on_ack": {"pt-BR": "Avisar também quando alguém reconhecer", "en": "Also tell me when someone acknowledges"},
+    "notif.help": {"pt-BR": "Escolha por conta as severidades que chegam até você. Com o resumo ligado, Menor e Aviso"
+                            " chegam num único e-mail por hora; Crítico e Maior chegam sempre na hora.",
+                   "en": "Choose per account the severities that reach you. With the digest on, Minor and Warning"
+                         " come in one e-mail per hour; Critical and Major always come at once."},
+    "notif.col.severities": {"pt-BR": "Severidades", "en": "Severities"},
+    "notif.col.digest": {"pt-BR": "Resumo", "en": "Digest"},
+    "notif.col.source": {"pt-BR": "Por quê", "en": "Why"},
+    "notif.digest": {"pt-BR": "Menor e Aviso por hora", "en": "Minor and Warning hourly"},
+    "notif.source.choice": {"pt-BR": "sua escolha", "en": "your choice"},
+    "notif.source.default": {"pt-BR": "destinatário padrão da conta", "en": "a default recipient of the account"},
+    "notif.source.none": {"pt-BR": "nada chega desta conta", "en": "nothing comes from this account"},
+    "notif.save": {"pt-BR": "Salvar", "en": "Save"},
+    "notif.saved": {"pt-BR": "Salvo.", "en": "Saved."},
+    "notif.defaults": {"pt-BR": "Destinatários padrão da conta", "en": "Default recipients of an account"},
+    "notif.defaults.help": {"pt-BR": "Recebem todos os alarmes da conta na hora, até escolherem outra coisa. Só"
+                                     " usuários que podem ver a conta aparecem aqui.",
+                            "en": "They get every alarm of the account at once until they choose otherwise. Only"
+                                  " users who may see the account are listed."},
+    "notif.defaults.users": {"pt-BR": "Destinatários", "en": "Recipients"},
+    "notif.no_email": {"pt-BR": "(sem e-mail cadastrado)", "en": "(no e-mail set)"},
+    "notif.error.email": {"pt-BR": "E-mail inválido: informe um único endereço, como ana@empresa.com.br.",
+                          "en": "Invalid e-mail: give one address, such as ana@company.com."},
+    "notif.error.language": {"pt-BR": "Idioma inválido.", "en": "Invalid language."},
+    "notif.error.recipients": {"pt-BR": "Destinatário inválido: {detail}", "en": "Invalid recipient: {detail}"},
+    "notif.error.other": {"pt-BR": "Valor inválido em {field}: {detail}", "en": "Invalid value in {field}: {detail}"},
+})
+
 # tariffs page (pages/tariffs.py, tds_dash/tariffs/view.py)
 MESSAGES.update({
     "nav.tariffs": {"pt-BR": "Tarifas", "en": "Tariffs"},
