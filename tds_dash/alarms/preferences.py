@@ -47,7 +47,8 @@ def _choice(entry: object, index: int, readable: set[int] | None) -> tuple[int, 
     if entry.get("default") is True:
         return account_id, None, False
     severities = entry.get("severities")
-    if not isinstance(severities, list) or set(severities) - set(SEVERITIES):
+    if not isinstance(severities, list) or any(s not in SEVERITIES for s in severities if isinstance(s, str)) \
+            or not all(isinstance(s, str) for s in severities):
         raise RuleError(f"{field}.severities", "must be a list of critical, major, minor, warning (empty: none)")
     return account_id, [s for s in SEVERITIES if s in severities], flag(entry.get("digest", False), f"{field}.digest")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from tds_dash import i18n
+from tds_dash import i18n, inputs
 from tds_dash.alarms import preferences, service
 from tds_dash.alarms.rules import SEVERITIES, RuleError
 from tds_dash.context import Forbidden, current_scope, has_role, services
@@ -68,6 +68,8 @@ def my_card(language: str) -> dbc.Card:
 def save_mine(email, language_choice, on_ack, severities: list, digests: list, ids: list[dict],
               language: str) -> tuple[dbc.Alert, object]:
     """The form -> save_my_preferences; (the outcome, the account rows as now stored or None when refused)."""
+    if not all(isinstance(c, dict) and "account" in c for c in ids) or len(ids) != len(severities or []):
+        raise inputs.InvalidInput("notification preferences: malformed account rows")
     accounts = [{"account_id": component["account"], "severities": list(chosen or []), "digest": bool(digest)}
                 for component, chosen, digest in zip(ids, severities, digests)]
     try:
