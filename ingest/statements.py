@@ -169,7 +169,8 @@ def fetch_newest_readings(conn: psycopg.Connection, keys: Sequence[tuple[int, in
 
 def analyze_tables(conn: psycopg.Connection) -> None:
     """Refresh planner statistics during a bulk load (autovacuum may not have seen the tables yet)."""
-    conn.execute("ANALYZE readings, consumption_hourly, consumption_daily, consumption_monthly, device_metrics")
+    conn.execute("ANALYZE readings, consumption_hourly, consumption_daily, consumption_monthly, fleet_hourly,"
+                 " fleet_daily, fleet_monthly, device_metrics")
     conn.commit()
 
 

@@ -87,9 +87,8 @@ def fetch_overview(conn: Connection, scope: Scope, now: datetime, zone: ZoneInfo
     # Same elapsed time into last month, so a partial month is compared with a like period; both ends
     # include the hour in progress. Whole days come from daily rollups, only ragged hours from hourly.
     same_point = min(last_month + (now - this_month), this_month)
-    month_total = _total_between(conn, scope, metric, gateway_id, this_month, now + timedelta(hours=1), zone)
-    previous_total = _total_between(conn, scope, metric, gateway_id, last_month,
-                                    min(same_point + timedelta(hours=1), this_month), zone)
+    month_total, previous_total = _totals_between(conn, scope, metric, gateway_id, [
+        (this_month, now + timedelta(hours=1)), (last_month, min(same_point + timedelta(hours=1), this_month))], zone)
     return OverviewData(
         gateways_online=cards.gateways_online,
         gateways_total=cards.gateways_total,
@@ -105,13 +104,13 @@ def fetch_overview(conn: Connection, scope: Scope, now: datetime, zone: ZoneInfo
     )
 
 
-def _total_between(conn: Connection, scope: Scope, metric: str, gateway_id: int | None, start: datetime,
-                   end: datetime, zone: ZoneInfo) -> float | None:
+def _totals_between(conn: Connection, scope: Scope, metric: str, gateway_id: int | None,
+                    spans: list[tuple[datetime, datetime]], zone: ZoneInfo) -> list[float | None]:
     found = consumption.find_metric(conn, metric)
     if found is None:
-        return None
+        return [None] * len(spans)
     selection = consumption.Selection(gateway_ids=(gateway_id,) if gateway_id is not None else ())
-    return consumption.total_between(conn, scope, selection, found["id"], start, end, zone)
+    return consumption.totals_between(conn, scope, selection, found["id"], spans, zone)
 
 
 def fetch_latest_readings(conn: Connection, scope: Scope, zone: ZoneInfo, limit: int = 50,
