@@ -23,6 +23,7 @@ RAW_SERIES = (
     " AND (%(account)s::bigint IS NULL OR account_id = %(account)s)"
     " AND ts >= %(start)s AND ts < %(end)s GROUP BY 1, 2 ORDER BY 2"
 )
+LINES = 14  # of each plan printed by --explain
 SPANS = (("1 day by hour", 1, "hour"), ("1 month by day", 30, "day"), ("13 months by month", 395, "month"))
 
 
@@ -194,6 +195,6 @@ def _explain(conn, label: str, statements) -> None:
         cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters)
         plan = [row[0] for row in cursor.fetchall()]
         print(f"  -- {label}: {' '.join(statement.split())[:160]}")
-        for line in plan[:14] + [line for line in plan[14:] if line.startswith(("Planning", "Execution"))]:
+        for line in plan[:LINES] + [line for line in plan[LINES:] if line.strip().startswith(("Planning", "Execution"))]:
             print("     " + line)
     cursor.close()
