@@ -245,9 +245,8 @@ _CAGGS = sa.text(
     "SELECT view_name FROM timescaledb_information.continuous_aggregates WHERE view_name = ANY(:names)"
 )
 _HAS_TIMESCALE = sa.text("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb')")
-# Refresh order: hierarchical (fleet_hourly reads readings, like consumption_hourly).
-ROLLUP_LEVELS = ("consumption_hourly", "consumption_daily", "consumption_monthly", "fleet_hourly", "fleet_daily",
-                 "fleet_monthly")
+ROLLUP_LEVELS = ("consumption_hourly", "consumption_daily", "consumption_monthly")  # refresh order: hierarchical
+FLEET_LEVELS = ("fleet_hourly", "fleet_daily", "fleet_monthly")  # per gateway (sql/080, timescale/081); same order
 
 
 def purge_device(engine: Engine, scope: Scope, device_id: int, version: int,
@@ -275,9 +274,9 @@ def refresh_continuous_aggregates(engine: Engine, span: Span) -> None:
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         if not conn.execute(_HAS_TIMESCALE).scalar_one():
             return
-        names = set(conn.execute(_CAGGS, {"names": list(ROLLUP_LEVELS)}).scalars())
+        names = set(conn.execute(_CAGGS, {"names": [*ROLLUP_LEVELS, *FLEET_LEVELS]}).scalars())
         # Widen to whole months (plus a day for zone offsets) so every bucket touching the span is rebuilt.
         start, end = span.start - timedelta(days=32), span.end + timedelta(days=32)
-        for name in (level for level in ROLLUP_LEVELS if level in names):  # fixed names, in hierarchy order
+        for name in (level for level in (*ROLLUP_LEVELS, *FLEET_LEVELS) if level in names):  # fixed, in order
             conn.execute(sa.text(f"CALL refresh_continuous_aggregate('{name}', :start, :end)"),
                          {"start": start, "end": end})
