@@ -95,13 +95,14 @@ def update_overview_store(_tick, account_id, gateway_id, metric):
             scope = current_scope().restrict(account_id)
             data = overview.fetch_overview(conn, scope, now, app.settings.zone, metric or "energy_kwh", gateway_id)
             cost = month_cost.month_cost(conn, scope, metric or "energy_kwh", now, app.settings.zone, gateway_id)
+            bars = month_cost.monthly_costs(conn, scope, metric or "energy_kwh", now, app.settings.zone, gateway_id)
     except Exception as error:  # shown to the user and logged; the last good data stays on screen
         log.exception("overview refresh failed")
         return dash.no_update, dash.no_update, dbc.Alert(i18n.t("error.load", language, error=type(error).__name__),
                                                          color="danger")
     updated = i18n.t("refresh.updated", language, when=i18n.format_datetime(now, app.settings.zone, language))
     notice = overview_model.history_notice(app.background, language)
-    return overview_model.to_store(data, metric or "energy_kwh", now, cost), updated, notice
+    return overview_model.to_store(data, metric or "energy_kwh", now, cost, bars), updated, notice
 
 
 @callback(Output(ids.OVERVIEW_CARDS, "children"), Input(ids.OVERVIEW_STORE, "data"), prevent_initial_call=True)
@@ -118,7 +119,8 @@ def update_charts(store):
     unit = overview_model.UNITS.get(store["metric"], "")
     monthly = overview_model.series_from_store(store["monthly"], zone)
     daily = overview_model.series_from_store(store["daily"], zone)
-    return (figures.consumption_bars(monthly, zone, language, unit, "month"),
+    costs = month_cost.bar_costs(store.get("monthly_cost"), monthly["bucket"], language)
+    return (figures.consumption_bars(monthly, zone, language, unit, "month", costs),
             figures.consumption_bars(daily, zone, language, unit, "day"))
 
 
