@@ -99,6 +99,8 @@ class Settings:
     smtp_from: str = "tds-telemetry@localhost"
     public_url: str = "http://127.0.0.1:8050"  # base of the links in notifications
     webhook_allow_private: bool = False  # webhooks to loopback/private addresses (SSRF guard off)
+    demo_broker: str = "auto"  # embedded broker: mosquitto (mTLS) when installed, else amqtt; or forced
+    embedded_mqtt_tls_port: int = 8883  # the embedded Mosquitto's mTLS listener for gateways
 
     @property
     def embedded(self) -> bool:
@@ -194,6 +196,14 @@ def _smtp_url(raw: str | None) -> str | None:
     return raw
 
 
+def _choice(env: dict, name: str, choices: tuple[str, ...]) -> str:
+    """One of `choices` (the first is the default)."""
+    raw = env.get(name, "").strip().lower() or choices[0]
+    if raw not in choices:
+        raise SettingsError(f"{name}={raw!r} must be one of {', '.join(choices)}")
+    return raw
+
+
 def _shared_group(raw: str) -> str:
     # A share name is one topic level: no wildcards, no separators (MQTT 5, 4.8.2).
     if not raw or any(ch in raw for ch in "/+#") or len(raw) > 64:
@@ -286,4 +296,6 @@ def load_settings(env: dict | None = None) -> Settings:
         smtp_from=env.get("TDS_SMTP_FROM", "tds-telemetry@localhost"),
         public_url=env.get("TDS_PUBLIC_URL", "http://127.0.0.1:8050").rstrip("/"),
         webhook_allow_private=_bool(env, "TDS_WEBHOOK_ALLOW_PRIVATE", False),
+        demo_broker=_choice(env, "TDS_DEMO_BROKER", ("auto", "mosquitto", "amqtt")),
+        embedded_mqtt_tls_port=_int(env, "TDS_EMBEDDED_MQTT_TLS_PORT", 8883, 1, 65535),
     )

@@ -22,8 +22,23 @@ def alarm_link(public_url: str, alarm_id: int | None) -> str:
     return f"{public_url}/alarms" + (f"?alarm={alarm_id}" if alarm_id else "")
 
 
+def statement_link(public_url: str, statement_id: int) -> str:
+    """The Relatórios page showing this statement (sign-in first): a link, never the file attached."""
+    return f"{public_url}/reports?statement={statement_id}"
+
+
+def render_statement_email(payload: dict, language: str) -> tuple[str, str]:
+    """(subject, body) announcing a new monthly statement (tds_dash/statements), with its link."""
+    month = f"{payload['period'][5:7]}/{payload['period'][:4]}"
+    words = {"account": payload.get("account") or "", "month": month,
+             "link": statement_link(payload["public_url"], payload["statement_id"])}
+    return i18n.t("statement.mail.subject", language, **words), i18n.t("statement.mail.body", language, **words)
+
+
 def render_email(payload: dict, language: str, zone: ZoneInfo, public_url: str) -> tuple[str, str]:
     """(subject, body) of one notification."""
+    if payload.get("event") == "statement":
+        return render_statement_email({**payload, "public_url": public_url}, language)
     words = {"severity": i18n.t(f"alarms.severity.{payload['severity']}", language),
              "kind": i18n.t(f"alarms.kind.{payload['kind']}", language),
              "event": i18n.t(f"alarms.event.{payload['event']}", language), "subject": subject_label(payload)}
