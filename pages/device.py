@@ -13,7 +13,7 @@ from dash.exceptions import PreventUpdate
 from tds_dash import i18n, inputs, periods
 from tds_dash.alarms import panel as alarm_panel
 from tds_dash.consumption import device as device_model
-from tds_dash.consumption import ids
+from tds_dash.consumption import device_cost, ids
 from tds_dash.context import current_language, current_scope, services
 from tds_dash.db import session_scope
 from tds_dash.i18n.grid import grid_options
@@ -76,10 +76,11 @@ def update_charts(start, end, device_id):
                 return dbc.Alert(i18n.t("device.not_found", language), color="warning")
             charts = devices.fetch_device_charts(conn, current_scope(), device["id"], periods.Period(first, last, zone))
             latest = devices.latest_values(conn, device["id"])
+            costs = device_cost.device_costs(conn, current_scope(), device, charts, periods.Period(first, last, zone))
     except Exception as error:  # shown and logged
         log.exception("device charts failed")
         return dbc.Alert(i18n.t("error.load", language, error=type(error).__name__), color="danger")
-    return device_model.metric_sections(charts, latest, zone, language)
+    return device_model.metric_sections(charts, latest, zone, language, costs)
 
 
 @callback(Output(ALARMS.table, "children"), Input(ALARMS.refresh, "data"), State(ids.DEVICE_ID, "data"))

@@ -98,6 +98,7 @@ def update_overview_store(_tick, account_id, gateway_id, metric):
             scope = current_scope().restrict(account_id)
             data = overview.fetch_overview(conn, scope, now, app.settings.zone, metric or "energy_kwh", gateway_id)
             cost = month_cost.month_cost(conn, scope, metric or "energy_kwh", now, app.settings.zone, gateway_id)
+            bars = month_cost.monthly_costs(conn, scope, metric or "energy_kwh", now, app.settings.zone, gateway_id)
             alarm_counts = alarm_queries.active_counts(conn, scope)
     except Exception as error:  # shown to the user and logged; the last good data stays on screen
         log.exception("overview refresh failed")
@@ -105,7 +106,7 @@ def update_overview_store(_tick, account_id, gateway_id, metric):
                                                          color="danger")
     updated = i18n.t("refresh.updated", language, when=i18n.format_datetime(now, app.settings.zone, language))
     notice = overview_model.history_notice(app.background, language)
-    store = {**overview_model.to_store(data, metric or "energy_kwh", now, cost),
+    store = {**overview_model.to_store(data, metric or "energy_kwh", now, cost, bars),
              "alarms": {"counts": alarm_counts, "account": account_id}}
     return store, updated, notice
 
@@ -133,7 +134,8 @@ def update_charts(store):
     unit = overview_model.UNITS.get(store["metric"], "")
     monthly = overview_model.series_from_store(store["monthly"], zone)
     daily = overview_model.series_from_store(store["daily"], zone)
-    return (figures.consumption_bars(monthly, zone, language, unit, "month"),
+    costs = month_cost.bar_costs(store.get("monthly_cost"), monthly["bucket"], language)
+    return (figures.consumption_bars(monthly, zone, language, unit, "month", costs),
             figures.consumption_bars(daily, zone, language, unit, "day"))
 
 

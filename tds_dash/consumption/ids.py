@@ -40,3 +40,7 @@ DEVICE_DATES = "device-dates"
 DEVICE_STATUS = "device-status"
 DEVICE_CHARTS = "device-charts"
 DEVICE_ID = "device-id-store"
+EXPLORER_MEASURE = "explorer-measure"  # kWh / R$ switch (explorer/cost_view.py)
+EXPLORER_MEASURE_NOTE = "explorer-measure-note"
+EXPLORER_COST_TEXT = "explorer-cost-text"
+DEVICE_COST_PREFIX = "device-cost"

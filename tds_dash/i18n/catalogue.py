@@ -886,3 +886,20 @@ MESSAGES.update({
     "certs.badge.expiring": {"pt-BR": "expira em < 30 dias", "en": "expires in < 30 days"},
     "certs.badge.revoked": {"pt-BR": "revogado", "en": "revoked"},
 })
+
+# cost everywhere consumption is: explorer/cost_view.py, overview bars, device page (consumption/device_cost.py)
+MESSAGES.update({
+    "explorer.measure.quantity": {"pt-BR": "Consumo", "en": "Consumption"},
+    "explorer.cost.no_tariff": {
+        "pt-BR": "R$ indisponível: nenhuma conta selecionada tem tarifa para {metric} (cadastre em Tarifas).",
+        "en": "R$ unavailable: no selected account has a tariff for {metric} (add one under Tariffs)."},
+    "explorer.cost.partial": {"pt-BR": "Dispositivos de contas sem tarifa não entram no custo.",
+                              "en": "Devices of accounts without a tariff are left out of the cost."},
+    "explorer.cost.total": {"pt-BR": "Custo no período: {total}", "en": "Cost in the period: {total}"},
+    "explorer.cost.change": {"pt-BR": "Custo: {current} vs. {previous} no mesmo tempo decorrido ({change})",
+                             "en": "Cost: {current} vs. {previous} over the same elapsed time ({change})"},
+    "explorer.col.cost": {"pt-BR": "Custo (R$)", "en": "Cost (R$)"},
+    "cost.hover": {"pt-BR": "Custo: {cost}", "en": "Cost: {cost}"},
+    "device.cost_total": {"pt-BR": "Custo no período: {total} (tarifa da conta)",
+                          "en": "Cost in the period: {total} (the account's tariff)"},
+})
