@@ -196,7 +196,8 @@ def ensure_device_metrics(conn: psycopg.Connection) -> None:
 
 def analyze_tables(conn: psycopg.Connection) -> None:
     """Refresh planner statistics during a bulk load (autovacuum may not have seen the tables yet)."""
-    conn.execute("ANALYZE readings, consumption_hourly, consumption_daily, consumption_monthly, device_metrics")
+    conn.execute("ANALYZE readings, consumption_hourly, consumption_daily, consumption_monthly, fleet_hourly,"
+                 " fleet_daily, fleet_monthly, device_metrics")
     conn.commit()
 
 

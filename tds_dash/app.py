@@ -94,6 +94,8 @@ def _user_menu(language: str) -> list:
     return [
         dbc.NavItem(html.Span(f"{user.username} · {user.role}", className="navbar-text ms-3 me-2 small",
                               id="nav-user")),
+        dbc.NavItem(dbc.NavLink(i18n.t("nav.notifications", language), href="/notifications", id="nav-notifications",
+                                className="small")),
         dbc.NavItem(_sign_out_form("/logout", i18n.t("nav.logout", language), "nav-logout")),
         dbc.NavItem(_sign_out_form("/logout/everywhere", i18n.t("nav.logout_everywhere", language),
                                    "nav-logout-everywhere")),

@@ -94,11 +94,15 @@ def empty_figure(language: str) -> go.Figure:
 
 
 def consumption_bars(frame: pd.DataFrame, zone: ZoneInfo, language: str, unit: str, granularity: str,
-                     now: datetime | None = None) -> go.Figure:
+                     now: datetime | None = None, costs: list[str] | None = None) -> go.Figure:
     """Bars of consumption per bucket; missing buckets stay gaps and the bucket still in progress at `now`
-    is hatched, with a legend entry saying so."""
+    is hatched, with a legend entry saying so.
+
+    `costs`: one formatted amount per row of `frame` (R$ 1.234,56), added to the hover when the view is priced.
+    """
     if frame.empty or frame["consumption"].isna().all():
         return empty_figure(language)
+    cost_of = dict(zip(frame["bucket"], costs)) if costs is not None else {}
     if now is not None:
         frame = fill_buckets(frame, granularity, zone, now)
     label = i18n.format_month if granularity == "month" else i18n.format_day
@@ -109,6 +113,9 @@ def consumption_bars(frame: pd.DataFrame, zone: ZoneInfo, language: str, unit: s
     hover = [f"{text}: {i18n.format_quantity(value, unit, language)}" + (
         f" ({i18n.t('chart.partial', language)})" if flag else "")
         for text, value, flag in zip(titles, frame["consumption"], partial)]
+    if costs is not None:
+        hover = [f"{text}<br>{i18n.t('cost.hover', language, cost=cost_of[bucket])}" if bucket in cost_of else text
+                 for text, bucket in zip(hover, frame["bucket"])]
     figure = go.Figure(go.Bar(x=labels, y=frame["consumption"], marker_color=BAR_COLOR, hovertext=hover,
                               hoverinfo="text", customdata=frame["bucket"].astype(str),
                               marker_pattern=partial_patterns(partial), name=i18n.t("chart.consumption", language),

@@ -14,10 +14,21 @@ END = datetime(2025, 11, 10, 3, tzinfo=timezone.utc)  # 70 days: three months' b
 ROLLUPS = ("consumption_hourly", "consumption_daily", "consumption_monthly")
 
 
+FLEET_ROLLUPS = ("fleet_hourly", "fleet_daily", "fleet_monthly")
+
+
+def _rounded(rows) -> list[tuple]:
+    return [tuple(round(v, 6) if isinstance(v, float) else v for v in row) for row in rows]
+
+
 def _rollups(database) -> dict[str, list[tuple]]:
-    return {table: [tuple(round(v, 6) if isinstance(v, float) else v for v in row) for row in database.query(
+    devices = {table: _rounded(database.query(
         f"SELECT device_id, metric_id, bucket, consumption, min_value, max_value, sum_value, count, last_value,"
-        f" last_ts FROM {table} ORDER BY device_id, metric_id, bucket")] for table in ROLLUPS}
+        f" last_ts FROM {table} ORDER BY device_id, metric_id, bucket")) for table in ROLLUPS}
+    gateways = {table: _rounded(database.query(
+        f"SELECT gateway_id, metric_id, bucket, consumption, count FROM {table} ORDER BY 1, 2, 3"))
+        for table in FLEET_ROLLUPS}
+    return {**devices, **gateways}
 
 
 def _rebuilt(database) -> dict[str, list[tuple]]:
@@ -38,7 +49,7 @@ def test_hist001_rollups_merged_alongside_the_writes_equal_a_full_rebuild(databa
     stored = backfill(database.dsn, ZONE, fleet, START, END, timedelta(hours=1), progress=False)
     assert stored == database.scalar("SELECT count(*) FROM readings") > 0
     merged = _rollups(database)
-    assert all(merged[table] for table in ROLLUPS)
+    assert all(merged[table] for table in ROLLUPS + FLEET_ROLLUPS)
     assert sum(row[7] for row in merged["consumption_monthly"]) == stored
     assert merged == _rebuilt(database)
 

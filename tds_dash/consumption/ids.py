@@ -12,6 +12,7 @@ OVERVIEW_CARDS = "overview-cards"
 OVERVIEW_MONTHLY = "overview-monthly-chart"
 OVERVIEW_DAILY = "overview-daily-chart"
 OVERVIEW_TABLE = "overview-latest-table"
+OVERVIEW_ALARMS = "overview-alarms"
 
 EXPLORER_ACCOUNT = "explorer-account"
 EXPLORER_GATEWAY = "explorer-gateway"
@@ -43,3 +44,7 @@ EXPLORER_URL = "explorer-url"  # refresh=False: the address follows the controls
 EXPLORER_TOP = "explorer-top"  # how many devices the bars show ("Outros" clicked: the next ten)
 EXPLORER_COPY = "explorer-copy-link"
 EXPLORER_HELP = "explorer-help-button"
+EXPLORER_MEASURE = "explorer-measure"  # kWh / R$ switch (explorer/cost_view.py)
+EXPLORER_MEASURE_NOTE = "explorer-measure-note"
+EXPLORER_COST_TEXT = "explorer-cost-text"
+DEVICE_COST_PREFIX = "device-cost"

@@ -609,6 +609,17 @@ MESSAGES.update({
     "alarms.mail.body": {"pt-BR": "Alarme {event}: {kind} ({rule})\nConta: {account}\nAssunto: {subject}\nSeveridade: {severity}\nDesde: {started}\nDisparado em: {raised}\n{cleared}Ocorrências: {count}\nDetalhe: {detail}\n{comment}\nAbrir: {link}\n", "en": "Alarm {event}: {kind} ({rule})\nAccount: {account}\nSubject: {subject}\nSeverity: {severity}\nSince: {started}\nRaised at: {raised}\n{cleared}Occurrences: {count}\nDetail: {detail}\n{comment}\nOpen: {link}\n"},
     "alarms.mail.cleared": {"pt-BR": "Normalizado em: {when}\n", "en": "Cleared at: {when}\n"},
     "alarms.mail.comment": {"pt-BR": "Comentário de {who}: {text}\n", "en": "Comment by {who}: {text}\n"},
+    "alarms.event.digest": {"pt-BR": "resumo por hora", "en": "hourly digest"},
+    "alarms.digest.subject": {"pt-BR": "[TDS] Resumo de alarmes: {count} notificação(ões) de {start} a {end}",
+                              "en": "[TDS] Alarm digest: {count} notification(s) from {start} to {end}"},
+    "alarms.digest.body": {"pt-BR": "Resumo de alarmes de {start} a {end} ({zone}): {count} notificação(ões).\n\n"
+                                    "{lines}\nTodos os alarmes: {link}\n",
+                           "en": "Alarm digest from {start} to {end} ({zone}): {count} notification(s).\n\n"
+                                 "{lines}\nAll alarms: {link}\n"},
+    "alarms.digest.line": {"pt-BR": "{when} · {severity}: {kind} — {subject} ({event}) · Conta: {account}\n"
+                                    "  {detail}\n  {link}\n",
+                           "en": "{when} · {severity}: {kind} — {subject} ({event}) · Account: {account}\n"
+                                 "  {detail}\n  {link}\n"},
 })
 
 # tds_dash/alarms/view.py
@@ -651,6 +662,50 @@ MESSAGES.update({
     "alarms.delivery.ok": {"pt-BR": "aceita", "en": "accepted"},
     "alarms.delivery.failed": {"pt-BR": "falhou (nova tentativa depois)", "en": "failed (retried later)"},
     "alarms.suppressed": {"pt-BR": " ({count} alarmes de medidores suspensos)", "en": " ({count} meter alarms held back)"},
+})
+
+# tds_dash/alarms/panel.py: alarms on the gateway, device and overview pages
+MESSAGES.update({
+    "alarms.panel.title": {"pt-BR": "Alarmes (ativos e dos últimos 7 dias)", "en": "Alarms (active and last 7 days)"},
+    "alarms.panel.all": {"pt-BR": "Ver todos os alarmes", "en": "See all alarms"},
+    "alarms.panel.empty": {"pt-BR": "Nenhum alarme ativo nem recente.", "en": "No active or recent alarm."},
+    "alarms.overview.title": {"pt-BR": "Alarmes ativos:", "en": "Active alarms:"},
+})
+
+# pages/notifications.py, tds_dash/alarms/preferences_view.py: who receives which alarms
+MESSAGES.update({
+    "nav.notifications": {"pt-BR": "Notificações", "en": "Notifications"},
+    "notif.title": {"pt-BR": "Notificações de alarmes", "en": "Alarm notifications"},
+    "notif.mine": {"pt-BR": "O que chega para mim", "en": "What reaches me"},
+    "notif.email": {"pt-BR": "Meu e-mail para alarmes (vazio: nenhum e-mail)",
+                    "en": "My e-mail for alarms (empty: no e-mail)"},
+    "notif.language": {"pt-BR": "Idioma das mensagens", "en": "Language of the messages"},
+    "notif.on_ack": {"pt-BR": "Avisar também quando alguém reconhecer", "en": "Also tell me when someone acknowledges"},
+    "notif.help": {"pt-BR": "Escolha por conta as severidades que chegam até você. Com o resumo ligado, Menor e Aviso"
+                            " chegam num único e-mail por hora; Crítico e Maior chegam sempre na hora.",
+                   "en": "Choose per account the severities that reach you. With the digest on, Minor and Warning"
+                         " come in one e-mail per hour; Critical and Major always come at once."},
+    "notif.col.severities": {"pt-BR": "Severidades", "en": "Severities"},
+    "notif.col.digest": {"pt-BR": "Resumo", "en": "Digest"},
+    "notif.col.source": {"pt-BR": "Por quê", "en": "Why"},
+    "notif.digest": {"pt-BR": "Menor e Aviso por hora", "en": "Minor and Warning hourly"},
+    "notif.source.choice": {"pt-BR": "sua escolha", "en": "your choice"},
+    "notif.source.default": {"pt-BR": "destinatário padrão da conta", "en": "a default recipient of the account"},
+    "notif.source.none": {"pt-BR": "nada chega desta conta", "en": "nothing comes from this account"},
+    "notif.save": {"pt-BR": "Salvar", "en": "Save"},
+    "notif.saved": {"pt-BR": "Salvo.", "en": "Saved."},
+    "notif.defaults": {"pt-BR": "Destinatários padrão da conta", "en": "Default recipients of an account"},
+    "notif.defaults.help": {"pt-BR": "Recebem todos os alarmes da conta na hora, até escolherem outra coisa. Só"
+                                     " usuários que podem ver a conta aparecem aqui.",
+                            "en": "They get every alarm of the account at once until they choose otherwise. Only"
+                                  " users who may see the account are listed."},
+    "notif.defaults.users": {"pt-BR": "Destinatários", "en": "Recipients"},
+    "notif.no_email": {"pt-BR": "(sem e-mail cadastrado)", "en": "(no e-mail set)"},
+    "notif.error.email": {"pt-BR": "E-mail inválido: informe um único endereço, como ana@empresa.com.br.",
+                          "en": "Invalid e-mail: give one address, such as ana@company.com."},
+    "notif.error.language": {"pt-BR": "Idioma inválido.", "en": "Invalid language."},
+    "notif.error.recipients": {"pt-BR": "Destinatário inválido: {detail}", "en": "Invalid recipient: {detail}"},
+    "notif.error.other": {"pt-BR": "Valor inválido em {field}: {detail}", "en": "Invalid value in {field}: {detail}"},
 })
 
 # tariffs page (pages/tariffs.py, tds_dash/tariffs/view.py)
@@ -857,4 +912,21 @@ MESSAGES.update({
     "csv.total": {"pt-BR": "Total", "en": "Total"},
     "csv.others": {"pt-BR": "Outros", "en": "Others"},
     "csv.previous_total": {"pt-BR": "Total do período anterior", "en": "Previous period total"},
+})
+
+# cost everywhere consumption is: explorer/cost_view.py, overview bars, device page (consumption/device_cost.py)
+MESSAGES.update({
+    "explorer.measure.quantity": {"pt-BR": "Consumo", "en": "Consumption"},
+    "explorer.cost.no_tariff": {
+        "pt-BR": "R$ indisponível: nenhuma conta selecionada tem tarifa para {metric} (cadastre em Tarifas).",
+        "en": "R$ unavailable: no selected account has a tariff for {metric} (add one under Tariffs)."},
+    "explorer.cost.partial": {"pt-BR": "Dispositivos de contas sem tarifa não entram no custo.",
+                              "en": "Devices of accounts without a tariff are left out of the cost."},
+    "explorer.cost.total": {"pt-BR": "Custo no período: {total}", "en": "Cost in the period: {total}"},
+    "explorer.cost.change": {"pt-BR": "Custo: {current} vs. {previous} no mesmo tempo decorrido ({change})",
+                             "en": "Cost: {current} vs. {previous} over the same elapsed time ({change})"},
+    "explorer.col.cost": {"pt-BR": "Custo (R$)", "en": "Cost (R$)"},
+    "cost.hover": {"pt-BR": "Custo: {cost}", "en": "Cost: {cost}"},
+    "device.cost_total": {"pt-BR": "Custo no período: {total} (tarifa da conta)",
+                          "en": "Cost in the period: {total} (the account's tariff)"},
 })

@@ -7,6 +7,7 @@ from dash import dcc, html
 
 from tds_dash import i18n, periods
 from tds_dash.consumption import ids
+from tds_dash.consumption.explorer import cost_view
 from tds_dash.consumption.explorer import model as explorer_model
 from tds_dash.figures import loading, placeholder_figure
 from tds_dash.i18n.grid import grid_options
@@ -70,7 +71,8 @@ def _chart_header(language: str) -> dbc.CardHeader:
     button = {"size": "sm", "color": "secondary", "outline": True}
     return dbc.CardHeader(dbc.Row([
         dbc.Col(html.Div(id=ids.EXPLORER_CHANGE, className="small"), className="pt-1"),
-        dbc.Col([html.Span([dcc.Clipboard(id=ids.EXPLORER_COPY, title=i18n.t("explorer.copy_link", language),
+        dbc.Col([cost_view.measure_control(language),
+                 html.Span([dcc.Clipboard(id=ids.EXPLORER_COPY, title=i18n.t("explorer.copy_link", language),
                                           className="d-inline-block me-1"),
                             html.Span(i18n.t("explorer.copy_link", language), className="small")],
                            className="btn btn-sm btn-outline-secondary me-2", id=f"{ids.EXPLORER_COPY}-box"),
