@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -75,12 +76,27 @@ def monthly_costs(conn: Connection, scope: Scope, metric: str, now: datetime, zo
     if found is None:
         return None
     tariffs, devices = found
+    # Pricing 13 months reads every device-hour of them (bench/cost.py); the overview asks every few
+    # seconds. Keyed by scope, question and the tariffs themselves (an edit prices again at once); new
+    # readings reach the bars' hover within MONTHLY_COST_SECONDS (the cost card is always fresh).
+    key = (scope.account_ids, metric, gateway_id, start, repr(tariffs), tuple(devices or ()))
+    cached = _monthly_cache.get(key)
+    if cached is not None and time.monotonic() - cached[0] < MONTHLY_COST_SECONDS:
+        return cached[1]
     costs: dict[datetime, Decimal] = {}
     for tariff in tariffs:
         for bucket in service.cost_breakdown(conn, scope, tariff.account_id, metric, start, end, "month", zone,
                                              devices).buckets:
             costs[bucket.bucket] = costs.get(bucket.bucket, Decimal(0)) + bucket.cost
-    return {bucket.astimezone(timezone.utc).isoformat(): format(cost, "f") for bucket, cost in costs.items()}
+    priced = {bucket.astimezone(timezone.utc).isoformat(): format(cost, "f") for bucket, cost in costs.items()}
+    if len(_monthly_cache) >= 256:
+        _monthly_cache.clear()
+    _monthly_cache[key] = (time.monotonic(), priced)
+    return priced
+
+
+MONTHLY_COST_SECONDS = 60.0
+_monthly_cache: dict[tuple, tuple[float, dict[str, str]]] = {}
 
 
 def bar_costs(stored: dict | None, buckets, language: str) -> list[str] | None:
