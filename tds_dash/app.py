@@ -33,11 +33,12 @@ from tds_dash.context import (
     has_role,
 )
 from tds_dash.db import create_db_engine
+from tds_dash.present import routes as present_routes
 from tds_dash.security_headers import install_security_headers
 from tds_dash.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
-ASSETS_PATH_IGNORE = ["^swagger-ui$"]  # folders under assets/ Dash must not put into every page
+ASSETS_PATH_IGNORE = ["^swagger-ui$", "^present$"]  # folders under assets/ Dash must not put into every page
 NAV_TOGGLER, NAV_COLLAPSE = "nav-toggler", "nav-collapse"
 APP_NAME = "TDS Telemetry"
 
@@ -190,6 +191,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
                              api_certificates.blueprint), settings)
     server.register_blueprint(auth_routes.blueprint)
     server.register_blueprint(health.blueprint)
+    server.register_blueprint(present_routes.blueprint)
     # A check that runs before any /api/v1 blueprint (e.g. NUL in a parameter) answers in the one error body
     # whichever blueprint the route belongs to (Flask prefers this to a blueprint's catch-all handler).
     server.register_error_handler(api_v1.ApiError, api_v1.api_error_response)

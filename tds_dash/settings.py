@@ -99,6 +99,7 @@ class Settings:
     smtp_from: str = "tds-telemetry@localhost"
     public_url: str = "http://127.0.0.1:8050"  # base of the links in notifications
     webhook_allow_private: bool = False  # webhooks to loopback/private addresses (SSRF guard off)
+    present_seconds: int = 15  # presentation mode (/present): seconds each slide stays before the next
 
     @property
     def embedded(self) -> bool:
@@ -286,4 +287,5 @@ def load_settings(env: dict | None = None) -> Settings:
         smtp_from=env.get("TDS_SMTP_FROM", "tds-telemetry@localhost"),
         public_url=env.get("TDS_PUBLIC_URL", "http://127.0.0.1:8050").rstrip("/"),
         webhook_allow_private=_bool(env, "TDS_WEBHOOK_ALLOW_PRIVATE", False),
+        present_seconds=_int(env, "TDS_PRESENT_SECONDS", 15, 5, 600),
     )
