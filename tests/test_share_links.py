@@ -145,3 +145,32 @@ def test_shr005_signed_in_presentation_is_scoped_to_the_viewers_accounts(shared)
     viewer = {"Authorization": headers["viewer"]["Authorization"]}
     # /present is not under /api/v1: a bearer token does not sign in there; a session does (the browser test).
     assert client.get("/present?account=acme", headers=viewer).status_code == 302
+
+
+def test_shr006_presentation_shows_the_cost_card_of_a_priced_account_only(database):
+    """The data layer: build() reads only the scope it is given; the cost card appears where a tariff exists."""
+    from tds_dash.consumption import month_cost, presentation
+    from tds_dash.db import session_scope
+    from tds_dash.queries.scope import Scope
+    from tds_dash.tariffs.money import format_brl
+    from tests.test_overview_cost import NOW, ZONE
+    from tests.test_tariffs_db import Fleet, sample_usage
+
+    fleet = Fleet(database)
+    fleet.put(fleet.acme, sample_usage(fleet.devices["acme"]))
+    fleet.put(fleet.globex, sample_usage(fleet.devices["globex"]))
+    fleet.tariff(fleet.acme)
+    with session_scope(fleet.engine) as conn:
+        acme = presentation.build(conn, Scope(account_ids=(fleet.acme,)), {"slug": "acme", "name": "Acme"},
+                                  NOW, ZONE, "pt-BR")
+        globex = presentation.build(conn, Scope(account_ids=(fleet.globex,)), {"slug": "globex", "name": "Globex"},
+                                    NOW, ZONE, "pt-BR")
+        everything = {card["id"]: card for card in presentation.build(
+            conn, Scope(account_ids=(fleet.acme, fleet.globex)), {"slug": "x", "name": "x"}, NOW, ZONE, "pt-BR")["cards"]}
+        cost = month_cost.month_cost(conn, Scope(account_ids=(fleet.acme,)), "energy_kwh", NOW, ZONE)
+    acme_cards = {card["id"]: card for card in acme["cards"]}
+    assert [card["id"] for card in acme["cards"]] == ["month", "cost", "gateways", "devices", "readings"]
+    assert acme_cards["cost"]["value"] == format_brl(cost.current, "pt-BR") and cost.current > 0
+    assert [card["id"] for card in globex["cards"]] == ["month", "gateways", "devices", "readings"]
+    assert acme_cards["month"]["value"] != everything["month"]["value"]  # acme's half, not both accounts'
+    assert [set(slide) for slide in acme["slides"][1:]] == [{"id", "title", "figure"}] * 2
