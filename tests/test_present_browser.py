@@ -32,11 +32,20 @@ def test_prs001_share_link_presents_one_account_signed_out_until_revoked(dash_du
     now = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
     write_history(database, now - timedelta(days=2), now, timedelta(hours=1))
     app = create_app(settings_for(database, mosquitto, TDS_REFRESH_SECONDS=2))
-    operator = api_token(app, "prs-operator", "operator", ("acme",))
-    link = app.server.test_client().post("/api/v1/share-links", headers=operator, json={"account": "acme"}).json
-    dash_duo.start_server(app, sign_in_as=None, port=free_port())
+    engine = app.server.extensions["tds"].engine
+    ensure_test_user(engine, "prs-operator", "operator", ("acme",))
+    admin = api_token(app, "prs-admin")
+    # An operator creates the link on the share-links page (the navbar's "Links"), then signs out.
+    dash_duo.start_server(app, sign_in_as="prs-operator", port=free_port())
     dash_duo.driver.set_window_size(1440, 900)
-    dash_duo.driver.get(dash_duo.server_url + link["path"] + "?seconds=5")
+    dash_duo.driver.get(dash_duo.server_url + "/share-links")
+    dash_duo.wait_for_element("#share-create").click()
+    url = wait_until(lambda: _text(dash_duo, "#share-url"), message="the new link")
+    assert url.startswith(dash_duo.server_url + "/present/")
+    dash_duo.find_element("#nav-logout").click()
+    dash_duo.wait_for_element("#login-username")
+    link = app.server.test_client().get("/api/v1/share-links", headers=admin).json["data"][0]
+    dash_duo.driver.get(url + "?seconds=5")
     wait_until(lambda: "kWh" in _text(dash_duo, "#present-card-month"), message="the month card")
     assert _text(dash_duo, "#present-account") == "Acme Energia"
     assert _text(dash_duo, "#present-card-devices").split("\n")[1] == "3"
@@ -53,11 +62,11 @@ def test_prs001_share_link_presents_one_account_signed_out_until_revoked(dash_du
     assert "globex" not in dash_duo.driver.page_source.lower()
     assert dash_duo.get_logs() == []
     # Revoked: the next refresh (2 s) says so and the account's numbers are gone.
-    app.server.test_client().delete(f"/api/v1/share-links/{link['id']}", headers=operator)
+    app.server.test_client().delete(f"/api/v1/share-links/{link['id']}", headers=admin)
     wait_until(lambda: "revogado" in _text(dash_duo, "#present-message"), message="revocation shown")
     assert not dash_duo.driver.find_element("css selector", "#present-slide-cards").is_displayed()
     # Signed in, a viewer presents their own account and nothing else.
-    username, password = ensure_test_user(app.server.extensions["tds"].engine, "prs-viewer", "viewer", ("acme",))
+    username, password = ensure_test_user(engine, "prs-viewer", "viewer", ("acme",))
     sign_in(dash_duo, username, password)
     dash_duo.driver.set_window_size(390, 844)
     dash_duo.driver.get(dash_duo.server_url + "/present?account=globex")
