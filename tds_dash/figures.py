@@ -44,3 +44,15 @@ def consumption_bars(frame: pd.DataFrame, zone: ZoneInfo, language: str, unit: s
                               hoverinfo="text", customdata=frame["bucket"].astype(str)))
     figure.update_xaxes(type="category")
     return _base_layout(figure, language, unit)
+
+
+def message_rate(frame: pd.DataFrame, zone: ZoneInfo, language: str) -> go.Figure:
+    """Messages per hour as a line; an hour without messages is a real zero (the gateway sent nothing)."""
+    if frame.empty or not frame["messages"].any():
+        return empty_figure(language)
+    labels = [i18n.format_datetime(bucket.to_pydatetime(), zone, language)[:-3] for bucket in frame["bucket"]]
+    unit = i18n.t("chart.messages_per_hour", language)
+    hover = [f"{text}: {i18n.format_number(value, language, 0)} {unit}" for text, value in zip(labels, frame["messages"])]
+    figure = go.Figure(go.Scatter(x=frame["bucket"].dt.tz_convert(zone), y=frame["messages"], mode="lines",
+                                  line={"color": BAR_COLOR, "shape": "hv"}, hovertext=hover, hoverinfo="text"))
+    return _base_layout(figure, language, unit)
