@@ -55,4 +55,5 @@ def message_rate(frame: pd.DataFrame, zone: ZoneInfo, language: str) -> go.Figur
     hover = [f"{text}: {i18n.format_number(value, language, 0)} {unit}" for text, value in zip(labels, frame["messages"])]
     figure = go.Figure(go.Scatter(x=frame["bucket"].dt.tz_convert(zone), y=frame["messages"], mode="lines",
                                   line={"color": BAR_COLOR, "shape": "hv"}, hovertext=hover, hoverinfo="text"))
+    figure.update_xaxes(tickformat="%d/%m %Hh" if language == "pt-BR" else "%m/%d %I%p")  # plotly's own: English
     return _base_layout(figure, language, unit)
