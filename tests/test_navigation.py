@@ -17,6 +17,10 @@ ZONE = ZoneInfo("America/Sao_Paulo")
 
 
 def test_nav001_uptime_note_says_since_when_monitoring_began_inside_the_window():
+    from tds_dash import i18n
+
+    # Every graph takes this one config: Plotly's toolbar only while the pointer is over the chart.
+    assert i18n.graph_config("pt-BR")["displayModeBar"] == "hover" == i18n.graph_config("en")["displayModeBar"]
     now = datetime(2026, 12, 1, 22, 0, tzinfo=timezone.utc)
     since = datetime(2026, 12, 1, 19, 34, tzinfo=timezone.utc)  # 16:34 in São Paulo
     assert gateway_detail.uptime_note("30d", since, now, ZONE, "pt-BR") == "desde 01/12 16:34 (início do monitoramento)"
