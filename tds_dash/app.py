@@ -62,7 +62,8 @@ def _navbar() -> dbc.Navbar:
         for code, label in (("pt-BR", "PT"), ("en", "EN"))
     ] + [dbc.NavItem(dbc.NavLink(i18n.t(f"nav.theme.{other_theme}", language), href=f"/theme/{other_theme}",
                                  external_link=True, id="nav-theme"))]
-    # Below Bootstrap's xl breakpoint (1200 px) the links fold behind the toggler: a phone sees the brand only.
+    # Below Bootstrap's xxl breakpoint (1400 px) the links fold behind the toggler: a phone sees the brand only,
+    # and a 1280 px laptop one line instead of the admin's twelve links wrapping onto two.
     return dbc.Navbar(
         dbc.Container([
             dbc.NavbarBrand([html.Img(src=dash.get_asset_url("logo.png"), alt="", className="navbar-logo"), APP_NAME],
@@ -73,7 +74,7 @@ def _navbar() -> dbc.Navbar:
                 dbc.Nav(languages + _user_menu(language), navbar=True),
             ], id=NAV_COLLAPSE, is_open=False, navbar=True),
         ], fluid=True),
-        color="dark", dark=True, expand="xl", className="mb-3",
+        color="dark", dark=True, expand="xxl", className="mb-3",
     )
 
 

@@ -134,7 +134,7 @@ def test_ux002_pages_fit_a_phone_and_a_desktop(dash_duo, demo):
     assert problems == {}
     # The breadcrumbs link the device's gateway.
     assert dash_duo.find_element("#breadcrumbs a[href='/gateways/GW-0101']")
-    # At 1280 px the admin's navbar, in Portuguese, is one line.
+    # At 1280 px the admin's navbar, in Portuguese, is one line (its links fold behind the toggler below 1400 px).
     _viewport(dash_duo, 1280, 800)
     _open(dash_duo, "/")
     assert _layout_report(dash_duo, "#overview-latest-table")["navbar"] <= 64
