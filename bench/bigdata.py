@@ -1,158 +1,111 @@
-"""Read performance on big data: overview and explorer data callbacks over ~50 million readings.
+"""Read performance on big data: the data function of every chart callback over ~100 million readings.
 
-Loads a synthetic fleet straight into a private embedded PostgreSQL (set-based SQL, not the ingest
-path: this measures reads, and loading 50M readings through MQTT would take most of an hour), builds
-the rollups with the same SQL shapes the app keeps current, then times the callbacks' data functions
-(p50/p95 over --repeat runs) for 1 day, 1 month and 13 months, next to the same question answered
-from raw readings.
-Usage: python bench/bigdata.py [--devices 1000] [--days 520] [--interval-minutes 15] [--repeat 20]
+Loads a synthetic fleet (bench/bigdata_load.py: binary COPY, rollups built set-based per month) into a
+private embedded PostgreSQL, then times (p50/p95 over --repeat runs) the overview, the explorer (1 day,
+1 month, 13 months; compare on and off; one device, one gateway, one account, the whole fleet; the
+stacked and the total-line figure drawn from its store), the device page and the gateway page, and
+answers the explorer's question from raw readings beside them (raw ÷ rollups).
+
+A loaded database can be kept (--keep DIR) and read again (--reuse DIR), e.g. with another checkout's
+query modules (--code DIR: a `git archive` of main) to time before and after on the same data, and
+with --migrate to apply this checkout's new migrations to it first (timed: backfills included).
+Usage: python bench/bigdata.py [--devices 2000] [--accounts 20] [--days 520] [--repeat 20]
 """
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
+import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-import psycopg  # noqa: E402
-import sqlalchemy as sa  # noqa: E402
-
-from bench.common import bench_services, machine, percentile  # noqa: E402
-from tds_dash.db import create_db_engine  # noqa: E402
-from tds_dash.migrate import apply_migrations, ensure_rollup_timezone  # noqa: E402
-from tds_dash.queries import overview  # noqa: E402
-from tds_dash.queries.scope import ALL_ACCOUNTS  # noqa: E402
-
-ZONE = "America/Sao_Paulo"
-
-LOAD_FLEET = """
-INSERT INTO accounts (slug, name) SELECT 'bench-' || a, 'Bench ' || a FROM generate_series(1, 10) a;
-INSERT INTO gateways (account_id, serial, name)
-SELECT a.id, 'BG-' || a.id || '-' || g, 'Gateway ' || g FROM accounts a, generate_series(1, %(gateways)s) g;
-INSERT INTO devices (gateway_id, account_id, code, name, kind)
-SELECT g.id, g.account_id, 'MED-' || d, 'Meter ' || d, 'energy_meter' FROM gateways g, generate_series(1, 10) d;
-INSERT INTO device_metrics (device_id, metric_id, meter_kind, unit)
-SELECT d.id, m.id, 'counter', 'kWh' FROM devices d, metrics m WHERE m.name = 'energy_kwh';
-"""
-
-# A counter rising at a steady per-device rate; consumption = increase since the previous reading.
-# Loaded window by window in time order, as live ingest writes it (rows of one hour sit together).
-LOAD_READINGS = """
-INSERT INTO readings (device_id, metric_id, ts, value, consumption, account_id, gateway_id, received_at)
-SELECT d.id, m.id, %(start)s::timestamptz + t.n * %(step)s::interval,
-       d.id * 10 + t.n * (0.2 + 0.1 * (d.id %% 7)),
-       CASE WHEN t.n = 0 THEN 0 ELSE 0.2 + 0.1 * (d.id %% 7) END,
-       d.account_id, d.gateway_id, %(start)s::timestamptz + t.n * %(step)s::interval
-FROM generate_series(%(first)s::integer, %(last)s::integer) t(n) CROSS JOIN devices d CROSS JOIN metrics m
-WHERE m.name = 'energy_kwh'
-ORDER BY t.n, d.id;
-"""
-
-ROLLUP = """
-INSERT INTO {target} (device_id, metric_id, bucket, account_id, consumption, min_value, max_value, sum_value,
-                      count, last_value, last_ts)
-SELECT device_id, metric_id, date_trunc('{unit}', {time_col}, %(tz)s), max(account_id), sum(consumption),
-       min({min_col}), max({max_col}), sum({sum_col}), {count_expr}, max({last_col}), max({last_ts_col})
-FROM {source} GROUP BY 1, 2, 3 ORDER BY 3, 1
-"""
-
-# The explorer's question (per device and bucket, this period and the previous one) from raw readings.
-RAW_SERIES = sa.text(
-    "SELECT device_id, date_trunc(:unit, ts, :tz) AS bucket, sum(consumption) FROM readings"
-    " WHERE account_id IN (SELECT id FROM accounts) AND metric_id = (SELECT id FROM metrics WHERE name = 'energy_kwh')"
-    " AND ts >= :start AND ts < :end GROUP BY 1, 2 ORDER BY 2")
-
-
-def load(dsn: str, devices: int, days: int, interval_minutes: int) -> int:
-    points = days * 24 * 60 // interval_minutes
-    start = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) - timedelta(days=days)
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute("SET synchronous_commit = off")
-        conn.execute("SET work_mem = '512MB'")  # the one-off rollup build sorts tens of millions of rows
-        for statement in filter(str.strip, LOAD_FLEET.split(";")):
-            conn.execute(statement, {"gateways": max(1, devices // 100)} if "%(gateways)s" in statement else None)
-        window = 20 * 24 * 60 // interval_minutes  # 20 days of points per statement
-        for first in range(0, points, window):
-            last = min(points, first + window) - 1
-            conn.execute(LOAD_READINGS, {"start": start, "step": f"{interval_minutes} minutes",
-                                         "first": first, "last": last})
-            print(f"  loaded {last + 1}/{points} instants", flush=True)
-        hourly = dict(target="consumption_hourly", unit="hour", time_col="ts", min_col="value", max_col="value",
-                      sum_col="value", count_expr="count(*)", last_col="value", last_ts_col="ts", source="readings")
-        daily = dict(target="consumption_daily", unit="day", time_col="bucket", min_col="min_value",
-                     max_col="max_value", sum_col="sum_value", count_expr="sum(count)::integer", last_col="last_value",
-                     last_ts_col="last_ts", source="consumption_hourly")
-        monthly = dict(daily, target="consumption_monthly", unit="month", source="consumption_daily")
-        for level in (hourly, daily, monthly):
-            conn.execute(ROLLUP.format(**level), {"tz": ZONE})
-        conn.execute("VACUUM ANALYZE")
-        return conn.execute("SELECT count(*) FROM readings").fetchone()[0]
-
-
-def timed(fn, repeat: int) -> tuple[float, float]:
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - started) * 1000)
-    return percentile(samples, 0.5), percentile(samples, 0.95)
+ROOT = Path(__file__).resolve().parent.parent
+ZONE = ZoneInfo("America/Sao_Paulo")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--devices", type=int, default=1000)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--devices", type=int, default=2000)
+    parser.add_argument("--accounts", type=int, default=20)
     parser.add_argument("--days", type=int, default=520)
     parser.add_argument("--interval-minutes", type=int, default=15)
     parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--raw-repeat", type=int, default=3, help="runs of each raw-readings question (0: none)")
+    parser.add_argument("--keep", type=Path, help="keep the loaded database in this directory")
+    parser.add_argument("--reuse", type=Path, help="read a database kept by --keep instead of loading one")
+    parser.add_argument("--migrate", action="store_true", help="with --reuse: apply pending migrations first")
+    parser.add_argument("--code", type=Path, help="import tds_dash from this checkout (timing another version)")
+    parser.add_argument("--load-only", action="store_true")
+    parser.add_argument("--explain", action="store_true", help="print EXPLAIN (ANALYZE, BUFFERS) of each query")
     args = parser.parse_args()
+    sys.path.insert(0, str(ROOT))
+    from bench import bigdata_load, bigdata_report  # noqa: PLC0415 -- these import tds_dash only when called
+    from bench.common import machine  # noqa: PLC0415
+    if args.code:  # every tds_dash import below comes from that checkout
+        sys.path.insert(0, str(args.code.resolve()))
+    from tds_dash.background.embedded import EmbeddedPostgres  # noqa: PLC0415
+
     print(f"machine: {machine()}")
-    print(f"date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC")
-    with bench_services(mqtt=False) as services:
-        dsn, url = services.dsn, services.url
-        apply_migrations(dsn)
-        ensure_rollup_timezone(dsn, ZONE)
-        started = time.monotonic()
-        rows = load(dsn, args.devices, args.days, args.interval_minutes)
-        print(f"loaded {rows:,} readings in {time.monotonic() - started:.0f} s")
-        report(create_db_engine(url), args.repeat)
+    print(f"date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, load average {_load()}")
+    print(f"code: {args.code or ROOT}")
+    data_dir = args.reuse or args.keep or Path(tempfile.mkdtemp(prefix="tds-bigdata-")) / "pg"
+    server = EmbeddedPostgres(data_dir)
+    try:
+        if args.reuse is None:
+            _load_fresh(server.dsn, args, bigdata_load)
+        elif args.migrate:
+            _migrate(server.dsn, bigdata_load)
+        if not args.load_only:
+            bigdata_report.report(server.url, args.repeat, args.raw_repeat, args.explain)
+        print(f"load average at the end {_load()}")
+    finally:
+        server.stop()
+        if args.reuse is None and args.keep is None:
+            shutil.rmtree(data_dir.parent, ignore_errors=True)
 
 
-def report(engine, repeat: int) -> None:
-    zone, now = ZoneInfo(ZONE), datetime.now(timezone.utc)
-    print("question | from rollups p50 / p95 ms | from raw readings p50 / p95 ms | raw ÷ rollups (p50)")
-    with engine.connect() as conn:
-        def overview_call():
-            overview.fetch_overview(conn, ALL_ACCOUNTS, now, zone)
-        p50, p95 = timed(overview_call, repeat)
-        print(f"overview (cards, 13 months, this month, latest 50) | {p50:.1f} / {p95:.1f} | — | —")
-        for label, days, unit, granularity in (("1 day by hour", 1, "hour", "hour"),
-                                               ("1 month by day", 30, "day", "day"),
-                                               ("13 months by month", 395, "month", "month")):
-            start = now - timedelta(days=days)
-            rollup_fn = _explorer_call(conn, zone, start, now, granularity)
-            def raw_fn(start=start, unit=unit, span=now - start):
-                conn.execute(RAW_SERIES, {"unit": unit, "tz": ZONE, "start": start, "end": now}).all()
-                conn.execute(RAW_SERIES, {"unit": unit, "tz": ZONE, "start": start - span, "end": start}).all()
-            r50, r95 = timed(rollup_fn, repeat)
-            w50, w95 = timed(raw_fn, max(3, repeat // 4))
-            print(f"explorer {label} | {r50:.1f} / {r95:.1f} | {w50:.1f} / {w95:.1f} | {w50 / r50:.1f}×")
+def _load_fresh(dsn: str, args, bigdata_load) -> None:
+    from tds_dash.migrate import apply_migrations, ensure_rollup_timezone  # noqa: PLC0415
+
+    apply_migrations(dsn)
+    ensure_rollup_timezone(dsn, ZONE.key)
+    started = time.monotonic()
+    timings = bigdata_load.load(dsn, args.accounts, args.devices, args.days, args.interval_minutes, ZONE)
+    total = time.monotonic() - started
+    print(f"loaded {timings['readings']:,} readings in {total:.0f} s ({timings['readings'] / total:,.0f}/s):"
+          f" COPY {timings['copy_s']:.0f} s, rollups {timings['rollups_s']:.0f} s,"
+          f" indexes {timings['indexes_s']:.0f} s, VACUUM ANALYZE {timings['vacuum_analyze_s']:.0f} s")
+    _print_size(dsn, bigdata_load)
 
 
-def _explorer_call(conn, zone, start, end, granularity):
-    """The explorer's data function with the previous-period comparison on (its heaviest case)."""
-    from tds_dash import periods
-    from tds_dash.queries import explorer
-    from tds_dash.queries.consumption import Selection
+def _migrate(dsn: str, bigdata_load) -> None:
+    import psycopg  # noqa: PLC0415
 
-    today = periods.local_today(end, zone)
-    days = round((end - start).total_seconds() / 86400)
-    period = periods.Period(today - timedelta(days=days - 1), today, zone)
-    return lambda: explorer.fetch_explorer(conn, ALL_ACCOUNTS, Selection(), "energy_kwh", period, granularity,
-                                           True, end)
+    from tds_dash.migrate import apply_migrations  # noqa: PLC0415
+
+    started = time.monotonic()
+    applied = apply_migrations(dsn)
+    print(f"applied {applied} in {time.monotonic() - started:.1f} s")
+    started = time.monotonic()
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("ANALYZE")
+    print(f"ANALYZE in {time.monotonic() - started:.1f} s")
+    _print_size(dsn, bigdata_load)
+
+
+def _print_size(dsn: str, bigdata_load) -> None:
+    size = bigdata_load.database_size(dsn)
+    print(f"database size on disk: {size['total'] / 2**30:.2f} GiB")
+    for name, total, heap in size["relations"]:
+        print(f"  {name}: {total / 2**30:.2f} GiB ({heap / 2**30:.2f} GiB heap, rest indexes)")
+
+
+def _load() -> str:
+    with open("/proc/loadavg") as handle:
+        return " ".join(handle.read().split()[:3])
 
 
 if __name__ == "__main__":

@@ -64,6 +64,7 @@ def run_once(data_dir: Path, backfill_days: int) -> dict:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "MQTT_URL"}}
     env.update(TDS_DATA_DIR=str(data_dir), PORT=str(port), TDS_EMBEDDED_MQTT_PORT=str(free_port()),
+               TDS_EMBEDDED_MQTT_TLS_PORT=str(free_port()),
                TDS_BACKFILL_DAYS=str(backfill_days), PYTHONUNBUFFERED="1")
     started = time.monotonic()
     log_path = data_dir.parent / f"run-{port}.log"

@@ -3,12 +3,17 @@
 No MQTT: N messages of R readings (bench/publisher.py's payloads, 100 gateways) are parsed first, queued,
 then one BatchWriter drains them in batches of --batch readings. Prints readings/s and milliseconds per
 batch spent in each ingest.statements function (wrapped here with timers), to see where a batch's time goes.
-Usage: python bench/writer_only.py [--readings 10] [--messages 40000] [--batch 20000]
+--rollups deferred (the default) is the live app's writer: it queues rollup keys for the rollup worker;
+inline merges them in the batch's transaction (the writer before issue 17). --profile prints the
+writer's own Python functions by time (cProfile, the writer run in the main thread).
+Usage: python bench/writer_only.py [--readings 10] [--messages 40000] [--batch 20000] [--rollups deferred|inline] [--profile]
 """
 from __future__ import annotations
 
 import argparse
 import collections
+import cProfile
+import pstats
 import queue
 import sys
 import time
@@ -21,6 +26,7 @@ from bench import harness  # noqa: E402
 from bench.common import bench_services, machine  # noqa: E402
 from bench.publisher import payload  # noqa: E402
 from ingest import statements  # noqa: E402
+from ingest.batch import ROLLUPS_DEFERRED, ROLLUPS_INLINE  # noqa: E402
 from ingest.inbox import (
     STOP,
     Envelope,  # noqa: E402
@@ -28,7 +34,7 @@ from ingest.inbox import (
 from ingest.payload import parse_message  # noqa: E402
 from ingest.writer import BatchWriter  # noqa: E402
 
-STEPS = ("fetch_gateways", "fetch_devices", "fetch_newest_readings", "insert_readings", "refresh_rollups",
+STEPS = ("fetch_gateways", "fetch_devices", "stage_readings", "unstage_too_late", "insert_staged_readings", "refresh_rollups",
          "update_gateways", "insert_rejected")
 
 
@@ -47,6 +53,8 @@ def main() -> None:
     parser.add_argument("--readings", type=int, default=10)
     parser.add_argument("--messages", type=int, default=40_000)
     parser.add_argument("--batch", type=int, default=20_000)
+    parser.add_argument("--rollups", choices=[ROLLUPS_DEFERRED, ROLLUPS_INLINE], default=ROLLUPS_DEFERRED)
+    parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
     print(f"machine: {machine()}; load average: {harness.load_average()}")
     with bench_services(mqtt=False) as services:
@@ -63,10 +71,14 @@ def main() -> None:
             body = payload(start + timedelta(milliseconds=n), n // 100, args.readings)
             inbox.put(Envelope(topic, body, now, message=parse_message(topic, body, now=now)))
         inbox.put(STOP)
-        writer = BatchWriter(db, "America/Sao_Paulo", inbox, batch_size=args.batch)
+        writer = BatchWriter(db, "America/Sao_Paulo", inbox, batch_size=args.batch, rollups=args.rollups)
+        profiler = cProfile.Profile() if args.profile else None
         began = time.monotonic()
-        writer.start()
-        writer.join()
+        if profiler:
+            profiler.runcall(writer.run)
+        else:
+            writer.start()
+            writer.join()
         seconds = time.monotonic() - began
         batches = writer.stats.batches
         print(f"{args.messages} messages x {args.readings} readings, batches of {args.batch}: "
@@ -74,6 +86,8 @@ def main() -> None:
               f"{seconds / batches * 1000:.0f} ms per batch; rows {harness.count_rows(db)}")
         for name, total in totals.most_common():
             print(f"  {name:24s} {total * 1000 / batches:8.1f} ms per batch")
+        if profiler:
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(15)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """One batch of envelopes turned into rows and written in one transaction (the writer's store step)."""
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import logging
 from datetime import timedelta
@@ -22,6 +23,9 @@ class BatchResult:
     rejected: list[statements.RejectedRow]
     seq_gaps: int = 0
     changed: list[statements.ChangedKey] = dataclasses.field(default_factory=list)  # keys with new readings
+    # Caller mode: every key written, from its earliest row, stored before or not. A backfill redone after
+    # an interrupted one finds its earlier rows already stored; their rollups still have to be built.
+    staged: list[statements.ChangedKey] = dataclasses.field(default_factory=list)
 
 
 # Who merges a batch's new readings into the rollups:
@@ -34,15 +38,18 @@ ROLLUP_MODES = (ROLLUPS_INLINE, ROLLUPS_DEFERRED, ROLLUPS_CALLER)
 class BatchStore:
     """Turns a batch of envelopes into rows and writes them in one transaction."""
 
-    def __init__(self, timezone_name: str, late_data_days: int = 7, rollups: str = ROLLUPS_INLINE) -> None:
+    def __init__(self, timezone_name: str, late_data_days: int | None = 7, rollups: str = ROLLUPS_INLINE) -> None:
+        """late_data_days=None: no late-data window (history is older than the live stream by design)."""
         if rollups not in ROLLUP_MODES:
             raise ValueError(f"rollups must be one of {ROLLUP_MODES}")
         self.timezone = timezone_name
         self.rollups = rollups
-        self.late_window = timedelta(days=late_data_days)
+        self.late_window = timedelta(days=late_data_days) if late_data_days is not None else None
         self.metric_ids: dict[str, int] = {}
         # Per write(): envelope id -> readings the fleet checks refused, as (reason, detail).
         self._dropped: dict[int, list[tuple[str, str]]] = {}
+        self._too_late = 0  # per write(): rows the database refused as too late
+        self._staged: list[statements.ChangedKey] = []  # per write(), caller mode: every key written
 
     def forget_cache(self) -> None:
         """After a rollback: ids learned in that transaction may not exist."""
@@ -50,13 +57,13 @@ class BatchStore:
 
     def write(self, conn: psycopg.Connection, batch: list[Envelope]) -> BatchResult:
         rejected: list[statements.RejectedRow] = []
-        self._dropped = {}
+        self._dropped, self._too_late, self._staged = {}, 0, []
         accepted = [env for env in batch if not self._rejected_early(env, rejected)]
         serials = sorted({env.message.gateway for env in accepted})
         gateways = statements.fetch_gateways(conn, serials) if serials else {}
         ready = [env for env in accepted if not self._rejected_by_fleet(env, gateways, rejected)]
-        rows = self._rows(conn, ready, gateways)
-        keys = statements.insert_readings(conn, rows) if rows else []
+        rows, starts = self._rows(conn, ready, gateways)
+        keys = self._store_rows(conn, rows, starts, ready) if rows else []
         if self.rollups == ROLLUPS_DEFERRED:
             statements.queue_rollups(conn, keys)
         elif self.rollups == ROLLUPS_INLINE:
@@ -66,8 +73,8 @@ class BatchStore:
         inserted = sum(key.inserted for key in keys)
         self._note_partial(ready, rejected)
         statements.insert_rejected(conn, rejected)
-        return BatchResult(stored=inserted, duplicates=len(rows) - inserted, rejected=rejected,
-                           seq_gaps=sum(update.new_gaps for update in updates), changed=keys)
+        return BatchResult(stored=inserted, duplicates=len(rows) - self._too_late - inserted, rejected=rejected,
+                           seq_gaps=sum(update.new_gaps for update in updates), changed=keys, staged=self._staged)
 
     @staticmethod
     def _rejection_row(env: Envelope, reason: str, detail: str, rejected_count: int, accepted: int = 0):
@@ -96,52 +103,78 @@ class BatchStore:
         rejected.append(self._rejection_row(env, reason, detail, len(msg.readings) + len(msg.problems)))
         return True
 
-    def _rows(self, conn: psycopg.Connection, ready: list[Envelope], gateways: dict) -> list[statements.ReadingRow]:
+    def _rows(self, conn: psycopg.Connection, ready: list[Envelope],
+              gateways: dict) -> tuple[list[statements.ReadingRow], list[int]]:
+        """The batch's rows, and the index of each envelope's first row (to name a row's envelope later)."""
         if not ready:
-            return []
-        self._ensure_metrics(conn, {r.metric for env in ready for r in env.message.readings})
-        gateway_ids = [gateways[env.message.gateway].id for env in ready]
-        devices = statements.fetch_devices(conn, sorted(set(gateway_ids)))
-        # Unknown codes become devices unless the account turned auto-provisioning off (then unknown_device).
-        missing = {(gateways[env.message.gateway].id, gateways[env.message.gateway].account_id, r.device)
-                   for env in ready for r in env.message.readings
-                   if (gateways[env.message.gateway].id, r.device) not in devices
-                   and gateways[env.message.gateway].auto_provision}
+            return [], []
+        devices = statements.fetch_devices(conn, sorted({gateways[env.message.gateway].id for env in ready}))
+        built = self._build_rows(ready, gateways, devices)
+        if built is None:  # a metric or device seen for the first time: learn it, then build again
+            self._ensure_metrics(conn, {r.metric for env in ready for r in env.message.readings})
+            if self._provision_devices(conn, ready, gateways, devices):
+                devices = statements.fetch_devices(conn, sorted(devices))
+            built = self._build_rows(ready, gateways, devices, final=True)
+        return built
+
+    def _build_rows(self, ready: list[Envelope], gateways: dict, devices: dict,
+                    final: bool = False) -> tuple[list[statements.ReadingRow], list[int]] | None:
+        """One pass over the readings, dropping those of inactive devices and of unknown ones the account
+        does not provision; None when one names a metric or a device to learn first (unless final)."""
+        self._dropped = {}  # this pass's drops only: a pass cut short is done again in full
+        rows: list[statements.ReadingRow] = []
+        starts: list[int] = []
+        row_type, metric_ids = statements.ReadingRow, self.metric_ids
+        for env in ready:
+            starts.append(len(rows))
+            gateway = gateways[env.message.gateway]
+            codes, account_id, gateway_id = devices[gateway.id], gateway.account_id, gateway.id
+            received_at = env.received_at
+            for r in env.message.readings:
+                found, metric_id = codes.get(r.device), metric_ids.get(r.metric)
+                if found is not None and found[1] and metric_id is not None:
+                    # tuple.__new__ skips NamedTuple's Python-level __new__ (~1 µs per reading).
+                    rows.append(_new_row(row_type, (found[0], metric_id, r.ts, r.value, account_id, gateway_id,
+                                                    received_at, len(rows))))
+                elif not final and (metric_id is None or (found is None and gateway.auto_provision)):
+                    return None
+                else:
+                    self._drop_unusable(env, gateway, r.device, found)
+        return rows, starts
+
+    def _provision_devices(self, conn: psycopg.Connection, ready: list[Envelope], gateways: dict,
+                           devices: dict) -> bool:
+        """Create devices first seen in traffic, unless the account turned auto-provisioning off."""
+        missing = {(gateway.id, gateway.account_id, r.device)
+                   for env in ready for gateway in (gateways[env.message.gateway],) if gateway.auto_provision
+                   for r in env.message.readings if r.device not in devices[gateway.id]}
         if missing:
             statements.create_devices(conn, sorted(missing))
-            devices = statements.fetch_devices(conn, sorted(set(gateway_ids)))
-        rows, owners = [], []
-        for env in ready:
-            gateway = gateways[env.message.gateway]
-            for r in env.message.readings:
-                if (gateway.id, r.device) not in devices:
-                    self._drop(env, "unknown_device", f"device {r.device!r} is not registered and auto-provisioning"
-                                                      f" is off for account {gateway.account_slug!r}")
-                    continue
-                device_id, active = devices[(gateway.id, r.device)]
-                if not active:
-                    self._drop(env, "inactive_device", f"device {r.device!r} is deactivated")
-                    continue
-                # tuple.__new__ skips NamedTuple's Python-level __new__: ~1 µs per reading on the hot path.
-                rows.append(_new_row(statements.ReadingRow, (device_id, self.metric_ids[r.metric], r.ts, r.value,
-                                                             gateway.account_id, gateway.id, env.received_at)))
-                owners.append(env)
-        return self._without_too_late(conn, rows, owners)
+        return bool(missing)
 
-    def _without_too_late(self, conn: psycopg.Connection, rows: list[statements.ReadingRow], owners: list[Envelope]) -> list[statements.ReadingRow]:
-        """Refuse readings older than the late-data window before their key's newest stored reading.
+    def _drop_unusable(self, env: Envelope, gateway, device: str, found: tuple[int, bool] | None) -> None:
+        if found is None:
+            self._drop(env, "unknown_device", f"device {device!r} is not registered and auto-provisioning"
+                                              f" is off for account {gateway.account_slug!r}")
+        else:
+            self._drop(env, "inactive_device", f"device {device!r} is deactivated")
 
-        A backlog uploaded in order after days offline is newer than what is stored, so it passes."""
-        newest = statements.fetch_newest_readings(conn, sorted({(row.device_id, row.metric_id) for row in rows}))
-        kept = []
-        for row, env in zip(rows, owners):
-            limit = newest.get((row.device_id, row.metric_id))
-            if limit is not None and row.ts < limit - self.late_window:
-                self._drop(env, "too_late", f"{row.ts.isoformat()} is more than {self.late_window.days} days"
-                                            f" before the newest stored reading {limit.isoformat()}")
-            else:
-                kept.append(row)
-        return kept
+    def _store_rows(self, conn: psycopg.Connection, rows: list[statements.ReadingRow], starts: list[int],
+                    ready: list[Envelope]) -> list[statements.ChangedKey]:
+        """Stage, refuse what is too late (readings older than the late-data window before their key's
+        newest stored reading; a backlog uploaded in order after days offline is newer, so it passes),
+        then insert what is new."""
+        statements.stage_readings(conn, rows)
+        if self.rollups == ROLLUPS_CALLER:  # every key written, stored before or not: the caller builds them
+            self._staged = statements.staged_keys(conn)
+        too_late = statements.unstage_too_late(conn, self.late_window) if self.late_window is not None else []
+        self._too_late = len(too_late)
+        for refused in too_late:
+            row = rows[refused.position]
+            env = ready[bisect.bisect_right(starts, refused.position) - 1]
+            self._drop(env, "too_late", f"{row.ts.isoformat()} is more than {self.late_window.days} days"
+                                        f" before the newest stored reading {refused.newest.isoformat()}")
+        return statements.insert_staged_readings(conn)
 
     def _drop(self, env: Envelope, reason: str, detail: str) -> None:
         self._dropped.setdefault(id(env), []).append((reason, detail))

@@ -61,3 +61,8 @@ class Inbox(queue.Queue):
     def messages(self) -> int:
         with self.mutex:
             return len(self.queue)
+
+    def depths(self) -> tuple[int, int]:
+        """(messages, weight) read under one lock: the paho thread asks after every message."""
+        with self.mutex:
+            return len(self.queue), self.weight

@@ -13,7 +13,7 @@ import socket
 import threading
 import time
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from prometheus_client import Histogram
 
@@ -83,12 +83,17 @@ class IngestStats:
                                           "Commit time minus the message's own ts (gateway clock).",
                                           buckets=DELAY_BUCKETS, registry=None)
         self._minutes: dict[datetime, Minute] = {}
+        self._current: tuple[datetime, datetime, Minute] | None = None  # (start, end, entry) of the last minute used
 
     def _minute(self, at: datetime) -> Minute:
+        current = self._current
+        if current is not None and current[0] <= at < current[1] and self._minutes.get(current[0]) is current[2]:
+            return current[2]  # most calls fall in the minute of the previous one: skip the rounding
         key = _minute_of(at)
         entry = self._minutes.get(key)
         if entry is None:
             entry = self._minutes[key] = Minute(key)
+        self._current = (key, key + timedelta(minutes=1), entry)
         return entry
 
     def note_received(self, depth: int, weight: int, at: datetime) -> None:

@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 SESSION_EXPIRY_SECONDS = 7 * 24 * 3600  # the broker keeps our queue a week while we are down
 # Unacknowledged messages the broker may send us. Mosquitto 2.0.11 honours it only for the first window
 # (each PUBACK then releases a whole window: checked), so the bounded queue is what bounds memory.
-RECEIVE_MAXIMUM = 2000
+RECEIVE_MAXIMUM = 20000
 # While the writer's queue is full the paho thread waits in on_message and sends no PINGREQ; the broker
 # drops us after 1.5 x keepalive. 60 s rides out a full queue for 90 s; after that we reconnect and the
 # broker redelivers what was not acknowledged (stored once: idempotent readings).
@@ -176,7 +176,7 @@ class Subscriber:
         if not self._put_waiting(self.inbox, envelope):
             return
         if self.stats is not None:
-            self.stats.note_received(self.inbox.messages(), self.inbox.qsize(), received_at)
+            self.stats.note_received(*self.inbox.depths(), received_at)
 
     def _acker(self, mid: int, qos: int):
         generation = self.generation

@@ -23,12 +23,14 @@ TABLE, BADGES, ALERT, COMMENT, REFRESH, TICK, FOCUS = ("alarms-table", "alarms-b
 DELIVERIES = "alarms-delivery-log"
 
 
-def layout(alarm: str | None = None, **_query):
-    """Filters, comment box, alarms table; `?alarm=<id>` (a notification's link) shows that alarm."""
+def layout(alarm: str | None = None, **query):
+    """Filters, comment box, alarms table; `?alarm=<id>` (a notification's link) shows that alarm, and
+    `?state=&severity=&account=` (the overview's counts) preset the filters."""
     language = current_language()
     with session_scope(services().engine) as conn:
         accounts = filters.list_accounts(conn, current_scope())
     choices = view.filter_options(language)
+    preset = view.preset_filters(query, choices, accounts, focused=bool(alarm))
 
     def dropdown(id_: str, label: str, md: int = 2, **kw) -> dbc.Col:
         return dbc.Col([dbc.Label(i18n.t(label, language)), dcc.Dropdown(labels=i18n.dropdown_labels(language), id=id_, **kw)], md=md)
@@ -37,10 +39,10 @@ def layout(alarm: str | None = None, **_query):
         html.H3([i18n.t("alarms.title", language), html.Span(id=BADGES, className="ms-3 fs-6")], className="mb-3"),
         dbc.Card(dbc.CardBody(dbc.Row([
             dropdown(ACCOUNT, "filter.account", placeholder=i18n.t("filter.all", language),
-                     options=[{"label": a["name"], "value": a["id"]} for a in accounts]),
-            dropdown(SEVERITY, "alarms.filter.severity", options=choices["severity"],
+                     options=[{"label": a["name"], "value": a["id"]} for a in accounts], value=preset["account"]),
+            dropdown(SEVERITY, "alarms.filter.severity", options=choices["severity"], value=preset["severity"],
                      placeholder=i18n.t("filter.all", language)),
-            dropdown(STATE, "alarms.filter.state", options=choices["state"], value=None if alarm else "active",
+            dropdown(STATE, "alarms.filter.state", options=choices["state"], value=preset["state"],
                      placeholder=i18n.t("filter.all", language)),
             dropdown(RULE, "alarms.filter.rule", md=3, options=view.rule_options(),
                      placeholder=i18n.t("filter.all", language)),

@@ -7,11 +7,13 @@ from datetime import datetime, timezone
 import dash
 import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, callback, dcc, html
+from dash import ALL, Input, Output, State, callback, ctx, dcc, html
+from dash.exceptions import PreventUpdate
 
-from tds_dash import i18n, periods
+from tds_dash import i18n, inputs, periods
+from tds_dash.alarms import panel as alarm_panel
 from tds_dash.consumption import device as device_model
-from tds_dash.consumption import ids
+from tds_dash.consumption import device_cost, ids
 from tds_dash.context import current_language, current_scope, services
 from tds_dash.db import session_scope
 from tds_dash.fleet import actions as fleet_actions
@@ -20,7 +22,10 @@ from tds_dash.queries import devices
 
 dash.register_page(__name__, path_template="/device/<device_id>", name="Device", title_key="device.page_title")
 
+inputs.declare({f"{ids.DEVICE_ID}.data": inputs.optional_id})
+
 log = logging.getLogger(__name__)
+ALARMS = alarm_panel.PanelIds("device")
 
 
 def _not_found(language: str) -> html.Div:
@@ -46,6 +51,7 @@ def layout(device_id=None, **query):
                                {"field": "value", "headerName": i18n.t("col.value", language), "flex": 1},
                                {"field": "time", "headerName": i18n.t("col.time", language), "flex": 1}],
                    dashGridOptions=grid_options(language, domLayout="autoHeight"), className="ag-theme-alpine mb-3"),
+        alarm_panel.card(ALARMS, language, alarm_panel.alarms_href(account=device["account_id"])),
         dbc.Row(dbc.Col([dbc.Label(i18n.t("explorer.period", language), className="me-2"),
                          dcc.DatePickerRange(id=ids.DEVICE_DATES, start_date=period.first_day.isoformat(),
                                              end_date=period.last_day.isoformat(), minimum_nights=0,
@@ -71,7 +77,24 @@ def update_charts(start, end, device_id):
                 return dbc.Alert(i18n.t("device.not_found", language), color="warning")
             charts = devices.fetch_device_charts(conn, current_scope(), device["id"], periods.Period(first, last, zone))
             latest = devices.latest_values(conn, device["id"])
+            costs = device_cost.device_costs(conn, current_scope(), device, charts, periods.Period(first, last, zone))
     except Exception as error:  # shown and logged
         log.exception("device charts failed")
         return dbc.Alert(i18n.t("error.load", language, error=type(error).__name__), color="danger")
-    return device_model.metric_sections(charts, latest, zone, language)
+    return device_model.metric_sections(charts, latest, zone, language, costs)
+
+
+@callback(Output(ALARMS.table, "children"), Input(ALARMS.refresh, "data"), State(ids.DEVICE_ID, "data"))
+def update_alarms(_refresh, device_id):
+    """The device's alarms (scoped again: the store is client state), at load and after an action."""
+    return alarm_panel.subject_table(ALARMS, datetime.now(timezone.utc), services().settings.zone,
+                                     current_language(), device_id=device_id)
+
+
+@callback(Output(ALARMS.alert, "children"), Output(ALARMS.refresh, "data"),
+          Input({"type": ALARMS.ack, "index": ALL}, "n_clicks"), Input({"type": ALARMS.clear, "index": ALL}, "n_clicks"),
+          State(ALARMS.comment, "value"), State(ALARMS.refresh, "data"), prevent_initial_call=True)
+def on_alarm_action(_acks, _clears, comment, refresh):
+    if not ctx.triggered_id or not ctx.triggered[0]["value"]:
+        raise PreventUpdate  # buttons (re)drawn, none clicked yet
+    return alarm_panel.act(ALARMS, ctx.triggered_id, comment, current_language()), (refresh or 0) + 1

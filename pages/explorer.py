@@ -11,6 +11,8 @@ from dash import Input, Output, State, callback, ctx
 from tds_dash import i18n, inputs, periods
 from tds_dash.consumption import ids
 from tds_dash.consumption.explorer import controls as explorer_controls
+from tds_dash.consumption.explorer import cost as explorer_cost
+from tds_dash.consumption.explorer import cost_view
 from tds_dash.consumption.explorer import figures as explorer_figures
 from tds_dash.consumption.explorer import layout as explorer_layout
 from tds_dash.consumption.explorer import model as explorer_model
@@ -21,7 +23,8 @@ from tds_dash.queries import consumption, devices, explorer, filters
 dash.register_page(__name__, path="/explorer", name="Explorer", order=1, nav_key="nav.explorer")
 inputs.declare({f"{dropdown}.value": inputs.id_array for dropdown in (ids.EXPLORER_ACCOUNT, ids.EXPLORER_GATEWAY, ids.EXPLORER_DEVICE)})
 inputs.declare({f"{control}.value": inputs.text for control in (ids.EXPLORER_METRIC, ids.EXPLORER_PRESET,
-                                                               ids.EXPLORER_GRANULARITY, ids.EXPLORER_MODE)})
+                                                               ids.EXPLORER_GRANULARITY, ids.EXPLORER_MODE,
+                                                               ids.EXPLORER_MEASURE)})
 
 log = logging.getLogger(__name__)
 
@@ -91,29 +94,43 @@ def update_store(_tick, start, end, granularity, metric, accounts, gateways, cho
         with session_scope(app.engine) as conn:
             data = explorer.fetch_explorer(conn, current_scope(), selection, metric, period, granularity,
                                            bool(compare), now)
+            priced = explorer_cost.price_selection(conn, current_scope(), selection, data, now)
     except (periods.PeriodError, ValueError) as error:
         return None, dbc.Alert(i18n.t("explorer.error.range", language, error=str(error)), color="warning"), ""
     except Exception as error:  # shown and logged; the last good data stays on screen
         log.exception("explorer refresh failed")
         return dash.no_update, dbc.Alert(i18n.t("error.load", language, error=type(error).__name__),
                                          color="danger"), dash.no_update
-    store = explorer_model.to_store(data, now)
+    store = explorer_cost.with_cost(explorer_model.to_store(data, now), priced)
     return store, None, explorer_model.granularity_note(store, language)
 
 
-@callback(Output(ids.EXPLORER_CHART, "figure"), Output(ids.EXPLORER_CHANGE, "children"),
-          Input(ids.EXPLORER_STORE, "data"), Input(ids.EXPLORER_MODE, "value"))
+@callback(Output(ids.EXPLORER_MEASURE, "options"), Output(ids.EXPLORER_MEASURE, "value"),
+          Output(ids.EXPLORER_MEASURE_NOTE, "children"), Input(ids.EXPLORER_STORE, "data"),
+          State(ids.EXPLORER_MEASURE, "value"))
 @inputs.untrusted  # renders the browser's store only
-def update_chart(store, mode):
-    language = current_language()
-    figure = explorer_figures.explorer_figure(store, mode, services().settings.zone, language)
-    return figure, explorer_model.change_text(store, language) if store else None
+def update_measure(store, chosen):
+    return cost_view.measure_state(store, chosen, current_language())
 
 
-@callback(Output(ids.EXPLORER_TABLE, "rowData"), Input(ids.EXPLORER_STORE, "data"))
+@callback(Output(ids.EXPLORER_CHART, "figure"), Output(ids.EXPLORER_CHANGE, "children"),
+          Input(ids.EXPLORER_STORE, "data"), Input(ids.EXPLORER_MODE, "value"), Input(ids.EXPLORER_MEASURE, "value"))
+@inputs.untrusted  # renders the browser's store only
+def update_chart(store, mode, measure):
+    language, zone = current_language(), services().settings.zone
+    if cost_view.shows_cost(store, measure):
+        figure = cost_view.cost_figure(store, mode, zone, language)
+    else:
+        figure = explorer_figures.explorer_figure(store, mode, zone, language)
+    return figure, cost_view.change_text(store, language)
+
+
+@callback(Output(ids.EXPLORER_TABLE, "rowData"), Output(ids.EXPLORER_TABLE, "columnDefs"),
+          Input(ids.EXPLORER_STORE, "data"))
 @inputs.untrusted  # renders the browser's store only
 def update_table(store):
-    return explorer_model.table_rows(store, current_language()) if store else []
+    language = current_language()
+    return (cost_view.table_rows(store, language) if store else []), cost_view.table_columns(store, language)
 
 
 @callback(Output(ids.EXPLORER_DOWNLOAD, "data"), Input(ids.EXPLORER_CSV, "n_clicks"),

@@ -10,6 +10,7 @@ from dash import ALL, Input, Output, State, callback, ctx, dcc, html
 from dash.exceptions import PreventUpdate
 
 from tds_dash import i18n, inputs
+from tds_dash.alarms import panel as alarm_panel
 from tds_dash.certificates import page_actions
 from tds_dash.certificates import view as certs
 from tds_dash.context import current_language, current_scope, services
@@ -23,15 +24,18 @@ inputs.declare({f"{fid.GWD_SERIAL}.data": inputs.text, f"{certs.CSR}.value": cer
                 f"{certs.REVOKE_TARGET}.data": inputs.optional_id, f"{certs.REVOKE_REASON}.value": inputs.text})
 
 log = logging.getLogger(__name__)
+ALARMS = alarm_panel.PanelIds("gateway")
 
 
 def layout(serial: str | None = None, **_query):
     refresh_ms = services().settings.refresh_seconds * 1000
+    body, found = _render(serial)
     return html.Div([
         dcc.Store(id=fid.GWD_SERIAL, data=serial),
         dcc.Interval(id=fid.GWD_INTERVAL, interval=refresh_ms),
-        html.Div(render(serial), id=fid.GWD_BODY),
-        activity_card(serial),
+        html.Div(body, id=fid.GWD_BODY),
+        activity_card(serial) if found else None,
+        alarm_panel.card(ALARMS, current_language(), alarm_panel.alarms_href()) if found else None,
         certificates_card(serial),
     ])
 
@@ -62,22 +66,44 @@ def certificates_card(serial: str | None):
 
 
 def render(serial: str | None) -> list:
+    return _render(serial)[0]
+
+
+def _render(serial: str | None) -> tuple[list, bool]:
+    """(the body, whether it shows a gateway in the viewer's scope)."""
     language, settings, now = current_language(), services().settings, datetime.now(timezone.utc)
     try:
         with session_scope(services().engine) as conn:
             data = events.fetch_gateway_page(conn, current_scope(), serial or "", now) if serial else None
     except Exception as error:  # shown and logged; a refresh tries again
         log.exception("gateway page failed for %s", serial)
-        return [dbc.Alert(i18n.t("error.load", language, error=type(error).__name__), color="danger")]
+        return [dbc.Alert(i18n.t("error.load", language, error=type(error).__name__), color="danger")], True
     if data is None:
-        return [gateway_detail.not_found(language)]
-    return gateway_detail.body(data, now, settings.zone, language)
+        return [gateway_detail.not_found(language)], False
+    return gateway_detail.body(data, now, settings.zone, language), True
 
 
 @callback(Output(fid.GWD_BODY, "children"), Input(fid.GWD_INTERVAL, "n_intervals"), State(fid.GWD_SERIAL, "data"),
           prevent_initial_call=True)
 def update_body(_tick, serial):
     return render(serial)
+
+
+@callback(Output(ALARMS.table, "children"), Input(fid.GWD_INTERVAL, "n_intervals"), Input(ALARMS.refresh, "data"),
+          State(fid.GWD_SERIAL, "data"))
+def update_alarms(_tick, _refresh, serial):
+    """The gateway's and its devices' alarms, at load, on each tick and after an action."""
+    return alarm_panel.subject_table(ALARMS, datetime.now(timezone.utc), services().settings.zone,
+                                     current_language(), gateway=serial or "")
+
+
+@callback(Output(ALARMS.alert, "children"), Output(ALARMS.refresh, "data"),
+          Input({"type": ALARMS.ack, "index": ALL}, "n_clicks"), Input({"type": ALARMS.clear, "index": ALL}, "n_clicks"),
+          State(ALARMS.comment, "value"), State(ALARMS.refresh, "data"), prevent_initial_call=True)
+def on_alarm_action(_acks, _clears, comment, refresh):
+    if not ctx.triggered_id or not ctx.triggered[0]["value"]:
+        raise PreventUpdate  # buttons (re)drawn, none clicked yet
+    return alarm_panel.act(ALARMS, ctx.triggered_id, comment, current_language()), (refresh or 0) + 1
 
 
 @callback(Output(certs.CERTS_RESULT, "children"), Output(certs.CERTS_BODY, "children"), Output(certs.CSR, "value"),

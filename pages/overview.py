@@ -10,6 +10,8 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html
 
 from tds_dash import figures, i18n, inputs
+from tds_dash.alarms import panel as alarm_panel
+from tds_dash.alarms import queries as alarm_queries
 from tds_dash.consumption import ids, month_cost
 from tds_dash.consumption import overview as overview_model
 from tds_dash.consumption.explorer import controls as explorer_controls
@@ -54,6 +56,7 @@ def layout(**kwargs):
         dcc.Interval(id=ids.OVERVIEW_INTERVAL, interval=refresh_ms),
         dcc.Store(id=ids.OVERVIEW_STORE),
         dcc.Location(id=ids.OVERVIEW_GOTO, refresh="callback-nav"),
+        html.Div(id=ids.OVERVIEW_ALARMS, className="mb-3"),
         dbc.Row(id=ids.OVERVIEW_CARDS),
         dbc.Row([
             dbc.Col(dbc.Card([dbc.CardHeader(i18n.t("chart.monthly", language)),
@@ -98,13 +101,26 @@ def update_overview_store(_tick, account_id, gateway_id, metric):
             scope = current_scope().restrict(account_id)
             data = overview.fetch_overview(conn, scope, now, app.settings.zone, metric or "energy_kwh", gateway_id)
             cost = month_cost.month_cost(conn, scope, metric or "energy_kwh", now, app.settings.zone, gateway_id)
+            bars = month_cost.monthly_costs(conn, scope, metric or "energy_kwh", now, app.settings.zone, gateway_id)
+            alarm_counts = alarm_queries.active_counts(conn, scope)
     except Exception as error:  # shown to the user and logged; the last good data stays on screen
         log.exception("overview refresh failed")
         return dash.no_update, dash.no_update, dbc.Alert(i18n.t("error.load", language, error=type(error).__name__),
                                                          color="danger")
     updated = i18n.t("refresh.updated", language, when=i18n.format_datetime(now, app.settings.zone, language))
     notice = overview_model.history_notice(app.background, language)
-    return overview_model.to_store(data, metric or "energy_kwh", now, cost), updated, notice
+    store = {**overview_model.to_store(data, metric or "energy_kwh", now, cost, bars),
+             "alarms": {"counts": alarm_counts, "account": account_id}}
+    return store, updated, notice
+
+
+@callback(Output(ids.OVERVIEW_ALARMS, "children"), Input(ids.OVERVIEW_STORE, "data"), prevent_initial_call=True)
+@inputs.untrusted  # renders the browser's store only
+def update_alarm_counts(store):
+    """Active alarms by severity, each a link to the Alarmes page filtered on it."""
+    alarms = store["alarms"]
+    return alarm_panel.overview_counts({s: int(n) for s, n in alarms["counts"].items()},
+                                       inputs.optional_id(alarms["account"], "account"), current_language())
 
 
 @callback(Output(ids.OVERVIEW_CARDS, "children"), Input(ids.OVERVIEW_STORE, "data"), prevent_initial_call=True)
@@ -121,7 +137,8 @@ def update_charts(store):
     unit = overview_model.UNITS.get(store["metric"], "")
     monthly = overview_model.series_from_store(store["monthly"], zone)
     daily = overview_model.series_from_store(store["daily"], zone)
-    return (figures.consumption_bars(monthly, zone, language, unit, "month"),
+    costs = month_cost.bar_costs(store.get("monthly_cost"), monthly["bucket"], language)
+    return (figures.consumption_bars(monthly, zone, language, unit, "month", costs),
             figures.consumption_bars(daily, zone, language, unit, "day"))
 
 

@@ -15,6 +15,7 @@ from tds_dash.background.database import command_database
 from tds_dash.background.runtime import prepare_database, start_background
 from tds_dash.commands import certificates as certificate_commands
 from tds_dash.commands import fleet as fleet_cli
+from tds_dash.commands import statements as statement_cli
 from tds_dash.db import create_db_engine, raw_dsn
 from tds_dash.migrate import ensure_rollup_timezone
 from tds_dash.settings import SettingsError, load_settings
@@ -58,9 +59,8 @@ def run() -> None:
         app.server.extensions["tds"].background = background
         url = f"http://{settings.host}:{settings.port}"
         click.echo(f"\nTDS Telemetry is running: {url}")
-        click.echo(f"MQTT broker: {background.broker_address()} (topic tds/{{account}}/{{gateway}}/telemetry)")
-        if background.broker is not None:  # the embedded one: a gateway needs the demo credential
-            click.echo(f"  publish as a gateway: {background.demo_mqtt_url()} (var/mqtt-credentials.json)")
+        for line in background.broker_lines():
+            click.echo(line)
         for entry in background.demo_credentials:
             scope = ", ".join(entry["accounts"]) or "all accounts"
             click.echo(f"  sign in as {entry['username']} / {entry['password']} ({entry['role']}, {scope})")
@@ -150,6 +150,7 @@ def create_user_command(username, is_admin, role, accounts, name, password) -> N
 cli.add_command(certificate_commands.certs)
 cli.add_command(certificate_commands.broker_config)
 fleet_cli.register(cli, command_database, _settings)  # tokens, gateways, devices (tds_dash/commands/fleet.py)
+statement_cli.register(cli, command_database, _settings)  # statements list|generate|export
 
 if __name__ == "__main__":
     cli()

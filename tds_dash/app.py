@@ -15,6 +15,7 @@ from tds_dash import i18n, inputs
 from tds_dash.api import alarms as api_alarms
 from tds_dash.api import certificates as api_certificates
 from tds_dash.api import health, metrics, resources
+from tds_dash.api import statements as api_statements
 from tds_dash.api import tariffs as api_tariffs
 from tds_dash.api import v1 as api_v1
 from tds_dash.api.limits import init_api_limits
@@ -22,6 +23,8 @@ from tds_dash.auth import routes as auth_routes
 from tds_dash.auth.guard import init_auth
 from tds_dash.auth.page_access import guard_pages
 from tds_dash.auth.session_key import session_secret
+from tds_dash.certificates.config import PkiConfig
+from tds_dash.certificates.gateway_changes import gateway_hook
 from tds_dash.context import (
     EXTENSION_KEY,
     THEME_COOKIE,
@@ -93,6 +96,8 @@ def _user_menu(language: str) -> list:
     return [
         dbc.NavItem(html.Span(f"{user.username} · {user.role}", className="navbar-text ms-3 me-2 small",
                               id="nav-user")),
+        dbc.NavItem(dbc.NavLink(i18n.t("nav.notifications", language), href="/notifications", id="nav-notifications",
+                                className="small")),
         dbc.NavItem(_sign_out_form("/logout", i18n.t("nav.logout", language), "nav-logout")),
         dbc.NavItem(_sign_out_form("/logout/everywhere", i18n.t("nav.logout_everywhere", language),
                                    "nav-logout-everywhere")),
@@ -183,13 +188,14 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     server.config["SECRET_KEY"] = session_secret(settings)
     server.extensions[EXTENSION_KEY] = AppServices(
         settings, engine or create_db_engine(settings.database_url),
-        health_engine=create_db_engine(settings.database_url, pool_size=1, max_overflow=1, pool_timeout=2))
+        health_engine=create_db_engine(settings.database_url, pool_size=1, max_overflow=1, pool_timeout=2),
+        gateway_hook=gateway_hook(PkiConfig.from_settings(settings)))
     init_auth(server, settings.https)
     guard_pages(app)  # after the sign-in guard: a signed-out request is a 401 first
     inputs.install(app)  # then wrong-typed callback inputs are a 400, never a 500
     # after the guard: limits key on the signed-in user; one budget for every /api/v1 blueprint
     init_api_limits(server, (api_v1.blueprint, resources.blueprint, api_alarms.blueprint, api_tariffs.blueprint,
-                             api_certificates.blueprint), settings)
+                             api_certificates.blueprint, api_statements.blueprint), settings)
     server.register_blueprint(auth_routes.blueprint)
     server.register_blueprint(health.blueprint)
     server.register_blueprint(present_routes.blueprint)
@@ -201,6 +207,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     server.register_blueprint(api_alarms.blueprint)
     server.register_blueprint(api_tariffs.blueprint)
     server.register_blueprint(api_certificates.blueprint)
+    server.register_blueprint(api_statements.blueprint)
     metrics.register(server, server.extensions[EXTENSION_KEY])
     _register_preference_routes(server)
     app.layout = _shell

@@ -21,6 +21,7 @@ class AppServices:
     engine: Engine
     background: Any = None  # tds_dash.background.runtime.Background once started; read by /api/health
     health_engine: Engine | None = None  # /api/health's own small pool: busy API requests cannot starve it
+    gateway_hook: Any = None  # tds_dash.certificates.gateway_changes.gateway_hook: the broker follows the fleet
 
 
 def services() -> AppServices:

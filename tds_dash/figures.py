@@ -32,13 +32,19 @@ def empty_figure(language: str) -> go.Figure:
     return figure
 
 
-def consumption_bars(frame: pd.DataFrame, zone: ZoneInfo, language: str, unit: str, granularity: str) -> go.Figure:
-    """Bars of consumption per bucket; the last (current, incomplete) bucket is highlighted."""
+def consumption_bars(frame: pd.DataFrame, zone: ZoneInfo, language: str, unit: str, granularity: str,
+                     costs: list[str] | None = None) -> go.Figure:
+    """Bars of consumption per bucket; the last (current, incomplete) bucket is highlighted.
+
+    `costs`: one formatted amount per bar (R$ 1.234,56), added to the hover when the view is priced.
+    """
     if frame.empty or frame["consumption"].isna().all():
         return empty_figure(language)
     label = i18n.format_month if granularity == "month" else i18n.format_day
     labels = [label(bucket.to_pydatetime(), zone, language) for bucket in frame["bucket"]]
     hover = [f"{text}: {i18n.format_number(value, language)} {unit}" for text, value in zip(labels, frame["consumption"])]
+    if costs is not None:
+        hover = [f"{text}<br>{i18n.t('cost.hover', language, cost=cost)}" for text, cost in zip(hover, costs)]
     colors = [BAR_COLOR] * (len(frame) - 1) + [CURRENT_COLOR]
     figure = go.Figure(go.Bar(x=labels, y=frame["consumption"], marker_color=colors, hovertext=hover,
                               hoverinfo="text", customdata=frame["bucket"].astype(str)))

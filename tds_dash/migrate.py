@@ -32,7 +32,8 @@ MIGRATION_LOCK_KEY = 7_301_001
 # Zone for sql/timescale/ migrations when the caller names none and the database records none yet.
 DEFAULT_TIMEZONE = "America/Sao_Paulo"
 # Hierarchy order: each continuous aggregate is refreshed after the one it reads.
-ROLLUP_VIEWS = ("consumption_hourly", "consumption_daily", "consumption_monthly")
+ROLLUP_VIEWS = ("consumption_hourly", "consumption_daily", "consumption_monthly", "fleet_hourly", "fleet_daily",
+                "fleet_monthly")
 DIRECTIVES = frozenset({"no-transaction", "parameters"})
 _NUMBERED = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 _DIRECTIVE = re.compile(r"^--\s*migrate:\s*(.*?)\s*$")

@@ -100,6 +100,8 @@ class Settings:
     public_url: str = "http://127.0.0.1:8050"  # base of the links in notifications
     webhook_allow_private: bool = False  # webhooks to loopback/private addresses (SSRF guard off)
     present_seconds: int = 15  # presentation mode (/present): seconds each slide stays before the next
+    demo_broker: str = "auto"  # embedded broker: mosquitto (mTLS) when installed, else amqtt; or forced
+    embedded_mqtt_tls_port: int = 8883  # the embedded Mosquitto's mTLS listener for gateways
 
     @property
     def embedded(self) -> bool:
@@ -192,6 +194,14 @@ def _smtp_url(raw: str | None) -> str | None:
     if parts.username and parts.scheme == "smtp" and "starttls=true" not in parts.query.lower():
         # A password must never cross the network in clear text.
         raise SettingsError("TDS_SMTP_URL has credentials: use smtps:// or add ?starttls=true")
+    return raw
+
+
+def _choice(env: dict, name: str, choices: tuple[str, ...]) -> str:
+    """One of `choices` (the first is the default)."""
+    raw = env.get(name, "").strip().lower() or choices[0]
+    if raw not in choices:
+        raise SettingsError(f"{name}={raw!r} must be one of {', '.join(choices)}")
     return raw
 
 
@@ -288,4 +298,6 @@ def load_settings(env: dict | None = None) -> Settings:
         public_url=env.get("TDS_PUBLIC_URL", "http://127.0.0.1:8050").rstrip("/"),
         webhook_allow_private=_bool(env, "TDS_WEBHOOK_ALLOW_PRIVATE", False),
         present_seconds=_int(env, "TDS_PRESENT_SECONDS", 15, 5, 600),
+        demo_broker=_choice(env, "TDS_DEMO_BROKER", ("auto", "mosquitto", "amqtt")),
+        embedded_mqtt_tls_port=_int(env, "TDS_EMBEDDED_MQTT_TLS_PORT", 8883, 1, 65535),
     )

@@ -173,12 +173,50 @@ def same(actual: tuple, expected: tuple) -> bool:
 
 
 def assert_rollups_match(db: Database, rows: list[Row], zone: str, serial: str) -> None:
-    """Every level, every bucket, every column equal to the reference (floats to 1e-9)."""
+    """Every level, every bucket, every column equal to the reference (floats to 1e-9); the gateway's
+    fleet rollups equal to the sum of its device rollups."""
     for view, unit in LEVELS.items():
         expected, actual = reference(rows, unit, zone), fetch(db, view, serial)
         assert sorted(actual) == sorted(expected), f"{view}: buckets differ"
         wrong = [(key, actual[key], want) for key, want in sorted(expected.items()) if not same(actual[key], want)]
         assert not wrong, f"{view}: {len(wrong)} buckets differ, first: {wrong[:3]}"
+    assert_fleet_matches(db, serial)
+
+
+FLEET_LEVELS = {"consumption_hourly": "fleet_hourly", "consumption_daily": "fleet_daily",
+                "consumption_monthly": "fleet_monthly"}
+
+
+def fleet_reference(device_rows: dict[tuple, tuple]) -> dict[tuple, tuple]:
+    """(metric, bucket) -> (consumption summed over devices, None when every device has None; count)."""
+    out: dict[tuple, list] = {}
+    for (_code, metric, bucket), values in device_rows.items():
+        consumption, count = values[0], values[1]
+        agg = out.setdefault((metric, bucket), [None, 0])
+        if consumption is not None:
+            agg[0] = (agg[0] or 0.0) + consumption
+        agg[1] += count
+    return {key: tuple(agg) for key, agg in out.items()}
+
+
+def fetch_fleet(db: Database, view: str, serial: str) -> dict[tuple, tuple]:
+    assert view in FLEET_LEVELS.values()  # a fixed name, never input
+    rows = db.query(
+        f"SELECT m.name, f.bucket, f.consumption, f.count, f.account_id = g.account_id FROM {view} f"
+        " JOIN gateways g ON g.id = f.gateway_id JOIN metrics m ON m.id = f.metric_id WHERE g.serial = %s",
+        (serial,))
+    assert all(row[4] for row in rows), f"{view}: a row carries another account than its gateway's"
+    return {(metric, bucket): (consumption, int(count)) for metric, bucket, consumption, count, _ in rows}
+
+
+def assert_fleet_matches(db: Database, serial: str) -> None:
+    """Each fleet level (sql/080, or sql/timescale/081) holds, per metric and bucket, the gateway's device
+    rows summed: same buckets, consumption to 1e-9 (None where every device has None), counts exact."""
+    for device_view, fleet_view in FLEET_LEVELS.items():
+        expected, actual = fleet_reference(fetch(db, device_view, serial)), fetch_fleet(db, fleet_view, serial)
+        assert sorted(actual) == sorted(expected), f"{fleet_view}: buckets differ"
+        wrong = [(key, actual[key], want) for key, want in sorted(expected.items()) if not same(actual[key], want)]
+        assert not wrong, f"{fleet_view}: {len(wrong)} buckets differ, first: {wrong[:3]}"
 
 
 def between(rows: list[Row], rng: random.Random, newest: datetime, count: int) -> list[Row]:

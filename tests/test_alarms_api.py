@@ -35,7 +35,7 @@ def test_alapi001_every_alarm_route_is_in_the_openapi_document(app):
               if rule.endpoint.startswith("api_alarms.") for method in rule.methods - {"HEAD", "OPTIONS"}}
     documented = {(path, method) for path, item in document["paths"].items() for method in item
                   if "alarm" in path or "notification" in path}
-    assert routes == documented and len(routes) == 12
+    assert routes == documented and len(routes) == 16
 
 
 def test_alapi002_viewers_read_their_accounts_operators_ack_and_clear(api, database):

@@ -36,3 +36,41 @@ def test_albr001_operator_acknowledges_an_offline_gateway_with_a_comment(dash_du
     dash_duo.wait_for_contains_text("#alarms-list", "Ativo, reconhecido")
     assert database.query("SELECT acked_by, ack_comment FROM alarms") == [("olga", "equipe a caminho")]
     assert dash_duo.get_logs() == []
+
+
+def test_albr002_overview_count_opens_filtered_alarms_then_gateway_card_acknowledges(dash_duo, app, database):
+    from tests.helpers import wait_until
+    from tests.test_certificates_page import _clicked
+
+    ensure_test_user(app.server.extensions["tds"].engine, "otto", "operator", ("acme",))
+    dash_duo.start_server(app, port=free_port(), sign_in_as="otto")
+    # The overview's first store is its heaviest read: on a loaded 2-core machine it took over 30 s.
+    dash_duo.wait_for_contains_text("#overview-alarms-major", "Maior: 1", timeout=90)
+    assert wait_until(lambda: _clicked(dash_duo, "#overview-alarms-major"), timeout=30)
+    dash_duo.wait_for_contains_text("#alarms-list", "GW-0101", timeout=30)
+    assert "/alarms?state=active&severity=major" in dash_duo.driver.current_url
+    dash_duo.driver.get(dash_duo.server_url + "/gateways/GW-0101")
+    dash_duo.wait_for_contains_text("#gateway-alarms-table-list", "Gateway offline", timeout=30)
+    assert wait_until(lambda: _clicked(dash_duo, "#gateway-alarms-table-list button.btn-outline-primary"), timeout=30)
+    dash_duo.wait_for_contains_text("#gateway-alarms-alert", "reconhecido", timeout=30)
+    dash_duo.wait_for_contains_text("#gateway-alarms-table-list", "Ativo, reconhecido", timeout=30)
+    assert database.query("SELECT acked_by FROM alarms") == [("otto",)]
+    assert dash_duo.get_logs() == []
+
+
+def test_albr003_a_viewer_chooses_the_hourly_digest_from_the_user_menu(dash_duo, app, database):
+    from tests.helpers import wait_until
+    from tests.test_certificates_page import _clicked
+
+    ensure_test_user(app.server.extensions["tds"].engine, "vera", "viewer", ("acme",))
+    dash_duo.start_server(app, port=free_port(), sign_in_as="vera")
+    assert wait_until(lambda: _clicked(dash_duo, "#nav-notifications"), timeout=30)
+    dash_duo.wait_for_element("#notif-email", timeout=30).send_keys("vera@acme.test")
+    assert wait_until(lambda: _clicked(dash_duo, "#notif-accounts input[value='warning']"), timeout=30)
+    assert wait_until(lambda: _clicked(dash_duo, "#notif-accounts .form-switch input"), timeout=30)
+    assert wait_until(lambda: _clicked(dash_duo, "#notif-save"), timeout=30)
+    dash_duo.wait_for_contains_text("#notif-alert", "Salvo.", timeout=30)
+    dash_duo.wait_for_contains_text("#notif-accounts", "sua escolha", timeout=30)
+    assert database.query("SELECT s.email, c.severities, c.digest FROM user_notification_settings s"
+                          " JOIN user_notification_choices c USING (user_id)") == [("vera@acme.test", ["warning"], True)]
+    assert dash_duo.get_logs() == []

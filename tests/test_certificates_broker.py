@@ -288,3 +288,32 @@ def test_crt012_changes_milliseconds_apart_all_reach_the_broker(tls, ingest):
         assert gateway.connected, gateway.detail
         _marker(tls, gateway, serial, FLEET[serial], float(value))
         stop_client(gateway)
+
+
+def test_crt013_spoofed_publishes_leave_the_victims_seq_gaps_untouched(tls, ingest):
+    """A's certificate publishing seq 100 on B's topics (same account, other account) between B's seq 1 and 2:
+    had one got through, B would count 98 missing messages."""
+    from tests.helpers import telemetry
+
+    ingest(database=tls.database, broker=tls.broker)
+    files = {serial: tls.issue(serial)[1] for serial in FLEET}
+    spoofer = tls.gateway(files["GW-A1"])
+    victims = {serial: tls.gateway(files[serial]) for serial in ("GW-A2", "GW-B1")}
+
+    def own(serial: str, seq: int, value: float) -> None:
+        body = telemetry([{"device": "MED-1", "metric": "energy_kwh", "value": value}], seq=seq)
+        publish_and_wait(victims[serial], f"tds/{FLEET[serial]}/{serial}/telemetry", body)
+        wait_until(lambda: tls.stored(value) == 1, timeout=10, message=f"{serial} seq {seq} stored")
+
+    for number, serial in enumerate(victims):
+        own(serial, 1, 1301.0 + number)
+    for serial in victims:
+        spoof = telemetry([{"device": "MED-1", "metric": "energy_kwh", "value": 1399.0}], seq=100)
+        publish_and_wait(spoofer, f"tds/{FLEET[serial]}/{serial}/telemetry", spoof)
+    for number, serial in enumerate(victims):
+        own(serial, 2, 1311.0 + number)
+    assert tls.stored(1399.0) == 0
+    rows = tls.database.query("SELECT serial, seq_gaps, last_seq FROM gateways WHERE serial = ANY(%s)", (list(victims),))
+    assert {serial: (gaps, last) for serial, gaps, last in rows} == {"GW-A2": (0, 2), "GW-B1": (0, 2)}, rows
+    for client in (spoofer, *victims.values()):
+        stop_client(client)

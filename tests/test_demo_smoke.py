@@ -38,6 +38,7 @@ def _health(port: int) -> tuple[int, dict] | None:
 def _start(data_dir: Path, port: int, mqtt_port: int, backfill_days: int = 3) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "MQTT_URL"}}
     env.update(TDS_DATA_DIR=str(data_dir), PORT=str(port), TDS_EMBEDDED_MQTT_PORT=str(mqtt_port),
+               TDS_EMBEDDED_MQTT_TLS_PORT=str(_free_port()),
                TDS_BACKFILL_DAYS=str(backfill_days), TDS_DEMO_INTERVAL_SECONDS="1", PYTHONUNBUFFERED="1")
     return subprocess.Popen([sys.executable, "-m", "tds_dash", "run"], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -92,6 +93,7 @@ def test_demo001_embedded_demo_starts_ingests_and_stops_cleanly(tmp_path):
     output = _stop(process)
     assert f"http://127.0.0.1:{port}" in output
     assert f"mqtt://127.0.0.1:{mqtt_port}" in output
+    assert "Mosquitto with mTLS" in output and "mosquitto_pub" in output  # Debian's mosquitto is installed here
     assert "first start" in output and "stopped" in output
     assert not _postgres_running(data_dir / "postgres")
 

@@ -785,3 +785,72 @@ def test_pay085_rfc3339_offsets_convert_to_utc(local, offset_minutes, nanos):
     parsed = parse_timestamp(text, "ts")
     assert parsed == local.replace(tzinfo=zone)
     assert parsed.tzinfo is UTC
+
+
+# ------------------------------------------------------------- the fast path agrees with the reference
+
+def _outcome(parse_fast: bool, raw: bytes, topic: str = TOPIC) -> tuple:
+    """What a parse returns, comparable: the message, or the rejection's reason and detail."""
+    try:
+        return ("stored", parse_message(topic, raw, now=NOW, fast=parse_fast))
+    except Rejection as rejection:
+        return ("rejected", rejection.reason, rejection.detail)
+
+
+def _decoded(decode, raw: bytes) -> tuple:
+    try:
+        return ("decoded", repr(decode(raw)))  # repr: NaN equals itself
+    except Rejection as rejection:
+        return ("rejected", rejection.reason, rejection.detail)
+
+
+def _agree(raw: bytes) -> None:
+    assert _decoded(decode_json, raw) == _decoded(payload.decode_json_strict, raw)
+    assert _outcome(True, raw) == _outcome(False, raw)
+
+
+TRICKY = [
+    b'{"v":1,"v" :1,"ts":"2026-11-27T12:00:00Z","readings":[{"device":"A","metric":"m","value":1}]}',
+    b'{"v":1,"ts":"2026-11-27T12:00:00Z","readings":[{"device":"A","metric":"m","value":1,"value":2}]}',
+    b'{"v":1,"ts":"2026-11-27T12:00:00Z","readings":[{"device":":A","metric":"m","value":1,"value" :2}]}',
+    b'{"v":1,"ts":"2026-11-27T12:00:00Z","readings":[{"device":"A","metric":"m","value":1}],"readings":[]}',
+    b'{"v":1,"ts":"2026-11-27T12:00:00Z","x":{"a":1,"a":2},"readings":[{"device":"A","metric":"m","value":1}]}',
+    b'{"v":1,"ts":"2026-11-27T12:00:00Z","readings":["ab",{"device":"A","metric":"m","value":1}],"v":1}',
+    b'{"v":1,"ts":"2026-11-27T12:00:00Z","readings":[{"device":"A\\u003a","metric":"m","value":1}]}',
+    b'{"v":1,"ts":"2026-11-27T12:00:00Z","readings":[{"device":"A\\":","metric":"m","value":1,"metric":"n"}]}',
+    b'{"v":1,"ts":"2026-11-27T12:00:00Z","readings":[{"device":"A\\u0022:","metric":"m","value":1}]}',
+    b'{"v":1,"ts":"2026-11-27T12:00:00Z","readings":[{"device":"A","metric":"m","value":1e400}]}',
+    b'{"v":1,"ts":"2026-11-27T12:00:00Z","readings":[{"device":"A","metric":"m","value":NaN}]}',
+    b'{"v":1,"ts":"2026-11-27T12:00:00Z","readings":[{"device":"A","metric":"m","value":' + b"9" * 4400 + b"}]}",
+    b'{"v":1,"ts":"2026-11-27T12:00:00Z","readings":[{"device":"A","metric":"m","value":1000000000000001}]}',
+    b'{"v":1,"ts":"2026-11-27T12:00:00.1234567891Z","readings":[{"device":"A","metric":"m","value":true}]}',
+    b'{"v":1,"ts":"2026-11-27T11:00:00-01:00","readings":[{"device":"A","metric":"m","value":1,"ts":"2026-11-27t12:00:00z"}]}',
+    b'{"v":1,"ts":"2026-11-27T12:00:00Z","readings":[' + b"[" * 700 + b"]" * 700 + b"]}",
+    b'{"v":1,"ts":"2026-11-27T12:00:00Z","readings":[{"device":"A","metric":"m","value":' + b"[" * 600 + b"]" * 600 + b"}]}",
+    b'\t{ "v" : 1 ,\n"ts"\r: "2026-11-27T12:00:00Z", "readings" : [ { "device" : "A" , "metric":"m","value":2 } ] }\n',
+]
+
+
+@pytest.mark.parametrize("raw", TRICKY)
+def test_pay086_fast_path_agrees_with_the_reference_on_tricky_documents(raw):
+    _agree(raw)
+    _agree(raw)  # a second time: names and topics are now remembered
+
+
+def test_pay087_fast_path_takes_the_usual_message_and_refuses_duplicates():
+    usual = encode(body(readings=[good(device=f"MED-{i}") for i in range(10)]))
+    assert payload._decode_common_shape(usual) == json.loads(usual)
+    assert payload._decode_common_shape(TRICKY[0]) is None and payload._decode_common_shape(TRICKY[1]) is None
+    assert rejected(TRICKY[0]).reason == "invalid_json" and "duplicate key" in rejected(TRICKY[1]).detail
+
+
+@FUZZ
+@given(bodies)
+def test_pay088_fuzz_fast_path_agrees_on_structures(doc):
+    _agree(encode(doc))
+
+
+@FUZZ
+@given(st.text(alphabet=st.sampled_from('{}[]",: \t0123456789.eE+-tfnulrsaNIiy vdmtsq\\'), max_size=200))
+def test_pay089_fuzz_fast_path_agrees_on_json_like_text(text):
+    _agree(text.encode())

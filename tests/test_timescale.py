@@ -64,7 +64,10 @@ def test_tsdb001_migrations_make_hypertable_caggs_and_policies(timescale_databas
         " ORDER BY ca.user_view_name")
     assert aggregates == [("consumption_daily", False, "consumption_hourly"),
                           ("consumption_hourly", False, None),
-                          ("consumption_monthly", False, "consumption_daily")]
+                          ("consumption_monthly", False, "consumption_daily"),
+                          ("fleet_daily", False, "fleet_hourly"),  # sql/timescale/081 (issue 16)
+                          ("fleet_hourly", False, None),
+                          ("fleet_monthly", False, "fleet_daily")]
 
     # Same column names and types as plain PostgreSQL's tables, in the same order.
     columns_sql = ("SELECT table_name, column_name, data_type FROM information_schema.columns"
@@ -80,7 +83,13 @@ def test_tsdb001_migrations_make_hypertable_caggs_and_policies(timescale_databas
     assert jobs == [("policy_compression", "readings", None, None, "7 days", None),
                     ("policy_refresh_continuous_aggregate", "consumption_daily", None, "01:00:00", None, None),
                     ("policy_refresh_continuous_aggregate", "consumption_hourly", None, "01:00:00", None, None),
-                    ("policy_refresh_continuous_aggregate", "consumption_monthly", None, "01:00:00", None, None)]
+                    ("policy_refresh_continuous_aggregate", "consumption_monthly", None, "01:00:00", None, None),
+                    ("policy_refresh_continuous_aggregate", "fleet_daily", None, "01:00:00", None, None),
+                    ("policy_refresh_continuous_aggregate", "fleet_hourly", None, "01:00:00", None, None),
+                    ("policy_refresh_continuous_aggregate", "fleet_monthly", None, "01:00:00", None, None)]
+    # Fleet rollups: same columns and types as plain PostgreSQL's tables (sql/080).
+    fleet_sql = columns_sql.replace("consumption\\_%", "fleet\\_%")
+    assert timescale_database.query(fleet_sql) == database.query(fleet_sql) != []
     # The writer's function is the Timescale one: consumption only, no rollup tables to merge into.
     assert "tds_merge_appended" not in timescale_database.scalar(
         "SELECT prosrc FROM pg_proc WHERE proname = 'tds_refresh_rollups'")

@@ -101,6 +101,9 @@ def test_tsdb022_bad_zone_or_policy_is_refused_and_changes_nothing(timescale_dat
         with pytest.raises(psycopg.errors.InvalidParameterValue, match="at least 1 day"):
             conn.execute("SELECT tds_timescale_policies(0, NULL)")
     assert timescale_database.scalar("SELECT timezone FROM rollup_settings") == SAO_PAULO
-    assert timescale_database.scalar("SELECT count(*) FROM timescaledb_information.continuous_aggregates") == 3
+    # 3 device rollups + 3 fleet rollups (sql/timescale/081, issue 16), none recreated in another zone.
+    assert timescale_database.scalar("SELECT count(*) FROM timescaledb_information.continuous_aggregates") == 6
+    assert "Sao_Paulo" in timescale_database.scalar(
+        "SELECT view_definition FROM timescaledb_information.continuous_aggregates WHERE view_name = 'fleet_daily'")
     assert "Sao_Paulo" in timescale_database.scalar(
         "SELECT view_definition FROM timescaledb_information.continuous_aggregates WHERE view_name = 'consumption_daily'")

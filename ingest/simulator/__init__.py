@@ -15,7 +15,8 @@ from ingest.simulator.fleet import (
 )
 from ingest.simulator.history import backfill, backfill_instants
 from ingest.simulator.provision import latest_reading_time, provision_fleet
-from ingest.simulator.publisher import LivePublisher
+from ingest.simulator.publisher import LivePublisher, TlsFiles
 
 __all__ = ["DEVICE_KINDS", "EPOCH", "LivePublisher", "SimDevice", "SimGateway", "backfill", "backfill_instants",
-           "build_fleet", "build_payload", "latest_reading_time", "provision_fleet", "reading_value", "readings_at"]
+           "build_fleet", "build_payload", "latest_reading_time", "provision_fleet", "reading_value", "readings_at",
+           "TlsFiles"]

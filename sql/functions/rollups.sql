@@ -122,6 +122,63 @@ BEGIN
 END
 $fn$;
 
+-- Fleet rollups (sql/080): every bucket of a touched (gateway, metric) at or after the earliest instant
+-- merged for it is recomputed from its devices' rows, level by level, so each fleet row is exactly the
+-- sum of the device rows below it whatever the arrival order. Live streaming touches one bucket per
+-- level: the gateway's ~10 device rows each. Gateways are locked in id order after the device locks,
+-- so two writers merging devices of one gateway (TDS_ROLLUP_DEFERRED=false, several slots) recompute
+-- its rows one after the other, each seeing the other's committed device rows.
+CREATE OR REPLACE FUNCTION tds_refresh_fleet_rollups(p_device bigint[], p_metric smallint[], p_from timestamptz[],
+                                                     p_tz text)
+RETURNS void LANGUAGE plpgsql AS $fn$
+DECLARE
+    keys record;
+    level record;
+BEGIN
+    SELECT array_agg(gateway_id ORDER BY gateway_id, metric_id) AS g, array_agg(metric_id ORDER BY gateway_id, metric_id) AS m,
+           array_agg(from_ts ORDER BY gateway_id, metric_id) AS f INTO keys
+    FROM (SELECT d.gateway_id, u.m AS metric_id, min(u.f) AS from_ts
+          FROM unnest(p_device, p_metric, p_from) AS u(d, m, f) JOIN devices d ON d.id = u.d GROUP BY 1, 2) s;
+    IF keys.g IS NULL THEN
+        RETURN;
+    END IF;
+    PERFORM pg_advisory_xact_lock(7301003, (g % 2147483647)::integer)
+    FROM (SELECT DISTINCT g FROM unnest(keys.g) AS g ORDER BY g) s;
+    FOR level IN SELECT * FROM (VALUES ('hour', 'hourly'), ('day', 'daily'), ('month', 'monthly')) AS v(unit, name) LOOP
+        EXECUTE format($q$
+            INSERT INTO %1$I AS t (gateway_id, metric_id, bucket, account_id, consumption, count)
+            SELECT k.gateway_id, c.metric_id, c.bucket, max(c.account_id), sum(c.consumption), sum(c.count)
+            FROM unnest($1, $2, $3) AS k(gateway_id, metric_id, from_ts)
+            JOIN devices d ON d.gateway_id = k.gateway_id
+            JOIN %2$I c ON c.device_id = d.id AND c.metric_id = k.metric_id
+                       AND c.bucket >= date_trunc($4, k.from_ts, $5)
+            GROUP BY 1, 2, 3
+            ON CONFLICT (gateway_id, metric_id, bucket) DO UPDATE SET
+                account_id = EXCLUDED.account_id, consumption = EXCLUDED.consumption, count = EXCLUDED.count
+        $q$, 'fleet_' || level.name, 'consumption_' || level.name)
+        USING keys.g, keys.m, keys.f, level.unit, p_tz;
+    END LOOP;
+END
+$fn$;
+
+-- A gateway's fleet rows rebuilt from its devices' rows (after a device's readings and rollups were
+-- purged: buckets only that device had must go, so this deletes and recomputes rather than upserting).
+CREATE OR REPLACE FUNCTION tds_rebuild_fleet_gateway(p_gateway bigint) RETURNS void LANGUAGE plpgsql AS $fn$
+DECLARE
+    level text;
+BEGIN
+    PERFORM pg_advisory_xact_lock(7301003, (p_gateway % 2147483647)::integer);
+    FOREACH level IN ARRAY ARRAY['hourly', 'daily', 'monthly'] LOOP
+        EXECUTE format('DELETE FROM %I WHERE gateway_id = $1', 'fleet_' || level) USING p_gateway;
+        EXECUTE format(
+            'INSERT INTO %I (gateway_id, metric_id, bucket, account_id, consumption, count)'
+            ' SELECT d.gateway_id, c.metric_id, c.bucket, max(c.account_id), sum(c.consumption), sum(c.count)'
+            ' FROM devices d JOIN %I c ON c.device_id = d.id WHERE d.gateway_id = $1 GROUP BY 1, 2, 3',
+            'fleet_' || level, 'consumption_' || level) USING p_gateway;
+    END LOOP;
+END
+$fn$;
+
 CREATE OR REPLACE FUNCTION tds_refresh_rollups(p_device bigint[], p_metric smallint[], p_from timestamptz[], p_tz text)
 RETURNS void LANGUAGE plpgsql AS $fn$
 DECLARE
@@ -162,6 +219,9 @@ BEGIN
         PERFORM tds_roll_up('consumption_hourly', 'consumption_daily', 'day', keys.ld, keys.lm, keys.lf, p_tz);
         PERFORM tds_roll_up('consumption_daily', 'consumption_monthly', 'month', keys.ld, keys.lm, keys.lf, p_tz);
     END IF;
+    PERFORM tds_refresh_fleet_rollups(coalesce(keys.ad, '{}') || coalesce(keys.ld, '{}'),
+                                      coalesce(keys.am, '{}') || coalesce(keys.lm, '{}'),
+                                      coalesce(keys.af, '{}') || coalesce(keys.lf, '{}'), p_tz);
 END
 $fn$;
 
@@ -171,7 +231,7 @@ DECLARE
     keys record;
 BEGIN
     PERFORM now() AT TIME ZONE p_tz;  -- an unknown zone fails here, before anything is dropped
-    TRUNCATE consumption_hourly, consumption_daily, consumption_monthly;
+    TRUNCATE consumption_hourly, consumption_daily, consumption_monthly, fleet_hourly, fleet_daily, fleet_monthly;
     SELECT array_agg(device_id) AS d, array_agg(metric_id) AS m, array_agg(first_ts) AS f INTO keys
     FROM (SELECT device_id, metric_id, min(ts) AS first_ts FROM readings GROUP BY 1, 2) s;
     IF keys.d IS NOT NULL THEN

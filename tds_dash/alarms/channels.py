@@ -11,10 +11,18 @@ LANGUAGES = ("pt-BR", "en")
 _EMAIL = re.compile(r"^[^@\s,;<>]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$")
 
 
+def email_address(value: object, field: str = "email") -> str:
+    """One e-mail address (no list, no display name), stripped; a RuleError naming `field` otherwise."""
+    text = str(value or "").strip()
+    if not _EMAIL.match(text):
+        raise RuleError(field, "must be one e-mail address")
+    return text
+
+
 def _target(kind: str, target: object) -> str:
     text = str(target or "").strip()
-    if kind == "email" and not _EMAIL.match(text):
-        raise RuleError("target", "must be one e-mail address")
+    if kind == "email":
+        return email_address(text, "target")
     if kind == "webhook":
         parts = urlsplit(text)
         if parts.scheme not in ("http", "https") or not parts.hostname or len(text) > 2000:

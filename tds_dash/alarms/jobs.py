@@ -7,12 +7,13 @@ from datetime import datetime, timedelta
 from apscheduler.schedulers.base import BaseScheduler
 from sqlalchemy.engine import Engine
 
-from tds_dash.alarms import evaluation, reminders, sender
+from tds_dash.alarms import digest, evaluation, reminders, sender
 from tds_dash.settings import Settings
 
 SLOW_SECONDS = 60  # consumption rules read rollups that change by the hour: once a minute is plenty
 SEND_SECONDS = 2
 REMIND_SECONDS = 60
+DIGEST_SECONDS = 60  # a digest leaves within a minute of the top of the hour
 
 
 def mailer_for(settings: Settings) -> sender.Mailer:
@@ -32,5 +33,7 @@ def add_alarm_jobs(scheduler: BaseScheduler, engine: Engine, settings: Settings,
                       "interval", seconds=SLOW_SECONDS, id="alarms-slow")
     scheduler.add_job(lambda: sender.send_due(engine, mailer, clock()), "interval", seconds=SEND_SECONDS,
                       id="notifications-send")
+    scheduler.add_job(lambda: digest.build_due(engine, clock()), "interval", seconds=DIGEST_SECONDS,
+                      id="notifications-digest")
     scheduler.add_job(lambda: reminders.renotify_due(engine, clock(), settings.alarm_renotify_hours), "interval",
                       seconds=REMIND_SECONDS, id="alarms-renotify")

@@ -7,6 +7,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from tds_dash.alarms import recipients
+
 _PAYLOAD = sa.text(
     "SELECT a.id, a.kind, a.severity, a.subject, a.started_at, a.raised_at, a.last_at, a.count, a.suppressed,"
     " a.value, a.threshold, a.detail, a.acked_at, a.acked_by, a.ack_comment, a.cleared_at, a.cleared_by,"
@@ -36,11 +38,12 @@ def alarm_payload(conn: Connection, alarm_id: int, event: str, now: datetime) ->
 
 
 def enqueue(conn: Connection, alarm_id: int, event: str, now: datetime, event_key: str | None = None) -> int:
-    """Queue one notification per interested channel for this change; returns how many were queued."""
+    """Queue one notification per interested channel and person for this change; returns how many were queued."""
     payload = alarm_payload(conn, alarm_id, event, now)
     queued = conn.execute(_ENQUEUE, {"alarm_id": alarm_id, "event": event, "event_key": event_key or event,
                                      "payload": json.dumps(payload), "now": now,
                                      "account_id": payload["account_id"], "severity": payload["severity"]}).rowcount
+    queued += recipients.enqueue_people(conn, alarm_id, event, event_key or event, payload, now)
     conn.execute(_NOTIFIED, {"alarm_id": alarm_id, "now": now})
     return queued
 

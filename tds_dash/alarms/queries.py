@@ -28,6 +28,10 @@ _ALARMS = sa.text(
     + " AND (CAST(:account_id AS bigint) IS NULL OR a.account_id = :account_id)"
     " AND (CAST(:alarm_id AS bigint) IS NULL OR a.id = :alarm_id)"
     " AND (CAST(:rule_id AS bigint) IS NULL OR a.rule_id = :rule_id)"
+    " AND (CAST(:device_id AS bigint) IS NULL OR a.device_id = :device_id)"
+    # A gateway's alarms and its devices' (a per-device consumption alarm names only the device).
+    " AND (CAST(:gateway AS text) IS NULL OR EXISTS (SELECT 1 FROM gateways gs WHERE gs.serial = :gateway"
+    "   AND gs.id = coalesce(a.gateway_id, d.gateway_id)))"
     " AND a.severity = ANY(:severities) AND a.raised_at < :end AND coalesce(a.cleared_at, :end) >= :start"
     " AND ((CASE WHEN a.cleared_at IS NULL THEN 'active' ELSE 'cleared' END)"
     "   || (CASE WHEN a.acked_at IS NULL THEN '_unack' ELSE '_ack' END)) = ANY(:states)"
@@ -40,9 +44,14 @@ _COUNTS = sa.text("SELECT severity, count(*) FROM alarms a WHERE cleared_at IS N
 
 def list_alarms(conn: Connection, scope: Scope, *, states: list[str], severities: list[str], start: datetime,
                 end: datetime, account_id: int | None = None, rule_id: int | None = None,
-                alarm_id: int | None = None, limit: int = 200) -> list[dict]:
-    """Alarms overlapping [start, end) in scope; active first, then by severity, newest first."""
+                alarm_id: int | None = None, limit: int = 200, gateway: str | None = None,
+                device_id: int | None = None) -> list[dict]:
+    """Alarms overlapping [start, end) in scope; active first, then by severity, newest first.
+
+    gateway (a serial) narrows to that gateway's and its devices' alarms, device_id to one device's.
+    """
     params = {**scope.params(), "account_id": account_id, "rule_id": rule_id, "alarm_id": alarm_id,
+              "gateway": gateway, "device_id": device_id,
               "states": states, "severities": severities, "start": start, "end": end,
               "limit": max(1, min(limit, 1000))}
     return [dict(row) for row in conn.execute(_ALARMS, params).mappings()]

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from tds_dash.alarms import messages, transports
+from tds_dash.alarms.recipients import MAY_READ
 from tds_dash.db import session_scope
 
 log = logging.getLogger(__name__)
@@ -37,10 +38,17 @@ class Mailer:
     allow_private_webhooks: bool = False  # TDS_WEBHOOK_ALLOW_PRIVATE: receivers on this machine or the LAN
 
 
+# A row goes to a channel or to a person (user_id: their address and language, and only while they may
+# still read the alarm's account; a digest's items were checked when it was built).
 _CLAIM = sa.text(
-    "SELECT o.id, o.payload, o.attempts, c.type, c.target, c.secret, c.language FROM notification_outbox o"
-    " JOIN notification_channels c ON c.id = o.channel_id WHERE o.sent_at IS NULL AND o.failed_at IS NULL"
-    " AND o.next_attempt_at <= :now ORDER BY o.next_attempt_at, o.id LIMIT 1 FOR UPDATE OF o SKIP LOCKED"
+    "SELECT o.id, o.payload, o.attempts, o.event, coalesce(c.type, 'email') AS type,"
+    " coalesce(c.target, s.email) AS target, c.secret, coalesce(c.language, s.language) AS language,"
+    " (o.user_id IS NULL OR o.alarm_id IS NULL OR EXISTS (SELECT 1 FROM users u JOIN alarms a ON a.id = o.alarm_id"
+    "   WHERE u.id = o.user_id AND " + MAY_READ.format(account="a.account_id") + ")) AS may_read"
+    " FROM notification_outbox o LEFT JOIN notification_channels c ON c.id = o.channel_id"
+    " LEFT JOIN user_notification_settings s ON s.user_id = o.user_id WHERE o.sent_at IS NULL"
+    " AND o.failed_at IS NULL AND o.next_attempt_at <= :now ORDER BY o.next_attempt_at, o.id LIMIT 1"
+    " FOR UPDATE OF o SKIP LOCKED"
 )
 _SENT = sa.text("UPDATE notification_outbox SET sent_at = :now, attempts = attempts + 1, last_error = NULL"
                 " WHERE id = :id")
@@ -48,6 +56,8 @@ _FAILED = sa.text(
     "UPDATE notification_outbox SET attempts = attempts + 1, last_error = :error, next_attempt_at = :next,"
     " failed_at = CASE WHEN attempts + 1 >= :max THEN :now END WHERE id = :id"
 )
+_GIVE_UP = sa.text("UPDATE notification_outbox SET attempts = attempts + 1, last_error = :error, failed_at = :now"
+                   " WHERE id = :id")
 _LOG = sa.text("INSERT INTO notification_deliveries (outbox_id, at, ok, detail) VALUES (:id, :now, :ok, :detail)")
 
 
@@ -60,7 +70,10 @@ def deliver(row, mailer: Mailer) -> str:
     """Send one outbox row through its channel; raises DeliveryError when not accepted."""
     payload = row.payload if isinstance(row.payload, dict) else json.loads(row.payload)
     if row.type == "email":
-        subject, body = messages.render_email(payload, row.language, mailer.zone, mailer.public_url)
+        if not row.target:
+            raise transports.DeliveryError("the recipient has no e-mail address any more")
+        render = messages.render_digest if row.event == "digest" else messages.render_email
+        subject, body = render(payload, row.language, mailer.zone, mailer.public_url)
         return transports.send_email(mailer.smtp_url, mailer.smtp_from, row.target, subject, body)
     body = messages.render_webhook(payload, row.language, mailer.zone, mailer.public_url)
     return transports.post_webhook(row.target, row.secret, body, mailer.allow_private_webhooks)
@@ -71,6 +84,11 @@ def _send_one(conn: Connection, mailer: Mailer, now: datetime) -> bool | None:
     row = conn.execute(_CLAIM, {"now": now}).first()
     if row is None:
         return None
+    if not row.may_read:  # the user lost the account (or was disabled) since: never retried, never sent
+        detail = "refused: the recipient may no longer read this account"
+        conn.execute(_GIVE_UP, {"id": row.id, "error": detail, "now": now})
+        conn.execute(_LOG, {"id": row.id, "now": now, "ok": False, "detail": detail})
+        return False
     try:
         detail, ok = deliver(row, mailer), True
     except transports.DeliveryError as error:

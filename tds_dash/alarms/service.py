@@ -31,14 +31,14 @@ class Conflict(RuntimeError):
     """Someone else saved this row since it was read."""
 
 
-def _audit(conn: Connection, action: str, entity: str, entity_id, account_id, before=None, after=None) -> None:
+def audit(conn: Connection, action: str, entity: str, entity_id, account_id, before=None, after=None) -> None:
     user = current_user()
     address = flask.request.remote_addr if flask.has_request_context() else None
     record_audit(conn, user.id if user else None, user.username if user else "system", action, entity, entity_id,
                  account_id, before, after, address)
 
 
-def _writable_account(account_id: int | None) -> None:
+def writable_account(account_id: int | None) -> None:
     """Operators write only in their own accounts; system rows (no account) are admins' only."""
     require_role(*MANAGER_ROLES)
     scope = current_scope()
@@ -61,11 +61,13 @@ def alarm_filters(state: str | None, severity: str | None) -> tuple[list[str], l
 
 def list_alarms(states: list[str], severities: list[str], start: datetime, end: datetime,
                 account_id: int | None = None, rule_id: int | None = None, limit: int = 200,
-                alarm_id: int | None = None) -> list[dict]:
+                alarm_id: int | None = None, gateway: str | None = None,
+                device_id: int | None = None) -> list[dict]:
     """Alarms in the caller's scope overlapping [start, end), filtered (see alarm_filters)."""
     with session_scope(services().engine) as conn:
         return queries.list_alarms(conn, current_scope(), states=states, severities=severities, start=start,
-                                   end=end, account_id=account_id, rule_id=rule_id, limit=limit, alarm_id=alarm_id)
+                                   end=end, account_id=account_id, rule_id=rule_id, limit=limit, alarm_id=alarm_id,
+                                   gateway=gateway, device_id=device_id)
 
 
 def active_counts() -> dict[str, int]:
@@ -86,12 +88,12 @@ def _alarm_action(alarm_id: int, comment: str | None, action: str) -> dict:
         found = queries.alarm_account(conn, current_scope(), alarm_id)
         if found is None:
             raise NotFound(f"alarm {alarm_id} not found")
-        _writable_account(found[1])
+        writable_account(found[1])
         now = datetime.now(timezone.utc)
         step = lifecycle.acknowledge if action == "acknowledge" else lifecycle.clear_alarm
         changed = step(conn, alarm_id, now, user.username, (comment or "").strip()[:1000] or None)
         if changed:
-            _audit(conn, action, "alarm", alarm_id, found[1], after={"comment": comment})
+            audit(conn, action, "alarm", alarm_id, found[1], after={"comment": comment})
         row = queries.get_alarm(conn, current_scope(), alarm_id)
     return {**row, "changed": changed}
 
@@ -119,12 +121,12 @@ def create_rule(body: dict) -> dict:
     account_id = optional_id(body.get("account_id"), "account_id")
     if (rule["kind"] == "ingest_stalled") != (account_id is None):
         raise RuleError("account_id", "is required (and must be empty for ingest_stalled)")
-    _writable_account(account_id)
+    writable_account(account_id)
     with session_scope(services().engine) as conn:
         if not queries.subject_in_account(conn, account_id, rule["gateway_id"], rule["device_id"]):
             raise RuleError("device_id" if rule["device_id"] else "gateway_id", "not in this account")
         rule_id = queries.insert_rule(conn, account_id, rule)
-        _audit(conn, "create", "alarm_rule", rule_id, account_id, after=rule)
+        audit(conn, "create", "alarm_rule", rule_id, account_id, after=rule)
         return _rule_row(conn, rule_id)
 
 
@@ -132,13 +134,13 @@ def update_rule(rule_id: int, body: dict) -> dict:
     """Edit parameters (partial body); `version` in the body guards against overwriting another's save."""
     with session_scope(services().engine) as conn:
         before = _rule_row(conn, rule_id)
-        _writable_account(before["account_id"])
+        writable_account(before["account_id"])
         rule = validate_rule({k: v for k, v in body.items() if k not in ("version", "account_id")}, existing=before)
         if not queries.subject_in_account(conn, before["account_id"], rule["gateway_id"], rule["device_id"]):
             raise RuleError("device_id" if rule["device_id"] else "gateway_id", "not in this account")
         if not queries.update_rule(conn, rule_id, rule, body.get("version")):
             raise Conflict("someone else changed this rule; reload it")
-        _audit(conn, "update", "alarm_rule", rule_id, before["account_id"], before=before, after=rule)
+        audit(conn, "update", "alarm_rule", rule_id, before["account_id"], before=before, after=rule)
         return _rule_row(conn, rule_id)
 
 
@@ -146,11 +148,11 @@ def delete_rule(rule_id: int) -> None:
     """Delete a rule and its alarms' history (the audit log keeps the rule)."""
     with session_scope(services().engine) as conn:
         before = _rule_row(conn, rule_id)
-        _writable_account(before["account_id"])
+        writable_account(before["account_id"])
         if before["builtin"]:  # it would be re-created at the next evaluation
             raise Conflict("a built-in rule cannot be deleted; disable it instead")
         queries.delete_rule(conn, rule_id)
-        _audit(conn, "delete", "alarm_rule", rule_id, before["account_id"], before=before)
+        audit(conn, "delete", "alarm_rule", rule_id, before["account_id"], before=before)
 
 
 def list_rules() -> list[dict]:
@@ -176,13 +178,13 @@ def create_channel(body: dict) -> dict:
     """A channel; a webhook without a secret gets a random one, returned this once (like API tokens)."""
     channel = validate_channel(body)
     account_id = optional_id(body.get("account_id"), "account_id")
-    _writable_account(account_id)
+    writable_account(account_id)
     generated = channel["type"] == "webhook" and not channel["secret"]
     if generated:
         channel["secret"] = secrets.token_hex(32)
     with session_scope(services().engine) as conn:
         channel_id = queries.insert_channel(conn, account_id, channel)
-        _audit(conn, "create", "notification_channel", channel_id, account_id,
+        audit(conn, "create", "notification_channel", channel_id, account_id,
                after={**channel, "secret": "***" if channel["secret"] else None})
         row = _channel_row(conn, channel_id)
     return {**row, "secret": channel["secret"]} if generated else row
@@ -192,10 +194,10 @@ def update_channel(channel_id: int, body: dict) -> dict:
     """Edit a channel (partial body); the type and account stay."""
     with session_scope(services().engine) as conn:
         before = _channel_row(conn, channel_id)
-        _writable_account(before["account_id"])
+        writable_account(before["account_id"])
         channel = validate_channel({k: v for k, v in body.items() if k != "account_id"}, existing=before)
         queries.update_channel(conn, channel_id, channel)
-        _audit(conn, "update", "notification_channel", channel_id, before["account_id"], before=before,
+        audit(conn, "update", "notification_channel", channel_id, before["account_id"], before=before,
                after={**channel, "secret": "***" if channel["secret"] else None})
         return _channel_row(conn, channel_id)
 
@@ -204,16 +206,16 @@ def delete_channel(channel_id: int) -> None:
     """Delete a channel; its queued notifications go with it."""
     with session_scope(services().engine) as conn:
         before = _channel_row(conn, channel_id)
-        _writable_account(before["account_id"])
+        writable_account(before["account_id"])
         queries.delete_channel(conn, channel_id)
-        _audit(conn, "delete", "notification_channel", channel_id, before["account_id"], before=before)
+        audit(conn, "delete", "notification_channel", channel_id, before["account_id"], before=before)
 
 
 def test_channel(channel_id: int) -> int:
     """Queue a test message; the sender job delivers it like any other (returns the outbox id)."""
     with session_scope(services().engine) as conn:
         before = _channel_row(conn, channel_id)
-        _writable_account(before["account_id"])
+        writable_account(before["account_id"])
         outbox_id = outbox.enqueue_test(conn, channel_id, datetime.now(timezone.utc), current_user().username)
-        _audit(conn, "test", "notification_channel", channel_id, before["account_id"])
+        audit(conn, "test", "notification_channel", channel_id, before["account_id"])
         return outbox_id

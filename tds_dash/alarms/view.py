@@ -33,25 +33,37 @@ def filter_options(language: str) -> dict[str, list[dict]]:
             "period": options("alarms.period", PERIODS, language)}
 
 
+def preset_filters(query: dict, choices: dict, accounts: list[dict], focused: bool) -> dict:
+    """Initial filter values from the URL; a value that is not one of the choices is ignored, not trusted."""
+    def chosen(name: str, values) -> object:
+        raw = query.get(name)
+        return next((v for v in values if str(v) == raw), None)
+
+    state = chosen("state", [o["value"] for o in choices["state"]])
+    return {"severity": chosen("severity", [o["value"] for o in choices["severity"]]),
+            "account": chosen("account", [a["id"] for a in accounts]),
+            "state": state or (None if focused else "active")}
+
+
 def rule_options() -> list[dict]:
     """The rule filter's choices in the viewer's scope."""
     return [{"label": r["name"], "value": r["id"]} for r in service.list_rules()]
 
 
-def _buttons(alarm: dict, language: str) -> list:
+def _buttons(alarm: dict, language: str, types: tuple[str, str]) -> list:
     if not has_role(*service.MANAGER_ROLES):
         return []
     out = []
     if alarm["acked_at"] is None:
-        out.append(dbc.Button(i18n.t("alarms.ack", language), id={"type": ACK, "index": alarm["id"]}, size="sm",
-                              color="primary", outline=True, className="me-1"))
+        out.append(dbc.Button(i18n.t("alarms.ack", language), id={"type": types[0], "index": alarm["id"]},
+                              size="sm", color="primary", outline=True, className="me-1"))
     if alarm["cleared_at"] is None:
-        out.append(dbc.Button(i18n.t("alarms.clear", language), id={"type": CLEAR, "index": alarm["id"]}, size="sm",
-                              color="secondary", outline=True))
+        out.append(dbc.Button(i18n.t("alarms.clear", language), id={"type": types[1], "index": alarm["id"]},
+                              size="sm", color="secondary", outline=True))
     return out
 
 
-def _row(alarm: dict, zone: ZoneInfo, language: str) -> html.Tr:
+def _row(alarm: dict, zone: ZoneInfo, language: str, types: tuple[str, str]) -> html.Tr:
     where = alarm.get("device") or alarm.get("gateway") or alarm.get("account") or "TDS"
     detail = alarm["detail"] + (i18n.t("alarms.suppressed", language, count=alarm["suppressed"])
                                 if alarm["suppressed"] else "")
@@ -63,7 +75,7 @@ def _row(alarm: dict, zone: ZoneInfo, language: str) -> html.Tr:
         html.Td(where), html.Td(alarm.get("account") or "—"),
         html.Td(i18n.format_datetime(alarm["started_at"], zone, language), className="text-nowrap small"),
         html.Td(i18n.format_number(alarm["count"], language, 0)),
-        html.Td(detail, className="small"), html.Td(_buttons(alarm, language), className="text-nowrap"),
+        html.Td(detail, className="small"), html.Td(_buttons(alarm, language, types), className="text-nowrap"),
     ], id=f"alarm-row-{alarm['id']}", className=f"alarm-{alarm['state']}")
 
 
@@ -75,10 +87,16 @@ def alarms_table(filters: dict, now: datetime, zone: ZoneInfo, language: str):
         start = datetime(1970, 1, 1, tzinfo=timezone.utc)  # one alarm asked for by id: whenever it was
     rows = service.list_alarms(states, severities, start, now + timedelta(seconds=1), filters.get("account"),
                                filters.get("rule"), alarm_id=filters.get("alarm"))
+    return table_of(rows, zone, language)
+
+
+def table_of(rows: list[dict], zone: ZoneInfo, language: str, types: tuple[str, str] = (ACK, CLEAR),
+             table_id: str = "alarms-list", empty_key: str = "alarms.empty"):
+    """Alarm rows as a table whose buttons carry the pattern-matching types given (one pair per page)."""
     if not rows:
-        return html.P(i18n.t("alarms.empty", language), className="text-muted")
+        return html.P(i18n.t(empty_key, language), className="text-muted", id=f"{table_id}-empty")
     header = html.Thead(html.Tr([html.Th(i18n.t(f"alarms.col.{c}", language)) for c in COLUMNS]))
-    return dbc.Table([header, html.Tbody([_row(a, zone, language) for a in rows])], id="alarms-list", size="sm",
+    return dbc.Table([header, html.Tbody([_row(a, zone, language, types) for a in rows])], id=table_id, size="sm",
                      hover=True, responsive=True)
 
 
@@ -120,7 +138,7 @@ def nav_badge(language: str):
 
 
 def act(action: str, alarm_id: int, comment: str | None, language: str) -> dbc.Alert:
-    """Acknowledge or clear from the page; the outcome (or why not) as an alert."""
+    """Acknowledge (ACK) or clear (CLEAR) from a page; the outcome (or why not) as an alert."""
     try:
         step = service.acknowledge if action == ACK else service.clear
         result = step(alarm_id, comment)

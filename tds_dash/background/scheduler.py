@@ -14,6 +14,7 @@ from tds_dash.db import create_db_engine, session_scope
 from tds_dash.queries import login_attempts, maintenance
 from tds_dash.queries import sessions as session_queries
 from tds_dash.settings import Settings
+from tds_dash.statements.jobs import add_statement_jobs
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,7 @@ def start_scheduler(settings: Settings, clock: Callable[[], datetime] = utc_now)
     scheduler = BackgroundScheduler(timezone=settings.timezone, job_defaults={"coalesce": True, "max_instances": 1})
     add_presence_jobs(scheduler, engine, settings, clock)
     add_alarm_jobs(scheduler, engine, settings, clock)
+    add_statement_jobs(scheduler, engine, settings, clock)
     scheduler.add_job(prune_rejected_messages, "interval", minutes=10,
                       args=[engine, settings.rejected_retention_days, settings.rejected_max_rows],
                       id="prune-rejected-messages")

@@ -31,6 +31,7 @@ def render_acl(identities: Iterable[AclIdentity], without_access: Iterable[str],
                   f"topic write tds/{identity.account_slug}/{identity.serial}/telemetry",
                   f"topic write tds/{identity.account_slug}/{identity.serial}/status"]
     for serial in without_access:
-        # A user section without topic lines is denied everything, even if a revoked certificate still connects.
-        lines += ["", f"# {serial}: no usable certificate (revoked or expired): no access", f"user {serial}"]
+        # A user section without topic lines is denied everything, even if a revoked certificate still connects
+        # or a deactivated gateway keeps its session.
+        lines += ["", f"# {serial}: deactivated, or no usable certificate (revoked or expired): no access", f"user {serial}"]
     return "\n".join(lines) + "\n"

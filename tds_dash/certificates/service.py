@@ -127,7 +127,7 @@ def revoke(conn: Connection, actor: Any, certificate_id: int, reason: str, *, pk
     if row.status == "revoked":
         raise CertificateError("already_revoked", f"certificate {certificate_id} was revoked at {row.revoked_at}")
     authority = load_or_create_authority(pki, create=False)
-    _mark(conn, actor, row, reason, now)
+    mark_revoked_audited(conn, actor, row, reason, now)
     return sync_broker_files(conn, pki, authority, now)
 
 
@@ -143,11 +143,12 @@ def revoke_gateway(conn: Connection, actor: Any, serial: str, reason: str, *, pk
         raise CertificateError("nothing_to_revoke", f"gateway {serial!r} has no unrevoked certificate")
     authority = load_or_create_authority(pki, create=False)
     for row in rows:
-        _mark(conn, actor, row, reason, now)
+        mark_revoked_audited(conn, actor, row, reason, now)
     return rows, sync_broker_files(conn, pki, authority, now)
 
 
-def _mark(conn: Connection, actor: Actor, row: store.CertificateRow, reason: str, now: datetime) -> None:
+def mark_revoked_audited(conn: Connection, actor: Actor, row: store.CertificateRow, reason: str, now: datetime) -> None:
+    """Mark one certificate revoked and write the audit row; the caller syncs the broker's files after."""
     store.mark_revoked(conn, row.id, now, reason, actor.user_id, actor.username)
     gateway = store.get_gateway(conn, row.gateway_serial)
     record_audit(conn, actor.user_id, actor.username, "revoke", "certificate", row.id,

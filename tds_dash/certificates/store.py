@@ -120,17 +120,24 @@ def revoked_entries(conn: Connection, now: datetime) -> list[RevokedEntry]:
 
 
 def acl_identities(conn: Connection, now: datetime) -> list[AclIdentity]:
-    """Gateways holding at least one active, unexpired certificate: only they get topic lines."""
+    """Active gateways holding at least one active, unexpired certificate: only they get topic lines."""
     rows = conn.execute(sa.text(
         "SELECT DISTINCT g.serial, a.slug FROM gateway_certificates c JOIN gateways g ON g.id = c.gateway_id"
-        " JOIN accounts a ON a.id = g.account_id WHERE c.status = 'active' AND c.not_after > :now"
+        " JOIN accounts a ON a.id = g.account_id WHERE c.status = 'active' AND c.not_after > :now AND g.active"
         " ORDER BY g.serial"), {"now": now})
     return [AclIdentity(row.serial, row.slug) for row in rows]
 
 
 def revoked_only_identities(conn: Connection, now: datetime) -> list[str]:
-    """Gateways that had certificates but hold no usable one now (listed in the ACL, with no topics)."""
+    """Gateways that had certificates but hold no usable one now, or are deactivated (in the ACL, no topics)."""
     rows = conn.execute(sa.text(
         "SELECT g.serial FROM gateway_certificates c JOIN gateways g ON g.id = c.gateway_id GROUP BY g.serial"
-        " HAVING NOT bool_or(c.status = 'active' AND c.not_after > :now) ORDER BY g.serial"), {"now": now})
+        " HAVING NOT bool_or(c.status = 'active' AND c.not_after > :now AND g.active) ORDER BY g.serial"),
+        {"now": now})
     return [row.serial for row in rows]
+
+
+def has_certificates(conn: Connection, gateway_id: int) -> bool:
+    """Whether the broker's files mention this gateway at all (any certificate, even revoked or expired)."""
+    return conn.execute(sa.text("SELECT EXISTS (SELECT 1 FROM gateway_certificates WHERE gateway_id = :id)"),
+                        {"id": gateway_id}).scalar_one()

@@ -1,4 +1,5 @@
-"""Fleet commands for scripts and shells: `tokens create`, `gateways list|create|import`, `devices list|import`.
+"""Fleet commands for scripts and shells: `tokens create`, `gateways list|create|import|delete|deactivate|activate`,
+`devices list|import`.
 
 They call what the pages and /api/v1 call (tds_dash.fleet.actions and .imports, tds_dash.auth.users), as an
 administrator named 'cli' in the audit log, or with `--as USER` with that user's role and accounts. The
@@ -15,6 +16,8 @@ from pathlib import Path
 import click
 
 from tds_dash.auth import users as user_rules
+from tds_dash.certificates.config import PkiConfig
+from tds_dash.certificates.gateway_changes import gateway_hook
 from tds_dash.db import create_db_engine, session_scope
 from tds_dash.fleet import actions, imports
 from tds_dash.fleet.actor import Actor, cli_actor
@@ -32,7 +35,9 @@ def register(group: click.Group, open_database: Callable, load_settings: Callabl
             engine = create_db_engine(settings.database_url, pool_size=1)
             try:
                 user = _user(engine, username) if username else None
-                yield cli_actor(engine, settings.timezone, user)
+                # As in the app: deleting or deactivating a gateway rewrites the broker's CRL/ACL and reloads it.
+                yield cli_actor(engine, settings.timezone, user,
+                                on_gateway_change=gateway_hook(PkiConfig.from_settings(settings)))
             finally:
                 engine.dispose()
 
@@ -74,7 +79,7 @@ def _commands(actor_for) -> list[click.Command]:
 
     @click.group()
     def gateways() -> None:
-        """List, register and bulk-import gateways."""
+        """List, register, bulk-import, delete, deactivate and activate gateways."""
 
     @gateways.command("list")
     @AS_USER
@@ -113,6 +118,25 @@ def _commands(actor_for) -> list[click.Command]:
     def import_gateways(as_user, file, dry_run) -> None:
         """Create gateways from a CSV (docs/samples/gateways.csv), all rows or none."""
         _import(actor_for, as_user, "gateways", file, dry_run)
+
+    def gateway_action(action: str, help_text: str) -> click.Command:
+        @gateways.command(action, help=help_text)
+        @AS_USER
+        @click.argument("serial")
+        def command(as_user, serial) -> None:
+            with actor_for(as_user) as actor:
+                with session_scope(actor.engine) as conn:
+                    row = fleet.get_gateway(conn, actor.scope, datetime.now(timezone.utc), serial=serial)
+                if row is None:
+                    raise click.ClickException(f"no gateway {serial!r}")
+                pending = {"action": action, "id": row["id"], "version": row["version"], "name": row["serial"]}
+                outcome = actions.run_action("gateway", pending, False, actor)
+            _say(outcome, {})
+        return command
+
+    gateway_action("delete", "Delete a gateway without readings and its devices; its certificates are revoked first.")
+    gateway_action("deactivate", "Reject its messages and take its topics from the broker's ACL.")
+    gateway_action("activate", "Accept its messages again (and give its certificates their topics back).")
 
     @click.group()
     def devices() -> None:

@@ -9,6 +9,7 @@ import pandas as pd
 from dash import dcc, html
 
 from tds_dash import i18n, periods
+from tds_dash.consumption import device_cost
 from tds_dash.consumption.explorer import figures as explorer_figures
 from tds_dash.fleet import components as fleet_components
 from tds_dash.queries.devices import DeviceCharts
@@ -57,8 +58,11 @@ def _unit_name(granularity: str, language: str) -> str:
     return i18n.t(f"granularity.{granularity}", language).lower()
 
 
-def metric_sections(charts: DeviceCharts, latest: pd.DataFrame, zone: ZoneInfo, language: str) -> list:
-    """A card per metric: the value chart (raw or band, with corrections) and, for meters, consumption bars."""
+def metric_sections(charts: DeviceCharts, latest: pd.DataFrame, zone: ZoneInfo, language: str,
+                    costs: dict | None = None) -> list:
+    """A card per metric: the value chart (raw or band, with corrections) and, for meters, consumption bars
+    (with the cost per bar and the period's cost when `costs`, from device_cost.device_costs, prices the metric)."""
+    costs = costs or {}
     metrics = sorted(set(charts.series["metric"]) | set(charts.bars["metric"]))
     if not metrics:
         return [dbc.Alert(i18n.t("device.no_metrics", language), color="light")]
@@ -79,8 +83,10 @@ def metric_sections(charts: DeviceCharts, latest: pd.DataFrame, zone: ZoneInfo, 
             body += [html.Div(i18n.t("device.consumption", language,
                                      unit_name=_unit_name(charts.bar_granularity, language)),
                               className="small text-muted mt-2"),
-                     dcc.Graph(figure=explorer_figures.device_bars(bars, zone, language, unit), config=config,
-                               id={"type": "device-metric-bars", "metric": metric})]
+                     dcc.Graph(figure=explorer_figures.device_bars(
+                         bars, zone, language, unit, device_cost.bar_costs(costs.get(metric), bars["bucket"], language)),
+                         config=config, id={"type": "device-metric-bars", "metric": metric}),
+                     device_cost.cost_total(costs.get(metric), metric, language)]
         cards.append(dbc.Card([dbc.CardHeader(i18n.metric_title(metric, unit, language)), dbc.CardBody(body)],
                               className="mb-3 shadow-sm"))
     return cards

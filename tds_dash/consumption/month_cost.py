@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime, timedelta
+import time
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import dash_bootstrap_components as dbc
+import pandas as pd
 from dash import html
 from sqlalchemy.engine import Connection
 
@@ -36,15 +38,24 @@ def _spans(now: datetime, zone: ZoneInfo) -> tuple[tuple[datetime, datetime], tu
     return (this_month, end), (last_month, min(last_month + (end - this_month), this_month))
 
 
-def month_cost(conn: Connection, scope: Scope, metric: str, now: datetime, zone: ZoneInfo,
-               gateway_id: int | None = None) -> MonthCost | None:
-    """Costs of the scope's accounts with a tariff for `metric` (one gateway's devices, or all); None: no tariff."""
+def _priced(conn: Connection, scope: Scope, metric: str, gateway_id: int | None) -> tuple[list, list[int]] | None:
+    """(tariffs of the scope for the metric, device filter: [] = all); None when nothing can be priced."""
     tariffs = [t for t in service.list_tariffs(conn, scope) if t.metric == metric]
     devices: list[int] = []
     if gateway_id is not None:
         devices = [d["id"] for d in device_options(conn, scope, gateway_ids=[gateway_id])]
         if not devices:
             return None  # an empty device filter would mean every device
+    return (tariffs, devices) if tariffs else None
+
+
+def month_cost(conn: Connection, scope: Scope, metric: str, now: datetime, zone: ZoneInfo,
+               gateway_id: int | None = None) -> MonthCost | None:
+    """Costs of the scope's accounts with a tariff for `metric` (one gateway's devices, or all); None: no tariff."""
+    found = _priced(conn, scope, metric, gateway_id)
+    if found is None:
+        return None
+    tariffs, devices = found
     (start, end), (before, same_point) = _spans(now, zone)
     current = previous = Decimal(0)
     for tariff in tariffs:
@@ -52,7 +63,48 @@ def month_cost(conn: Connection, scope: Scope, metric: str, now: datetime, zone:
                                           devices).total
         previous += service.cost_breakdown(conn, scope, tariff.account_id, metric, before, same_point, "month",
                                            zone, devices).total
-    return MonthCost(current, previous, len(tariffs)) if tariffs else None
+    return MonthCost(current, previous, len(tariffs))
+
+
+def monthly_costs(conn: Connection, scope: Scope, metric: str, now: datetime, zone: ZoneInfo,
+                  gateway_id: int | None = None) -> dict[str, str] | None:
+    """{month start (ISO, UTC): exact cost as a decimal string} of the overview's 13 monthly bars; None: no tariff."""
+    this_month = now.astimezone(zone).date().replace(day=1)
+    start = periods.local_midnight(periods.add_months(this_month, -12), zone)
+    end = periods.local_midnight(periods.add_months(this_month, 1), zone)
+    found = _priced(conn, scope, metric, gateway_id)
+    if found is None:
+        return None
+    tariffs, devices = found
+    # Pricing 13 months reads every device-hour of them (bench/cost.py); the overview asks every few
+    # seconds. Keyed by scope, question and the tariffs themselves (an edit prices again at once); new
+    # readings reach the bars' hover within MONTHLY_COST_SECONDS (the cost card is always fresh).
+    key = (scope.account_ids, metric, gateway_id, start, repr(tariffs), tuple(devices or ()))
+    cached = _monthly_cache.get(key)
+    if cached is not None and time.monotonic() - cached[0] < MONTHLY_COST_SECONDS:
+        return cached[1]
+    costs: dict[datetime, Decimal] = {}
+    for tariff in tariffs:
+        for bucket in service.cost_breakdown(conn, scope, tariff.account_id, metric, start, end, "month", zone,
+                                             devices).buckets:
+            costs[bucket.bucket] = costs.get(bucket.bucket, Decimal(0)) + bucket.cost
+    priced = {bucket.astimezone(timezone.utc).isoformat(): format(cost, "f") for bucket, cost in costs.items()}
+    if len(_monthly_cache) >= 256:
+        _monthly_cache.clear()
+    _monthly_cache[key] = (time.monotonic(), priced)
+    return priced
+
+
+MONTHLY_COST_SECONDS = 60.0
+_monthly_cache: dict[tuple, tuple[float, dict[str, str]]] = {}
+
+
+def bar_costs(stored: dict | None, buckets, language: str) -> list[str] | None:
+    """'R$ 1.234,56' per bar (— for a month without cost), from the store; None when nothing is priced."""
+    if not stored:
+        return None
+    by_instant = {datetime.fromisoformat(k): _decimal(v) for k, v in stored.items()}
+    return [format_brl(by_instant.get(pd.Timestamp(b).to_pydatetime()), language) for b in buckets]
 
 
 def to_store(cost: MonthCost | None) -> dict | None:

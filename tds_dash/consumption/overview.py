@@ -23,11 +23,13 @@ def _frame_records(frame: pd.DataFrame, time_column: str) -> list[dict]:
     return out.astype(object).where(out.notna(), None).to_dict("records")
 
 
-def to_store(data: OverviewData, metric: str, fetched_at: datetime, cost: month_cost.MonthCost | None = None) -> dict:
+def to_store(data: OverviewData, metric: str, fetched_at: datetime, cost: month_cost.MonthCost | None = None,
+             monthly_cost: dict[str, str] | None = None) -> dict:
     """JSON-safe snapshot kept in a dcc.Store; every figure and table is drawn from it."""
     return {
         "metric": metric,
         "cost": month_cost.to_store(cost),
+        "monthly_cost": monthly_cost,  # {month start ISO: decimal string}, None without a tariff in view
         "fetched_at": fetched_at.isoformat(),
         "cards": {
             "gateways_online": data.gateways_online, "gateways_total": data.gateways_total,

@@ -135,8 +135,22 @@ def save_gateway_in(conn, actor: Actor, raw: dict, editing: dict | None, choosab
         return _refusal(result.status, language)
     audit(conn, "update" if editing else "create", "gateway", result.id, values["account_id"],
           _audited(current) if editing else None, values, actor)
+    change = _broker_change(current, values)
+    if change and actor.on_gateway_change is not None:
+        actor.on_gateway_change(conn, change, values["serial"], (actor.user_id, actor.username))
     return Outcome(saved=True, id=result.id, version=result.version, done="saved", message=i18n.t(
         "fleet.saved", language, what=i18n.t("fleet.what.gateway", language), name=values["serial"]))
+
+
+def _broker_change(current: dict | None, values: dict) -> str | None:
+    """What an edit means to the broker: a new serial voids the certificates (CN = the old serial)."""
+    if current is None:
+        return None  # a new gateway has no certificate yet
+    if values.get("serial", current["serial"]) != current["serial"]:
+        return "rename"
+    if values.get("active", current["active"]) != current["active"]:
+        return "activate" if values["active"] else "deactivate"
+    return None
 
 
 def _clean_metrics(metrics_raw: dict[int, dict]) -> tuple[list[dict], dict[int, dict]]:
@@ -258,7 +272,7 @@ def run_action(kind: str, pending: dict, purge: bool = False, actor: Actor | Non
         result, action = fleet_devices.purge_device(engine, scope, row_id, version, record), "purge"
     else:
         with session_scope(engine) as conn:
-            result, action = _apply(conn, scope, kind, action, row_id, version)
+            result, action = _apply(conn, actor, kind, action, row, version)
             if result.ok:
                 audit(conn, action, kind, row_id, row["account_id"], _audited(row), None, actor)
     return _action_outcome(result, action, what, name, language)
@@ -279,15 +293,26 @@ def _action_outcome(result, action: str, what: str, name: str, language: str) ->
                    version=result.version, done=done)
 
 
-def _apply(conn, scope, kind: str, action: str, row_id: int, version: int):
+def _apply(conn, actor: Actor, kind: str, action: str, row: dict, version: int):
     """(result, what was actually done): deleting a device with readings deactivates it instead."""
+    scope, row_id = actor.scope, row["id"]
     if kind == "gateway":
-        if action == "delete":
-            return fleet.delete_gateway(conn, scope, row_id, version), action
-        return fleet.set_gateway_active(conn, scope, row_id, version, action == "activate"), action
+        return _apply_gateway(conn, actor, action, row, version), action
     if action == "delete":
         result, _ = fleet_devices.delete_device(conn, scope, row_id, version)
         if result.status == "has_readings":  # a device with readings is deactivated, never silently erased
             return fleet_devices.set_device_active(conn, scope, row_id, version, False), "deactivate"
         return result, action
     return fleet_devices.set_device_active(conn, scope, row_id, version, action == "activate"), action
+
+
+def _apply_gateway(conn, actor: Actor, action: str, row: dict, version: int):
+    """Delete or (de)activate a gateway; the broker's files follow in the same transaction (on_gateway_change)."""
+    hook = actor.on_gateway_change
+    tell = (lambda: hook(conn, action, row["serial"], (actor.user_id, actor.username))) if hook else None  # noqa: E731
+    if action == "delete":
+        return fleet.delete_gateway(conn, actor.scope, row["id"], version, before_delete=tell)
+    result = fleet.set_gateway_active(conn, actor.scope, row["id"], version, action == "activate")
+    if result.ok and tell is not None:
+        tell()
+    return result

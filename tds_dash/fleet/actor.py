@@ -7,6 +7,7 @@ tds_dash.fleet.actions read only this, so the three cannot drift apart.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 import flask
 from sqlalchemy.engine import Engine
@@ -29,6 +30,9 @@ class Actor:
     username: str = "system"
     language: str = "pt-BR"
     address: str | None = None
+    # hook(conn, action, serial, (user_id, username)) inside the transaction of a gateway's delete (before it)
+    # or (de)activation (after it): the broker's ACL and CRL follow (tds_dash.certificates.gateway_changes).
+    on_gateway_change: Callable | None = None
 
     @property
     def can_manage(self) -> bool:
@@ -45,12 +49,14 @@ def request_actor() -> Actor:
     app = services()
     address = flask.request.remote_addr if flask.has_request_context() else None
     return Actor(app.engine, app.settings.timezone, current_scope(), user.role if user else None,
-                 user.id if user else None, user.username if user else "system", current_language(), address)
+                 user.id if user else None, user.username if user else "system", current_language(), address,
+                 app.gateway_hook)
 
 
-def cli_actor(engine: Engine, timezone: str, user=None, language: str = "en") -> Actor:
+def cli_actor(engine: Engine, timezone: str, user=None, language: str = "en",
+              on_gateway_change: Callable | None = None) -> Actor:
     """The command line: acting as `user` (a UserRow) when given, else as an administrator named 'cli'."""
     if user is None:
-        return Actor(engine, timezone, ALL_ACCOUNTS, "admin", None, "cli", language, None)
+        return Actor(engine, timezone, ALL_ACCOUNTS, "admin", None, "cli", language, None, on_gateway_change)
     scope = ALL_ACCOUNTS if user.role == "admin" else Scope(account_ids=tuple(user.account_ids))
-    return Actor(engine, timezone, scope, user.role, user.id, user.username, language, None)
+    return Actor(engine, timezone, scope, user.role, user.id, user.username, language, None, on_gateway_change)

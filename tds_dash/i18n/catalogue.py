@@ -277,13 +277,16 @@ MESSAGES.update({
         "pt-BR": "O gateway {name} tem {count} dispositivo(s) com leituras: desative-o, ou exclua antes os "
                  "dispositivos definitivamente.",
         "en": "Gateway {name} has {count} device(s) with readings: deactivate it, or purge those devices first."},
-    "fleet.ask.delete.gateway": {"pt-BR": "Excluir o gateway {name} e seus dispositivos sem leituras? Isto não pode "
-                                          "ser desfeito.",
-                                 "en": "Delete gateway {name} and its devices without readings? This cannot be undone."},
-    "fleet.ask.deactivate.gateway": {"pt-BR": "Desativar o gateway {name}? As mensagens dele passarão a ser "
-                                              "rejeitadas (inactive_gateway) até que seja reativado.",
-                                     "en": "Deactivate gateway {name}? Its messages will be rejected "
-                                           "(inactive_gateway) until it is activated again."},
+    "fleet.ask.delete.gateway": {"pt-BR": "Excluir o gateway {name} e seus dispositivos sem leituras? Seus "
+                                          "certificados são revogados antes. Isto não pode ser desfeito.",
+                                 "en": "Delete gateway {name} and its devices without readings? Its certificates "
+                                       "are revoked first. This cannot be undone."},
+    "fleet.ask.deactivate.gateway": {"pt-BR": "Desativar o gateway {name}? O broker deixa de aceitar as "
+                                              "publicações dele e as mensagens que chegarem são rejeitadas "
+                                              "(inactive_gateway) até que seja reativado.",
+                                     "en": "Deactivate gateway {name}? The broker stops accepting its publishes "
+                                           "and any message that arrives is rejected (inactive_gateway) until it "
+                                           "is activated again."},
     "fleet.ask.activate.gateway": {"pt-BR": "Ativar o gateway {name}?", "en": "Activate gateway {name}?"},
     "fleet.ask.delete.device": {"pt-BR": "Excluir o dispositivo {name}? Ele não tem leituras.",
                                 "en": "Delete device {name}? It has no readings."},
@@ -610,10 +613,22 @@ MESSAGES.update({
     "alarms.event.acknowledged": {"pt-BR": "reconhecido", "en": "acknowledged"},
     "alarms.event.renotify": {"pt-BR": "ainda ativo e não reconhecido", "en": "still active and unacknowledged"},
     "alarms.event.test": {"pt-BR": "mensagem de teste", "en": "test message"},
+    "alarms.event.statement": {"pt-BR": "demonstrativo mensal", "en": "monthly statement"},
     "alarms.mail.subject": {"pt-BR": "[TDS] {severity}: {kind} — {subject} ({event})", "en": "[TDS] {severity}: {kind} — {subject} ({event})"},
     "alarms.mail.body": {"pt-BR": "Alarme {event}: {kind} ({rule})\nConta: {account}\nAssunto: {subject}\nSeveridade: {severity}\nDesde: {started}\nDisparado em: {raised}\n{cleared}Ocorrências: {count}\nDetalhe: {detail}\n{comment}\nAbrir: {link}\n", "en": "Alarm {event}: {kind} ({rule})\nAccount: {account}\nSubject: {subject}\nSeverity: {severity}\nSince: {started}\nRaised at: {raised}\n{cleared}Occurrences: {count}\nDetail: {detail}\n{comment}\nOpen: {link}\n"},
     "alarms.mail.cleared": {"pt-BR": "Normalizado em: {when}\n", "en": "Cleared at: {when}\n"},
     "alarms.mail.comment": {"pt-BR": "Comentário de {who}: {text}\n", "en": "Comment by {who}: {text}\n"},
+    "alarms.event.digest": {"pt-BR": "resumo por hora", "en": "hourly digest"},
+    "alarms.digest.subject": {"pt-BR": "[TDS] Resumo de alarmes: {count} notificação(ões) de {start} a {end}",
+                              "en": "[TDS] Alarm digest: {count} notification(s) from {start} to {end}"},
+    "alarms.digest.body": {"pt-BR": "Resumo de alarmes de {start} a {end} ({zone}): {count} notificação(ões).\n\n"
+                                    "{lines}\nTodos os alarmes: {link}\n",
+                           "en": "Alarm digest from {start} to {end} ({zone}): {count} notification(s).\n\n"
+                                 "{lines}\nAll alarms: {link}\n"},
+    "alarms.digest.line": {"pt-BR": "{when} · {severity}: {kind} — {subject} ({event}) · Conta: {account}\n"
+                                    "  {detail}\n  {link}\n",
+                           "en": "{when} · {severity}: {kind} — {subject} ({event}) · Account: {account}\n"
+                                 "  {detail}\n  {link}\n"},
 })
 
 # tds_dash/alarms/view.py
@@ -656,6 +671,50 @@ MESSAGES.update({
     "alarms.delivery.ok": {"pt-BR": "aceita", "en": "accepted"},
     "alarms.delivery.failed": {"pt-BR": "falhou (nova tentativa depois)", "en": "failed (retried later)"},
     "alarms.suppressed": {"pt-BR": " ({count} alarmes de medidores suspensos)", "en": " ({count} meter alarms held back)"},
+})
+
+# tds_dash/alarms/panel.py: alarms on the gateway, device and overview pages
+MESSAGES.update({
+    "alarms.panel.title": {"pt-BR": "Alarmes (ativos e dos últimos 7 dias)", "en": "Alarms (active and last 7 days)"},
+    "alarms.panel.all": {"pt-BR": "Ver todos os alarmes", "en": "See all alarms"},
+    "alarms.panel.empty": {"pt-BR": "Nenhum alarme ativo nem recente.", "en": "No active or recent alarm."},
+    "alarms.overview.title": {"pt-BR": "Alarmes ativos:", "en": "Active alarms:"},
+})
+
+# pages/notifications.py, tds_dash/alarms/preferences_view.py: who receives which alarms
+MESSAGES.update({
+    "nav.notifications": {"pt-BR": "Notificações", "en": "Notifications"},
+    "notif.title": {"pt-BR": "Notificações de alarmes", "en": "Alarm notifications"},
+    "notif.mine": {"pt-BR": "O que chega para mim", "en": "What reaches me"},
+    "notif.email": {"pt-BR": "Meu e-mail para alarmes (vazio: nenhum e-mail)",
+                    "en": "My e-mail for alarms (empty: no e-mail)"},
+    "notif.language": {"pt-BR": "Idioma das mensagens", "en": "Language of the messages"},
+    "notif.on_ack": {"pt-BR": "Avisar também quando alguém reconhecer", "en": "Also tell me when someone acknowledges"},
+    "notif.help": {"pt-BR": "Escolha por conta as severidades que chegam até você. Com o resumo ligado, Menor e Aviso"
+                            " chegam num único e-mail por hora; Crítico e Maior chegam sempre na hora.",
+                   "en": "Choose per account the severities that reach you. With the digest on, Minor and Warning"
+                         " come in one e-mail per hour; Critical and Major always come at once."},
+    "notif.col.severities": {"pt-BR": "Severidades", "en": "Severities"},
+    "notif.col.digest": {"pt-BR": "Resumo", "en": "Digest"},
+    "notif.col.source": {"pt-BR": "Por quê", "en": "Why"},
+    "notif.digest": {"pt-BR": "Menor e Aviso por hora", "en": "Minor and Warning hourly"},
+    "notif.source.choice": {"pt-BR": "sua escolha", "en": "your choice"},
+    "notif.source.default": {"pt-BR": "destinatário padrão da conta", "en": "a default recipient of the account"},
+    "notif.source.none": {"pt-BR": "nada chega desta conta", "en": "nothing comes from this account"},
+    "notif.save": {"pt-BR": "Salvar", "en": "Save"},
+    "notif.saved": {"pt-BR": "Salvo.", "en": "Saved."},
+    "notif.defaults": {"pt-BR": "Destinatários padrão da conta", "en": "Default recipients of an account"},
+    "notif.defaults.help": {"pt-BR": "Recebem todos os alarmes da conta na hora, até escolherem outra coisa. Só"
+                                     " usuários que podem ver a conta aparecem aqui.",
+                            "en": "They get every alarm of the account at once until they choose otherwise. Only"
+                                  " users who may see the account are listed."},
+    "notif.defaults.users": {"pt-BR": "Destinatários", "en": "Recipients"},
+    "notif.no_email": {"pt-BR": "(sem e-mail cadastrado)", "en": "(no e-mail set)"},
+    "notif.error.email": {"pt-BR": "E-mail inválido: informe um único endereço, como ana@empresa.com.br.",
+                          "en": "Invalid e-mail: give one address, such as ana@company.com."},
+    "notif.error.language": {"pt-BR": "Idioma inválido.", "en": "Invalid language."},
+    "notif.error.recipients": {"pt-BR": "Destinatário inválido: {detail}", "en": "Invalid recipient: {detail}"},
+    "notif.error.other": {"pt-BR": "Valor inválido em {field}: {detail}", "en": "Invalid value in {field}: {detail}"},
 })
 
 # tariffs page (pages/tariffs.py, tds_dash/tariffs/view.py)
@@ -712,6 +771,65 @@ MESSAGES.update({
     "statement.component.minimum": {"pt-BR": "Complemento do mínimo", "en": "Minimum top-up"},
     "statement.component.tax": {"pt-BR": "Tributo", "en": "Tax"},
     "statement.component.unpriced": {"pt-BR": "Sem tarifa", "en": "Not priced"},
+    "statement.title_monthly": {"pt-BR": "Demonstrativo mensal", "en": "Monthly statement"},
+    "statement.period": {"pt-BR": "Período", "en": "Period"},
+    "statement.span": {"pt-BR": "{start} a {end}", "en": "{start} to {end}"},
+    "statement.generated_at": {"pt-BR": "Gerado em", "en": "Generated at"},
+    "statement.tariff_version": {"pt-BR": "Versão de tarifa", "en": "Tariff version"},
+    "statement.version": {"pt-BR": "{metric}: {tariff}, em vigor desde {since} (versão {id})",
+                          "en": "{metric}: {tariff}, in force since {since} (version {id})"},
+    "statement.account_total": {"pt-BR": "Total da conta", "en": "Account total"},
+    "statement.metric_total": {"pt-BR": "Total {metric}", "en": "Total {metric}"},
+    "statement.comparison": {"pt-BR": "Comparação", "en": "Comparison"},
+    "statement.col.quantity": {"pt-BR": "Consumo", "en": "Consumption"},
+    "statement.col.cost": {"pt-BR": "Custo", "en": "Cost"},
+    "statement.col.change": {"pt-BR": "Variação do custo", "en": "Cost change"},
+    "statement.this_month": {"pt-BR": "Este mês", "en": "This month"},
+    "statement.previous": {"pt-BR": "Mês anterior", "en": "Previous month"},
+    "statement.last_year": {"pt-BR": "Mesmo mês do ano anterior", "en": "Same month last year"},
+    "statement.daily": {"pt-BR": "Consumo por dia", "en": "Consumption per day"},
+    "statement.chart_legend": {"pt-BR": "Barra mais alta: {peak}. Caixa hachurada cinza: dia sem leituras (falha, não zero).",
+                               "en": "Tallest bar: {peak}. Grey hatched box: day without readings (a gap, not zero)."},
+    "statement.devices": {"pt-BR": "Por medidor", "en": "Per device"},
+    "statement.gap_hours": {"pt-BR": "{hours} h sem leituras", "en": "{hours} h without readings"},
+    "statement.no_readings": {"pt-BR": "sem leituras", "en": "no readings"},
+    "statement.corrections": {"pt-BR": "Correções do medidor", "en": "Meter corrections"},
+    "statement.gaps": {"pt-BR": "Falhas (horas sem leituras, não contadas como zero)",
+                       "en": "Gaps (hours without readings, not counted as zero)"},
+    "statement.more_gaps": {"pt-BR": "… e mais {count} intervalos sem leituras (todos no CSV).",
+                            "en": "… and {count} more gaps (all of them in the CSV)."},
+    "statement.none": {"pt-BR": "Nenhuma.", "en": "None."},
+    "statement.kind.glitch": {"pt-BR": "Falha momentânea", "en": "Glitch"},
+    "statement.kind.reset": {"pt-BR": "Reinício", "en": "Reset"},
+    "statement.kind.rollover": {"pt-BR": "Volta do contador", "en": "Rollover"},
+    "statement.kind.provisional": {"pt-BR": "Queda provisória", "en": "Provisional drop"},
+    "statement.mail.subject": {"pt-BR": "[TDS] Demonstrativo de {month} disponível: {account}",
+                               "en": "[TDS] Statement for {month} available: {account}"},
+    "statement.mail.body": {"pt-BR": "O demonstrativo mensal de {account} referente a {month} está disponível.\n\n"
+                                     "Acesse: {link}\n",
+                            "en": "The monthly statement of {account} for {month} is available.\n\nOpen: {link}\n"},
+    "nav.reports": {"pt-BR": "Relatórios", "en": "Reports"},
+    "reports.title": {"pt-BR": "Relatórios: demonstrativos mensais", "en": "Reports: monthly statements"},
+    "reports.forbidden": {"pt-BR": "Sem permissão: apenas operadores e administradores regeneram demonstrativos.",
+                          "en": "Not allowed: only operators and administrators regenerate statements."},
+    "reports.empty": {"pt-BR": "Nenhum demonstrativo ainda.", "en": "No statements yet."},
+    "reports.col.account": {"pt-BR": "Conta", "en": "Account"},
+    "reports.col.period": {"pt-BR": "Mês", "en": "Month"},
+    "reports.col.generated": {"pt-BR": "Gerado em", "en": "Generated at"},
+    "reports.col.by": {"pt-BR": "Por", "en": "By"},
+    "reports.col.versions": {"pt-BR": "Versões de tarifa", "en": "Tariff versions"},
+    "reports.col.total": {"pt-BR": "Total", "en": "Total"},
+    "reports.col.files": {"pt-BR": "Arquivos", "en": "Files"},
+    "reports.regenerate": {"pt-BR": "Regenerar", "en": "Regenerate"},
+    "reports.regenerated": {"pt-BR": "Demonstrativo regenerado (nº {id}) com: {versions}.",
+                            "en": "Statement regenerated (no. {id}) with: {versions}."},
+    "reports.superseded": {"pt-BR": "substituído pelo nº {id}", "en": "superseded by no. {id}"},
+    "reports.show_superseded": {"pt-BR": "Mostrar substituídos", "en": "Show superseded"},
+    "reports.not_found": {"pt-BR": "Demonstrativo não encontrado.", "en": "Statement not found."},
+    "reports.failed": {"pt-BR": "Não foi possível regenerar: {error}", "en": "Could not regenerate: {error}"},
+    "reports.reason.scheduled": {"pt-BR": "agendado", "en": "scheduled"},
+    "reports.reason.requested": {"pt-BR": "solicitado", "en": "requested"},
+    "reports.reason.regenerated": {"pt-BR": "regenerado", "en": "regenerated"},
 })
 # tds_dash/certificates/view.py, page_actions.py; the gateways list's badge (tds_dash/fleet/gateway_list.py)
 MESSAGES.update({
@@ -824,4 +942,22 @@ MESSAGES.update({
     "share.error.not_found": {"pt-BR": "Link não encontrado ou já revogado.",
                               "en": "Link not found or already revoked."},
     "share.error.select": {"pt-BR": "Selecione um link na tabela.", "en": "Select a link in the table."},
+})
+
+
+# cost everywhere consumption is: explorer/cost_view.py, overview bars, device page (consumption/device_cost.py)
+MESSAGES.update({
+    "explorer.measure.quantity": {"pt-BR": "Consumo", "en": "Consumption"},
+    "explorer.cost.no_tariff": {
+        "pt-BR": "R$ indisponível: nenhuma conta selecionada tem tarifa para {metric} (cadastre em Tarifas).",
+        "en": "R$ unavailable: no selected account has a tariff for {metric} (add one under Tariffs)."},
+    "explorer.cost.partial": {"pt-BR": "Dispositivos de contas sem tarifa não entram no custo.",
+                              "en": "Devices of accounts without a tariff are left out of the cost."},
+    "explorer.cost.total": {"pt-BR": "Custo no período: {total}", "en": "Cost in the period: {total}"},
+    "explorer.cost.change": {"pt-BR": "Custo: {current} vs. {previous} no mesmo tempo decorrido ({change})",
+                             "en": "Cost: {current} vs. {previous} over the same elapsed time ({change})"},
+    "explorer.col.cost": {"pt-BR": "Custo (R$)", "en": "Cost (R$)"},
+    "cost.hover": {"pt-BR": "Custo: {cost}", "en": "Cost: {cost}"},
+    "device.cost_total": {"pt-BR": "Custo no período: {total} (tarifa da conta)",
+                          "en": "Cost in the period: {total} (the account's tariff)"},
 })

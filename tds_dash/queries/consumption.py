@@ -47,8 +47,10 @@ SELECTED = (
     " c.account_id " + IN_SCOPE
     + " AND (:any_account OR c.account_id = ANY(CAST(:sel_accounts AS bigint[])))"
     + " AND (:any_device OR c.device_id = ANY(CAST(:sel_devices AS bigint[])))"
-    + " AND (:any_gateway OR c.device_id IN (SELECT id FROM devices"
-    + "      WHERE gateway_id = ANY(CAST(:sel_gateways AS bigint[]))))"
+    # The gateways' devices as an array (an init plan): the rollups' primary key is then probed per device,
+    # where an IN (subquery) joined every row of the period first (10x the buffers for one gateway, bench/).
+    + " AND (:any_gateway OR c.device_id = ANY(ARRAY(SELECT id FROM devices"
+    + "      WHERE gateway_id = ANY(CAST(:sel_gateways AS bigint[])))))"
 )
 
 _METRICS = sa.text("SELECT id, name, unit, meter_kind FROM metrics ORDER BY known DESC, name")
@@ -102,6 +104,28 @@ _BY_DEVICE = {
     for level in ROLLUPS
 }
 
+# The explorer's two tables in one scan of the period's rows: per device its total and min/avg/max per bucket
+# (rows with bucket NULL, ranked), then per bucket the top `:top` devices one by one and the rest summed
+# as device_id NULL (every device one by one when there are no more than :top).
+_EXPLORER = {
+    level: sa.text(
+        "WITH c AS MATERIALIZED (SELECT c.device_id, c.bucket, c.consumption FROM " + _source(level)
+        + " WHERE " + SELECTED + "),"
+        " t AS (SELECT device_id, sum(consumption) AS consumption, min(consumption) AS min, avg(consumption) AS avg,"
+        "  max(consumption) AS max, count(*) AS buckets FROM c GROUP BY device_id),"
+        " r AS (SELECT t.*, d.code, d.name, g.serial AS gateway, a.name AS account,"
+        "  row_number() OVER (ORDER BY t.consumption DESC NULLS LAST, d.code) AS rank, count(*) OVER () AS devices"
+        "  FROM t JOIN devices d ON d.id = t.device_id JOIN gateways g ON g.id = d.gateway_id"
+        "  JOIN accounts a ON a.id = d.account_id)"
+        " SELECT CAST(NULL AS timestamptz) AS bucket, r.device_id, r.code, r.name, r.gateway, r.account, r.consumption,"
+        "  r.min, r.avg, r.max, r.buckets, r.rank FROM r"
+        " UNION ALL SELECT c.bucket, CASE WHEN r.devices <= :top OR r.rank <= :top THEN c.device_id END, NULL, NULL,"
+        "  NULL, NULL, sum(c.consumption), NULL, NULL, NULL, NULL, NULL FROM c JOIN r ON r.device_id = c.device_id"
+        "  GROUP BY 1, 2 ORDER BY bucket NULLS FIRST, rank, device_id"
+    )
+    for level in ROLLUPS
+}
+
 _TOTAL = {
     level: sa.text(
         "SELECT c.bucket, sum(c.consumption) AS consumption FROM " + _source(level)
@@ -110,13 +134,56 @@ _TOTAL = {
     for level in ROLLUPS
 }
 
-_SUM = {
-    level: sa.text(
-        "SELECT sum(c.consumption) FROM " + table + " c"
-        " WHERE c.metric_id = :metric_id AND c.bucket >= :start AND c.bucket < :end AND " + SELECTED
+
+def _spans_sum(tables: dict[str, str], selected: str) -> sa.TextClause:
+    """Sums over several [lo, hi) ranges per level in one statement, one row per range.
+
+    One sub-select per range (LATERAL): as a join of the ranges with the rollup, the planner guessed
+    tens of thousands of rows for a few hundred and started parallel workers (~1 ms of work, 50-110 ms
+    under load, bench/RESULTS.md)."""
+    return sa.text(" UNION ALL ".join(
+        f"SELECT k.tag, s.consumption FROM unnest(CAST(:{level}_lo AS timestamptz[]),"
+        f" CAST(:{level}_hi AS timestamptz[]), CAST(:{level}_tag AS integer[])) AS k(lo, hi, tag)"
+        f" CROSS JOIN LATERAL (SELECT sum(c.consumption) AS consumption FROM {table} c"
+        f"  WHERE c.metric_id = :metric_id AND c.bucket >= k.lo AND c.bucket < k.hi AND {selected}) s"
+        for level, table in tables.items()))
+
+
+# Per gateway, metric and bucket, the sum of its devices' rollups (sql/080; continuous aggregates on
+# TimescaleDB, sql/timescale/081): what a total over whole gateways, accounts or the fleet reads, ~10×
+# fewer rows than the device rollups. A selection naming devices cannot use them.
+FLEET_ROLLUPS = {"hour": "fleet_hourly", "day": "fleet_daily", "month": "fleet_monthly"}
+FLEET_SELECTED = (
+    " c.account_id " + IN_SCOPE
+    + " AND (:any_account OR c.account_id = ANY(CAST(:sel_accounts AS bigint[])))"
+    + " AND (:any_gateway OR c.gateway_id = ANY(CAST(:sel_gateways AS bigint[])))"
+)
+
+
+def _fleet_source(granularity: str) -> str:
+    """Fleet rows of [:start, :end) as c (bucket, account_id, gateway_id, consumption); months as in _source."""
+    if granularity != "month":
+        return (f"(SELECT gateway_id, account_id, bucket, consumption FROM {FLEET_ROLLUPS[granularity]}"
+                " WHERE metric_id = :metric_id AND bucket >= :start AND bucket < :end) c")
+    return (
+        "(SELECT gateway_id, account_id, bucket, consumption FROM fleet_monthly"
+        "  WHERE metric_id = :metric_id AND bucket >= :m_lo AND bucket < :m_hi"
+        "  UNION ALL SELECT gateway_id, account_id, date_trunc('month', bucket, :tz), consumption FROM fleet_daily"
+        "  WHERE metric_id = :metric_id AND ((bucket >= :start AND bucket < :m_lo) OR (bucket >= :m_hi AND bucket < :end))"
+        ") c"
     )
-    for level, table in ROLLUPS.items()
+
+
+_FLEET_TOTAL = {
+    level: sa.text(
+        "SELECT c.bucket, sum(c.consumption) AS consumption FROM " + _fleet_source(level)
+        + " WHERE " + FLEET_SELECTED + " GROUP BY 1 ORDER BY 1"
+    )
+    for level in FLEET_ROLLUPS
 }
+
+_SPANS = _spans_sum(ROLLUPS, SELECTED)
+_FLEET_SPANS = _spans_sum(FLEET_ROLLUPS, FLEET_SELECTED)
 
 # The API's and the device page's rows: every metric of the devices, gauges included (no consumption).
 _DEVICE_SERIES = {
@@ -182,8 +249,9 @@ def consumption_by_device(conn: Connection, scope: Scope, selection: Selection, 
 
 def total_series(conn: Connection, scope: Scope, selection: Selection, metric_id: int, granularity: str,
                  start: datetime, end: datetime, zone: ZoneInfo) -> pd.DataFrame:
-    """bucket, consumption summed over the selected devices."""
-    rows = conn.execute(_TOTAL[granularity], _base(scope, selection, metric_id, start, end, zone)).all()
+    """bucket, consumption summed over the selected devices (from the fleet rollups unless devices are named)."""
+    statement = _TOTAL[granularity] if selection.device_ids else _FLEET_TOTAL[granularity]
+    rows = conn.execute(statement, _base(scope, selection, metric_id, start, end, zone)).all()
     frame = pd.DataFrame(rows, columns=["bucket", "consumption"])
     frame["consumption"] = frame["consumption"].astype("float64")
     return _utc(frame, "bucket")
@@ -193,12 +261,42 @@ def total_between(conn: Connection, scope: Scope, selection: Selection, metric_i
                   end: datetime, zone: ZoneInfo) -> float | None:
     """Consumption over [start, end) with end rounded down to a local hour; whole months and days
     come from the monthly and daily rollups, only the ragged edges from the hourly one."""
-    total, seen = 0.0, False
-    for level, lo, hi in periods.cover(start, periods.floor_hour(end, zone), zone):
-        value = conn.execute(_SUM[level], _base(scope, selection, metric_id, lo, hi, zone)).scalar_one()
+    return totals_between(conn, scope, selection, metric_id, [(start, end)], zone)[0]
+
+
+def totals_between(conn: Connection, scope: Scope, selection: Selection, metric_id: int,
+                   spans: list[tuple[datetime, datetime]], zone: ZoneInfo) -> list[float | None]:
+    """total_between of several spans in one statement (None: no consumption in that span)."""
+    ranges: dict[str, list[list]] = {level: [[], [], []] for level in ROLLUPS}
+    for tag, (start, end) in enumerate(spans):
+        for level, lo, hi in periods.cover(start, periods.floor_hour(end, zone), zone):
+            for values, value in zip(ranges[level], (lo, hi, tag)):
+                values.append(value)
+    params = {**scope.params(), **selection.params(), "metric_id": metric_id}
+    for level, (lows, highs, tags) in ranges.items():
+        params.update({f"{level}_lo": lows, f"{level}_hi": highs, f"{level}_tag": tags})
+    totals: list[float | None] = [None] * len(spans)
+    for tag, value in conn.execute(_SPANS if selection.device_ids else _FLEET_SPANS, params).all():
         if value is not None:
-            total, seen = total + value, True
-    return total if seen else None
+            totals[tag] = (totals[tag] or 0.0) + value
+    return totals
+
+
+def explorer_tables(conn: Connection, scope: Scope, selection: Selection, metric_id: int, granularity: str,
+                    start: datetime, end: datetime, zone: ZoneInfo, top: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """device_totals and consumption_by_device (top devices shown, the rest as <NA>) from one statement."""
+    params = {**_base(scope, selection, metric_id, start, end, zone), "top": top}
+    rows = conn.execute(_EXPLORER[granularity], params).all()
+    split = next((i for i, row in enumerate(rows) if row.bucket is not None), len(rows))
+    columns = ["device_id", "code", "name", "gateway", "account", "consumption", "min", "avg", "max", "buckets"]
+    totals = pd.DataFrame([row[1:11] for row in rows[:split]], columns=columns)
+    for column in ("consumption", "min", "avg", "max"):
+        totals[column] = totals[column].astype("float64")
+    by_device = pd.DataFrame([(row.bucket, row.device_id, row.consumption) for row in rows[split:]],
+                             columns=["bucket", "device_id", "consumption"])
+    by_device["device_id"] = by_device["device_id"].astype("Int64")
+    by_device["consumption"] = by_device["consumption"].astype("float64")
+    return totals, _utc(by_device, "bucket")
 
 
 def device_series(conn: Connection, scope: Scope, device_ids: list[int], granularity: str, start: datetime,

@@ -46,10 +46,8 @@ def fetch_explorer(conn: Connection, scope: Scope, selection: Selection, metric_
         raise ValueError(f"unknown consumption metric {metric_name!r}")
     granularity, coarsened = periods.resolve_granularity(granularity_choice, period.days)
     args = (scope, selection, metric["id"], granularity, period.start, period.end, period.zone)
-    totals = consumption.device_totals(conn, *args)
+    totals, by_device = consumption.explorer_tables(conn, *args, top=TOP_DEVICES)  # one scan (bench/RESULTS.md)
     shown = [int(v) for v in totals["device_id"].head(TOP_DEVICES)]
-    everyone = len(totals) <= TOP_DEVICES
-    by_device = consumption.consumption_by_device(conn, *args, shown=None if everyone else shown)
     comparison = _compare(conn, scope, selection, metric["id"], period, granularity, now) if compare else None
     return ExplorerData(metric, period, granularity, coarsened, totals, by_device, shown, comparison)
 
@@ -72,12 +70,13 @@ def _compare(conn: Connection, scope: Scope, selection: Selection, metric_id: in
              granularity: str, now: datetime) -> Comparison:
     previous, cut, previous_cut = compared_spans(period, now)
     zone = period.zone
+    current_total, previous_total = consumption.totals_between(
+        conn, scope, selection, metric_id, [(period.start, cut), (previous.start, previous_cut)], zone)
     return Comparison(
         period=previous,
         series=consumption.total_series(conn, scope, selection, metric_id, granularity, previous.start, previous.end,
                                         zone),
-        current_total=consumption.total_between(conn, scope, selection, metric_id, period.start, cut, zone),
-        previous_total=consumption.total_between(conn, scope, selection, metric_id, previous.start, previous_cut,
-                                                 zone),
+        current_total=current_total,
+        previous_total=previous_total,
         cut=cut,
     )

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -179,13 +180,18 @@ _LOCK_GATEWAY = sa.text(
 )
 
 
-def delete_gateway(conn: Connection, scope: Scope, gateway_id: int, version: int) -> SaveResult:
-    """Delete a gateway and its devices, refused when any of them has readings (deactivate it instead)."""
+def delete_gateway(conn: Connection, scope: Scope, gateway_id: int, version: int,
+                   before_delete: Callable[[], None] | None = None) -> SaveResult:
+    """Delete a gateway and its devices, refused when any of them has readings (deactivate it instead).
+
+    before_delete runs once the delete is sure to happen, in this transaction (its certificates are revoked)."""
     if conn.execute(_LOCK_GATEWAY, {**scope.params(), "id": gateway_id, "version": version}).first() is None:
         return _missing_or_conflict(conn, scope, _GATEWAY_EXISTS, gateway_id)
     with_readings = conn.execute(_GATEWAY_READINGS, {"id": gateway_id}).scalar_one()
     if with_readings:
         return SaveResult("has_readings", gateway_id, version, readings=with_readings)
+    if before_delete is not None:
+        before_delete()
     conn.execute(sa.text("DELETE FROM devices WHERE gateway_id = :id"), {"id": gateway_id})
     conn.execute(sa.text("DELETE FROM gateways WHERE id = :id"), {"id": gateway_id})
     return SaveResult("ok", gateway_id)

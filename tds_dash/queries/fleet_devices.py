@@ -198,6 +198,8 @@ _READINGS_COUNT = sa.text("SELECT count(*) FROM readings WHERE device_id = :id")
 _READING_RANGE = sa.text("SELECT min(ts), max(ts), count(*) FROM readings WHERE device_id = :id")
 # Relations keyed by device_id without a foreign key (hypertables and rollups cannot cascade cheaply).
 PURGED_TABLES = ("readings", "consumption_hourly", "consumption_daily", "consumption_monthly", "meter_corrections")
+_FLEET_TABLES = ("fleet_hourly",)  # gateway totals (sql/080): rebuilt, not deleted by device
+_REBUILD_FLEET_GATEWAY = sa.text("SELECT tds_rebuild_fleet_gateway(:gateway_id)")
 _BASE_TABLES = sa.text(
     "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
     " AND table_type = 'BASE TABLE' AND table_name = ANY(:names)"
@@ -228,11 +230,14 @@ def delete_device(conn: Connection, scope: Scope, device_id: int, version: int,
     start, end, count = conn.execute(_READING_RANGE, {"id": device_id}).one()
     if count and not purge:
         return SaveResult("has_readings", device_id, version, readings=count), None
-    tables = set(conn.execute(_BASE_TABLES, {"names": list(PURGED_TABLES)}).scalars())
+    tables = set(conn.execute(_BASE_TABLES, {"names": [*PURGED_TABLES, *_FLEET_TABLES]}).scalars())
     for table in PURGED_TABLES:  # a fixed list of names, checked against the catalogue above
         if table in tables:
             conn.execute(sa.text(f"DELETE FROM {table} WHERE device_id = :id"), {"id": device_id})
-    conn.execute(sa.text("DELETE FROM devices WHERE id = :id"), {"id": device_id})
+    gateway_id = conn.execute(sa.text("DELETE FROM devices WHERE id = :id RETURNING gateway_id"),
+                              {"id": device_id}).scalar_one()
+    if count and "fleet_hourly" in tables:  # plain PostgreSQL: its gateway's totals lose the device
+        conn.execute(_REBUILD_FLEET_GATEWAY, {"gateway_id": gateway_id})
     return SaveResult("ok", device_id, readings=count), Span(start, end) if count else None
 
 
@@ -241,6 +246,7 @@ _CAGGS = sa.text(
 )
 _HAS_TIMESCALE = sa.text("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb')")
 ROLLUP_LEVELS = ("consumption_hourly", "consumption_daily", "consumption_monthly")  # refresh order: hierarchical
+FLEET_LEVELS = ("fleet_hourly", "fleet_daily", "fleet_monthly")  # per gateway (sql/080, timescale/081); same order
 
 
 def purge_device(engine: Engine, scope: Scope, device_id: int, version: int,
@@ -268,9 +274,9 @@ def refresh_continuous_aggregates(engine: Engine, span: Span) -> None:
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         if not conn.execute(_HAS_TIMESCALE).scalar_one():
             return
-        names = set(conn.execute(_CAGGS, {"names": list(ROLLUP_LEVELS)}).scalars())
+        names = set(conn.execute(_CAGGS, {"names": [*ROLLUP_LEVELS, *FLEET_LEVELS]}).scalars())
         # Widen to whole months (plus a day for zone offsets) so every bucket touching the span is rebuilt.
         start, end = span.start - timedelta(days=32), span.end + timedelta(days=32)
-        for name in (level for level in ROLLUP_LEVELS if level in names):  # fixed names, in hierarchy order
+        for name in (level for level in (*ROLLUP_LEVELS, *FLEET_LEVELS) if level in names):  # fixed, in order
             conn.execute(sa.text(f"CALL refresh_continuous_aggregate('{name}', :start, :end)"),
                          {"start": start, "end": end})

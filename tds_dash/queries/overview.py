@@ -12,8 +12,8 @@ from sqlalchemy.engine import Connection
 from tds_dash.queries import consumption, events
 from tds_dash.queries.scope import IN_SCOPE, Scope
 
-# Optional gateway filter: NULL means every gateway of the scope.
-_DEVICE_FILTER = "(CAST(:gateway_id AS bigint) IS NULL OR c.device_id IN (SELECT id FROM devices WHERE gateway_id = :gateway_id))"
+# Optional gateway filter on fleet rollups (sql/080): NULL means every gateway of the scope.
+_GATEWAY_FILTER = "(CAST(:gateway_id AS bigint) IS NULL OR c.gateway_id = :gateway_id)"
 
 _CARDS = sa.text(
     "SELECT"
@@ -26,18 +26,18 @@ _CARDS = sa.text(
     "   AND (CAST(:gateway_id AS bigint) IS NULL OR d.gateway_id = :gateway_id)) AS devices_total"
 )
 
-# Readings per day, from hourly rollups (never the raw table): hour-granular 24 h window.
+# Readings per day (every metric), from the hourly fleet rollup (never the raw table): hour-granular 24 h window.
 _READINGS_24H = sa.text(
-    "SELECT coalesce(sum(c.count), 0) FROM consumption_hourly c"
-    " WHERE c.account_id " + IN_SCOPE + " AND c.bucket >= :since AND " + _DEVICE_FILTER
+    "SELECT coalesce(sum(c.count), 0) FROM fleet_hourly c"
+    " WHERE c.account_id " + IN_SCOPE + " AND c.bucket >= :since AND " + _GATEWAY_FILTER
 )
 
+# One row per gateway and bucket (the sum of its devices' rollups), not one per device.
 _SERIES = {
     level: sa.text(
-        "SELECT c.bucket, sum(c.consumption) AS consumption FROM consumption_" + level + " c"
-        " JOIN metrics m ON m.id = c.metric_id"
-        " WHERE c.account_id " + IN_SCOPE + " AND m.name = :metric AND c.bucket >= :start AND c.bucket < :end"
-        " AND " + _DEVICE_FILTER + " GROUP BY c.bucket ORDER BY c.bucket"
+        "SELECT c.bucket, sum(c.consumption) AS consumption FROM fleet_" + level + " c"
+        " WHERE c.account_id " + IN_SCOPE + " AND c.metric_id = (SELECT id FROM metrics WHERE name = :metric)"
+        " AND c.bucket >= :start AND c.bucket < :end AND " + _GATEWAY_FILTER + " GROUP BY c.bucket ORDER BY c.bucket"
     )
     for level in ("daily", "monthly")
 }
@@ -87,9 +87,8 @@ def fetch_overview(conn: Connection, scope: Scope, now: datetime, zone: ZoneInfo
     # Same elapsed time into last month, so a partial month is compared with a like period; both ends
     # include the hour in progress. Whole days come from daily rollups, only ragged hours from hourly.
     same_point = min(last_month + (now - this_month), this_month)
-    month_total = _total_between(conn, scope, metric, gateway_id, this_month, now + timedelta(hours=1), zone)
-    previous_total = _total_between(conn, scope, metric, gateway_id, last_month,
-                                    min(same_point + timedelta(hours=1), this_month), zone)
+    month_total, previous_total = _totals_between(conn, scope, metric, gateway_id, [
+        (this_month, now + timedelta(hours=1)), (last_month, min(same_point + timedelta(hours=1), this_month))], zone)
     return OverviewData(
         gateways_online=cards.gateways_online,
         gateways_total=cards.gateways_total,
@@ -105,13 +104,13 @@ def fetch_overview(conn: Connection, scope: Scope, now: datetime, zone: ZoneInfo
     )
 
 
-def _total_between(conn: Connection, scope: Scope, metric: str, gateway_id: int | None, start: datetime,
-                   end: datetime, zone: ZoneInfo) -> float | None:
+def _totals_between(conn: Connection, scope: Scope, metric: str, gateway_id: int | None,
+                    spans: list[tuple[datetime, datetime]], zone: ZoneInfo) -> list[float | None]:
     found = consumption.find_metric(conn, metric)
     if found is None:
-        return None
+        return [None] * len(spans)
     selection = consumption.Selection(gateway_ids=(gateway_id,) if gateway_id is not None else ())
-    return consumption.total_between(conn, scope, selection, found["id"], start, end, zone)
+    return consumption.totals_between(conn, scope, selection, found["id"], spans, zone)
 
 
 def fetch_latest_readings(conn: Connection, scope: Scope, zone: ZoneInfo, metric: str = "energy_kwh",

@@ -22,6 +22,7 @@ from tds_dash import periods
 from tds_dash.queries.scope import Scope
 from tds_dash.tariffs import queries
 from tds_dash.tariffs.engine import ZERO, cost_lines, exact
+from tds_dash.tariffs.grouped import grouped_lines
 from tds_dash.tariffs.lookup import account_metric, existing_tariff
 from tds_dash.tariffs.model import COMPONENTS, CURRENCY, CostLine, Tariff, Usage
 from tds_dash.tariffs.validation import TariffInputError
@@ -114,14 +115,24 @@ def _check_span(start: datetime, end: datetime, granularity: str) -> None:
         raise TariffInputError("end", f"at most {periods.MAX_DAYS[granularity]} days by {granularity}")
 
 
-def _priced(conn: Connection, scope: Scope, tariff: Tariff, start: datetime, end: datetime, zone: ZoneInfo,
-            device_ids: Sequence[int]) -> tuple[list[Usage], list[CostLine]]:
-    """Usage of the span and the cost lines of the whole months around it, kept to the span."""
+def engine_priced(conn: Connection, scope: Scope, tariff: Tariff, start: datetime, end: datetime, zone: ZoneInfo,
+                  device_ids: Sequence[int]) -> tuple[list[Usage], list[CostLine]]:
+    """Usage of the span and the cost lines of the whole months around it, kept to the span, hour by hour.
+
+    The plain reading of the rules; _priced gives the same amounts from grouped usage (tests compare both).
+    """
     lo, hi = _whole_months(start, end, zone)
     usage = queries.hourly_usage(conn, scope, tariff.account_id, tariff.metric_id, lo, hi, device_ids)
     lines = cost_lines(usage, tariff.versions, tariff.surcharges, zone, tariff.holiday_subdivision)
     inside = [line for line in lines if start <= line.bucket < end]
     return [u for u in usage if start <= u.hour < end], inside
+
+
+def _priced(conn: Connection, scope: Scope, tariff: Tariff, start: datetime, end: datetime, zone: ZoneInfo,
+            device_ids: Sequence[int], granularity: str) -> tuple[list[Usage], list[CostLine]]:
+    """As engine_priced, with usage and lines per bucket: hours summed set-based in SQL (tariffs/grouped.py)."""
+    lo, hi = _whole_months(start, end, zone)
+    return grouped_lines(conn, scope, tariff, lo, hi, start, end, granularity, zone, device_ids)
 
 
 def _components(lines: Iterable[CostLine]) -> tuple[ComponentCost, ...]:
@@ -156,7 +167,7 @@ def cost_breakdown(conn: Connection, scope: Scope, account_id: int, metric: str,
     _check_span(start, end, granularity)
     tariff, zone = existing_tariff(conn, scope, account_id, metric), _zone(conn, zone)
     unit = queries.find_metric(conn, tariff.metric).unit
-    usage, lines = _priced(conn, scope, tariff, start, end, zone, device_ids)
+    usage, lines = _priced(conn, scope, tariff, start, end, zone, device_ids, granularity)
     with exact():
         buckets = group_buckets(usage, lines, granularity, zone)
         total = sum((b.cost for b in buckets), ZERO)
@@ -176,7 +187,7 @@ def consumption_with_cost(conn: Connection, scope: Scope, account_id: int, metri
         usage = queries.hourly_usage(conn, scope, account, row.id, start, end, device_ids)
         lines: list[CostLine] = []
     else:
-        usage, lines = _priced(conn, scope, tariff, start, end, zone, device_ids)
+        usage, lines = _priced(conn, scope, tariff, start, end, zone, device_ids, granularity)
     quantity: dict[tuple[datetime, int], Decimal] = defaultdict(lambda: ZERO)
     cost: dict[tuple[datetime, int], Decimal] = defaultdict(lambda: ZERO)
     with exact():

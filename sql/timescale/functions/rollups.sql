@@ -31,9 +31,9 @@ LANGUAGE plpgsql AS $fn$
 BEGIN
     PERFORM remove_continuous_aggregate_policy(p_view, if_exists => true);
     PERFORM add_continuous_aggregate_policy(p_view, start_offset => p_start, end_offset => interval '1 hour',
-        schedule_interval => CASE p_view WHEN 'consumption_hourly' THEN interval '5 minutes'
-                                         WHEN 'consumption_daily' THEN interval '15 minutes'
-                                         ELSE interval '1 hour' END);
+        schedule_interval => CASE WHEN p_view LIKE '%\_hourly' THEN interval '5 minutes'
+                                  WHEN p_view LIKE '%\_daily' THEN interval '15 minutes'
+                                  ELSE interval '1 hour' END);
 END
 $fn$;
 
@@ -86,6 +86,49 @@ BEGIN
         -- (see tds_timescale_policies); these new aggregates hold nothing older than the raw data yet.
         PERFORM tds_put_refresh_policy(v_name, CASE WHEN v_name = 'consumption_hourly' THEN tds_retention_drop_after() END);
     END LOOP;
+    PERFORM tds_create_fleet_views(p_tz);
+END
+$fn$;
+
+-- Fleet rollups (the tables of sql/080) as hierarchical continuous aggregates with the same names and
+-- columns: per gateway and metric, fleet_hourly from the readings (their gateway_id: a device never
+-- changes gateway, so these are its devices' hourly rows summed), fleet_daily on fleet_hourly,
+-- fleet_monthly on fleet_daily, cut like consumption_* (same hour expression, same zone). Created empty
+-- like tds_create_rollup_views's; whatever held the names before is dropped (all derived from readings).
+CREATE OR REPLACE FUNCTION tds_create_fleet_views(p_tz text) RETURNS void LANGUAGE plpgsql AS $fn$
+DECLARE
+    v_name text;
+    v_hour text;
+    v_body constant text := $q$
+        CREATE MATERIALIZED VIEW %1$I WITH (timescaledb.continuous, timescaledb.materialized_only = false) AS
+        SELECT gateway_id, metric_id, %2$s AS bucket, max(account_id) AS account_id, sum(consumption) AS consumption,
+               %3$s AS count
+        FROM %4$I GROUP BY gateway_id, metric_id, %2$s WITH NO DATA
+    $q$;
+BEGIN
+    IF p_tz IS NULL OR NOT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = p_tz) THEN
+        RAISE EXCEPTION 'unknown time zone: %', p_tz USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    FOREACH v_name IN ARRAY ARRAY['fleet_monthly', 'fleet_daily', 'fleet_hourly'] LOOP
+        IF EXISTS (SELECT 1 FROM timescaledb_information.continuous_aggregates
+                   WHERE view_schema = current_schema() AND view_name = v_name) THEN
+            EXECUTE format('DROP MATERIALIZED VIEW %I', v_name);
+        ELSE
+            EXECUTE format('DROP TABLE IF EXISTS %I', v_name);
+        END IF;
+    END LOOP;
+    v_hour := CASE WHEN tds_zone_has_whole_hour_offsets(p_tz) THEN $q$time_bucket('1 hour', ts)$q$
+                   ELSE format($q$time_bucket('1 hour', ts, %L)$q$, p_tz) END;
+    EXECUTE format(v_body, 'fleet_hourly', v_hour, 'count(*)', 'readings');
+    EXECUTE format(v_body, 'fleet_daily', format($q$time_bucket('1 day', bucket, %L)$q$, p_tz),
+                   'sum(count)::bigint', 'fleet_hourly');
+    EXECUTE format(v_body, 'fleet_monthly', format($q$time_bucket('1 month', bucket, %L)$q$, p_tz),
+                   'sum(count)::bigint', 'fleet_daily');
+    FOREACH v_name IN ARRAY ARRAY['fleet_hourly', 'fleet_daily', 'fleet_monthly'] LOOP
+        EXECUTE format('CREATE INDEX %I ON %I (account_id, metric_id, bucket)', v_name || '_account_idx', v_name);
+        -- fleet_hourly reads raw chunks: like consumption_hourly, it must stay clear of what retention drops.
+        PERFORM tds_put_refresh_policy(v_name, CASE WHEN v_name = 'fleet_hourly' THEN tds_retention_drop_after() END);
+    END LOOP;
 END
 $fn$;
 
@@ -118,6 +161,7 @@ RETURNS void LANGUAGE plpgsql AS $fn$
 DECLARE
     v_compress_after constant interval := make_interval(days => p_late_days);
     v_drop_after constant interval := make_interval(days => p_retention_days);
+    v_view text;
 BEGIN
     IF p_late_days IS NULL OR p_late_days < 1 THEN
         RAISE EXCEPTION 'late-data window must be at least 1 day, got %', p_late_days
@@ -147,10 +191,13 @@ BEGIN
     -- So the hourly refresh starts where retention drops (chunks older than drop_after are gone; the
     -- bucket straddling the line is not refreshed). When retention is switched off again, that start
     -- is kept: pending invalidations of dropped chunks must never be refreshed.
-    IF NOT EXISTS (SELECT 1 FROM timescaledb_information.jobs WHERE proc_name = 'policy_refresh_continuous_aggregate'
-                   AND hypertable_name = 'consumption_hourly'
-                   AND (config ->> 'start_offset')::interval IS NOT DISTINCT FROM v_drop_after) THEN
-        PERFORM tds_put_refresh_policy('consumption_hourly', v_drop_after);
-    END IF;
+    FOREACH v_view IN ARRAY ARRAY['consumption_hourly', 'fleet_hourly'] LOOP  -- the levels reading raw chunks
+        IF to_regclass(v_view) IS NOT NULL AND NOT EXISTS (
+                SELECT 1 FROM timescaledb_information.jobs WHERE proc_name = 'policy_refresh_continuous_aggregate'
+                AND hypertable_name = v_view
+                AND (config ->> 'start_offset')::interval IS NOT DISTINCT FROM v_drop_after) THEN
+            PERFORM tds_put_refresh_policy(v_view, v_drop_after);
+        END IF;
+    END LOOP;
 END
 $fn$;

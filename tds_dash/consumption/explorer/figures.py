@@ -115,13 +115,18 @@ def _annotate(figure: go.Figure, corrections: pd.DataFrame, zone: ZoneInfo, lang
                                 hoverinfo="text", name=i18n.t("device.corrections", language)))
 
 
-def device_bars(frame: pd.DataFrame, zone: ZoneInfo, language: str, unit: str) -> go.Figure:
-    """Consumption per bucket of one device and metric (rollups)."""
+def device_bars(frame: pd.DataFrame, zone: ZoneInfo, language: str, unit: str,
+                costs: list[str] | None = None) -> go.Figure:
+    """Consumption per bucket of one device and metric (rollups); with `costs` (R$ text per bar) in the hover."""
     if frame.empty or frame["consumption"].isna().all():
         return figures.empty_figure(language)
     x = frame["bucket"].dt.tz_convert(zone)
     figure = go.Figure(go.Bar(x=x, y=frame["consumption"], marker_color=PALETTE[0],
                               name=i18n.t("explorer.col.consumption", language)))
+    if costs is not None:
+        figure.update_traces(hoverinfo="x+text", hovertext=[
+            f"{i18n.format_number(v, language)} {unit}<br>{i18n.t('cost.hover', language, cost=cost)}"
+            for v, cost in zip(frame["consumption"], costs)])
     figure.update_layout(margin={"l": 55, "r": 10, "t": 10, "b": 40}, separators=i18n.plotly_separators(language),
                          yaxis={"title": {"text": unit}, "rangemode": "tozero"}, plot_bgcolor="white", height=260,
                          bargap=0.15)

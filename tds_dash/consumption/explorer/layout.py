@@ -7,6 +7,7 @@ from dash import dcc, html
 
 from tds_dash import i18n, periods
 from tds_dash.consumption import ids
+from tds_dash.consumption.explorer import cost_view
 from tds_dash.consumption.explorer import model as explorer_model
 from tds_dash.i18n.grid import grid_options
 from tds_dash.settings import Settings
@@ -64,7 +65,8 @@ def page(state: dict, options: dict, settings: Settings, language: str, top_devi
         html.Div(id=ids.EXPLORER_ALERT),
         dbc.Card([dbc.CardHeader(dbc.Row([
             dbc.Col(html.Div(id=ids.EXPLORER_CHANGE, className="small"), className="pt-1"),
-            dbc.Col([dbc.Button(i18n.t("explorer.download_csv", language), id=ids.EXPLORER_CSV, size="sm",
+            dbc.Col([cost_view.measure_control(language),
+                     dbc.Button(i18n.t("explorer.download_csv", language), id=ids.EXPLORER_CSV, size="sm",
                                 color="secondary", outline=True, className="me-2"),
                      dbc.Button(i18n.t("explorer.download_xlsx", language), id=ids.EXPLORER_XLSX, size="sm",
                                 color="secondary", outline=True)], width="auto")])),

@@ -15,6 +15,7 @@ from babel import dates
 from dash import dcc
 
 from tds_dash import i18n, periods
+from tds_dash.consumption.explorer import cost_series
 from tds_dash.exports import safe_frame
 from tds_dash.queries.explorer import ExplorerData
 
@@ -157,6 +158,8 @@ def chart_table(store: dict, mode: str, zone: ZoneInfo) -> pd.DataFrame:
             frame["previous_bucket_start"] = [datetime.fromisoformat(starts[i]).astimezone(zone)
                                               if i < len(starts) else None for i in range(len(frame))]
         frame[series["key"]] = pd.array(series["values"], dtype="Float64")
+    for title, values in cost_series.cost_columns(store, mode).items():  # R$ beside kWh when priced
+        frame[title] = pd.Series(values, index=frame.index, dtype=object)
     return frame
 
 
@@ -170,6 +173,8 @@ def to_csv(store: dict, mode: str, zone: ZoneInfo) -> str:
     for column in ("bucket_start", "previous_bucket_start"):
         if column in frame:
             frame[column] = frame[column].map(lambda v: v.isoformat() if isinstance(v, datetime) else "")
+    for title in cost_series.cost_columns(store, mode):
+        frame[title] = frame[title].map(cost_series.decimal_text)
     return safe_frame(frame).to_csv(index=False, lineterminator="\n")
 
 
@@ -181,6 +186,8 @@ def to_excel(store: dict, mode: str, zone: ZoneInfo) -> bytes:
             frame[column] = frame[column].map(lambda v: v.replace(tzinfo=None) if isinstance(v, datetime) else None)
     totals = pd.DataFrame(store["devices"], columns=["label", "name", "account", "consumption", "share", "min",
                                                      "avg", "max", "buckets"])
+    if cost_series.priced(store):
+        totals[f"cost ({cost_series.COST_UNIT})"] = pd.Series(cost_series.device_costs(store), dtype=object)
     buffer = io.BytesIO()
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
         # Device labels, names and accounts are user-edited text: never formulas (tds_dash/exports.py).

@@ -1,0 +1,120 @@
+"""The engine's cost lines computed from grouped usage (tariffs/usage_groups.py) instead of device-hours.
+
+Exactly the same amounts as engine.cost_lines, because every rule is linear within a group:
+- energy: Σ(q × price) = (Σ q) × price over the hours of one version and period;
+- tiers: the blocks reached by a run of consecutive hours of one version, from the device's month total
+  before them, are the blocks reached by their sum from that total (tier_pieces is additive in time);
+- surcharge and taxes: Σ(q × value) and Σ(base × rate / 100) likewise;
+- fee and minimum: per device-month, from the month's variable amount, by engine._month_lines itself.
+A segment = one device, bucket, version and side of the span: an interval of time (versions start at local
+midnight, the span and buckets are intervals), so segments ordered by their first hour are in time order.
+Lines carry their bucket's start instead of the hour's; only lines inside [start, end) are returned.
+"""
+from __future__ import annotations
+
+import dataclasses
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.engine import Connection
+
+from tds_dash.queries.scope import Scope
+from tds_dash.tariffs.calendar import day_type
+from tds_dash.tariffs.engine import ZERO, _month_lines, _taxes, _Terms, exact, tier_label, tier_pieces
+from tds_dash.tariffs.model import ENERGY, SURCHARGE, TAX, TIER, UNPRICED, CostLine, Tariff, Usage
+from tds_dash.tariffs.usage_groups import usage_groups
+
+
+@dataclasses.dataclass
+class _Segment:
+    first: datetime
+    positive: Decimal = ZERO
+    negative: Decimal = ZERO
+    by_period: dict[int, Decimal] = dataclasses.field(default_factory=lambda: defaultdict(lambda: ZERO))
+
+
+def _classes(terms: _Terms, lo: datetime, hi: datetime, zone: ZoneInfo, subdivision: str | None):
+    """(day → class) and (class, hour, period index) tables, and each class's version index (None: unpriced)."""
+    classes: dict[tuple[int | None, str], int] = {}
+    days, day = [], lo.astimezone(zone).date()
+    last = (hi - timedelta(microseconds=1)).astimezone(zone).date()
+    while day <= last:
+        days.append((day, classes.setdefault((terms.index_at(day), day_type(day, subdivision)), len(classes))))
+        day += timedelta(days=1)
+    hours = []
+    for (index, kind), cls in classes.items():
+        if index is None:
+            continue
+        position = {id(period): i for i, period in enumerate(terms.versions[index].periods)}
+        hours += [(cls, hour, position[id(terms.tables[index][(kind, hour)])]) for hour in range(24)
+                  if (kind, hour) in terms.tables[index]]
+    return days, hours, {cls: index for (index, _), cls in classes.items()}
+
+
+def _segments(groups, version_of: dict[int, int | None]) -> dict[tuple, _Segment]:
+    segments: dict[tuple, _Segment] = {}
+    with exact():
+        for g in groups:
+            key = (g.device_id, g.bucket, version_of[g.day_class], g.inside)
+            segment = segments.setdefault(key, _Segment(g.first))
+            segment.first = min(segment.first, g.first)
+            segment.positive += g.positive
+            segment.negative += g.negative
+            segment.by_period[g.period] += g.positive
+    return segments
+
+
+def _segment_lines(device_id: int, bucket: datetime, month: date, segment: _Segment, version, surcharge,
+                   before: Decimal) -> list[CostLine]:
+    """What engine._hour_lines gives the segment's hours, summed per component and label."""
+    def line(component, label, quantity, price, amount, with_version=True) -> CostLine:
+        return CostLine(device_id, bucket, month, component, label, quantity, price, amount,
+                        version.valid_from if version is not None and with_version else None)
+
+    if version is None:  # before the first version: every non-zero hour is unpriced
+        moved = segment.positive != ZERO or segment.negative != ZERO
+        return [line(UNPRICED, "", segment.positive + segment.negative, None, ZERO, False)] if moved else []
+    lines = [line(UNPRICED, "", segment.negative, None, ZERO, False)] if segment.negative != ZERO else []
+    q = segment.positive
+    if q == ZERO:
+        return lines
+    priced = [line(ENERGY, version.periods[p].name, part, version.periods[p].price, part * version.periods[p].price)
+              for p, part in sorted(segment.by_period.items()) if p >= 0 and part > ZERO]
+    priced += [line(TIER, tier_label(lower, tier.up_to), part, tier.price, part * tier.price)
+               for tier, lower, part in tier_pieces(version.tiers, before, q)]
+    if surcharge is not None:
+        priced.append(line(SURCHARGE, surcharge.label, q, surcharge.value, q * surcharge.value))
+    base = sum((x.amount for x in priced), ZERO)
+    return lines + priced + [line(TAX, name, None, None, amount) for name, amount in _taxes(version, base)]
+
+
+def grouped_lines(conn: Connection, scope: Scope, tariff: Tariff, lo: datetime, hi: datetime, start: datetime,
+                  end: datetime, granularity: str, zone: ZoneInfo,
+                  device_ids=()) -> tuple[list[Usage], list[CostLine]]:
+    """(usage per device and bucket inside [start, end), cost lines inside it) of whole months [lo, hi)."""
+    terms = _Terms(tariff.versions)
+    days, hours, version_of = _classes(terms, lo, hi, zone, tariff.holiday_subdivision)
+    groups = usage_groups(conn, scope, tariff.account_id, tariff.metric_id, lo, hi, (start, end), granularity,
+                          zone.key, days, hours, device_ids)
+    segments = _segments(groups, version_of)
+    surcharges = {s.month: s for s in tariff.surcharges}
+    running: dict[tuple[int, date], Decimal] = defaultdict(lambda: ZERO)
+    variable: dict[tuple[int, date], Decimal] = defaultdict(lambda: ZERO)
+    usage, lines = [], []
+    with exact():
+        for (device_id, bucket, index, inside), segment in sorted(segments.items(), key=lambda kv: (kv[1].first,
+                                                                                                      kv[0][0])):
+            month = segment.first.astimezone(zone).date().replace(day=1)
+            version = None if index is None else terms.versions[index]
+            found = _segment_lines(device_id, bucket, month, segment, version, surcharges.get(month),
+                                   running[(device_id, month)])
+            running[(device_id, month)] += segment.positive
+            variable[(device_id, month)] += sum((x.amount for x in found if x.component != TAX), ZERO)
+            if inside:
+                usage.append(Usage(device_id, bucket, segment.positive + segment.negative))
+                lines += found
+        for (device_id, month), amount in sorted(variable.items()):
+            lines += [x for x in _month_lines(device_id, month, amount, terms, zone) if start <= x.bucket < end]
+    return usage, lines
