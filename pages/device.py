@@ -16,6 +16,7 @@ from tds_dash.consumption import device as device_model
 from tds_dash.consumption import device_cost, ids
 from tds_dash.context import current_language, current_scope, services
 from tds_dash.db import session_scope
+from tds_dash.fleet import actions as fleet_actions
 from tds_dash.i18n.grid import grid_options
 from tds_dash.queries import devices
 
@@ -44,7 +45,7 @@ def layout(device_id=None, **query):
     period = device_model.period_from_query(query, periods.local_today(now, settings.zone), settings.zone)
     status = devices.device_status(device, latest, now)
     return html.Div([
-        device_model.status_header(device, status, settings.zone, language),
+        device_model.status_header(device, status, settings.zone, language, fleet_actions.can_manage()),
         dag.AgGrid(id=ids.DEVICE_STATUS, rowData=device_model.latest_rows(latest, settings.zone, language),
                    columnDefs=[{"field": "metric", "headerName": i18n.t("col.metric", language), "flex": 1},
                                {"field": "value", "headerName": i18n.t("col.value", language), "flex": 1},

@@ -25,11 +25,15 @@ inputs.declare({f"{fid.DEV_ACCOUNT}.value": inputs.optional_id, f"{fid.DEV_SEARC
                 f"{fid.DEV_PENDING}.data": inputs.record(action=inputs.text, id=inputs.optional_id, version=inputs.count)})
 
 
-def layout(gateway: str | None = None, **_query):
-    """?gateway=ID preselects a gateway (the gateway page links here)."""
+def layout(gateway: str | None = None, edit: str | None = None, **_query):
+    """?gateway=ID preselects a gateway (the gateway page links here); ?edit=ID opens that device's form (the
+    device page's "Editar")."""
     language, can = current_language(), fleet_actions.can_manage()
     with session_scope(services().engine) as conn:
         accounts = fleet.list_accounts(conn, current_scope())
+    form = fleet_actions.device_form(fleet_actions.to_int(edit), None) if can and edit else None
+    body = (view.form_body(form.values, {}, form.gateways, form.editing, language, form.metrics, {})
+            if form and form.editing else None)
     return html.Div([
         html.H3(i18n.t("devices.title", language), className="mb-3"),
         dbc.Card(dbc.CardBody(dbc.Row([
@@ -49,8 +53,9 @@ def layout(gateway: str | None = None, **_query):
         dbc.Row([dbc.Col(dbc.Pagination(id=fid.DEV_PAGES, max_value=1, active_page=1, fully_expanded=False)),
                  dbc.Col(html.Div(id=fid.DEV_TOTAL, className="text-muted small text-end"))]),
         dcc.Store(id=fid.DEV_SORT, data={"key": "code", "desc": False}), dcc.Store(id=fid.DEV_REFRESH),
-        dcc.Store(id=fid.DEV_EDIT), dcc.Store(id=fid.DEV_PENDING),
-        fleet_components.form_modal(fid.DEV_MODAL, fid.DEV_FORM_BODY, fid.DEV_SAVE, fid.DEV_CANCEL, language),
+        dcc.Store(id=fid.DEV_EDIT, data=form.editing if body else None), dcc.Store(id=fid.DEV_PENDING),
+        fleet_components.form_modal(fid.DEV_MODAL, fid.DEV_FORM_BODY, fid.DEV_SAVE, fid.DEV_CANCEL, language, body,
+                                    is_open=body is not None),
         fleet_components.confirm_modal(fid.DEV_CONFIRM, fid.DEV_CONFIRM_BODY, fid.DEV_CONFIRM_OK, fid.DEV_CONFIRM_CANCEL,
                                  language),
     ])

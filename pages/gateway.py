@@ -17,7 +17,7 @@ from tds_dash.context import current_language, current_scope, services
 from tds_dash.db import session_scope
 from tds_dash.fleet import gateway_detail
 from tds_dash.fleet import ids as fid
-from tds_dash.queries import events
+from tds_dash.queries import events, fleet, gateway_activity
 
 dash.register_page(__name__, path_template="/gateways/<serial>", name="Gateway", title_key="gateway.page_title")
 inputs.declare({f"{fid.GWD_SERIAL}.data": inputs.text, f"{certs.CSR}.value": certs.csr_text,
@@ -34,11 +34,23 @@ def layout(serial: str | None = None, **_query):
         dcc.Store(id=fid.GWD_SERIAL, data=serial),
         dcc.Interval(id=fid.GWD_INTERVAL, interval=refresh_ms),
         html.Div(body, id=fid.GWD_BODY),
+        activity_card(serial) if found else None,
         alarm_panel.card(ALARMS, current_language(), alarm_panel.alarms_href()) if found else None,
         certificates_card(serial),
     ])
 
 
+def activity_card(serial: str | None):
+    """Drawn once per visit, outside the refreshed body: 14 days and 48 h do not change every few seconds."""
+    language, zone, now = current_language(), services().settings.zone, datetime.now(timezone.utc)
+    try:
+        with session_scope(services().engine) as conn:
+            gateway = fleet.get_gateway(conn, current_scope(), now, serial=serial) if serial else None
+            activity = gateway_activity.fetch_gateway_activity(conn, current_scope(), gateway, now, zone) if gateway else None
+    except Exception as error:  # shown and logged; the rest of the page still works
+        log.exception("gateway activity failed for %s", serial)
+        return dbc.Alert(i18n.t("error.load", language, error=type(error).__name__), color="danger")
+    return gateway_detail.activity_card(activity, zone, language) if activity else None
 
 
 def certificates_card(serial: str | None):

@@ -44,7 +44,7 @@ def layout(register: str | None = None, account: str | None = None, **_query):
         ])), className="mb-3 shadow-sm"),
         html.Div(id=fid.GW_ALERT),
         html.Div(id=fid.GW_UNKNOWN),
-        view.provisioning_card(accounts, language, can),
+        view.provisioning_card(accounts, language) if can else None,  # viewers cannot switch it: not shown
         html.Div(id=fid.GW_TABLE),
         dbc.Row([dbc.Col(dbc.Pagination(id=fid.GW_PAGES, max_value=1, active_page=1, fully_expanded=False)),
                  dbc.Col(html.Div(id=fid.GW_TOTAL, className="text-muted small text-end"))]),
@@ -70,10 +70,11 @@ def update_table(account_id, search, status, sort, page, _refresh):
                                          limit=fleet_components.PAGE_SIZE)
         unknown = fleet.list_unknown_gateways(conn, scope)
         cert_states = certificates.certificate_states(conn, [row["id"] for row in found.rows], now)
+        undeletable = fleet.gateways_with_readings(conn, [row["id"] for row in found.rows])
     can = fleet_actions.can_manage()
     header = fleet_components.sortable_header("gateways", view.columns(language)[:None if can else -1], sort)
     table = fleet_components.table("gateways-list", header, view.rows(found.rows, now, app.settings.zone, language, can,
-                                                                     cert_states),
+                                                                     cert_states, undeletable),
                              language)
     return (table, fleet_components.page_count(found.total),
             i18n.t("fleet.total", language, count=i18n.format_number(found.total, language, 0)),

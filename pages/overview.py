@@ -72,7 +72,10 @@ def layout(**kwargs):
         ]),
         dbc.Card([dbc.CardHeader(i18n.t("table.latest", language)),
                   dbc.CardBody(dag.AgGrid(id=ids.OVERVIEW_TABLE, columnDefs=overview_model.table_columns(language),
-                                          rowData=[], dashGridOptions=grid_options(language, domLayout="autoHeight"),
+                                          rowData=[], dashGridOptions=grid_options(
+                                              language, domLayout="autoHeight", pagination=True,
+                                              paginationPageSize=overview_model.LATEST_PAGE_SIZE,
+                                              paginationPageSizeSelector=False),
                                           className="ag-theme-alpine"))], className="shadow-sm"),
     ])
 

@@ -36,11 +36,12 @@ from tds_dash.context import (
     has_role,
 )
 from tds_dash.db import create_db_engine
+from tds_dash.present import routes as present_routes
 from tds_dash.security_headers import install_security_headers
 from tds_dash.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
-ASSETS_PATH_IGNORE = ["^swagger-ui$"]  # folders under assets/ Dash must not put into every page
+ASSETS_PATH_IGNORE = ["^swagger-ui$", "^present$"]  # folders under assets/ Dash must not put into every page
 NAV_TOGGLER, NAV_COLLAPSE = "nav-toggler", "nav-collapse"
 APP_NAME = "TDS Telemetry"
 
@@ -64,7 +65,8 @@ def _navbar() -> dbc.Navbar:
         for code, label in (("pt-BR", "PT"), ("en", "EN"))
     ] + [dbc.NavItem(dbc.NavLink(i18n.t(f"nav.theme.{other_theme}", language), href=f"/theme/{other_theme}",
                                  external_link=True, id="nav-theme"))]
-    # Below Bootstrap's xl breakpoint (1200 px) the links fold behind the toggler: a phone sees the brand only.
+    # Below Bootstrap's xxl breakpoint (1400 px) the links fold behind the toggler: a phone sees the brand only,
+    # and a 1280 px laptop one line instead of the admin's twelve links wrapping onto two.
     return dbc.Navbar(
         dbc.Container([
             dbc.NavbarBrand([html.Img(src=dash.get_asset_url("logo.png"), alt="", className="navbar-logo"), APP_NAME],
@@ -75,7 +77,7 @@ def _navbar() -> dbc.Navbar:
                 dbc.Nav(languages + _user_menu(language), navbar=True),
             ], id=NAV_COLLAPSE, is_open=False, navbar=True),
         ], fluid=True),
-        color="dark", dark=True, expand="xl", className="mb-3",
+        color="dark", dark=True, expand="xxl", className="mb-3",
     )
 
 
@@ -196,6 +198,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
                              api_certificates.blueprint, api_statements.blueprint), settings)
     server.register_blueprint(auth_routes.blueprint)
     server.register_blueprint(health.blueprint)
+    server.register_blueprint(present_routes.blueprint)
     # A check that runs before any /api/v1 blueprint (e.g. NUL in a parameter) answers in the one error body
     # whichever blueprint the route belongs to (Flask prefers this to a blueprint's catch-all handler).
     server.register_error_handler(api_v1.ApiError, api_v1.api_error_response)

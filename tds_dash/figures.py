@@ -125,3 +125,16 @@ def consumption_bars(frame: pd.DataFrame, zone: ZoneInfo, language: str, unit: s
     figure.update_xaxes(type="category")
     figure = _base_layout(figure, language, unit).update_layout(barmode="overlay")  # the legend's bar takes no slot
     return value_axis(figure, frame["consumption"], language, unit)
+
+
+def message_rate(frame: pd.DataFrame, zone: ZoneInfo, language: str) -> go.Figure:
+    """Messages per hour as a line; an hour without messages is a real zero (the gateway sent nothing)."""
+    if frame.empty or not frame["messages"].any():
+        return empty_figure(language)
+    labels = [i18n.format_datetime(bucket.to_pydatetime(), zone, language)[:-3] for bucket in frame["bucket"]]
+    unit = i18n.t("chart.messages_per_hour", language)
+    hover = [f"{text}: {i18n.format_number(value, language, 0)} {unit}" for text, value in zip(labels, frame["messages"])]
+    figure = go.Figure(go.Scatter(x=frame["bucket"].dt.tz_convert(zone), y=frame["messages"], mode="lines",
+                                  line={"color": BAR_COLOR, "shape": "hv"}, hovertext=hover, hoverinfo="text"))
+    figure.update_xaxes(tickformat="%d/%m %Hh" if language == "pt-BR" else "%m/%d %I%p")  # plotly's own: English
+    return _base_layout(figure, language, unit)

@@ -99,6 +99,7 @@ class Settings:
     smtp_from: str = "tds-telemetry@localhost"
     public_url: str = "http://127.0.0.1:8050"  # base of the links in notifications
     webhook_allow_private: bool = False  # webhooks to loopback/private addresses (SSRF guard off)
+    present_seconds: int = 15  # presentation mode (/present): seconds each slide stays before the next
     demo_broker: str = "auto"  # embedded broker: mosquitto (mTLS) when installed, else amqtt; or forced
     embedded_mqtt_tls_port: int = 8883  # the embedded Mosquitto's mTLS listener for gateways
 
@@ -296,6 +297,7 @@ def load_settings(env: dict | None = None) -> Settings:
         smtp_from=env.get("TDS_SMTP_FROM", "tds-telemetry@localhost"),
         public_url=env.get("TDS_PUBLIC_URL", "http://127.0.0.1:8050").rstrip("/"),
         webhook_allow_private=_bool(env, "TDS_WEBHOOK_ALLOW_PRIVATE", False),
+        present_seconds=_int(env, "TDS_PRESENT_SECONDS", 15, 5, 600),
         demo_broker=_choice(env, "TDS_DEMO_BROKER", ("auto", "mosquitto", "amqtt")),
         embedded_mqtt_tls_port=_int(env, "TDS_EMBEDDED_MQTT_TLS_PORT", 8883, 1, 65535),
     )

@@ -88,7 +88,9 @@ def test_ux001_every_page_in_portuguese_has_no_english_component_text(dash_duo, 
 SIZES = {"phone": (390, 844), "desktop": (1440, 900)}
 # Each page and an element a client must see on it at both widths.
 PHONE_PAGES = (("overview", "/", "#overview-latest-table"), ("explorer", "/explorer", "#explorer-chart"),
-               ("gateways", "/gateways", "#gateways-table"), ("device", "/device/{device_id}", "#device-status"))
+               ("gateways", "/gateways", "#gateways-table"), ("gateway", "/gateways/{serial}", "#gateway-activity"),
+               ("device", "/device/{device_id}", "#breadcrumbs"))
+SCREENS = ARTIFACTS / "screens"
 
 
 def _viewport(duo, width: int, height: int) -> None:
@@ -115,7 +117,7 @@ def _layout_report(duo, selector: str) -> dict:
 def test_ux002_pages_fit_a_phone_and_a_desktop(dash_duo, demo):
     app, values = demo
     dash_duo.start_server(app, port=free_port())
-    ARTIFACTS.mkdir(exist_ok=True)
+    SCREENS.mkdir(parents=True, exist_ok=True)
     reports = {}
     for size, (width, height) in SIZES.items():
         _viewport(dash_duo, width, height)
@@ -125,11 +127,18 @@ def test_ux002_pages_fit_a_phone_and_a_desktop(dash_duo, demo):
             reports[(size, name)] = _layout_report(dash_duo, selector)
             time.sleep(0.5)  # charts drawn: now the key element stays where it is scrolled to
             dash_duo.driver.execute_script("document.querySelector(arguments[0]).scrollIntoView()", selector)
-            dash_duo.driver.save_screenshot(str(ARTIFACTS / f"{name}-{size}.png"))
+            dash_duo.driver.save_screenshot(str(SCREENS / f"{name}-{size}.png"))
     problems = {key: r for key, r in reports.items()
                 if r["scroll"] > r["inner"] or not r["visible"]
                 or (key[0] == "phone") != r["toggler"] or (key[0] == "phone") == r["links"] or r["navbar"] > 120}
     assert problems == {}
+    # The breadcrumbs link the device's gateway.
+    assert dash_duo.find_element("#breadcrumbs a[href='/gateways/GW-0101']")
+    # At 1280 px the admin's navbar, in Portuguese, is one line (its links fold behind the toggler below 1400 px).
+    _viewport(dash_duo, 1280, 800)
+    _open(dash_duo, "/")
+    assert _layout_report(dash_duo, "#overview-latest-table")["navbar"] <= 64
+    dash_duo.driver.save_screenshot(str(SCREENS / "overview-1280.png"))
     # On a phone the toggler opens the menu.
     _viewport(dash_duo, *SIZES["phone"])
     _open(dash_duo, "/")

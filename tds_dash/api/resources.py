@@ -4,7 +4,16 @@ Importing the route modules registers their routes on one blueprint; the app fac
 """
 from __future__ import annotations
 
-from tds_dash.api import accounts, admin, devices, docs, gateways, imports, monitoring  # noqa: F401  routes
+from tds_dash.api import (  # noqa: F401  routes
+    accounts,
+    admin,
+    devices,
+    docs,
+    gateways,
+    imports,
+    monitoring,
+    share_links,
+)
 from tds_dash.api.common import blueprint
 
 __all__ = ["blueprint"]

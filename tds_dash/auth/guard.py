@@ -14,7 +14,8 @@ from tds_dash.db import session_scope
 from tds_dash.errors import json_error
 from tds_dash.queries import users as user_queries
 
-PUBLIC_PREFIXES = ("/login", "/assets/", "/api/health", "/favicon.ico", "/lang/")
+# /present/ is share links (tds_dash.present.routes): each route there checks its token itself.
+PUBLIC_PREFIXES = ("/login", "/assets/", "/api/health", "/favicon.ico", "/lang/", "/present/")
 TOKEN_PREFIXES = ("/api/v1/", "/metrics")
 
 

@@ -11,6 +11,7 @@ from dash import dcc, html
 from tds_dash import i18n, periods
 from tds_dash.consumption import device_cost
 from tds_dash.consumption.explorer import figures as explorer_figures
+from tds_dash.fleet import components as fleet_components
 from tds_dash.queries.devices import DeviceCharts
 
 DEFAULT_DAYS = 7
@@ -29,15 +30,21 @@ def parse_device_id(raw) -> int | None:
     return int(text) if text.isdigit() and len(text) < 19 else None
 
 
-def status_header(device: dict, status: dict, zone: ZoneInfo, language: str) -> html.Div:
+def status_header(device: dict, status: dict, zone: ZoneInfo, language: str, can_edit: bool = False) -> html.Div:
+    """Breadcrumbs, code and status, its gateway (linked) and account; "Editar" for those who manage the fleet."""
     badge = dbc.Badge(i18n.t("device.online" if status["online"] else "device.offline", language),
                       color="success" if status["online"] else "secondary", className="ms-2", id="device-online")
     seen = (i18n.format_datetime(status["last_seen"], zone, language) if status["last_seen"]
             else i18n.t("device.never", language))
+    edit = (dcc.Link(i18n.t("fleet.edit", language), id="device-edit", className="btn btn-outline-primary btn-sm ms-3",
+                     href=f"/devices?gateway={device['gateway_id']}&edit={device['id']}") if can_edit else None)
     return html.Div([
-        html.H3([i18n.t("device.title", language, code=device["code"]), badge], className="mb-1"),
-        html.Div(f"{device['name']} · " + i18n.t("device.where", language, gateway=device["gateway"],
-                                                 account=device["account"]), className="text-muted"),
+        fleet_components.breadcrumbs(device["account"], device["account_id"], device["gateway"], device["code"]),
+        html.H3([i18n.t("device.title", language, code=device["code"]), badge, edit], className="mb-1"),
+        html.Div([f"{device['name']} · ", i18n.t("device.gateway_label", language), " ",
+                  dcc.Link(f"{device['gateway']} · {device['gateway_name']}", href=f"/gateways/{device['gateway']}",
+                           id="device-gateway-link"),
+                  " · " + i18n.t("device.account_label", language, account=device["account"])], className="text-muted"),
         html.Div(i18n.t("device.last_seen", language, when=seen), className="small mb-3", id="device-last-seen"),
     ])
 

@@ -88,13 +88,17 @@ def cards(store: dict, language: str) -> list:
     ]
 
 
+LATEST_PAGE_SIZE = 10  # a page of devices: the block stays short on a phone, the pager shows the rest
+
+
 def table_columns(language: str) -> list[dict]:
+    """Latest reading per device: its human name first (the code after it), then value, gateway and time."""
     return [
-        {"field": "time", "headerName": i18n.t("col.time", language), "flex": 2, "minWidth": 185},
-        {"field": "gateway", "headerName": i18n.t("col.gateway", language), "flex": 1},
-        {"field": "device", "headerName": i18n.t("col.device", language), "flex": 2},
-        {"field": "metric", "headerName": i18n.t("col.metric", language), "flex": 1},
-        {"field": "value", "headerName": i18n.t("col.value", language), "flex": 1, "type": "rightAligned"},
+        {"field": "device", "headerName": i18n.t("col.device", language), "flex": 3, "minWidth": 170},
+        {"field": "value", "headerName": i18n.t("col.latest_value", language), "flex": 2, "minWidth": 120,
+         "type": "rightAligned"},
+        {"field": "gateway", "headerName": i18n.t("col.gateway", language), "flex": 1, "minWidth": 100},
+        {"field": "time", "headerName": i18n.t("col.time", language), "flex": 2, "minWidth": 150},
     ]
 
 
@@ -103,11 +107,10 @@ def table_rows(store: dict, zone: ZoneInfo, language: str) -> list[dict]:
     for record in store["latest"]:
         decimals = 3 if abs(record["value"]) < 1000 else 1
         rows.append({
-            "time": i18n.format_datetime(datetime.fromisoformat(record["ts"]), zone, language),
-            "gateway": record["gateway"],
-            "device": f"{record['device']} · {record['device_name']}",
-            "metric": record["metric"],
+            "device": f"{record['device_name'] or record['device']} ({record['device']})",
             "value": f"{i18n.format_number(record['value'], language, decimals)} {record['unit']}".strip(),
+            "gateway": record["gateway"],
+            "time": i18n.format_datetime(datetime.fromisoformat(record["ts"]), zone, language),
         })
     return rows
 

@@ -133,3 +133,14 @@ def status_filter(filter_id: str, statuses: tuple[str, ...], language: str) -> d
 def values_by_name(states: list[dict]) -> dict:
     """{'serial': 'GW-1', ...} from the State list of a pattern-matching ALL (ctx.states_list item)."""
     return {item["id"]["name"]: item.get("value") for item in states}
+
+
+def breadcrumbs(account: str, account_id: int, gateway: str | None = None, device: str | None = None) -> dbc.Breadcrumb:
+    """account › gateway › device; each level but the last links to its page (the account to its explorer)."""
+    items = [{"label": account, "href": f"/explorer?account={account_id}"}]
+    if gateway is not None:
+        items.append({"label": gateway, "href": f"/gateways/{gateway}"})
+    if device is not None:
+        items.append({"label": device})
+    items[-1] = {"label": items[-1]["label"], "active": True}
+    return dbc.Breadcrumb(items=items, id="breadcrumbs", className="small mb-1")

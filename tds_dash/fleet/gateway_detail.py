@@ -7,10 +7,11 @@ from zoneinfo import ZoneInfo
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from tds_dash import i18n
+from tds_dash import figures, i18n
 from tds_dash.fleet import components as fleet_components
 from tds_dash.fleet import device_list
 from tds_dash.fleet import text as fleet_text
+from tds_dash.queries.events import UPTIME_WINDOWS
 
 
 def not_found(language: str) -> html.Div:
@@ -22,6 +23,7 @@ def header(gateway: dict, now: datetime, zone: ZoneInfo, language: str) -> html.
     status = gateway["status"]
     why = fleet_text.offline_reason(gateway, now, zone, language) if status == "offline" else ""
     return html.Div([
+        fleet_components.breadcrumbs(gateway["account"], gateway["account_id"], gateway["serial"]),
         html.H3([f"{gateway['serial']} · {gateway['name']} ", fleet_components.status_badge(status, language,
                                                                                     "gateway-status")]),
         html.Div(why, id="gateway-why", className="text-danger" if why else None),
@@ -35,12 +37,21 @@ def header(gateway: dict, now: datetime, zone: ZoneInfo, language: str) -> html.
     ], className="mb-3")
 
 
-def uptime_cards(uptime: dict[str, float | None], language: str) -> dbc.Row:
+def uptime_note(window: str, since: datetime | None, now: datetime, zone: ZoneInfo, language: str) -> str:
+    """'since 01/12 16:34' when monitoring began inside the window (100 % over 30 d of one day says little)."""
+    if since is not None and since > now - UPTIME_WINDOWS[window]:
+        return i18n.t("gateway.uptime_since", language, since=i18n.format_day_time(since, zone, language))
+    return i18n.t("gateway.uptime_note", language)
+
+
+def uptime_cards(uptime: dict[str, float | None], language: str, since: datetime | None, now: datetime,
+                 zone: ZoneInfo) -> dbc.Row:
     cards = [dbc.Col(dbc.Card(dbc.CardBody([
         html.Div(i18n.t("gateway.uptime", language, window=window), className="text-muted small"),
         html.Div(i18n.format_number(value * 100, language, 1) + "%" if value is not None else "—",
                  className="fs-4 fw-semibold", id=f"gateway-uptime-{window}"),
-        html.Div(i18n.t("gateway.uptime_note", language), className="small text-muted"),
+        html.Div(uptime_note(window, since, now, zone, language), className="small text-muted",
+                 id=f"gateway-uptime-{window}-note"),
     ]), className="h-100 shadow-sm"), md=2, className="mb-3") for window, value in uptime.items()]
     return dbc.Row(cards)
 
@@ -79,7 +90,7 @@ def body(data: dict, now: datetime, zone: ZoneInfo, language: str) -> list:
     device_headers = [label for key, label in device_list.columns(language)][:-1]
     return [
         header(gateway, now, zone, language),
-        uptime_cards(data["uptime"], language),
+        uptime_cards(data["uptime"], language, data.get("monitored_since"), now, zone),
         _card(t("gateway.devices"), [_table(device_headers, devices, language),
                                      dcc.Link(t("gateway.manage_devices"), href=f"/devices?gateway={gateway['id']}")],
               "gateway-devices"),
@@ -113,3 +124,17 @@ def offline_alert(records: list[dict], fetched_at: str, language: str):
     return dbc.Col(dbc.Alert([html.Div(i18n.t("gateway.offline_title", language), className="fw-semibold"),
                               html.Ul(items, className="mb-0")], color="danger", id="overview-offline"),
                    md=12, className="mb-3")
+
+
+def activity_card(activity, zone: ZoneInfo, language: str) -> dbc.Card:
+    """Its devices' daily consumption and its messages per hour (queries.gateway_activity), side by side."""
+    config = i18n.graph_config(language)
+    metric = i18n.t(f"metric.{activity.metric}", language) if activity.metric else "—"
+    consumption = figures.consumption_bars(activity.daily, zone, language, activity.unit, "day")
+    return _card(i18n.t("gateway.activity", language), dbc.Row([
+        dbc.Col([html.Div(i18n.t("gateway.activity_consumption", language, metric=metric), className="small fw-semibold"),
+                 dcc.Graph(figure=consumption, config=config, id="gateway-consumption-chart")], lg=6),
+        dbc.Col([html.Div(i18n.t("gateway.activity_messages", language), className="small fw-semibold"),
+                 dcc.Graph(figure=figures.message_rate(activity.messages, zone, language), config=config,
+                           id="gateway-messages-chart")], lg=6),
+    ]), "gateway-activity")

@@ -36,7 +36,9 @@ def certificate_badge(state: str | None, language: str, serial: str):
 
 
 def rows(gateways: list[dict], now: datetime, zone: ZoneInfo, language: str, can_manage: bool,
-         cert_states: dict[int, str] | None = None) -> list[html.Tr]:
+         cert_states: dict[int, str] | None = None, undeletable: set[int] = frozenset()) -> list[html.Tr]:
+    """`undeletable`: gateways whose devices have readings; their rows offer (de)activate, never a delete
+    that would only be refused."""
     out, cert_states = [], cert_states or {}
     for gateway in gateways:
         cells = [
@@ -48,7 +50,8 @@ def rows(gateways: list[dict], now: datetime, zone: ZoneInfo, language: str, can
             html.Td(i18n.format_number(gateway["devices"], language, 0)),
         ]
         if can_manage:
-            cells.append(fleet_components.action_buttons(FORM, gateway, language))
+            cells.append(fleet_components.action_buttons(FORM, gateway, language,
+                                                         can_delete=gateway["id"] not in undeletable))
         out.append(html.Tr(cells, id=f"gateways-row-{gateway['serial']}"))
     return out
 
@@ -97,9 +100,10 @@ def unknown_card(suggestions: list[dict], now: datetime, language: str, can_mana
                      dbc.ListGroup(items, flush=True)], color="warning", outline=True, className="mb-3")
 
 
-def provisioning_card(accounts: list[dict], language: str, can_manage: bool) -> dbc.Card:
+def provisioning_card(accounts: list[dict], language: str) -> dbc.Card:
+    """Auto-provisioning switches per account, for those who may change them (the page hides it from viewers)."""
     switches = [dbc.Switch(id={"type": "gateways-provisioning", "account": a["id"]}, label=a["name"],
-                           value=bool(a["auto_provision"]), disabled=not can_manage, className="me-4")
+                           value=bool(a["auto_provision"]), className="me-4")
                 for a in accounts]
     return dbc.Card(dbc.CardBody([
         html.Div(i18n.t("gateways.provisioning_title", language), className="fw-semibold"),

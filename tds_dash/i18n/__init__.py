@@ -57,8 +57,9 @@ def dropdown_labels(language: str) -> dict[str, str]:
 
 
 def graph_config(language: str) -> dict:
-    """dcc.Graph's config: plotly.js's own texts (modebar) in language; numbers are formatted by us."""
-    return {"displaylogo": False, "locale": "pt-BR" if language == "pt-BR" else "en"}
+    """dcc.Graph's config: plotly.js's own texts (modebar) in language; numbers are formatted by us. The modebar
+    shows only while the pointer is over a chart: always drawn, it covered the top bars."""
+    return {"displaylogo": False, "displayModeBar": "hover", "locale": "pt-BR" if language == "pt-BR" else "en"}
 
 
 def date_range_texts(language: str) -> dict[str, str]:
@@ -93,6 +94,12 @@ def format_datetime(value: datetime | None, zone: ZoneInfo, language: str) -> st
 
 def format_month(value: datetime, zone: ZoneInfo, language: str) -> str:
     return dates.format_datetime(value, "MMM/yyyy", tzinfo=zone, locale=LANGUAGES[language])
+
+
+def format_day_time(value: datetime, zone: ZoneInfo, language: str) -> str:
+    """Day and minute without the year: 01/12 16:34 (pt-BR), 12/01 4:34 PM (en)."""
+    pattern = "dd/MM HH:mm" if language == "pt-BR" else "MM/dd h:mm a"
+    return dates.format_datetime(value, pattern, tzinfo=zone, locale=LANGUAGES[language])
 
 
 def format_day(value: datetime, zone: ZoneInfo, language: str) -> str:

@@ -84,6 +84,17 @@ def uptime(conn: Connection, scope: Scope, gateway_id: int, now: datetime) -> di
     return result
 
 
+_MONITORED_SINCE = sa.text(
+    "SELECT min(p.started_at) FROM gateway_presence p WHERE p.gateway_id = :gateway_id"
+    " AND p.gateway_id IN (SELECT id FROM gateways WHERE account_id " + IN_SCOPE + ")"
+)
+
+
+def monitored_since(conn: Connection, scope: Scope, gateway_id: int) -> datetime | None:
+    """When the gateway's first known state began (uptime counts from there), or None."""
+    return conn.execute(_MONITORED_SINCE, {**scope.params(), "gateway_id": gateway_id}).scalar_one()
+
+
 # Only messages under the gateway's own account's topic: another account's topic naming this serial is
 # that account's traffic, and its payloads must not show on this gateway's page.
 _REJECTIONS = sa.text(
@@ -122,4 +133,5 @@ def fetch_gateway_page(conn: Connection, scope: Scope, serial: str, now: datetim
     devices = fleet_devices.list_devices_page(conn, scope, gateway_id=gateway["id"], limit=200)
     return {"gateway": gateway, "devices": devices.rows, "history": gateway_history(conn, scope, gateway["id"]),
             "uptime": uptime(conn, scope, gateway["id"], now),
+            "monitored_since": monitored_since(conn, scope, gateway["id"]),
             "rejections": gateway_rejections(conn, scope, gateway["id"])}

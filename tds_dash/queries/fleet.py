@@ -162,6 +162,19 @@ _GATEWAY_READINGS = sa.text(
     "SELECT count(*) FROM (SELECT 1 FROM devices d WHERE d.gateway_id = :id"
     " AND EXISTS (SELECT 1 FROM readings r WHERE r.device_id = d.id)) x"
 )
+_GATEWAYS_WITH_READINGS = sa.text(
+    "SELECT DISTINCT d.gateway_id FROM devices d WHERE d.gateway_id = ANY(:ids)"
+    " AND EXISTS (SELECT 1 FROM readings r WHERE r.device_id = d.id)"
+)
+
+
+def gateways_with_readings(conn: Connection, gateway_ids: list[int]) -> set[int]:
+    """Those of the listed gateways that cannot be deleted (a device has readings): the list offers deactivate."""
+    if not gateway_ids:
+        return set()
+    return {row[0] for row in conn.execute(_GATEWAYS_WITH_READINGS, {"ids": list(gateway_ids)})}
+
+
 _LOCK_GATEWAY = sa.text(
     "SELECT id FROM gateways WHERE id = :id AND version = :version AND account_id " + IN_SCOPE + " FOR UPDATE"
 )

@@ -44,15 +44,15 @@ _SERIES = {
 }
 
 # Per account, newest first through the (account_id, ts DESC) index, then merged.
+# One line per device: its newest reading of the overview's metric (one probe of the readings primary key
+# per device), so the block reads as the fleet's current state rather than the last few seconds' traffic.
 _LATEST = sa.text(
     "SELECT r.ts, g.serial AS gateway, d.code AS device, d.name AS device_name, m.name AS metric,"
-    " m.unit, r.value FROM accounts a"
-    " CROSS JOIN LATERAL (SELECT * FROM readings x WHERE x.account_id = a.id"
-    "   AND (CAST(:gateway_id AS bigint) IS NULL OR x.gateway_id = :gateway_id)"
-    "   ORDER BY x.ts DESC LIMIT :limit) r"
-    " JOIN devices d ON d.id = r.device_id JOIN gateways g ON g.id = r.gateway_id"
-    " JOIN metrics m ON m.id = r.metric_id"
-    " WHERE a.id " + IN_SCOPE + " ORDER BY r.ts DESC, d.code, m.name LIMIT :limit"
+    " m.unit, r.value FROM devices d JOIN gateways g ON g.id = d.gateway_id JOIN metrics m ON m.name = :metric"
+    " CROSS JOIN LATERAL (SELECT x.ts, x.value FROM readings x WHERE x.device_id = d.id AND x.metric_id = m.id"
+    "   ORDER BY x.ts DESC LIMIT 1) r"
+    " WHERE d.account_id " + IN_SCOPE + " AND (CAST(:gateway_id AS bigint) IS NULL OR d.gateway_id = :gateway_id)"
+    " ORDER BY g.serial, d.code LIMIT :limit"
 )
 
 
@@ -66,7 +66,7 @@ class OverviewData:
     previous_same_period: float | None  # last month up to periods.compared_spans' cut
     monthly: pd.DataFrame  # bucket (local month start), consumption
     daily: pd.DataFrame  # bucket (local midnight), consumption
-    latest: pd.DataFrame  # ts, gateway, device, device_name, metric, unit, value
+    latest: pd.DataFrame  # one row per device: ts, gateway, device, device_name, metric, unit, value
     offline_gateways: list = dataclasses.field(default_factory=list)  # queries.events.offline_gateways rows
     compared_consumption: float | None = None  # this month up to the same cut (the change's numerator)
 
@@ -102,7 +102,7 @@ def fetch_overview(conn: Connection, scope: Scope, now: datetime, zone: ZoneInfo
         monthly=_frame(conn, _SERIES["monthly"], {**base, "start": month_start(now, zone, 12),
                                                   "end": now + timedelta(days=1)}, zone),
         daily=_frame(conn, _SERIES["daily"], {**base, "start": this_month, "end": now + timedelta(days=1)}, zone),
-        latest=fetch_latest_readings(conn, scope, zone, gateway_id=gateway_id),
+        latest=fetch_latest_readings(conn, scope, zone, metric, gateway_id=gateway_id),
         offline_gateways=events.offline_gateways(conn, scope, gateway_id),
     )
 
@@ -116,9 +116,11 @@ def _totals_between(conn: Connection, scope: Scope, metric: str, gateway_id: int
     return consumption.totals_between(conn, scope, selection, found["id"], spans, zone)
 
 
-def fetch_latest_readings(conn: Connection, scope: Scope, zone: ZoneInfo, limit: int = 50,
-                          gateway_id: int | None = None) -> pd.DataFrame:
-    rows = conn.execute(_LATEST, {**scope.params(), "gateway_id": gateway_id, "limit": limit}).mappings().all()
+def fetch_latest_readings(conn: Connection, scope: Scope, zone: ZoneInfo, metric: str = "energy_kwh",
+                          limit: int = 500, gateway_id: int | None = None) -> pd.DataFrame:
+    """Each device's newest reading of `metric` (devices without one are left out), by gateway and code."""
+    rows = conn.execute(_LATEST, {**scope.params(), "gateway_id": gateway_id, "metric": metric,
+                                  "limit": limit}).mappings().all()
     frame = pd.DataFrame(rows, columns=["ts", "gateway", "device", "device_name", "metric", "unit", "value"])
     frame["ts"] = pd.to_datetime(frame["ts"], utc=True).dt.tz_convert(zone)
     return frame

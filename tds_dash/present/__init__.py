@@ -1,0 +1,1 @@
+"""Presentation mode: /present?account=<slug> for signed-in users, /present/<token> for share links."""

@@ -1,0 +1,1 @@
+"""Read-only share links: one account's presentation (/present/<token>) for visitors without a user account."""
