@@ -172,5 +172,7 @@ def test_shr006_presentation_shows_the_cost_card_of_a_priced_account_only(databa
     assert [card["id"] for card in acme["cards"]] == ["month", "cost", "gateways", "devices", "readings"]
     assert acme_cards["cost"]["value"] == format_brl(cost.current, "pt-BR") and cost.current > 0
     assert [card["id"] for card in globex["cards"]] == ["month", "gateways", "devices", "readings"]
-    assert acme_cards["month"]["value"] != everything["month"]["value"]  # acme's half, not both accounts'
+    # acme's devices, not both accounts' (the fixture writes hourly rows only, so the month card, read from
+    # the fleet rollups, has no figure here; the overview's own tests cover its value)
+    assert acme_cards["devices"]["value"] != everything["devices"]["value"]
     assert [set(slide) for slide in acme["slides"][1:]] == [{"id", "title", "figure"}] * 2
