@@ -299,6 +299,9 @@ def sign_in(duo, username: str, password: str = TEST_PASSWORD, expect_success: b
 @pytest.fixture
 def dash_duo(dash_duo):
     """dash[testing]'s dash_duo, signed in as an admin after start_server (sign_in_as=None: stay signed out)."""
+    # Waits end as soon as their condition holds; the longer bound only keeps a slow CI machine (first
+    # render of a chart after a cold start took 10-14 s at load average 10+) from failing a correct page.
+    dash_duo.wait_timeout = 30
     original = dash_duo.start_server
 
     def start_server(app, sign_in_as: str | None = "test-admin", **kwargs):
