@@ -16,7 +16,7 @@ from tds_dash import i18n, periods
 from tds_dash.queries.devices import device_options
 from tds_dash.queries.scope import Scope
 from tds_dash.tariffs import service
-from tds_dash.tariffs.money import format_brl
+from tds_dash.tariffs.money import format_brl, stored_decimal
 
 CARD_ID = "overview-card-cost"
 
@@ -103,7 +103,7 @@ def bar_costs(stored: dict | None, buckets, language: str) -> list[str] | None:
     """'R$ 1.234,56' per bar (— for a month without cost), from the store; None when nothing is priced."""
     if not stored:
         return None
-    by_instant = {datetime.fromisoformat(k): _decimal(v) for k, v in stored.items()}
+    by_instant = {datetime.fromisoformat(k): stored_decimal(v) for k, v in stored.items()}
     return [format_brl(by_instant.get(pd.Timestamp(b).to_pydatetime()), language) for b in buckets]
 
 
@@ -112,22 +112,11 @@ def to_store(cost: MonthCost | None) -> dict | None:
     return None if cost is None else {"current": str(cost.current), "previous": str(cost.previous)}
 
 
-def _decimal(text) -> Decimal:
-    """A stored decimal string; anything else is a ValueError (the store comes back from the browser)."""
-    try:
-        value = Decimal(str(text))
-    except ArithmeticError:  # decimal.InvalidOperation is not a ValueError
-        raise ValueError(f"not a decimal: {text!r}") from None
-    if not value.is_finite():
-        raise ValueError(f"not a finite decimal: {text!r}")
-    return value
-
-
 def cost_card(stored: dict | None, language: str) -> dbc.Col | None:
     """The card, or None when nothing in view has a tariff."""
     if not stored:
         return None
-    current, previous = _decimal(stored["current"]), _decimal(stored["previous"])
+    current, previous = stored_decimal(stored["current"]), stored_decimal(stored["previous"])
     note = (i18n.t("card.cost_vs_last_month", language, change=i18n.format_percent(float(current / previous - 1),
                                                                                     language),
                    previous=format_brl(previous, language)) if previous else i18n.t("card.no_previous", language))

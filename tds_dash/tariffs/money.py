@@ -44,3 +44,14 @@ def split_centavos(values: Sequence[Decimal]) -> list[Decimal]:
         for i in order[:missing]:
             floors[i] += CENTAVO
     return floors
+
+
+def stored_decimal(text) -> Decimal:
+    """A decimal string kept in a page's store (it comes back from the browser): anything else is a ValueError."""
+    try:
+        value = Decimal(str(text))
+    except ArithmeticError:  # decimal.InvalidOperation is not a ValueError
+        raise ValueError(f"not a decimal: {text!r}") from None
+    if not value.is_finite():
+        raise ValueError(f"not a finite decimal: {text!r}")
+    return value

@@ -7,20 +7,14 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from tds_dash.tariffs.money import stored_decimal
+
 COST_UNIT = "R$"
 
 
 def to_decimal(text) -> Decimal | None:
-    """A stored decimal string (the store comes back from the browser: anything else is a ValueError)."""
-    if text is None:
-        return None
-    try:
-        value = Decimal(str(text))
-    except ArithmeticError:  # decimal.InvalidOperation is not a ValueError
-        raise ValueError(f"not a decimal: {text!r}") from None
-    if not value.is_finite():
-        raise ValueError(f"not a finite decimal: {text!r}")
-    return value
+    """A stored decimal string or None (the store comes back from the browser: anything else is a ValueError)."""
+    return None if text is None else stored_decimal(text)
 
 
 def priced(store: dict | None) -> bool:
