@@ -28,6 +28,12 @@ from tds_dash.queries.filters import list_accounts
 
 def register(group: click.Group, open_database: Callable, load_settings: Callable) -> None:
     """Add the commands to the shell's group; open_database(settings) yields settings with database_url set."""
+    for command in _commands(actor_opener(open_database, load_settings)):
+        group.add_command(command)
+
+
+def actor_opener(open_database: Callable, load_settings: Callable) -> Callable:
+    """actor_for(username) -> a context manager yielding the CLI actor on its own engine (every command group)."""
 
     @contextlib.contextmanager
     def actor_for(username: str | None):
@@ -41,8 +47,7 @@ def register(group: click.Group, open_database: Callable, load_settings: Callabl
             finally:
                 engine.dispose()
 
-    for command in _commands(actor_for):
-        group.add_command(command)
+    return actor_for
 
 
 def _user(engine, username: str) -> user_queries.UserRow:

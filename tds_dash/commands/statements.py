@@ -5,7 +5,6 @@ and exports, only operators and administrators generate).
 """
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -13,10 +12,9 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from tds_dash.commands.fleet import AS_USER, _user
+from tds_dash.commands.fleet import AS_USER, actor_opener
 from tds_dash.context import Forbidden
-from tds_dash.db import create_db_engine, session_scope
-from tds_dash.fleet.actor import cli_actor
+from tds_dash.db import session_scope
 from tds_dash.queries.filters import list_accounts
 from tds_dash.statements import service
 from tds_dash.tariffs.validation import TariffInputError
@@ -26,18 +24,7 @@ LIST_COLUMNS = ("id", "account", "period", "generated_at", "generated_by", "reas
 
 def register(group: click.Group, open_database: Callable, load_settings: Callable) -> None:
     """Add the `statements` group to the shell's group (see tds_dash.commands.fleet.register)."""
-
-    @contextlib.contextmanager
-    def actor_for(username: str | None):
-        with open_database(load_settings()) as settings:
-            engine = create_db_engine(settings.database_url, pool_size=1)
-            try:
-                user = _user(engine, username) if username else None
-                yield cli_actor(engine, settings.timezone, user)
-            finally:
-                engine.dispose()
-
-    group.add_command(_group(actor_for))
+    group.add_command(_group(actor_opener(open_database, load_settings)))
 
 
 def _account(conn, actor, slug: str) -> int:
