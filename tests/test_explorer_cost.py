@@ -11,7 +11,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from tds_dash import periods
+from tds_dash import i18n, periods
 from tds_dash.consumption import device_cost, month_cost
 from tds_dash.consumption.explorer import cost as explorer_cost
 from tds_dash.consumption.explorer import cost_series, cost_view
@@ -113,6 +113,12 @@ def test_ecost002_compared_periods_price_the_same_elapsed_time(priced):
     assert Decimal(compared["current_total"]) == Decimal(now["total"])
     assert Decimal(compared["previous_total"]) == Decimal(before["total"])
     assert compared["change"] == pytest.approx(float(Decimal(now["total"]) / Decimal(before["total"]) - 1))
+    # The overview's cost card says the same R$ change (periods.compared_spans on both pages).
+    with session_scope(fleet.engine) as conn:
+        card = month_cost.month_cost(conn, ALL_ACCOUNTS, METRIC, NOW, ZONE)
+    assert (card.compared, card.previous) == (Decimal(compared["current_total"]), Decimal(compared["previous_total"]))
+    note = month_cost.cost_card(month_cost.to_store(card), "pt-BR").children.children.children[2].children
+    assert note.startswith(i18n.format_percent(compared["change"], "pt-BR"))
     november = api_cost(client, admin, "acme", "2026-11-01", "2026-12-01", "day")
     priced_days = [Decimal(v) for v in compared["values"] if v is not None]
     assert sum(priced_days) == Decimal(november["total"])  # the dashed line: November day by day
