@@ -21,7 +21,9 @@ def _layout(figure: go.Figure, language: str, unit: str, barmode: str | None = N
     figure.update_layout(
         margin={"l": 55, "r": 10, "t": 10, "b": 40}, separators=i18n.plotly_separators(language),
         yaxis={"title": {"text": unit}, "rangemode": "tozero"}, plot_bgcolor="white", height=380,
-        legend={"orientation": "h", "y": -0.18}, hovermode="x unified", barmode=barmode, bargap=0.15,
+        # At most a quarter of the chart, then it scrolls: on a phone eleven entries stack one per line.
+        legend={"orientation": "h", "y": -0.18, "maxheight": 0.25}, hovermode="x unified", barmode=barmode,
+        bargap=0.15,
     )
     figure.update_xaxes(type="category")
     figure.update_yaxes(gridcolor="#e9ecef")
