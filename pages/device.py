@@ -47,9 +47,9 @@ def layout(device_id=None, **query):
     return html.Div([
         device_model.status_header(device, status, settings.zone, language, fleet_actions.can_manage()),
         dag.AgGrid(id=ids.DEVICE_STATUS, rowData=device_model.latest_rows(latest, settings.zone, language),
-                   columnDefs=[{"field": "metric", "headerName": i18n.t("col.metric", language), "flex": 1},
-                               {"field": "value", "headerName": i18n.t("col.value", language), "flex": 1},
-                               {"field": "time", "headerName": i18n.t("col.time", language), "flex": 1}],
+                   columnDefs=[{"field": field, "headerName": i18n.t(f"col.{field}", language), "flex": 1,
+                                "wrapText": True, "autoHeight": True}  # a phone shows each value whole
+                               for field in ("metric", "value", "time")],
                    dashGridOptions=grid_options(language, domLayout="autoHeight"), className="ag-theme-alpine mb-3"),
         alarm_panel.card(ALARMS, language, alarm_panel.alarms_href(account=device["account_id"])),
         dbc.Row(dbc.Col([dbc.Label(i18n.t("explorer.period", language), className="me-2"),
