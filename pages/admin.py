@@ -14,7 +14,7 @@ from tds_dash.db import session_scope
 from tds_dash.i18n.grid import grid_options
 from tds_dash.queries import users as user_queries
 
-dash.register_page(__name__, path="/admin", name="Admin", order=90, nav_key="nav.admin", roles=("admin",))
+dash.register_page(__name__, path="/admin", name="Admin", order=90, nav_key="nav.admin", roles=("admin",), nav_more=True)
 
 USERS_TABLE, AUDIT_TABLE, FEEDBACK = "admin-users-table", "admin-audit-table", "admin-feedback"
 F_USERNAME, F_NAME, F_ROLE, F_ACCOUNTS, F_ACTIVE, F_PASSWORD = (

@@ -15,7 +15,7 @@ from tds_dash.fleet import events as view
 from tds_dash.fleet import ids as fid
 from tds_dash.queries import events, filters
 
-dash.register_page(__name__, path="/events", name="Events", order=25, nav_key="nav.events")
+dash.register_page(__name__, path="/events", name="Events", order=25, nav_key="nav.events", nav_more=True)
 inputs.declare({f"{fid.EV_ACCOUNT}.value": inputs.optional_id, f"{fid.EV_GATEWAY}.value": inputs.optional_id,
                 f"{fid.EV_KINDS}.value": inputs.text_list, f"{fid.EV_PERIOD}.value": inputs.text})
 

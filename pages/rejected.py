@@ -14,7 +14,7 @@ from tds_dash.db import session_scope
 from tds_dash.i18n.grid import grid_options
 from tds_dash.queries import ingest as ingest_queries
 
-dash.register_page(__name__, path="/rejected", name="Rejected", order=85, nav_key="nav.rejected")
+dash.register_page(__name__, path="/rejected", name="Rejected", order=85, nav_key="nav.rejected", nav_more=True)
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from tds_dash.queries.filters import list_accounts
 from tds_dash.sharing import links, view
 
 dash.register_page(__name__, path="/share-links", name="Share links", order=93, nav_key="nav.share_links",
-                   title_key="share.title", roles=("admin", "operator"))
+                   title_key="share.title", roles=("admin", "operator"), nav_more=True)
 ACCOUNT, DAYS, LABEL, CREATE, REVOKE = "share-account", "share-days", "share-label", "share-create", "share-revoke"
 TABLE, FEEDBACK, LOAD, PRESENT = "share-table", "share-feedback", "share-load", "share-present"
 inputs.declare({f"{ACCOUNT}.value": inputs.optional_id, f"{DAYS}.value": inputs.text, f"{LABEL}.value": inputs.text})

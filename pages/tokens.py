@@ -14,7 +14,7 @@ from tds_dash.db import session_scope
 from tds_dash.i18n.grid import grid_options
 from tds_dash.queries import users as user_queries
 
-dash.register_page(__name__, path="/tokens", name="API tokens", order=95, nav_key="nav.tokens")
+dash.register_page(__name__, path="/tokens", name="API tokens", order=95, nav_key="nav.tokens", nav_more=True)
 
 NAME, CREATE, REVOKE, TABLE, FEEDBACK = "tokens-name", "tokens-create", "tokens-revoke", "tokens-table", "tokens-feedback"
 

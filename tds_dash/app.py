@@ -46,27 +46,33 @@ NAV_TOGGLER, NAV_COLLAPSE = "nav-toggler", "nav-collapse"
 APP_NAME = "TDS Telemetry"
 
 
+def _visible_pages() -> list[dict]:
+    return [page for page in sorted(dash.page_registry.values(),
+                                    key=lambda p: p.get("order") if p.get("order") is not None else 99)
+            if page.get("nav_key") and (not page.get("roles") or has_role(*page["roles"]))]
+
+
 def _navbar() -> dbc.Navbar:
     """Built from the page registry, so a new page appears by registering itself (`nav_badge`: a callable
-    language -> component drawn after the label, e.g. the alarms page's active count)."""
+    language -> component drawn after the label, e.g. the alarms page's active count; `nav_more=True`: listed
+    under "Mais", for pages used less often). The session's items (notifications, language, theme, sign-outs)
+    are one menu labelled with the username, so the admin's navbar in Portuguese is one row from 1200 px."""
     language = "pt-BR"
     if flask.has_request_context():
         language = current_language()
+    pages = _visible_pages()
     links = [
-        dbc.NavItem(dbc.NavLink([i18n.t(page.get("nav_key", page["name"]), language),
+        dbc.NavItem(dbc.NavLink([i18n.t(page["nav_key"], language),
                                  *([page["nav_badge"](language)] if page.get("nav_badge") else [])],
                                 href=page["relative_path"], active="exact"))
-        for page in sorted(dash.page_registry.values(), key=lambda p: p.get("order") if p.get("order") is not None else 99)
-        if page.get("nav_key") and (not page.get("roles") or has_role(*page["roles"]))
+        for page in pages if not page.get("nav_more")
     ]
-    other_theme = "light" if current_theme() == "dark" else "dark"
-    languages = [
-        dbc.NavItem(dbc.NavLink(label, href=f"/lang/{code}", external_link=True, id=f"nav-lang-{code}"))
-        for code, label in (("pt-BR", "PT"), ("en", "EN"))
-    ] + [dbc.NavItem(dbc.NavLink(i18n.t(f"nav.theme.{other_theme}", language), href=f"/theme/{other_theme}",
-                                 external_link=True, id="nav-theme"))]
-    # Below Bootstrap's xxl breakpoint (1400 px) the links fold behind the toggler: a phone sees the brand only,
-    # and a 1280 px laptop one line instead of the admin's twelve links wrapping onto two.
+    more = [dbc.DropdownMenuItem(i18n.t(page["nav_key"], language), href=page["relative_path"])
+            for page in pages if page.get("nav_more")]
+    if more:
+        links.append(dbc.DropdownMenu(more, label=i18n.t("nav.more", language), id="nav-more", nav=True,
+                                      in_navbar=True))
+    # Below Bootstrap's xl breakpoint (1200 px) the links fold behind the toggler: a phone sees the brand only.
     return dbc.Navbar(
         dbc.Container([
             dbc.NavbarBrand([html.Img(src=dash.get_asset_url("logo.png"), alt="", className="navbar-logo"), APP_NAME],
@@ -74,10 +80,10 @@ def _navbar() -> dbc.Navbar:
             dbc.NavbarToggler(id=NAV_TOGGLER, n_clicks=0),
             dbc.Collapse([
                 dbc.Nav(links, navbar=True, className="me-auto"),
-                dbc.Nav(languages + _user_menu(language), navbar=True),
+                dbc.Nav(_user_menu(language), navbar=True),
             ], id=NAV_COLLAPSE, is_open=False, navbar=True),
         ], fluid=True),
-        color="dark", dark=True, expand="xxl", className="mb-3",
+        color="dark", dark=True, expand="xl", className="mb-3",
     )
 
 
@@ -85,23 +91,37 @@ def _sign_out_form(action: str, label: str, element_id: str) -> html.Form:
     """A POST form with the session's CSRF token: a link or a cross-site form cannot sign anyone out."""
     return html.Form([
         dcc.Input(type="hidden", name="csrf", value=auth_routes.csrf_token()),
-        html.Button(label, type="submit", id=element_id, className="btn btn-outline-light btn-sm ms-2"),
+        html.Button(label, type="submit", id=element_id, className="dropdown-item"),
     ], action=action, method="POST")
 
 
 def _user_menu(language: str) -> list:
+    """One menu at the navbar's end, labelled with the username (#nav-user): who is signed in and as what,
+    notifications, language, theme, and both sign-outs. Signed out (the 404 page) it offers language and theme."""
     user = current_user()
-    if user is None:
-        return []
-    return [
-        dbc.NavItem(html.Span(f"{user.username} · {user.role}", className="navbar-text ms-3 me-2 small",
-                              id="nav-user")),
-        dbc.NavItem(dbc.NavLink(i18n.t("nav.notifications", language), href="/notifications", id="nav-notifications",
-                                className="small")),
-        dbc.NavItem(_sign_out_form("/logout", i18n.t("nav.logout", language), "nav-logout")),
-        dbc.NavItem(_sign_out_form("/logout/everywhere", i18n.t("nav.logout_everywhere", language),
-                                   "nav-logout-everywhere")),
+    other_theme = "light" if current_theme() == "dark" else "dark"
+    preferences = [
+        dbc.DropdownMenuItem(i18n.t("nav.language", language), header=True),
+        *(dbc.DropdownMenuItem(label, href=f"/lang/{code}", external_link=True, id=f"nav-lang-{code}",
+                               active=code == language)
+          for code, label in (("pt-BR", "Português (PT)"), ("en", "English (EN)"))),
+        dbc.DropdownMenuItem(divider=True),
+        dbc.DropdownMenuItem(i18n.t(f"nav.theme.{other_theme}", language), href=f"/theme/{other_theme}",
+                             external_link=True, id="nav-theme"),
     ]
+    if user is None:
+        return [dbc.DropdownMenu(preferences, label=i18n.t("nav.preferences", language), id="nav-user", nav=True,
+                                 in_navbar=True, align_end=True)]
+    return [dbc.DropdownMenu([
+        dbc.DropdownMenuItem(f"{user.username} · {i18n.t(f'nav.role.{user.role}', language)}", header=True),
+        dbc.DropdownMenuItem(i18n.t("nav.notifications", language), href="/notifications", id="nav-notifications"),
+        dbc.DropdownMenuItem(divider=True),
+        *preferences,
+        dbc.DropdownMenuItem(divider=True),
+        _sign_out_form("/logout", i18n.t("nav.logout", language), "nav-logout"),
+        _sign_out_form("/logout/everywhere", i18n.t("nav.logout_everywhere", language), "nav-logout-everywhere"),
+    ], label=html.Span(user.username, className="nav-user-name"), id="nav-user", nav=True, in_navbar=True,
+        align_end=True)]
 
 
 def _shell() -> html.Div:

@@ -296,6 +296,20 @@ def sign_in(duo, username: str, password: str = TEST_PASSWORD, expect_success: b
         duo.wait_for_element("#nav-user")
 
 
+def open_user_menu(duo, menu: str = "#nav-user") -> None:
+    """Open the navbar's user menu (or `menu`, e.g. "#nav-more"), first unfolding the navbar where it is
+    folded behind its toggler (below 1200 px), so that its items (#nav-logout, #nav-theme, #nav-lang-en,
+    #nav-notifications, …) can be read and clicked as a person would."""
+    toggler = duo.wait_for_element("#nav-toggler")
+    if toggler.is_displayed() and not duo.find_elements("#nav-collapse.show"):
+        toggler.click()
+        duo.wait_for_element("#nav-collapse.show")
+    toggle = duo.wait_for_element(f"{menu} .dropdown-toggle")
+    if toggle.get_attribute("aria-expanded") != "true":
+        toggle.click()
+    duo.wait_for_element(f"{menu} .dropdown-menu.show")
+
+
 @pytest.fixture
 def dash_duo(dash_duo):
     """dash[testing]'s dash_duo, signed in as an admin after start_server (sign_in_as=None: stay signed out)."""

@@ -9,7 +9,7 @@ import pytest
 from ingest import simulator
 from tds_dash.alarms import evaluation
 from tds_dash.app import create_app
-from tests.conftest import ensure_test_user
+from tests.conftest import ensure_test_user, open_user_menu
 from tests.helpers import free_port, settings_for
 
 pytestmark = pytest.mark.browser
@@ -64,6 +64,7 @@ def test_albr003_a_viewer_chooses_the_hourly_digest_from_the_user_menu(dash_duo,
 
     ensure_test_user(app.server.extensions["tds"].engine, "vera", "viewer", ("acme",))
     dash_duo.start_server(app, port=free_port(), sign_in_as="vera")
+    open_user_menu(dash_duo)
     assert wait_until(lambda: _clicked(dash_duo, "#nav-notifications"), timeout=30)
     dash_duo.wait_for_element("#notif-email", timeout=30).send_keys("vera@acme.test")
     assert wait_until(lambda: _clicked(dash_duo, "#notif-accounts input[value='warning']"), timeout=30)

@@ -8,6 +8,7 @@ import pytest
 from ingest import simulator
 from tds_dash.app import create_app
 from tds_dash.consumption import ids
+from tests.conftest import open_user_menu
 from tests.helpers import free_port, publish, settings_for, telemetry, topic
 
 pytestmark = pytest.mark.browser
@@ -50,6 +51,7 @@ def test_ovw002_switching_to_english_relabels_and_reformats(dash_duo, demo_app):
     app, _ = demo_app
     dash_duo.start_server(app, port=free_port())
     dash_duo.wait_for_text_to_equal("h3", "Visão geral da frota")
+    open_user_menu(dash_duo)  # the language is chosen in the user menu
     dash_duo.find_element("#nav-lang-en").click()
     dash_duo.wait_for_text_to_equal("h3", "Fleet overview")
     dash_duo.wait_for_contains_text(f"#{ids.OVERVIEW_UPDATED}", "Updated at")

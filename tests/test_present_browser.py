@@ -9,7 +9,7 @@ import pytest
 
 from ingest import simulator
 from tds_dash.app import create_app
-from tests.conftest import ensure_test_user, sign_in
+from tests.conftest import ensure_test_user, open_user_menu, sign_in
 from tests.explorer_data import FLEET, api_token, write_history
 from tests.helpers import free_port, settings_for, wait_until
 from tests.test_ux_browser import _english_on_page
@@ -36,13 +36,14 @@ def test_prs001_share_link_presents_one_account_signed_out_until_revoked(dash_du
     engine = app.server.extensions["tds"].engine
     ensure_test_user(engine, "prs-operator", "operator", ("acme",))
     admin = api_token(app, "prs-admin")
-    # An operator creates the link on the share-links page (the navbar's "Links"), then signs out.
+    # An operator creates the link on the share-links page (the navbar's "Mais › Links de apresentação"), then signs out.
     dash_duo.start_server(app, sign_in_as="prs-operator", port=free_port())
     dash_duo.driver.set_window_size(1440, 900)
     dash_duo.driver.get(dash_duo.server_url + "/share-links")
     dash_duo.wait_for_element("#share-create").click()
     url = wait_until(lambda: _text(dash_duo, "#share-url"), message="the new link")
     assert url.startswith(dash_duo.server_url + "/present/")
+    open_user_menu(dash_duo)
     dash_duo.find_element("#nav-logout").click()
     dash_duo.wait_for_element("#login-username")
     link = app.server.test_client().get("/api/v1/share-links", headers=admin).json["data"][0]

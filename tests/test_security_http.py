@@ -12,7 +12,7 @@ import pytest
 from tds_dash.app import create_app
 from tds_dash.db import session_scope
 from tds_dash.queries.users import get_user_by_username
-from tests.conftest import TEST_PASSWORD, ensure_test_user
+from tests.conftest import TEST_PASSWORD, ensure_test_user, open_user_menu
 from tests.helpers import free_port, settings_for
 
 API_PATH = "/api/v1/consumption?device=999999&from=2026-01-01&to=2026-01-02"  # 404 when signed in: no such device
@@ -512,6 +512,7 @@ def test_sec032_every_page_renders_under_the_policy_without_console_errors(dash_
     assert dash_duo.driver.execute_script("return window.cspProbe === undefined")
     assert any("Content Security Policy" in entry["message"] for entry in dash_duo.get_logs())
     # The navbar's "sign out everywhere" form works under the policy too (form-action 'self', its token).
+    open_user_menu(dash_duo)
     dash_duo.find_element("#nav-logout-everywhere").click()
     dash_duo.wait_for_element("#login-form")
     assert dash_duo.get_logs() == []

@@ -166,6 +166,12 @@ MESSAGES.update({
     "nav.theme.dark": {"pt-BR": "Tema escuro", "en": "Dark theme"},
     "nav.theme.light": {"pt-BR": "Tema claro", "en": "Light theme"},
     "nav.logout_everywhere": {"pt-BR": "Sair de todas as sessões", "en": "Sign out everywhere"},
+    "nav.more": {"pt-BR": "Mais", "en": "More"},
+    "nav.language": {"pt-BR": "Idioma", "en": "Language"},
+    "nav.preferences": {"pt-BR": "Preferências", "en": "Preferences"},
+    "nav.role.admin": {"pt-BR": "administrador", "en": "admin"},
+    "nav.role.operator": {"pt-BR": "operador", "en": "operator"},
+    "nav.role.viewer": {"pt-BR": "visualizador", "en": "viewer"},
     "logout.expired": {"pt-BR": "O formulário expirou; recarregue a página e saia de novo.",
                        "en": "The form expired; reload the page and sign out again."},
 })
@@ -946,7 +952,7 @@ MESSAGES.update({
     "present.no_account": {"pt-BR": "Nenhuma conta disponível para apresentar.",
                            "en": "No account available to present."},
     "present.open": {"pt-BR": "Modo apresentação", "en": "Presentation mode"},
-    "nav.share_links": {"pt-BR": "Links", "en": "Links"},
+    "nav.share_links": {"pt-BR": "Links de apresentação", "en": "Share links"},
     "share.title": {"pt-BR": "Links de apresentação (somente leitura)", "en": "Presentation links (read-only)"},
     "share.help": {"pt-BR": "Quem tiver o link vê a apresentação da conta — e nada mais — sem entrar, até expirar "
                             "ou ser revogado. O link aparece uma única vez.",
