@@ -95,8 +95,20 @@ def test_dev003_layout_answers_not_found_outside_the_scope(database, mosquitto, 
     assert "device-not-found" in render("globex-only", str(med))
     shown = render("acme-only", str(med), **{"from": "2026-03-01", "to": "2026-03-02"})
     assert "device-not-found" not in shown and "Dispositivo MED-001" in shown and "2026-03-01" in shown
+    # The simulator names its gateway "Gateway GW-0101": the header links it once, not "GW-0101 · Gateway GW-0101".
+    assert "children='GW-0101', href='/gateways/GW-0101', id='device-gateway-link'" in shown
+    assert "· Gateway GW-0101" not in shown
     with app.server.test_request_context("/"):
         with session_scope(app.server.extensions["tds"].engine) as conn:
             flask_login.login_user(CurrentUser(get_user_by_username(conn, "globex-only")))
         refused = page.update_charts("2026-03-01", "2026-03-02", med)  # a tampered store
     assert "Dispositivo não encontrado." in str(refused)
+
+
+def test_dev004_a_gateway_is_titled_by_its_serial_and_a_name_only_when_it_says_more():
+    from tds_dash.fleet.components import gateway_title
+
+    assert gateway_title("GW-0101", "Portaria norte") == "GW-0101 · Portaria norte"
+    assert [gateway_title("GW-0101", name) for name in ("Gateway GW-0101", "gateway gw-0101 ", "GW-0101", "", None)] \
+        == ["GW-0101"] * 5
+    assert gateway_title("GW-0101", "Gateway GW-0102") == "GW-0101 · Gateway GW-0102"

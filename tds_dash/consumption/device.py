@@ -42,7 +42,7 @@ def status_header(device: dict, status: dict, zone: ZoneInfo, language: str, can
         fleet_components.breadcrumbs(device["account"], device["account_id"], device["gateway"], device["code"]),
         html.H3([i18n.t("device.title", language, code=device["code"]), badge, edit], className="mb-1"),
         html.Div([f"{device['name']} · ", i18n.t("device.gateway_label", language), " ",
-                  dcc.Link(f"{device['gateway']} · {device['gateway_name']}", href=f"/gateways/{device['gateway']}",
+                  dcc.Link(fleet_components.gateway_title(device["gateway"], device["gateway_name"]), href=f"/gateways/{device['gateway']}",
                            id="device-gateway-link"),
                   " · " + i18n.t("device.account_label", language, account=device["account"])], className="text-muted"),
         html.Div(i18n.t("device.last_seen", language, when=seen), className="small mb-3", id="device-last-seen"),

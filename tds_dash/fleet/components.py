@@ -135,6 +135,15 @@ def values_by_name(states: list[dict]) -> dict:
     return {item["id"]["name"]: item.get("value") for item in states}
 
 
+def gateway_title(serial: str, name: str | None) -> str:
+    """'GW-0101 · Portaria norte'; only the serial when the name says nothing more ('GW-0101', 'Gateway GW-0101',
+    the simulator's and many installers' default), so a header never reads 'Gateway GW-0101 · Gateway GW-0101'."""
+    label = (name or "").strip()
+    if not label or label.casefold() in {serial.casefold(), f"gateway {serial}".casefold()}:
+        return serial
+    return f"{serial} · {label}"
+
+
 def breadcrumbs(account: str, account_id: int, gateway: str | None = None, device: str | None = None) -> dbc.Breadcrumb:
     """account › gateway › device; each level but the last links to its page (the account to its explorer)."""
     items = [{"label": account, "href": f"/explorer?account={account_id}"}]

@@ -24,8 +24,8 @@ def header(gateway: dict, now: datetime, zone: ZoneInfo, language: str) -> html.
     why = fleet_text.offline_reason(gateway, now, zone, language) if status == "offline" else ""
     return html.Div([
         fleet_components.breadcrumbs(gateway["account"], gateway["account_id"], gateway["serial"]),
-        html.H3([f"{gateway['serial']} · {gateway['name']} ", fleet_components.status_badge(status, language,
-                                                                                    "gateway-status")]),
+        html.H3([fleet_components.gateway_title(gateway["serial"], gateway["name"]) + " ",
+                 fleet_components.status_badge(status, language, "gateway-status")]),
         html.Div(why, id="gateway-why", className="text-danger" if why else None),
         html.Div(i18n.t("gateway.account", language, account=gateway["account"], location=gateway["location"] or "—",
                         timeout=fleet_text.format_duration(gateway["inactivity_timeout_s"], language)),
