@@ -1,6 +1,7 @@
 """The app factory: the Dash shell (navbar, page container) and the plain Flask routes beside it."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -133,6 +134,11 @@ def _install_navbar_toggle(app: dash.Dash) -> None:
                   prevent_initial_call=True)
     def on_nav_toggle(_clicks, is_open):
         return not is_open
+
+    # "Mais" is drawn active on the pages listed under it, as the other links are on theirs.
+    more = sorted(page["relative_path"] for page in dash.page_registry.values() if page.get("nav_more"))
+    app.clientside_callback(f"function(path) {{ return {json.dumps(more)}.indexOf(path) >= 0 ? 'active' : ''; }}",
+                            Output("nav-more", "toggle_class_name"), Input("_pages_location", "pathname"))
 
 
 def _title_for(page: dict):

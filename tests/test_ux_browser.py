@@ -68,11 +68,16 @@ def _english_on_page(duo) -> list[str]:
 def test_ux001_every_page_in_portuguese_has_no_english_component_text(dash_duo, demo):
     app, values = demo
     dash_duo.start_server(app, port=free_port())
-    found = {}
+    found, active = {}, {}
     for path in _page_paths(values):
         _open(dash_duo, path)
         found[path] = _english_on_page(dash_duo)
+        active[path] = dash_duo.driver.execute_script(
+            "return Array.from(document.querySelectorAll('.navbar .nav-link.active'), e => e.textContent)")
         assert dash_duo.driver.title.endswith(" · TDS Telemetry"), (path, dash_duo.driver.title)
+    # The navbar marks where one is: a page's own link, or "Mais" for the pages listed under it.
+    assert (active["/"], active["/explorer"], active["/events"], active["/tokens"]) == \
+        (["Visão geral"], ["Explorador de consumo"], ["Mais"], ["Mais"])
     _open(dash_duo, "/")
     assert dash_duo.driver.title == "Visão geral · TDS Telemetry"
     _open(dash_duo, "/gateways/GW-0101")
