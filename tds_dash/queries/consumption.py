@@ -61,11 +61,14 @@ _COLUMNS = ("device_id, metric_id, account_id, bucket, consumption, min_value, m
 _METRIC = "(CAST(:metric_id AS smallint) IS NULL OR metric_id = :metric_id)"
 
 
-def _source(granularity: str) -> str:
+def _source(granularity: str, selected: str = "TRUE") -> str:
     """The rollup rows of [:start, :end) as a derived table c, one row per device, metric and bucket.
 
     Months: whole months from the monthly rollup, a partial first or last month summed from the daily
     one ([:m_lo, :m_hi) from periods.month_bounds), so a range from the 10th shows that month from the 10th.
+    Weeks and months are grouped here, so `selected` (a condition on rows aliased c, e.g. SELECTED) is
+    applied to each rollup row before the grouping: applied after it, on max(account_id), one account's
+    13 months summed every account's rows first (84,000 rows for 1,400, bench/RESULTS.md).
     """
     if granularity == "week":
         return (
@@ -73,7 +76,7 @@ def _source(granularity: str) -> str:
             " sum(consumption) AS consumption, min(min_value) AS min_value, max(max_value) AS max_value,"
             " sum(sum_value) AS sum_value, sum(count)::integer AS count,"
             " (array_agg(last_value ORDER BY last_ts DESC))[1] AS last_value, max(last_ts) AS last_ts"
-            f" FROM consumption_daily WHERE bucket >= :start AND bucket < :end AND {_METRIC}"
+            f" FROM consumption_daily c WHERE bucket >= :start AND bucket < :end AND {_METRIC} AND {selected}"
             " GROUP BY device_id, metric_id, date_trunc('week', bucket, :tz)) c"
         )
     if granularity != "month":
@@ -84,11 +87,12 @@ def _source(granularity: str) -> str:
         " min(min_value) AS min_value, max(max_value) AS max_value, sum(sum_value) AS sum_value,"
         " sum(count)::integer AS count, (array_agg(last_value ORDER BY last_ts DESC))[1] AS last_value,"
         " max(last_ts) AS last_ts FROM ("
-        f"  SELECT {_COLUMNS} FROM consumption_monthly WHERE bucket >= :m_lo AND bucket < :m_hi AND {_METRIC}"
+        f"  SELECT {_COLUMNS} FROM consumption_monthly c WHERE bucket >= :m_lo AND bucket < :m_hi AND {_METRIC}"
+        f"  AND {selected}"
         "  UNION ALL SELECT device_id, metric_id, account_id, date_trunc('month', bucket, :tz), consumption,"
-        "  min_value, max_value, sum_value, count, last_value, last_ts FROM consumption_daily"
+        "  min_value, max_value, sum_value, count, last_value, last_ts FROM consumption_daily c"
         "  WHERE ((bucket >= :start AND bucket < :m_lo) OR (bucket >= :m_hi AND bucket < :end)) AND " + _METRIC
-        + " ) u GROUP BY device_id, metric_id, bucket) c"
+        + f" AND {selected} ) u GROUP BY device_id, metric_id, bucket) c"
     )
 
 
@@ -97,7 +101,7 @@ _DEVICE_TOTALS = {
         "SELECT c.device_id, d.code, d.name, g.serial AS gateway, a.name AS account,"
         " sum(c.consumption) AS consumption, min(c.consumption) AS min, avg(c.consumption) AS avg,"
         " max(c.consumption) AS max, count(*) AS buckets"
-        " FROM " + _source(level) + " JOIN devices d ON d.id = c.device_id JOIN gateways g ON g.id = d.gateway_id"
+        " FROM " + _source(level, SELECTED) + " JOIN devices d ON d.id = c.device_id JOIN gateways g ON g.id = d.gateway_id"
         " JOIN accounts a ON a.id = c.account_id WHERE " + SELECTED
         + " GROUP BY c.device_id, d.code, d.name, g.serial, a.name ORDER BY consumption DESC NULLS LAST, d.code"
     )
@@ -109,7 +113,7 @@ _BY_DEVICE = {
     level: sa.text(
         "SELECT c.bucket, CASE WHEN :all_devices OR c.device_id = ANY(CAST(:shown AS bigint[]))"
         " THEN c.device_id END AS device_id, sum(c.consumption) AS consumption"
-        " FROM " + _source(level) + " WHERE " + SELECTED + " GROUP BY 1, 2 ORDER BY 1, 2"
+        " FROM " + _source(level, SELECTED) + " WHERE " + SELECTED + " GROUP BY 1, 2 ORDER BY 1, 2"
     )
     for level in LEVELS
 }
@@ -119,7 +123,7 @@ _BY_DEVICE = {
 # as device_id NULL (every device one by one when there are no more than :top).
 _EXPLORER = {
     level: sa.text(
-        "WITH c AS MATERIALIZED (SELECT c.device_id, c.bucket, c.consumption FROM " + _source(level)
+        "WITH c AS MATERIALIZED (SELECT c.device_id, c.bucket, c.consumption FROM " + _source(level, SELECTED)
         + " WHERE " + SELECTED + "),"
         " t AS (SELECT device_id, sum(consumption) AS consumption, min(consumption) AS min, avg(consumption) AS avg,"
         "  max(consumption) AS max, count(*) AS buckets FROM c GROUP BY device_id),"
@@ -138,7 +142,7 @@ _EXPLORER = {
 
 _TOTAL = {
     level: sa.text(
-        "SELECT c.bucket, sum(c.consumption) AS consumption FROM " + _source(level)
+        "SELECT c.bucket, sum(c.consumption) AS consumption FROM " + _source(level, SELECTED)
         + " WHERE " + SELECTED + " GROUP BY 1 ORDER BY 1"
     )
     for level in LEVELS
