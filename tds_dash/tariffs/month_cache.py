@@ -1,0 +1,211 @@
+"""Device-month costs cached in the database (sql/085), so a past month is read instead of priced again.
+
+A cached row is (tariff, device, local month) → the month's quantity, exact total and lines per component,
+priced by tariffs/grouped.py. It is used only while both still hold:
+- its `terms` equal month_terms() of the tariff as loaded now: the versions in force on some day of the
+  month (content, not ids), the month's surcharge, holiday state, zone, the holidays package and
+  CACHE_FORMAT. Editing anything that prices the month (a version, a retroactive one, a surcharge, a tax)
+  changes the fingerprint of exactly the months it affects; the others stay cached.
+- its `stamp` equals the device-month's current stamp in cost_month_stamps, which a trigger renews in the
+  transaction of any change to that month's hourly rollups (a late reading, a recompute, a purge).
+The stamp is read before the hours are priced (a later statement sees at least as much), so a change
+committed in between leaves a stale stamp and the row is priced again next time, never a stale answer.
+Only months that have ended are cached; the running month and months cut by the span are priced live.
+Reads are scoped like every tariffs read (stamps carry the device's account). Where consumption_hourly
+has no stamping trigger (TimescaleDB) or the zone is not the rollups' zone, everything is priced live.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from importlib.metadata import version as package_version
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from tds_dash import periods
+from tds_dash.queries.scope import IN_SCOPE, Scope
+from tds_dash.tariffs import queries
+from tds_dash.tariffs.engine import ZERO, exact
+from tds_dash.tariffs.grouped import grouped_lines
+from tds_dash.tariffs.model import CostLine, Tariff, Usage, to_plain
+
+CACHE_FORMAT = "1"  # bump when a pricing rule changes: every cached row then stops matching
+HOLIDAYS = package_version("holidays")
+
+_ENABLED = sa.text("SELECT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass('consumption_hourly')"
+                   " AND tgname = 'consumption_hourly_cost_ins')")
+
+# Candidates: device-months with hourly rollups of the account (in scope); hit: a cached row still valid.
+_HEAD = (
+    "WITH w AS (SELECT * FROM unnest(CAST(:months AS timestamptz[]), CAST(:terms AS text[])) AS t(month, terms)),"
+    " cand AS (SELECT s.device_id, s.month, s.stamp, w.terms FROM cost_month_stamps s JOIN w ON w.month = s.month"
+    "  WHERE s.metric_id = :metric_id AND s.account_id = :account_id AND s.account_id " + IN_SCOPE
+    + "  AND (:any_device OR s.device_id = ANY(CAST(:devices AS bigint[])))),"
+    " hit AS (SELECT c.device_id, c.month, c.quantity, c.total FROM cand JOIN cost_months c"
+    "  ON c.tariff_id = :tariff_id AND c.device_id = cand.device_id AND c.month = cand.month"
+    "  AND c.terms = cand.terms AND c.stamp = cand.stamp)"
+    " SELECT 'miss' AS kind, cand.device_id, cand.month, cand.stamp, NULL AS component, NULL AS label,"
+    "  NULL::numeric AS quantity, NULL::numeric AS amount FROM cand"
+    "  WHERE NOT EXISTS (SELECT 1 FROM hit WHERE hit.device_id = cand.device_id AND hit.month = cand.month)")
+# One statement (one snapshot) answers both which device-months to price and what the others hold.
+_READS = {
+    "component": sa.text(
+        _HEAD + " UNION ALL SELECT 'line', NULL, h.month, NULL, l.component, l.label, sum(l.quantity), sum(l.amount)"
+        "  FROM hit h JOIN cost_month_lines l ON l.tariff_id = :tariff_id AND l.device_id = h.device_id"
+        "  AND l.month = h.month GROUP BY h.month, l.component, l.label"
+        " UNION ALL SELECT 'quantity', NULL, h.month, NULL, NULL, NULL, sum(h.quantity), NULL FROM hit h"
+        "  GROUP BY h.month HAVING count(h.quantity) > 0"),
+    "device": sa.text(
+        _HEAD + " UNION ALL SELECT 'device', h.device_id, h.month, NULL, NULL, NULL, h.quantity, h.total"
+        "  FROM hit h WHERE h.quantity IS NOT NULL"),
+    "line": sa.text(
+        _HEAD + " UNION ALL SELECT 'line', h.device_id, h.month, NULL, l.component, l.label, l.quantity, l.amount"
+        "  FROM hit h JOIN cost_month_lines l ON l.tariff_id = :tariff_id AND l.device_id = h.device_id"
+        "  AND l.month = h.month"),
+}
+
+_PUT_MONTHS = sa.text(
+    "INSERT INTO cost_months AS c (tariff_id, device_id, month, terms, stamp, quantity, total)"
+    " SELECT :tariff_id, * FROM unnest(CAST(:devices AS bigint[]), CAST(:months AS timestamptz[]),"
+    "  CAST(:terms AS text[]), CAST(:stamps AS bigint[]), CAST(:quantities AS numeric[]), CAST(:totals AS numeric[]))"
+    " ORDER BY 1, 2, 3"
+    " ON CONFLICT (tariff_id, device_id, month) DO UPDATE SET terms = EXCLUDED.terms, stamp = EXCLUDED.stamp,"
+    "  quantity = EXCLUDED.quantity, total = EXCLUDED.total, priced_at = now()")
+_DROP_LINES = sa.text(
+    "DELETE FROM cost_month_lines l USING unnest(CAST(:devices AS bigint[]), CAST(:months AS timestamptz[]))"
+    " AS k(device_id, month) WHERE l.tariff_id = :tariff_id AND l.device_id = k.device_id AND l.month = k.month")
+_PUT_LINES = sa.text(
+    "INSERT INTO cost_month_lines (tariff_id, device_id, month, component, label, quantity, amount)"
+    " SELECT :tariff_id, * FROM unnest(CAST(:devices AS bigint[]), CAST(:months AS timestamptz[]),"
+    "  CAST(:components AS text[]), CAST(:labels AS text[]), CAST(:quantities AS numeric[]),"
+    "  CAST(:amounts AS numeric[]))")
+
+
+@dataclasses.dataclass(frozen=True)
+class CachedRow:
+    """A row the cache answered: 'line' or 'quantity' (per month, or per device in mode 'line'), or 'device'."""
+
+    kind: str
+    device_id: int | None
+    month: datetime  # month start, UTC
+    component: str | None
+    label: str | None
+    quantity: Decimal | None
+    amount: Decimal | None
+
+
+@dataclasses.dataclass
+class Cached:
+    """What the cache answered for some months; `usage` and `lines` are the device-months priced now."""
+
+    months: list[datetime]  # month starts (UTC) answered here, cached or priced now
+    rows: list[CachedRow]
+    usage: list[Usage]
+    lines: list[CostLine]
+
+
+def month_terms(tariff: Tariff, month: date, zone: ZoneInfo) -> str:
+    """Fingerprint of everything that prices one local month of the tariff (see the module docstring)."""
+    following = periods.add_months(month, 1)
+    ordered = sorted(tariff.versions, key=lambda v: v.valid_from)
+    used = [v for v in ordered if v.valid_from <= month][-1:] + [v for v in ordered if month < v.valid_from < following]
+    surcharge = next((s for s in tariff.surcharges if s.month == month), None)
+    plain = {"format": CACHE_FORMAT, "holidays": HOLIDAYS, "zone": zone.key, "account": tariff.account_id,
+             "metric": tariff.metric_id, "subdivision": tariff.holiday_subdivision, "surcharge": to_plain(surcharge),
+             "versions": [to_plain(dataclasses.replace(v, id=None)) for v in used]}
+    return hashlib.sha256(json.dumps(plain, sort_keys=True).encode()).hexdigest()
+
+
+def cache_enabled(conn: Connection, zone: ZoneInfo) -> bool:
+    """Stamps are kept (plain PostgreSQL rollups) and cut in this zone."""
+    return queries.rollup_zone(conn) == zone.key and bool(conn.execute(_ENABLED).scalar_one())
+
+
+def ended_months(start: datetime, end: datetime, zone: ZoneInfo, now: datetime) -> list[date]:
+    """Local months lying wholly inside [start, end) and over by `now`: the ones a cache may answer."""
+    months, month = [], start.astimezone(zone).date().replace(day=1)
+    while periods.local_midnight(month, zone) < end:
+        lo, hi = periods.local_midnight(month, zone), periods.local_midnight(periods.add_months(month, 1), zone)
+        if lo >= start and hi <= end and hi <= now:
+            months.append(month)
+        month = periods.add_months(month, 1)
+    return months
+
+
+def _per_device(usage: list[Usage], lines: list[CostLine]) -> dict[int, tuple]:
+    """device → (quantity or None, total, {(component, label): [quantity, amount]}) of one month's pricing."""
+    found: dict[int, list] = {}
+    with exact():
+        for u in usage:
+            entry = found.setdefault(u.device_id, [None, ZERO, {}])
+            entry[0] = (entry[0] or ZERO) + u.quantity
+        for x in lines:
+            entry = found.setdefault(x.device_id, [None, ZERO, {}])
+            entry[1] += x.amount
+            part = entry[2].setdefault((x.component, x.label), [None, ZERO])
+            if x.quantity is not None:
+                part[0] = (part[0] or ZERO) + x.quantity
+            part[1] += x.amount
+    return {device: tuple(entry) for device, entry in found.items()}
+
+
+def _store(conn: Connection, tariff: Tariff, month: datetime, terms: str, stamps: dict[int, int],
+           usage: list[Usage], lines: list[CostLine]) -> None:
+    """Write the device-months just priced (each with the stamp read before pricing)."""
+    priced = _per_device(usage, lines)
+    devices = sorted(stamps)
+    empty = (None, ZERO, {})
+    line_rows = [(d, c, label, q, a) for d in devices for (c, label), (q, a) in sorted(priced.get(d, empty)[2].items())]
+    with conn.begin_nested():
+        conn.execute(_PUT_MONTHS, {"tariff_id": tariff.id, "devices": devices, "months": [month] * len(devices),
+                                   "terms": [terms] * len(devices), "stamps": [stamps[d] for d in devices],
+                                   "quantities": [priced.get(d, empty)[0] for d in devices],
+                                   "totals": [priced.get(d, empty)[1] for d in devices]})
+        conn.execute(_DROP_LINES, {"tariff_id": tariff.id, "devices": devices, "months": [month] * len(devices)})
+        if line_rows:
+            conn.execute(_PUT_LINES, {"tariff_id": tariff.id, "devices": [r[0] for r in line_rows],
+                                      "months": [month] * len(line_rows), "components": [r[1] for r in line_rows],
+                                      "labels": [r[2] for r in line_rows], "quantities": [r[3] for r in line_rows],
+                                      "amounts": [r[4] for r in line_rows]})
+
+
+def read_months(conn: Connection, scope: Scope, tariff: Tariff, months: Sequence[date], zone: ZoneInfo,
+                device_ids: Sequence[int], mode: str) -> Cached:
+    """The months' valid cached rows in `mode` ('component', 'device' or 'line'); the rest priced and cached."""
+    starts = [periods.local_midnight(m, zone) for m in months]
+    terms = {s: month_terms(tariff, m, zone) for s, m in zip(starts, months)}
+    params = {**scope.params(), "tariff_id": tariff.id, "account_id": tariff.account_id,
+              "metric_id": tariff.metric_id, "months": starts, "terms": [terms[s] for s in starts],
+              "any_device": not device_ids, "devices": list(device_ids)}
+    rows, missing = [], defaultdict(dict)
+    for row in conn.execute(_READS[mode], params):
+        if row.kind == "miss":
+            missing[row.month][row.device_id] = row.stamp
+        else:
+            rows.append(CachedRow(row.kind, row.device_id, row.month.astimezone(UTC), row.component, row.label,
+                                  row.quantity, row.amount))
+    usage: list[Usage] = []
+    lines: list[CostLine] = []
+    for month in sorted(missing):
+        stamps, month = missing[month], month.astimezone(UTC)
+        following = periods.local_midnight(periods.add_months(month.astimezone(zone).date(), 1), zone)
+        found = grouped_lines(conn, scope, tariff, month, following, month, following, "month", zone, sorted(stamps))
+        _store(conn, tariff, month, terms[month], stamps, *found)
+        usage += found[0]
+        lines += found[1]
+    return Cached(starts, rows, usage, lines)
+
+
+def cached_lines(cached: Cached, zone: ZoneInfo) -> list[CostLine]:
+    """The 'line' rows as cost lines (one per device, month, component and label; no unit price)."""
+    return [CostLine(r.device_id, r.month, r.month.astimezone(zone).date(), r.component, r.label, r.quantity, None,
+                     r.amount, None) for r in cached.rows if r.kind == "line"]
+
+
