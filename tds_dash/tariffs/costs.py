@@ -16,7 +16,7 @@ import dataclasses
 import functools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -159,6 +159,23 @@ def _priced(conn: Connection, scope: Scope, tariff: Tariff, start: datetime, end
     if cached is None:
         return usage, lines, []
     return usage + cached.usage, lines + cached.lines, cached.rows
+
+
+def month_lines(conn: Connection, scope: Scope, tariff: Tariff, month: date, zone: ZoneInfo,
+                now: datetime | None = None, cached: bool = True) -> list[CostLine]:
+    """Every cost line of one local month (all devices), from the cache when the month is over (statements).
+
+    Lines read from the cache are one per device, component and label (no unit price); those priced now
+    are per device and version as grouped pricing gives them: the same sums either way. `cached=False`
+    prices live and writes nothing (a draft tariff that is not stored).
+    """
+    start = periods.local_midnight(month, zone)
+    end = periods.local_midnight(periods.add_months(month, 1), zone)
+    months = _cacheable(conn, start, end, "month", zone, now) if cached else []
+    if not months:
+        return grouped_lines(conn, scope, tariff, start, end, start, end, "month", zone)[1]
+    found = month_cache.read_months(conn, scope, tariff, months, zone, (), "line")
+    return month_cache.cached_lines(found, zone) + found.lines
 
 
 def _components(lines: Iterable[CostLine]) -> tuple[ComponentCost, ...]:
