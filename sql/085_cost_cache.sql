@@ -36,7 +36,7 @@ CREATE TABLE cost_months (
     quantity   numeric,               -- exact sum of the month's hourly consumption; NULL: no hour with one
     total      numeric     NOT NULL,  -- exact sum of the lines
     priced_at  timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (tariff_id, device_id, month)
+    PRIMARY KEY (tariff_id, month, device_id)  -- a read takes a tariff's months: each one contiguous
 );
 
 CREATE TABLE cost_month_lines (
@@ -47,6 +47,6 @@ CREATE TABLE cost_month_lines (
     label      text        NOT NULL,  -- period name, tier bounds, surcharge label, tax name, or ''
     quantity   numeric,               -- units priced; NULL for fee, minimum and taxes
     amount     numeric     NOT NULL,  -- exact, never rounded
-    PRIMARY KEY (tariff_id, device_id, month, component, label),
-    FOREIGN KEY (tariff_id, device_id, month) REFERENCES cost_months ON DELETE CASCADE
+    PRIMARY KEY (tariff_id, month, device_id, component, label),
+    FOREIGN KEY (tariff_id, month, device_id) REFERENCES cost_months ON DELETE CASCADE
 );

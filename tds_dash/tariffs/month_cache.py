@@ -75,12 +75,11 @@ _PUT_MONTHS = sa.text(
     "INSERT INTO cost_months AS c (tariff_id, device_id, month, terms, stamp, quantity, total)"
     " SELECT :tariff_id, * FROM unnest(CAST(:devices AS bigint[]), CAST(:months AS timestamptz[]),"
     "  CAST(:terms AS text[]), CAST(:stamps AS bigint[]), CAST(:quantities AS numeric[]), CAST(:totals AS numeric[]))"
-    " ORDER BY 1, 2, 3"
-    " ON CONFLICT (tariff_id, device_id, month) DO UPDATE SET terms = EXCLUDED.terms, stamp = EXCLUDED.stamp,"
+    " ORDER BY 2, 1"
+    " ON CONFLICT (tariff_id, month, device_id) DO UPDATE SET terms = EXCLUDED.terms, stamp = EXCLUDED.stamp,"
     "  quantity = EXCLUDED.quantity, total = EXCLUDED.total, priced_at = now()")
-_DROP_LINES = sa.text(
-    "DELETE FROM cost_month_lines l USING unnest(CAST(:devices AS bigint[]), CAST(:months AS timestamptz[]))"
-    " AS k(device_id, month) WHERE l.tariff_id = :tariff_id AND l.device_id = k.device_id AND l.month = k.month")
+_DROP_LINES = sa.text("DELETE FROM cost_month_lines WHERE tariff_id = :tariff_id AND month = :month"
+                      " AND device_id = ANY(CAST(:devices AS bigint[]))")
 _PUT_LINES = sa.text(
     "INSERT INTO cost_month_lines (tariff_id, device_id, month, component, label, quantity, amount)"
     " SELECT :tariff_id, * FROM unnest(CAST(:devices AS bigint[]), CAST(:months AS timestamptz[]),"
@@ -168,7 +167,7 @@ def _store(conn: Connection, tariff: Tariff, month: datetime, terms: str, stamps
                                    "terms": [terms] * len(devices), "stamps": [stamps[d] for d in devices],
                                    "quantities": [priced.get(d, empty)[0] for d in devices],
                                    "totals": [priced.get(d, empty)[1] for d in devices]})
-        conn.execute(_DROP_LINES, {"tariff_id": tariff.id, "devices": devices, "months": [month] * len(devices)})
+        conn.execute(_DROP_LINES, {"tariff_id": tariff.id, "month": month, "devices": devices})
         if line_rows:
             conn.execute(_PUT_LINES, {"tariff_id": tariff.id, "devices": [r[0] for r in line_rows],
                                       "months": [month] * len(line_rows), "components": [r[1] for r in line_rows],
