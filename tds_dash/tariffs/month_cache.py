@@ -175,6 +175,20 @@ def _store(conn: Connection, tariff: Tariff, month: datetime, terms: str, stamps
                                       "amounts": [r[4] for r in line_rows]})
 
 
+def _runs(missing: dict[datetime, dict[int, int]], zone: ZoneInfo) -> list[list[datetime]]:
+    """Month starts (UTC) in runs of consecutive months whose missing devices are the same."""
+    runs: list[list[datetime]] = []
+    for month in sorted(missing):
+        previous = runs[-1][-1] if runs else None
+        follows = previous is not None and periods.local_midnight(
+            periods.add_months(previous.astimezone(zone).date(), 1), zone) == month
+        if follows and missing[previous].keys() == missing[month].keys():
+            runs[-1].append(month)
+        else:
+            runs.append([month])
+    return runs
+
+
 def read_months(conn: Connection, scope: Scope, tariff: Tariff, months: Sequence[date], zone: ZoneInfo,
                 device_ids: Sequence[int], mode: str) -> Cached:
     """The months' valid cached rows in `mode` ('component', 'device' or 'line'); the rest priced and cached."""
@@ -183,20 +197,27 @@ def read_months(conn: Connection, scope: Scope, tariff: Tariff, months: Sequence
     params = {**scope.params(), "tariff_id": tariff.id, "account_id": tariff.account_id,
               "metric_id": tariff.metric_id, "months": starts, "terms": [terms[s] for s in starts],
               "any_device": not device_ids, "devices": list(device_ids)}
-    rows, missing = [], defaultdict(dict)
+    rows: list[CachedRow] = []
+    missing: dict[datetime, dict[int, int]] = defaultdict(dict)
     for row in conn.execute(_READS[mode], params):
         if row.kind == "miss":
-            missing[row.month][row.device_id] = row.stamp
+            missing[row.month.astimezone(UTC)][row.device_id] = row.stamp
         else:
             rows.append(CachedRow(row.kind, row.device_id, row.month.astimezone(UTC), row.component, row.label,
                                   row.quantity, row.amount))
     usage: list[Usage] = []
     lines: list[CostLine] = []
-    for month in sorted(missing):
-        stamps, month = missing[month], month.astimezone(UTC)
-        following = periods.local_midnight(periods.add_months(month.astimezone(zone).date(), 1), zone)
-        found = grouped_lines(conn, scope, tariff, month, following, month, following, "month", zone, sorted(stamps))
-        _store(conn, tariff, month, terms[month], stamps, *found)
+    for run in _runs(missing, zone):  # consecutive months missing the same devices: one grouped read each
+        devices = sorted(missing[run[0]])
+        following = periods.local_midnight(periods.add_months(run[-1].astimezone(zone).date(), 1), zone)
+        found = grouped_lines(conn, scope, tariff, run[0], following, run[0], following, "month", zone, devices)
+        by_month: dict[datetime, tuple[list, list]] = defaultdict(lambda: ([], []))
+        for u in found[0]:
+            by_month[u.hour][0].append(u)
+        for x in found[1]:
+            by_month[x.bucket][1].append(x)
+        for month in run:
+            _store(conn, tariff, month, terms[month], missing[month], *by_month[month])
         usage += found[0]
         lines += found[1]
     return Cached(starts, rows, usage, lines)
