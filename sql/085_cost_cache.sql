@@ -8,6 +8,9 @@
 --   and one line per (component, label), with the stamp and a fingerprint of the tariff terms that price
 --   that month (versions in force in it, its surcharge, holidays, zone). Any edit of those terms gives
 --   another fingerprint, so the row stops matching; nothing has to delete it.
+-- * cost_month_sums: the same lines summed over all the account's devices of one month, for reads without
+--   a device filter (/api/v1/cost, the overview): valid while the terms and the month's set of stamps
+--   (how many, and the newest: a stamp only ever takes a new, larger value) are those it was summed at.
 -- Frozen once applied: change the schema with a new numbered file.
 
 CREATE SEQUENCE cost_month_stamp_seq;
@@ -49,4 +52,17 @@ CREATE TABLE cost_month_lines (
     amount     numeric     NOT NULL,  -- exact, never rounded
     PRIMARY KEY (tariff_id, month, device_id, component, label),
     FOREIGN KEY (tariff_id, month, device_id) REFERENCES cost_months ON DELETE CASCADE
+);
+
+CREATE TABLE cost_month_sums (
+    tariff_id     bigint      NOT NULL REFERENCES tariffs(id) ON DELETE CASCADE,
+    month         timestamptz NOT NULL,
+    component     text        NOT NULL,  -- '' (with label ''): the month's header row, its quantity
+    label         text        NOT NULL,
+    terms         text        NOT NULL,  -- as cost_months.terms
+    device_months integer     NOT NULL,  -- stamps of the month (its devices) when summed
+    last_stamp    bigint      NOT NULL,  -- the newest of them
+    quantity      numeric,
+    amount        numeric,
+    PRIMARY KEY (tariff_id, month, component, label)
 );

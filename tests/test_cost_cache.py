@@ -71,16 +71,20 @@ def test_tcc001_cached_equals_fresh_and_hour_by_hour(database, seed):
     rows = cached_rows(fleet)
     assert {month for _, month in rows} == {date(2026, 10, 1), date(2026, 11, 1), date(2026, 12, 1), date(2027, 1, 1)}
     assert {device for device, _ in rows} == set(fleet.devices["acme"])  # never the other account's devices
+    assert fleet.database.scalar("SELECT count(*) FROM cost_month_sums WHERE component = ''") == 4  # all devices
     warm = breakdown(fleet, LATER)
     assert fresh.buckets == reference(fleet) and same(cold.buckets, fresh.buckets)
     assert same(warm.buckets, fresh.buckets)
     assert warm.total == fresh.total > 0 and warm.unpriced_quantity == fresh.unpriced_quantity
     assert str(warm.total) == str(fresh.total)
     assert per_device(fleet, LATER) == per_device(fleet, EARLIER)
-    with session_scope(fleet.engine) as conn:  # warm: every device-month read, none priced
+    with session_scope(fleet.engine) as conn:  # warm: read (month sums, device rows), none priced
         tariff = service.get_tariff(conn, ALL_ACCOUNTS, fleet.acme, METRIC)
         read = month_cache.read_months(conn, ALL_ACCOUNTS, tariff, [date(2026, 11, 1)], ZONE, (), "component")
+        some = month_cache.read_months(conn, ALL_ACCOUNTS, tariff, [date(2026, 11, 1)], ZONE,
+                                       fleet.devices["acme"], "component")
     assert read.usage == [] and read.lines == [] and read.rows
+    assert some.usage == [] and some.lines == [] and sorted(map(str, some.rows)) == sorted(map(str, read.rows))
     assert cached_rows(fleet) == rows
 
 

@@ -45,9 +45,14 @@ _ENABLED = sa.text("SELECT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = to_r
 # Candidates: device-months with hourly rollups of the account (in scope); hit: a cached row still valid.
 _HEAD = (
     "WITH w AS (SELECT * FROM unnest(CAST(:months AS timestamptz[]), CAST(:terms AS text[])) AS t(month, terms)),"
-    " cand AS (SELECT s.device_id, s.month, s.stamp, w.terms FROM cost_month_stamps s JOIN w ON w.month = s.month"
+    " cand_all AS (SELECT s.device_id, s.month, s.stamp, w.terms FROM cost_month_stamps s JOIN w ON w.month = s.month"
     "  WHERE s.metric_id = :metric_id AND s.account_id = :account_id AND s.account_id " + IN_SCOPE
     + "  AND (:any_device OR s.device_id = ANY(CAST(:devices AS bigint[])))),"
+    " agg AS (SELECT month, terms, count(*) AS n, max(stamp) AS last FROM cand_all GROUP BY 1, 2),"
+    " whole AS (SELECT a.month, a.terms, a.n, a.last FROM agg a JOIN cost_month_sums m ON :use_sums AND m.tariff_id = :tariff_id"
+    "  AND m.month = a.month AND m.component = '' AND m.label = '' AND m.terms = a.terms"
+    "  AND m.device_months = a.n AND m.last_stamp = a.last),"
+    " cand AS (SELECT * FROM cand_all WHERE month NOT IN (SELECT month FROM whole)),"
     " hit AS (SELECT c.device_id, c.month, c.quantity, c.total FROM cand JOIN cost_months c"
     "  ON c.tariff_id = :tariff_id AND c.device_id = cand.device_id AND c.month = cand.month"
     "  AND c.terms = cand.terms AND c.stamp = cand.stamp)"
@@ -57,11 +62,21 @@ _HEAD = (
 # One statement (one snapshot) answers both which device-months to price and what the others hold.
 _READS = {
     "component": sa.text(
-        _HEAD + " UNION ALL SELECT 'line', NULL, h.month, NULL, l.component, l.label, sum(l.quantity), sum(l.amount)"
+        _HEAD + " UNION ALL SELECT 'line', NULL, x.month, NULL, x.component COLLATE \"default\","
+        "  x.label COLLATE \"default\", x.quantity, x.amount FROM (SELECT h.month, l.component COLLATE \"C\" AS component,"
+        "  l.label COLLATE \"C\" AS label, sum(l.quantity) AS quantity, sum(l.amount) AS amount"
         "  FROM hit h JOIN cost_month_lines l ON l.tariff_id = :tariff_id AND l.device_id = h.device_id"
-        "  AND l.month = h.month GROUP BY h.month, l.component, l.label"
+        "  AND l.month = h.month GROUP BY 1, 2, 3) x"  # byte order: the sort of ~10 lines per device-month
         " UNION ALL SELECT 'quantity', NULL, h.month, NULL, NULL, NULL, sum(h.quantity), NULL FROM hit h"
-        "  GROUP BY h.month HAVING count(h.quantity) > 0"),
+        "  GROUP BY h.month HAVING count(h.quantity) > 0"
+        # Months summed over every device, still valid: their sums; the others: what to sum them at.
+        " UNION ALL SELECT CASE WHEN m.component = '' THEN 'quantity' ELSE 'line' END, NULL, m.month, NULL,"
+        "  CASE WHEN m.component <> '' THEN m.component END, CASE WHEN m.component <> '' THEN m.label END,"
+        "  m.quantity, m.amount FROM cost_month_sums m JOIN whole ON whole.month = m.month"
+        "  AND m.terms = whole.terms AND m.device_months = whole.n AND m.last_stamp = whole.last"
+        "  WHERE m.tariff_id = :tariff_id AND (m.component <> '' OR m.quantity IS NOT NULL)"
+        " UNION ALL SELECT 'agg', a.n, a.month, a.last, a.terms, NULL, NULL, NULL FROM agg a"
+        "  WHERE :use_sums AND a.month NOT IN (SELECT month FROM whole)"),
     "device": sa.text(
         _HEAD + " UNION ALL SELECT 'device', h.device_id, h.month, NULL, NULL, NULL, h.quantity, h.total"
         "  FROM hit h WHERE h.quantity IS NOT NULL"),
@@ -85,6 +100,17 @@ _PUT_LINES = sa.text(
     " SELECT :tariff_id, * FROM unnest(CAST(:devices AS bigint[]), CAST(:months AS timestamptz[]),"
     "  CAST(:components AS text[]), CAST(:labels AS text[]), CAST(:quantities AS numeric[]),"
     "  CAST(:amounts AS numeric[]))")
+
+_DROP_SUMS = sa.text("DELETE FROM cost_month_sums WHERE tariff_id = :tariff_id AND month = :month")
+_PUT_SUMS = sa.text(
+    "INSERT INTO cost_month_sums (tariff_id, month, component, label, terms, device_months, last_stamp, quantity,"
+    " amount) SELECT :tariff_id, :month, u.component, u.label, :terms, :device_months, :last_stamp, u.quantity,"
+    " u.amount FROM unnest(CAST(:components AS text[]), CAST(:labels AS text[]), CAST(:quantities AS numeric[]),"
+    " CAST(:amounts AS numeric[])) AS u(component, label, quantity, amount)"
+    # Two readers summing one month at once: the later one's rows win; a row of another state is never read.
+    " ON CONFLICT (tariff_id, month, component, label) DO UPDATE SET terms = EXCLUDED.terms,"
+    " device_months = EXCLUDED.device_months, last_stamp = EXCLUDED.last_stamp, quantity = EXCLUDED.quantity,"
+    " amount = EXCLUDED.amount")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -175,6 +201,38 @@ def _store(conn: Connection, tariff: Tariff, month: datetime, terms: str, stamps
                                       "amounts": [r[4] for r in line_rows]})
 
 
+def _store_sums(conn: Connection, tariff: Tariff, aggs: dict[datetime, tuple[int, int, str]], rows: list[CachedRow],
+                usage: list[Usage], lines: list[CostLine]) -> None:
+    """Write each month's sums over all its devices: the cached rows read plus the device-months priced now."""
+    sums: dict[datetime, dict[tuple[str, str], list]] = defaultdict(dict)
+
+    def add(month, key, quantity, amount):
+        entry = sums[month].setdefault(key, [None, None if key == ("", "") else ZERO])
+        if quantity is not None:
+            entry[0] = (entry[0] or ZERO) + quantity
+        if amount is not None:
+            entry[1] += amount
+
+    with exact():
+        for month in aggs:
+            sums[month].setdefault(("", ""), [None, None])
+        for r in rows:
+            add(r.month, ("", "") if r.kind == "quantity" else (r.component, r.label), r.quantity, r.amount)
+        for u in usage:
+            add(u.hour, ("", ""), u.quantity, None)
+        for x in lines:
+            add(x.bucket, (x.component, x.label), x.quantity, x.amount)
+    with conn.begin_nested():
+        for month, (count, last, terms) in sorted(aggs.items()):
+            keys = sorted(sums[month])
+            conn.execute(_DROP_SUMS, {"tariff_id": tariff.id, "month": month})
+            conn.execute(_PUT_SUMS, {"tariff_id": tariff.id, "month": month, "terms": terms, "device_months": count,
+                                     "last_stamp": last, "components": [k[0] for k in keys],
+                                     "labels": [k[1] for k in keys],
+                                     "quantities": [sums[month][k][0] for k in keys],
+                                     "amounts": [sums[month][k][1] for k in keys]})
+
+
 def _runs(missing: dict[datetime, dict[int, int]], zone: ZoneInfo) -> list[list[datetime]]:
     """Month starts (UTC) in runs of consecutive months whose missing devices are the same."""
     runs: list[list[datetime]] = []
@@ -196,15 +254,20 @@ def read_months(conn: Connection, scope: Scope, tariff: Tariff, months: Sequence
     terms = {s: month_terms(tariff, m, zone) for s, m in zip(starts, months)}
     params = {**scope.params(), "tariff_id": tariff.id, "account_id": tariff.account_id,
               "metric_id": tariff.metric_id, "months": starts, "terms": [terms[s] for s in starts],
-              "any_device": not device_ids, "devices": list(device_ids)}
+              "any_device": not device_ids, "devices": list(device_ids),
+              "use_sums": mode == "component" and not device_ids}
     rows: list[CachedRow] = []
+    aggs: dict[datetime, tuple[int, int, str]] = {}
     missing: dict[datetime, dict[int, int]] = defaultdict(dict)
-    for row in conn.execute(_READS[mode], params):
-        if row.kind == "miss":
-            missing[row.month.astimezone(UTC)][row.device_id] = row.stamp
+    utc: dict[datetime, datetime] = {}  # 13 distinct months among thousands of rows
+    for kind, device_id, month, stamp, component, label, quantity, amount in conn.execute(_READS[mode], params).all():
+        month = utc.get(month) or utc.setdefault(month, month.astimezone(UTC))
+        if kind == "miss":
+            missing[month][device_id] = stamp
+        elif kind == "agg":
+            aggs[month] = (device_id, stamp, component)  # stamps in the month, the newest, its terms
         else:
-            rows.append(CachedRow(row.kind, row.device_id, row.month.astimezone(UTC), row.component, row.label,
-                                  row.quantity, row.amount))
+            rows.append(CachedRow(kind, device_id, month, component, label, quantity, amount))
     usage: list[Usage] = []
     lines: list[CostLine] = []
     for run in _runs(missing, zone):  # consecutive months missing the same devices: one grouped read each
@@ -220,6 +283,8 @@ def read_months(conn: Connection, scope: Scope, tariff: Tariff, months: Sequence
             _store(conn, tariff, month, terms[month], missing[month], *by_month[month])
         usage += found[0]
         lines += found[1]
+    if aggs:
+        _store_sums(conn, tariff, aggs, rows, usage, lines)
     return Cached(starts, rows, usage, lines)
 
 
