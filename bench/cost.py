@@ -170,7 +170,8 @@ def report(engine, account_id: int, period: periods.Period, devices: int, repeat
     print(f"cost_breakdown (/api/v1/cost, overview), cached | {devices} | {api[0]:.1f} / {api[1]:.1f}")
     print(f"explorer cost (price_selection), cached | {devices} | {view[0]:.1f} / {view[1]:.1f}")
     print(f"explorer cost (price_selection), first call on an empty cache | {devices} | {view_cold:.1f}")
-    print(f"cost_breakdown, last month still running (live), rest cached | {devices} | {partly[0]:.1f} / {partly[1]:.1f}")
+    print(f"cost_breakdown, last month still running (live), rest cached | {devices} |"
+          f" {partly[0]:.1f} / {partly[1]:.1f}")
     print(f"cache: {cached[0]:,} device-months, {cached[1]:,} lines; equal totals cached and live: {cold_total}")
 
 

@@ -89,7 +89,8 @@ def main() -> None:
     best = {mode: max(values) for mode, values in results.items()}
     for mode in MODES:
         print(f"{mode:<27}: {best[mode]:>9,.0f} readings/s (best of {', '.join(f'{v:,.0f}' for v in results[mode])})")
-    print(f"cost of keeping hourly/daily/monthly rollups current: {1 - best[MODES[0]] / best[MODES[2]]:.0%} of throughput")
+    print("cost of keeping hourly/daily/monthly rollups current:"
+          f" {1 - best[MODES[0]] / best[MODES[2]]:.0%} of throughput")
     print(f"cost of the cost cache's stamps: {1 - best[MODES[0]] / best[MODES[1]]:.1%} of throughput with rollups")
 
 

@@ -120,7 +120,8 @@ def _check_span(start: datetime, end: datetime, granularity: str) -> None:
 
 
 def _live(conn: Connection, scope: Scope, tariff: Tariff, start: datetime, end: datetime, zone: ZoneInfo,
-          device_ids: Sequence[int], granularity: str, skip: frozenset = frozenset()) -> tuple[list[Usage], list[CostLine]]:
+          device_ids: Sequence[int], granularity: str,
+          skip: frozenset = frozenset()) -> tuple[list[Usage], list[CostLine]]:
     """Grouped pricing of the whole months around [start, end) except the month starts in `skip`, kept to the span."""
     lo, hi = _whole_months(start, end, zone)
     months, month = [], lo

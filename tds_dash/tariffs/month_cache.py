@@ -49,7 +49,8 @@ _HEAD = (
     "  WHERE s.metric_id = :metric_id AND s.account_id = :account_id AND s.account_id " + IN_SCOPE
     + "  AND (:any_device OR s.device_id = ANY(CAST(:devices AS bigint[])))),"
     " agg AS (SELECT month, terms, count(*) AS n, max(stamp) AS last FROM cand_all GROUP BY 1, 2),"
-    " whole AS (SELECT a.month, a.terms, a.n, a.last FROM agg a JOIN cost_month_sums m ON :use_sums AND m.tariff_id = :tariff_id"
+    " whole AS (SELECT a.month, a.terms, a.n, a.last FROM agg a JOIN cost_month_sums m"
+    "  ON :use_sums AND m.tariff_id = :tariff_id"
     "  AND m.month = a.month AND m.component = '' AND m.label = '' AND m.terms = a.terms"
     "  AND m.device_months = a.n AND m.last_stamp = a.last),"
     " cand AS (SELECT * FROM cand_all WHERE month NOT IN (SELECT month FROM whole)),"
@@ -63,7 +64,8 @@ _HEAD = (
 _READS = {
     "component": sa.text(
         _HEAD + " UNION ALL SELECT 'line', NULL, x.month, NULL, x.component COLLATE \"default\","
-        "  x.label COLLATE \"default\", x.quantity, x.amount FROM (SELECT h.month, l.component COLLATE \"C\" AS component,"
+        "  x.label COLLATE \"default\", x.quantity, x.amount"
+        "  FROM (SELECT h.month, l.component COLLATE \"C\" AS component,"
         "  l.label COLLATE \"C\" AS label, sum(l.quantity) AS quantity, sum(l.amount) AS amount"
         "  FROM hit h JOIN cost_month_lines l ON l.tariff_id = :tariff_id AND l.device_id = h.device_id"
         "  AND l.month = h.month GROUP BY 1, 2, 3) x"  # byte order: the sort of ~10 lines per device-month
