@@ -44,12 +44,32 @@ def _overview_store(session: requests.Session, base: str) -> dict | None:
     response = session.post(base + "/_dash-update-component", json=body, timeout=10)
     if response.status_code != 200:
         return None
-    return response.json()["response"]["overview-store"]["data"]
+    answer = response.json()["response"]
+    store = answer["overview-store"]["data"]
+    if isinstance(store, dict):
+        store["_notice"] = _text_of(answer.get("overview-alert", {}).get("children"))
+    return store
 
 
-def _history_loading(base: str) -> bool:
+def _text_of(component) -> str:
+    """The visible text of a Dash component tree as JSON (the overview's history notice)."""
+    if component is None:
+        return ""
+    if isinstance(component, str):
+        return component
+    if isinstance(component, list):
+        return " ".join(_text_of(item) for item in component)
+    if isinstance(component, dict):
+        return _text_of(component.get("props", {}).get("children"))
+    return str(component)
+
+
+def _history_loading(base: str, seen: list | None = None) -> bool:
     body = requests.get(base + "/api/health", timeout=5).json()
-    return body.get("history", {}).get("status") == "loading"
+    history = body.get("history", {})
+    if seen is not None and history:
+        seen.append(history)
+    return history.get("status") == "loading"
 
 
 def _sign_in(session: requests.Session, base: str, password: str) -> None:
@@ -72,6 +92,8 @@ def run_once(data_dir: Path, backfill_days: int) -> dict:
         process = subprocess.Popen([sys.executable, "-m", "tds_dash", "run"], cwd=ROOT, env=env, stdout=log,
                                    stderr=subprocess.STDOUT)
     base, session, live, complete = f"http://127.0.0.1:{port}", requests.Session(), None, None
+    notices: list[tuple[float, str]] = []  # (seconds, the overview's history notice) whenever it changes
+    health: list[dict] = []
     deadline = started + 900
     while time.monotonic() < deadline and complete is None:
         time.sleep(0.2)
@@ -82,14 +104,20 @@ def run_once(data_dir: Path, backfill_days: int) -> dict:
             store = _overview_store(session, base) if session.cookies else None
             if store and store["cards"]["readings_24h"] > 0 and live is None:
                 live = time.monotonic() - started
-            if store and len(store["monthly"]) >= 13 and not _history_loading(base):
+            if store is not None and (not notices or notices[-1][1] != store["_notice"]):
+                notices.append((time.monotonic() - started, store["_notice"]))
+            loading = _history_loading(base, health) if store else True
+            if store and len(store["monthly"]) >= 13 and not loading:
                 complete = time.monotonic() - started
         except (requests.RequestException, ValueError, KeyError, AttributeError, TypeError):
             continue
     stop_started = time.monotonic()
     process.send_signal(signal.SIGINT)
     process.wait(60)
-    return {"live": live if live is not None else float("nan"),
+    progress_lines = [line.strip() for line in log_path.read_text(errors="replace").splitlines()
+                      if "demo history" in line or "history:" in line]
+    return {"notices": notices, "health": health[:1] + health[-1:], "log": progress_lines,
+            "live": live if live is not None else float("nan"),
             "complete": complete if complete is not None else float("nan"), "stop": time.monotonic() - stop_started}
 
 
@@ -110,6 +138,14 @@ def main() -> None:
           f" history complete after {first['complete']:.1f} s; Ctrl-C stop took {first['stop']:.1f} s")
     print(f"second start (data reused): live data shown after {second['live']:.1f} s, everything after"
           f" {second['complete']:.1f} s; Ctrl-C stop took {second['stop']:.1f} s")
+    for name, run in (("first", first), ("second", second)):
+        print(f"{name} start, the overview's history notice as it changed (s: text):")
+        shown = run["notices"] if len(run["notices"]) <= 8 else [*run["notices"][:4], (float("nan"), "…"),
+                                                                  *run["notices"][-3:]]
+        for at, text in shown:
+            print(f"  {at:6.1f}: {text[:110]!r}")
+        print(f"{name} start, /api/health history (first, last seen): {run['health']}")
+        print(f"{name} start, log: " + " | ".join(line[24:] for line in run["log"]))
     print(f"load average after: {os.getloadavg()[0]:.2f} / {os.getloadavg()[1]:.2f} / {os.getloadavg()[2]:.2f}")
 
 

@@ -175,7 +175,8 @@ def staged_keys(conn: psycopg.Connection) -> list[ChangedKey]:
 
 
 def insert_staged_readings(conn: psycopg.Connection) -> list[ChangedKey]:
-    """Keep only the staged rows not stored yet; returns the keys that got new readings."""
+    """Keep only the staged rows not stored yet; returns the keys that got new readings (give the new ones
+    their meter settings: ensure_device_metrics)."""
     with conn.cursor() as cursor:
         cursor.execute(
             "WITH inserted AS ("
@@ -185,20 +186,22 @@ def insert_staged_readings(conn: psycopg.Connection) -> list[ChangedKey]:
             " RETURNING device_id, metric_id, ts)"
             " SELECT device_id, metric_id, min(ts), count(*) FROM inserted GROUP BY 1, 2"
         )
-        keys = [ChangedKey(*row) for row in cursor.fetchall()]
-    ensure_device_metrics(conn)
-    return keys
+        return [ChangedKey(*row) for row in cursor.fetchall()]
 
 
-def ensure_device_metrics(conn: psycopg.Connection) -> None:
-    """Give each new (device, metric) in the staged batch its meter settings from the catalogue."""
+def ensure_device_metrics(conn: psycopg.Connection, keys: Sequence[tuple[int, int]]) -> None:
+    """Give each (device, metric) its meter settings from the catalogue, unless it has them already.
+
+    Called with the keys that got new readings (a key with a stored reading got them with its first)."""
+    if not keys:
+        return
     conn.execute(
         "INSERT INTO device_metrics (device_id, metric_id, meter_kind, unit)"
-        " SELECT s.device_id, s.metric_id, m.meter_kind, m.unit"
-        " FROM (SELECT DISTINCT device_id, metric_id FROM staged_readings) s"  # probe each key once, not each row
-        " JOIN metrics m ON m.id = s.metric_id"
-        " WHERE NOT EXISTS (SELECT 1 FROM device_metrics d WHERE d.device_id = s.device_id AND d.metric_id = s.metric_id)"
-        " ON CONFLICT (device_id, metric_id) DO NOTHING"
+        " SELECT k.d, k.m, m.meter_kind, m.unit FROM unnest(%s::bigint[], %s::smallint[]) AS k(d, m)"
+        " JOIN metrics m ON m.id = k.m"
+        " WHERE NOT EXISTS (SELECT 1 FROM device_metrics x WHERE x.device_id = k.d AND x.metric_id = k.m)"
+        " ON CONFLICT (device_id, metric_id) DO NOTHING",
+        ([key[0] for key in keys], [key[1] for key in keys]),
     )
 
 

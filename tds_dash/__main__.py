@@ -8,6 +8,7 @@ import time
 import click
 import waitress
 
+from ingest.heap import freeze_startup_heap, tune_garbage_collector
 from tds_dash.app import create_app
 from tds_dash.auth.users import UserInputError, create_user
 from tds_dash.background import broker_credentials
@@ -53,10 +54,12 @@ def run() -> None:
     settings = _settings()
     signal.signal(signal.SIGTERM, _terminate_once)
     background = None
+    tune_garbage_collector()
     try:
         background = start_background(settings)
         app = create_app(background.settings)
         app.server.extensions["tds"].background = background
+        freeze_startup_heap()
         url = f"http://{settings.host}:{settings.port}"
         click.echo(f"\nTDS Telemetry is running: {url}")
         for line in background.broker_lines():
@@ -84,8 +87,10 @@ def ingest() -> None:
         raise click.ClickException("ingest needs DATABASE_URL and MQTT_URL")
     signal.signal(signal.SIGTERM, _terminate_once)
     background = None
+    tune_garbage_collector()
     try:
         background = start_background(settings.replace(start_ingest=True, start_scheduler=False, demo_fleet=False))
+        freeze_startup_heap()
         click.echo(f"ingesting from {broker_credentials.redact(settings.mqtt_url)} ({settings.ingest_slots} slot(s));"
                    " Ctrl-C to stop")
         while True:
