@@ -17,11 +17,13 @@ Usage: python bench/throughput.py [--messages 60000] [--no-nodered]
 from __future__ import annotations
 
 import argparse
+import collections
 import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -130,6 +132,32 @@ def thread_names(pid: int) -> dict[int, str]:
     return names
 
 
+class WaitSampler(threading.Thread):
+    """What the ingest writers' backends are doing, sampled every 20 ms (pg_stat_activity): running,
+    waiting on a lock (and which kind), on the client (the writer's Python), or on I/O."""
+
+    def __init__(self, dsn: str) -> None:
+        super().__init__(daemon=True)
+        self.dsn, self.counts, self.stopped = dsn, collections.Counter(), threading.Event()
+
+    def run(self) -> None:
+        with psycopg.connect(self.dsn, autocommit=True) as conn:
+            while not self.stopped.wait(0.02):
+                for state, kind, event in conn.execute(
+                        "SELECT state, wait_event_type, wait_event FROM pg_stat_activity"
+                        " WHERE application_name = 'tds-ingest-writer' AND datname = current_database()").fetchall():
+                    if state == "idle in transaction" and kind == "Client":
+                        self.counts["idle in transaction (writer's Python)"] += 1
+                    elif state == "idle":
+                        self.counts["idle (between batches)"] += 1
+                    else:
+                        self.counts[f"{kind}:{event}" if kind else "running"] += 1
+
+    def shares(self) -> dict[str, float]:
+        total = sum(self.counts.values()) or 1
+        return {name: n / total for name, n in self.counts.most_common()}
+
+
 def ours(mosquitto: Mosquitto, databases: harness.Databases, server, count: int, readings: int,
          processes: int = 1, batch_size: int | None = None, profile: Path | None = None) -> dict:
     dsn = databases.fresh(GATEWAYS, readings)
@@ -160,7 +188,10 @@ def ours(mosquitto: Mosquitto, databases: harness.Databases, server, count: int,
                                 "--threads", "--gil", "-r", "200", "-d", "60", "-f", "raw", "-o",
                                 str(profile / f"{base}-{readings}.txt")], stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
+    waits = WaitSampler(dsn)
+    waits.start()
     timeline = harness.watch_rows(dsn, count * readings, timeout=60)
+    waits.stopped.set()
     cpu_apps += sum(harness_cpu(app.pid) for app in apps)
     threads_after = thread_cpu(apps[0].pid)
     if spy is not None:
@@ -184,7 +215,7 @@ def ours(mosquitto: Mosquitto, databases: harness.Databases, server, count: int,
             "readings_per_s": rate, "messages_per_s": rate / readings, "lost": published["acked"] * readings - stored,
             "rss_peak": max(s.peak for s in samplers), "rss_mid": samplers[0].at_fraction(0.5),
             "rss_late": samplers[0].at_fraction(0.9), "stop_s": stop_seconds,
-            "cpu_ms_per_1k_messages_by_thread": per_thread,
+            "cpu_ms_per_1k_messages_by_thread": per_thread, "writer_backends": waits.shares(),
             "batches": {"batches": batches, "messages_per_batch": (messages or 0) / (batches or 1),
                         "commit_ms_mean": float(commit_ms or 0) / (batches or 1)},
             "cpu_per_million": {"app": cpu_apps / million, "postgres": cpu_pg / million, "broker": cpu_broker / million}}
@@ -246,6 +277,8 @@ def main() -> None:
                 b = row["batches"]
                 print(f"\n{row['name']}: {b['batches']} batches, {b['messages_per_batch']:.0f} messages per batch,"
                       f" {b['commit_ms_mean']:.1f} ms per commit (mean)")
+                print("writers' backends (pg_stat_activity every 20 ms): " + ", ".join(
+                    f"{name} {share:.0%}" for name, share in row["writer_backends"].items() if share >= 0.01))
                 print(f"CPU ms per 1,000 messages by thread, {row['name']} (first process):")
                 for name, value in row["cpu_ms_per_1k_messages_by_thread"].items():
                     print(f"  {value:8.1f}  {name}")
