@@ -76,7 +76,8 @@ def _load_fresh(dsn: str, args, bigdata_load) -> None:
     timings = bigdata_load.load(dsn, args.accounts, args.devices, args.days, args.interval_minutes, ZONE)
     total = time.monotonic() - started
     print(f"loaded {timings['readings']:,} readings in {total:.0f} s ({timings['readings'] / total:,.0f}/s):"
-          f" COPY {timings['copy_s']:.0f} s, rollups {timings['rollups_s']:.0f} s,"
+          f" COPY {timings['copy_s']:.0f} s and rollups {timings['rollups_s']:.0f} s overlapping in"
+          f" {timings['copy_rollups_wall_s']:.0f} s,"
           f" indexes {timings['indexes_s']:.0f} s, VACUUM ANALYZE {timings['vacuum_analyze_s']:.0f} s")
     _print_size(dsn, bigdata_load)
 

@@ -2,12 +2,15 @@
 
 Readings are encoded straight into PostgreSQL's binary COPY format with numpy (every column has a fixed
 width), so the client spends well under a microsecond per row and the server's COPY is the bound. The
-readings' indexes are dropped for the load and built once at the end; a BRIN index on ts lets each local
-month be rolled up (hourly, then daily and monthly from those hourly rows, in one statement) right after
-it is written, while its pages are still in memory.
+readings' indexes are dropped for the load and built once at the end (both at the same time); a BRIN index
+on ts lets each local month be rolled up (hourly, then daily and monthly from those hourly rows, and the fleet rollups of
+each, in one statement) on other connections while the next month is copied, so both cores stay busy.
+The hourly rollup's indexes are built at the end too.
 """
 from __future__ import annotations
 
+import queue
+import threading
 import time
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -28,7 +31,8 @@ UPDATE gateways SET last_seen_at = now(), status = 'online'
 """
 
 # Hourly from the month's readings, daily from those hourly rows, monthly from the daily ones: the
-# shapes of sql/functions/rollups.sql (tds_merge_appended_all), for a window of whole local months.
+# shapes of sql/functions/rollups.sql (tds_merge_appended_all), for a window of whole local months; and
+# the fleet rollups (sql/080: per gateway, the sum of its devices' rows) from each level in the same statement.
 ROLLUP_WINDOW = """
 WITH hourly AS (
     INSERT INTO consumption_hourly (device_id, metric_id, bucket, account_id, consumption, min_value, max_value,
@@ -45,14 +49,38 @@ WITH hourly AS (
            (array_agg(last_value ORDER BY last_ts DESC))[1], max(last_ts)
     FROM hourly GROUP BY 1, 2, 3
     RETURNING *
+), monthly AS (
+    INSERT INTO consumption_monthly (device_id, metric_id, bucket, account_id, consumption, min_value, max_value,
+                                     sum_value, count, last_value, last_ts)
+    SELECT device_id, metric_id, date_trunc('month', bucket, %(tz)s), max(account_id), sum(consumption),
+           min(min_value), max(max_value), sum(sum_value), sum(count)::integer,
+           (array_agg(last_value ORDER BY last_ts DESC))[1], max(last_ts)
+    FROM daily GROUP BY 1, 2, 3
+    RETURNING *
+), fleet_h AS (
+    INSERT INTO fleet_hourly (gateway_id, metric_id, bucket, account_id, consumption, count)
+    SELECT d.gateway_id, c.metric_id, c.bucket, max(c.account_id), sum(c.consumption), sum(c.count)
+    FROM hourly c JOIN devices d ON d.id = c.device_id GROUP BY 1, 2, 3
+), fleet_d AS (
+    INSERT INTO fleet_daily (gateway_id, metric_id, bucket, account_id, consumption, count)
+    SELECT d.gateway_id, c.metric_id, c.bucket, max(c.account_id), sum(c.consumption), sum(c.count)
+    FROM daily c JOIN devices d ON d.id = c.device_id GROUP BY 1, 2, 3
 )
-INSERT INTO consumption_monthly (device_id, metric_id, bucket, account_id, consumption, min_value, max_value,
-                                 sum_value, count, last_value, last_ts)
-SELECT device_id, metric_id, date_trunc('month', bucket, %(tz)s), max(account_id), sum(consumption),
-       min(min_value), max(max_value), sum(sum_value), sum(count)::integer,
-       (array_agg(last_value ORDER BY last_ts DESC))[1], max(last_ts)
-FROM daily GROUP BY 1, 2, 3
+INSERT INTO fleet_monthly (gateway_id, metric_id, bucket, account_id, consumption, count)
+SELECT d.gateway_id, c.metric_id, c.bucket, max(c.account_id), sum(c.consumption), sum(c.count)
+FROM monthly c JOIN devices d ON d.id = c.device_id GROUP BY 1, 2, 3
 """
+
+# Built once after the load instead of row by row during it: (name, statement), two at a time.
+INDEXES = (
+    ("readings_pkey", "CREATE UNIQUE INDEX readings_pkey ON readings (device_id, metric_id, ts)"),
+    ("consumption_hourly_pkey",
+     "CREATE UNIQUE INDEX consumption_hourly_pkey ON consumption_hourly (device_id, metric_id, bucket)"),
+    ("readings_account_ts_idx", "CREATE INDEX readings_account_ts_idx ON readings (account_id, ts DESC)"),
+    ("consumption_hourly_account_idx",
+     "CREATE INDEX consumption_hourly_account_idx ON consumption_hourly (account_id, bucket DESC)"),
+)
+ROLLUP_WORKERS = 2  # months roll up independently; with the COPY, they share the two cores
 
 COPY = ("COPY readings (device_id, metric_id, ts, value, consumption, account_id, gateway_id, received_at)"
         " FROM STDIN (FORMAT BINARY)")
@@ -106,9 +134,7 @@ def load(dsn: str, accounts: int, devices: int, days: int, interval_minutes: int
     gateways = max(1, devices // accounts // per_gateway)
     timings: dict = {}
     with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute("SET synchronous_commit = off")
-        conn.execute("SET work_mem = '256MB'")
-        conn.execute("SET maintenance_work_mem = '1GB'")
+        _session(conn)
         for statement in filter(str.strip, FLEET.split(";")):
             conn.execute(statement, {"accounts": accounts, "gateways": gateways, "per_gateway": per_gateway})
         fleet = conn.execute(
@@ -118,31 +144,19 @@ def load(dsn: str, accounts: int, devices: int, days: int, interval_minutes: int
                                        ("metric_id", "i2")])
         conn.execute("ALTER TABLE readings DROP CONSTRAINT readings_pkey")
         conn.execute("DROP INDEX readings_account_ts_idx")
+        conn.execute("ALTER TABLE consumption_hourly DROP CONSTRAINT consumption_hourly_pkey")
+        conn.execute("DROP INDEX consumption_hourly_account_idx")
         conn.execute("CREATE INDEX bench_readings_ts_brin ON readings USING brin (ts)")
         start_us = int((start - PG_EPOCH).total_seconds() * 1_000_000)
         step_us = int(step.total_seconds() * 1_000_000)
-        copy_s = rollup_s = 0.0
-        for low, high in month_windows(start, end, zone):
-            first, last = -(-(low - start) // step), -(-(high - start) // step)  # instants in [low, high)
-            began = time.monotonic()
-            for chunk in range(first, last, INSTANTS_PER_COPY):
-                with conn.cursor().copy(COPY) as copy:
-                    copy.write(SIGNATURE)
-                    copy.write(encode(table, chunk, min(INSTANTS_PER_COPY, last - chunk), start_us, step_us))
-                    copy.write(TRAILER)
-            conn.execute("SELECT brin_summarize_new_values('bench_readings_ts_brin')")
-            copied = time.monotonic()
-            conn.execute(ROLLUP_WINDOW, {"tz": zone.key, "start": low, "end": high})
-            copy_s, rollup_s = copy_s + copied - began, rollup_s + time.monotonic() - copied
-            log(f"  {low.astimezone(zone):%Y-%m}: {(last - first) * len(table):,} readings,"
-                f" copy {copied - began:.0f} s, rollups {time.monotonic() - copied:.0f} s", flush=True)
-        began = time.monotonic()
-        build_fleet_rollups(conn)
-        timings["copy_s"], timings["rollups_s"] = copy_s, rollup_s + time.monotonic() - began
+        windows = month_windows(start, end, zone)
+        loading = time.monotonic()
+        copy_s, rollup_s = _copy_and_roll_up(dsn, conn, windows, table, start, step, start_us, step_us, zone, log)
+        timings["copy_s"], timings["rollups_s"] = copy_s, rollup_s
+        timings["copy_rollups_wall_s"] = time.monotonic() - loading
         began = time.monotonic()
         conn.execute("DROP INDEX bench_readings_ts_brin")
-        conn.execute("ALTER TABLE readings ADD PRIMARY KEY (device_id, metric_id, ts)")
-        conn.execute("CREATE INDEX readings_account_ts_idx ON readings (account_id, ts DESC)")
+        _build_indexes(dsn)
         timings["indexes_s"] = time.monotonic() - began
         began = time.monotonic()
         conn.execute("VACUUM ANALYZE")
@@ -151,15 +165,89 @@ def load(dsn: str, accounts: int, devices: int, days: int, interval_minutes: int
     return timings
 
 
-def build_fleet_rollups(conn: psycopg.Connection) -> None:
-    """Fleet rollups (sql/080) from the device rollups, set-based, where that migration exists."""
-    if conn.execute("SELECT to_regclass('fleet_hourly')").fetchone()[0] is None:
-        return
-    for level in ("hourly", "daily", "monthly"):  # fixed names
-        conn.execute(
-            f"INSERT INTO fleet_{level} (gateway_id, metric_id, bucket, account_id, consumption, count)"
-            " SELECT d.gateway_id, c.metric_id, c.bucket, max(c.account_id), sum(c.consumption), sum(c.count)"
-            f" FROM consumption_{level} c JOIN devices d ON d.id = c.device_id GROUP BY 1, 2, 3")
+def _copy_and_roll_up(dsn: str, conn: psycopg.Connection, windows, table, start: datetime, step: timedelta,
+                      start_us: int, step_us: int, zone: ZoneInfo, log) -> tuple[float, float]:
+    """COPY month after month on `conn` while ROLLUP_WORKERS other connections roll up the months written:
+    each is one backend on one core, so they overlap (the seconds printed per month add up to more than
+    the wall time). Returns the seconds spent copying and rolling up."""
+    written: queue.Queue = queue.Queue()
+    spent = {"copy": 0.0, "rollups": 0.0}
+    failure: list[BaseException] = []
+
+    def roll_up() -> None:
+        try:
+            with psycopg.connect(dsn, autocommit=True) as rollups:
+                _session(rollups)
+                while (window := written.get()) is not None:
+                    began = time.monotonic()
+                    rollups.execute(ROLLUP_WINDOW, {"tz": zone.key, "start": window[0], "end": window[1]})
+                    took = time.monotonic() - began
+                    spent["rollups"] += took
+                    log(f"  {window[0].astimezone(zone):%Y-%m}: rollups {took:.0f} s", flush=True)
+        except BaseException as error:  # reported by the caller's thread
+            failure.append(error)
+
+    workers = [threading.Thread(target=roll_up, name=f"bench-rollups-{n}") for n in range(ROLLUP_WORKERS)]
+    for worker in workers:
+        worker.start()
+    try:
+        for low, high in windows:
+            if failure:
+                break
+            first, last = -(-(low - start) // step), -(-(high - start) // step)  # instants in [low, high)
+            began = time.monotonic()
+            for chunk in range(first, last, INSTANTS_PER_COPY):
+                with conn.cursor().copy(COPY) as copy:
+                    copy.write(SIGNATURE)
+                    copy.write(encode(table, chunk, min(INSTANTS_PER_COPY, last - chunk), start_us, step_us))
+                    copy.write(TRAILER)
+            conn.execute("SELECT brin_summarize_new_values('bench_readings_ts_brin')")
+            took = time.monotonic() - began
+            spent["copy"] += took
+            log(f"  {low.astimezone(zone):%Y-%m}: {(last - first) * len(table):,} readings, copy {took:.0f} s",
+                flush=True)
+            written.put((low, high))
+    finally:
+        for _ in workers:
+            written.put(None)
+        for worker in workers:
+            worker.join()
+    if failure:
+        raise failure[0]
+    return spent["copy"], spent["rollups"]
+
+
+def _session(conn: psycopg.Connection) -> None:
+    conn.execute("SET synchronous_commit = off")
+    conn.execute("SET work_mem = '256MB'")
+    conn.execute("SET maintenance_work_mem = '1GB'")
+
+
+def _build_indexes(dsn: str) -> None:
+    """INDEXES, two at a time on two connections (CREATE INDEX takes a SHARE lock, which does not conflict
+    with itself); the unique ones are then attached as the primary keys."""
+    pending: queue.Queue = queue.Queue()
+    for item in INDEXES:
+        pending.put(item)
+
+    def build() -> None:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            _session(conn)
+            while True:
+                try:
+                    _, statement = pending.get_nowait()
+                except queue.Empty:
+                    return
+                conn.execute(statement)
+
+    threads = [threading.Thread(target=build) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        for table in ("readings", "consumption_hourly"):
+            conn.execute(f"ALTER TABLE {table} ADD CONSTRAINT {table}_pkey PRIMARY KEY USING INDEX {table}_pkey")
 
 
 def database_size(dsn: str) -> dict:

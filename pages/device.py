@@ -7,8 +7,7 @@ from datetime import datetime, timezone
 import dash
 import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
-from dash import ALL, Input, Output, State, callback, ctx, dcc, html
-from dash.exceptions import PreventUpdate
+from dash import Input, Output, State, callback, dcc, html
 
 from tds_dash import i18n, inputs, periods
 from tds_dash.alarms import panel as alarm_panel
@@ -26,6 +25,7 @@ inputs.declare({f"{ids.DEVICE_ID}.data": inputs.optional_id})
 
 log = logging.getLogger(__name__)
 ALARMS = alarm_panel.PanelIds("device")
+alarm_panel.register_actions(ALARMS)
 
 
 def _not_found(language: str) -> html.Div:
@@ -47,9 +47,9 @@ def layout(device_id=None, **query):
     return html.Div([
         device_model.status_header(device, status, settings.zone, language, fleet_actions.can_manage()),
         dag.AgGrid(id=ids.DEVICE_STATUS, rowData=device_model.latest_rows(latest, settings.zone, language),
-                   columnDefs=[{"field": "metric", "headerName": i18n.t("col.metric", language), "flex": 1},
-                               {"field": "value", "headerName": i18n.t("col.value", language), "flex": 1},
-                               {"field": "time", "headerName": i18n.t("col.time", language), "flex": 1}],
+                   columnDefs=[{"field": field, "headerName": i18n.t(f"col.{field}", language), "flex": 1,
+                                "wrapText": True, "autoHeight": True}  # a phone shows each value whole
+                               for field in ("metric", "value", "time")],
                    dashGridOptions=grid_options(language, domLayout="autoHeight"), className="ag-theme-alpine mb-3"),
         alarm_panel.card(ALARMS, language, alarm_panel.alarms_href(account=device["account_id"])),
         dbc.Row(dbc.Col([dbc.Label(i18n.t("explorer.period", language), className="me-2"),
@@ -89,12 +89,3 @@ def update_alarms(_refresh, device_id):
     """The device's alarms (scoped again: the store is client state), at load and after an action."""
     return alarm_panel.subject_table(ALARMS, datetime.now(timezone.utc), services().settings.zone,
                                      current_language(), device_id=device_id)
-
-
-@callback(Output(ALARMS.alert, "children"), Output(ALARMS.refresh, "data"),
-          Input({"type": ALARMS.ack, "index": ALL}, "n_clicks"), Input({"type": ALARMS.clear, "index": ALL}, "n_clicks"),
-          State(ALARMS.comment, "value"), State(ALARMS.refresh, "data"), prevent_initial_call=True)
-def on_alarm_action(_acks, _clears, comment, refresh):
-    if not ctx.triggered_id or not ctx.triggered[0]["value"]:
-        raise PreventUpdate  # buttons (re)drawn, none clicked yet
-    return alarm_panel.act(ALARMS, ctx.triggered_id, comment, current_language()), (refresh or 0) + 1

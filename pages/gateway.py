@@ -25,6 +25,7 @@ inputs.declare({f"{fid.GWD_SERIAL}.data": inputs.text, f"{certs.CSR}.value": cer
 
 log = logging.getLogger(__name__)
 ALARMS = alarm_panel.PanelIds("gateway")
+alarm_panel.register_actions(ALARMS)
 
 
 def layout(serial: str | None = None, **_query):
@@ -95,15 +96,6 @@ def update_alarms(_tick, _refresh, serial):
     """The gateway's and its devices' alarms, at load, on each tick and after an action."""
     return alarm_panel.subject_table(ALARMS, datetime.now(timezone.utc), services().settings.zone,
                                      current_language(), gateway=serial or "")
-
-
-@callback(Output(ALARMS.alert, "children"), Output(ALARMS.refresh, "data"),
-          Input({"type": ALARMS.ack, "index": ALL}, "n_clicks"), Input({"type": ALARMS.clear, "index": ALL}, "n_clicks"),
-          State(ALARMS.comment, "value"), State(ALARMS.refresh, "data"), prevent_initial_call=True)
-def on_alarm_action(_acks, _clears, comment, refresh):
-    if not ctx.triggered_id or not ctx.triggered[0]["value"]:
-        raise PreventUpdate  # buttons (re)drawn, none clicked yet
-    return alarm_panel.act(ALARMS, ctx.triggered_id, comment, current_language()), (refresh or 0) + 1
 
 
 @callback(Output(certs.CERTS_RESULT, "children"), Output(certs.CERTS_BODY, "children"), Output(certs.CSR, "value"),

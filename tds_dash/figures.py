@@ -22,11 +22,13 @@ def _finite(values) -> list[float]:
     return [float(v) for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
 
 
-def value_axis(figure: go.Figure, values, language: str, unit: str, axis: str = "yaxis") -> go.Figure:
+def value_axis(figure: go.Figure, values, language: str, unit: str, axis: str = "yaxis",
+               from_zero: bool = True) -> go.Figure:
     """The value axis in the app's one number style: round ticks spelled like the cards ('800 mil',
-    '1,2 mi' in pt-BR; '800k' in English), the unit as its title."""
+    '1,2 mi' in pt-BR; '800k' in English), the unit as its title. from_zero False: the values' own span
+    (a voltage, a counter's readings)."""
     numbers = _finite(values)
-    ticks = number_style.axis_ticks(min(numbers), max(numbers), language) if numbers else {}
+    ticks = number_style.axis_ticks(min(numbers), max(numbers), language, from_zero=from_zero) if numbers else {}
     figure.update_layout({axis: {"title": {"text": unit}, **ticks}})
     return figure
 

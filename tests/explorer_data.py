@@ -15,8 +15,9 @@ ZONE_NAME = "America/Sao_Paulo"
 FLEET = simulator.build_fleet(["acme", "globex"], 1, 3)  # GW-0101 (acme), GW-0201 (globex); MED-001, MED-002, HID-003
 
 
-def write_history(database, start: datetime, end: datetime, step: timedelta, extra: list[datetime] = ()) -> None:
-    """The simulator's readings of FLEET at every step in [start, end) plus at the `extra` instants, in order."""
+def write_history(database, start: datetime, end: datetime, step: timedelta, extra: list[datetime] = (),
+                  fleet=FLEET) -> None:
+    """The simulator's readings of `fleet` at every step in [start, end) plus at the `extra` instants, in order."""
     instants = sorted(set(simulator.backfill_instants(start, end, step)) | set(extra))
     batch_store = BatchStore(ZONE_NAME)
     with psycopg.connect(database.dsn) as conn:
@@ -24,7 +25,7 @@ def write_history(database, start: datetime, end: datetime, step: timedelta, ext
         for chunk in range(0, len(instants), 200):
             batch = []
             for at in instants[chunk:chunk + 200]:
-                for gateway in FLEET:
+                for gateway in fleet:
                     readings = tuple(contract.Reading(r["device"], r["metric"], r["value"], at)
                                      for r in simulator.readings_at(gateway, at))
                     message = contract.TelemetryMessage(gateway.account, gateway.serial, at, None, readings, ())

@@ -1,6 +1,8 @@
 """Alarms on the gateway, device and overview pages: callbacks called directly in a signed-in request."""
 from __future__ import annotations
 
+import json
+import re
 import sys
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
@@ -12,6 +14,27 @@ from ingest import simulator
 from tds_dash.alarms import evaluation, panel, view
 from tests.explorer_data import api_token
 from tests.test_alarms_page import signed_in
+from tests.test_tenant_isolation import _outputs
+
+
+def click_alarm_button(app, page: str, button: str, alarm_id: int, username: str, comment: str = "") -> str:
+    """A click on one alarm's ack/clear button of `page`'s card, through the callback that page registered."""
+    client = app.server.test_client()
+    csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").get_data(as_text=True)).group(1)
+    assert client.post("/login", data={"username": username, "password": "correct horse battery",
+                                       "csrf": csrf}).status_code == 302
+    ids = panel.PanelIds(page)
+    key = next(k for k in app.callback_map if f"{ids.alert}.children" in k)
+    clicked = {"type": getattr(ids, button), "index": alarm_id}
+    inputs = [[{"id": {"type": getattr(ids, name), "index": alarm_id}, "property": "n_clicks",
+                "value": 1 if name == button else None}] for name in ("ack", "clear")]
+    body = {"output": key, "outputs": _outputs(key), "inputs": inputs,
+            "state": [{"id": ids.comment, "property": "value", "value": comment},
+                      {"id": ids.refresh, "property": "data", "value": 0}],
+            "changedPropIds": [json.dumps(clicked, separators=(",", ":"), sort_keys=True) + ".n_clicks"]}
+    response = client.post("/_dash-update-component", json=body)
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    return json.dumps(response.get_json()["response"], ensure_ascii=False)
 
 
 def loaded(page: str):
@@ -48,16 +71,15 @@ def test_alpn001_gateway_page_lists_its_and_its_devices_alarms_and_operator_acks
         table = str(gateway.update_alarms(0, 0, "GW-0101"))
         foreign = str(gateway.update_alarms(0, 0, "GW-0201"))
         missing = str(gateway.layout("GW-9999"))
-        alert = gateway.alarm_panel.act(gateway.ALARMS, {"type": gateway.ALARMS.ack,
-                                                         "index": fleet["gateway_offline:acme"]}, "on my way", "en")
     finally:
         context.pop()
+    alert = click_alarm_button(app, "gateway", "ack", fleet["gateway_offline:acme"], "acme-operator", "on my way")
     assert "gateway-alarms-card" in layout and "Alarms (active and last 7 days)" in layout
     assert "gateway-alarms-card" not in missing  # no alarm card under 'gateway not found'
     assert "Gateway offline" in table and device_code in table and "Acknowledge" in table
     assert "'type': 'gateway-alarms-ack'" in table and "'type': 'alarms-ack'" not in table  # the card's own button types
     assert "No active or recent alarm." in foreign  # globex's gateway: not in acme's scope
-    assert f"Alarm {fleet['gateway_offline:acme']} acknowledged." in str(alert)
+    assert f"Alarme {fleet['gateway_offline:acme']} reconhecido." in alert
     assert database.query("SELECT acked_by, ack_comment FROM alarms WHERE id = %s",
                           (fleet["gateway_offline:acme"],)) == [("acme-operator", "on my way")]
 
@@ -75,9 +97,12 @@ def test_alpn002_device_page_shows_the_device_alarm_to_a_viewer_without_buttons(
         nothing = str(device.update_alarms(0, None))
     finally:
         context.pop()
+    refused = click_alarm_button(app, "device", "clear", fleet["meter_silent:acme"], "acme-viewer")
     assert "Medidor silencioso" in table and "Gateway offline" not in table
     assert "Reconhecer" not in table  # a viewer reads, cannot acknowledge
     assert "Nenhum alarme ativo nem recente." in foreign and "Nenhum alarme ativo nem recente." in nothing
+    assert "Sem permissão" in refused  # the device page's buttons go through the same checks
+    assert database.scalar("SELECT cleared_at FROM alarms WHERE id = %s", (fleet["meter_silent:acme"],)) is None
 
 
 def test_alpn003_overview_counts_link_to_the_filtered_alarms_page(app, database, fleet):

@@ -110,7 +110,7 @@ def test_exp061_overview_bar_to_explorer_then_bar_to_device_page(dash_duo, explo
     dash_duo.wait_for_contains_text("#device-last-seen", "Última leitura")
     dash_duo.wait_for_element(f"#{ids.DEVICE_CHARTS} .js-plotly-plot .scatterlayer .trace")
     dash_duo.wait_for_contains_text(f"#{ids.DEVICE_CHARTS}", "Leituras brutas")
-    dash_duo.wait_for_contains_text(f"#{ids.DEVICE_STATUS}", "energy_kwh")
+    dash_duo.wait_for_contains_text(f"#{ids.DEVICE_STATUS}", "Energia ativa (kWh)")  # named, not its key
 
     # Someone else's or a missing device: a clear message and no data.
     dash_duo.driver.get(f"{dash_duo.server_url}/device/999999")

@@ -11,7 +11,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from tds_dash import periods
+from tds_dash import i18n, periods
 from tds_dash.consumption import device_cost, month_cost
 from tds_dash.consumption.explorer import cost as explorer_cost
 from tds_dash.consumption.explorer import cost_series, cost_view
@@ -91,8 +91,10 @@ def test_ecost001_explorer_totals_comparison_and_csv_equal_the_api(priced):
     # The CSV's R$ column of the total line holds the API's exact cost per day (decimal text, unit in the header).
     table = list(csv.DictReader(io.StringIO(explorer_model.to_csv(store, "line", ZONE, "en"))))
     by_day = {b["bucket"][:10]: Decimal(b["cost"]) for b in api["buckets"]}
-    assert {row["Bucket start"][:10]: Decimal(row["total (R$)"]) for row in table if row["total (R$)"]} == by_day
-    assert "previous_total (R$)" in table[0]
+    assert {row["Bucket start"][:10]: Decimal(row["Total (R$)"]) for row in table if row["Total (R$)"]} == by_day
+    assert "Previous period total (R$)" in table[0]  # titled like the kWh column beside it
+    portuguese = explorer_model.to_csv(store, "line", ZONE, "pt-BR").splitlines()[0]
+    assert "Total (R$)" in portuguese and "Total do período anterior (R$)" in portuguese
 
     # Compare on, a finished period: all of November against all of October (nothing priced there).
     compared = cost["previous"]
@@ -113,6 +115,12 @@ def test_ecost002_compared_periods_price_the_same_elapsed_time(priced):
     assert Decimal(compared["current_total"]) == Decimal(now["total"])
     assert Decimal(compared["previous_total"]) == Decimal(before["total"])
     assert compared["change"] == pytest.approx(float(Decimal(now["total"]) / Decimal(before["total"]) - 1))
+    # The overview's cost card says the same R$ change (periods.compared_spans on both pages).
+    with session_scope(fleet.engine) as conn:
+        card = month_cost.month_cost(conn, ALL_ACCOUNTS, METRIC, NOW, ZONE)
+    assert (card.compared, card.previous) == (Decimal(compared["current_total"]), Decimal(compared["previous_total"]))
+    note = month_cost.cost_card(month_cost.to_store(card), "pt-BR").children.children.children[2].children
+    assert note.startswith(i18n.format_percent(compared["change"], "pt-BR"))
     november = api_cost(client, admin, "acme", "2026-11-01", "2026-12-01", "day")
     priced_days = [Decimal(v) for v in compared["values"] if v is not None]
     assert sum(priced_days) == Decimal(november["total"])  # the dashed line: November day by day
@@ -177,14 +185,16 @@ def test_ecost006_excel_has_cost_numbers_with_units_and_escaped_text(priced, dat
     database.execute("UPDATE devices SET name = '=HYPERLINK(\"x\")' WHERE id = %s", (fleet.devices["acme"][0],))
     store = explorer_store(fleet, ALL_ACCOUNTS, compare=False)
     book = openpyxl.load_workbook(io.BytesIO(explorer_model.to_excel(store, "bars", ZONE)))
-    totals = list(book["totals"].values)
+    totals = list(book["totais"].values)
     header = totals[0]
-    assert header[-1] == "cost (R$)"
+    assert header[-1] == "Custo (R$)" and header[3] == "Consumo (kWh)"
     by_name = {row[1]: row[-1] for row in totals[1:]}
     assert "'=HYPERLINK(\"x\")" in by_name  # text never becomes a formula
     assert by_name["'=HYPERLINK(\"x\")"] == pytest.approx(float(store["cost"]["devices"][str(fleet.devices["acme"][0])]))
-    chart = list(book["chart"].values)
+    chart = list(book["gráfico"].values)
     assert any(title.endswith(" (R$)") for title in chart[0])
+    line = list(openpyxl.load_workbook(io.BytesIO(explorer_model.to_excel(store, "line", ZONE)))["gráfico"].values)
+    assert "Total (R$)" in line[0] and "total (R$)" not in line[0]
     money = [cell for row in chart[1:] for title, cell in zip(chart[0], row) if title.endswith("(R$)") and cell]
     assert money and all(isinstance(cell, (int, float)) for cell in money)
 

@@ -240,3 +240,37 @@ def test_exp006_device_reads_status_readings_series_and_corrections(loaded):
                         loaded.scalar("SELECT sum(consumption) FROM readings WHERE device_id = %s AND metric_id = %s"
                                       " AND ts >= %s AND ts < %s", (med, energy, hourly['bucket'].iloc[0]
                                                                     .to_pydatetime(), now)))
+
+
+@pytest.mark.parametrize("first, last, subtracted", [
+    (date(2026, 1, 8), date(2026, 3, 31), 1),   # January: monthly row minus 1-7 Jan (whose readings are all)
+    (date(2026, 2, 5), date(2026, 2, 25), 2),   # inside one month: February minus 1-4 and 26-28
+    (date(2026, 1, 25), date(2026, 2, 10), 0),  # few days kept: summed from the daily rows
+])
+def test_exp007_partial_months_read_as_month_minus_days_left_out(loaded, first, last, subtracted):
+    """A partial month read as its monthly row minus the daily rows of the days left out gives the same sums as
+    its days kept; a device-month whose readings all lie in the left-out days is a gap, not a zero bar."""
+    write_history(loaded, datetime(2026, 1, 1, 3, tzinfo=UTC), datetime(2026, 1, 6, tzinfo=UTC), timedelta(hours=2))
+    write_history(loaded, datetime(2026, 2, 1, 3, tzinfo=UTC), datetime(2026, 3, 20, tzinfo=UTC), timedelta(hours=2))
+    period = periods.Period(first, last, ZONE)
+    pieces = consumption._month_pieces(period.start, period.end, ZONE, datetime.now(UTC))
+    assert sum(pieces[f"minus{i}_lo"] < pieces[f"minus{i}_hi"] for i in (1, 2)) == subtracted
+    data = fetch(loaded, period, "month")
+    expected = direct_sums(loaded, period.start, period.end, "month")
+    assert_matches(data, expected)
+    assert (2026, 1) not in {bucket_key(b.to_pydatetime(), "month") for b in data.by_device["bucket"]}
+    with session_scope(loaded.engine()) as conn:
+        totals = consumption.total_series(conn, ALL_ACCOUNTS, Selection(device_ids=tuple(data.shown)), energy_id(loaded),
+                                          "month", period.start, period.end, ZONE)
+    assert sum(totals["consumption"]) == pytest.approx(sum(expected.values()))
+
+
+def test_exp008_running_month_is_the_month_so_far(loaded):
+    """The running month is read as its monthly row minus the days after today (none yet): the same sums."""
+    now = datetime.now(UTC)
+    write_history(loaded, now - timedelta(days=45), now, timedelta(hours=3))
+    today = periods.local_today(now, ZONE)
+    period = periods.Period(periods.add_months(today, -1).replace(day=3), today, ZONE)
+    pieces = consumption._month_pieces(period.start, period.end, ZONE, now)
+    assert pieces["minus2_lo"] == period.end and pieces["mon_hi"] > period.end  # the running month: subtracted
+    assert_matches(fetch(loaded, period, "month"), direct_sums(loaded, period.start, period.end, "month"))

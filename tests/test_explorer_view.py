@@ -163,7 +163,15 @@ def test_exp028_store_series_and_download_hold_what_is_charted():
                                                "Others (kWh)", "Previous bucket start", "Previous period total (kWh)"]
     assert workbook["chart"]["GW-0101/MED-001 (kWh)"].tolist()[:2] == [10.0, 12.0]
     assert workbook["chart"]["Bucket start"][0] == pd.Timestamp("2026-03-01 00:00")
-    assert workbook["totals"]["consumption"].tolist() == [22.0, 9.0, 1.5]
+    assert workbook["totals"]["Consumption (kWh)"].tolist() == [22.0, 9.0, 1.5]
+    assert list(workbook["totals"].columns) == [
+        "Device", "Name", "Account", "Consumption (kWh)", "Share (%)", "Minimum per bucket (kWh)",
+        "Average per bucket (kWh)", "Maximum per bucket (kWh)", "Buckets with data"]
+    portuguese = pd.read_excel(io.BytesIO(explorer_model.to_excel(store, "bars", ZONE, "pt-BR")), sheet_name=None)
+    assert list(portuguese) == ["gráfico", "totais"]
+    assert list(portuguese["totais"].columns)[:5] == ["Dispositivo", "Nome", "Conta", "Consumo (kWh)",
+                                                      "Participação (%)"]
+    assert portuguese["totais"]["Participação (%)"].tolist() == [67.69, 27.69, 4.62]
 
     download = explorer_model.download(store, "line", ZONE, "csv")
     assert download["filename"] == "consumo_energy_kwh_2026-03-01_2026-03-03_day.csv"

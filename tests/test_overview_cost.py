@@ -14,7 +14,7 @@ from tds_dash.queries.scope import ALL_ACCOUNTS, Scope
 from tests.test_tariffs_db import Fleet, at, sample_usage
 
 ZONE = ZoneInfo("America/Sao_Paulo")
-NOW = at(date(2026, 12, 10), 15) + timedelta(minutes=30)  # 10/12 15:30 local: the 15h hour is in progress
+NOW = at(date(2026, 12, 10), 14) + timedelta(minutes=30)  # 10/12 14:30 local: the 14h hour (with usage) in progress
 
 
 @pytest.fixture
@@ -33,10 +33,12 @@ def cost_of(fleet: Fleet, scope: Scope, gateway_id: int | None = None):
 
 def test_ocost001_this_month_so_far_vs_the_same_part_of_last_month(fleet):
     got = cost_of(fleet, ALL_ACCOUNTS)  # globex has no tariff: only acme is priced
-    current = fleet.breakdown(at(date(2026, 12, 1)), at(date(2026, 12, 10), 16), "month").total
-    previous = fleet.breakdown(at(date(2026, 11, 1)), at(date(2026, 11, 10), 16), "month").total
-    assert (got.current, got.previous, got.accounts) == (current, previous, 1)
-    assert current > 0 and previous > 0 and current != previous
+    current = fleet.breakdown(at(date(2026, 12, 1)), at(date(2026, 12, 10), 15), "month").total
+    # The change leaves the hour in progress out on both sides (periods.compared_spans, as the kWh card).
+    compared = fleet.breakdown(at(date(2026, 12, 1)), at(date(2026, 12, 10), 14), "month").total
+    previous = fleet.breakdown(at(date(2026, 11, 1)), at(date(2026, 11, 10), 14), "month").total
+    assert (got.current, got.compared, got.previous, got.accounts) == (current, compared, previous, 1)
+    assert current > compared > 0 and previous > 0 and compared != previous
     assert cost_of(fleet, ALL_ACCOUNTS.restrict(fleet.acme)) == got
 
 
@@ -51,17 +53,19 @@ def test_ocost003_a_gateway_prices_only_its_devices(fleet):
     got = cost_of(fleet, ALL_ACCOUNTS, gateway)
     devices = [d for d in fleet.devices["acme"]
                if fleet.database.scalar("SELECT gateway_id FROM devices WHERE id = %s", (d,)) == gateway]
-    want = fleet.breakdown(at(date(2026, 12, 1)), at(date(2026, 12, 10), 16), "month", device_ids=devices).total
+    want = fleet.breakdown(at(date(2026, 12, 1)), at(date(2026, 12, 10), 15), "month", device_ids=devices).total
     assert got.current == want
 
 
 def test_ocost004_the_card_shows_brl_in_both_languages_and_survives_a_bad_store():
-    stored = month_cost.to_store(month_cost.MonthCost(Decimal("1234.565"), Decimal("1000"), 1))
-    assert stored == {"current": "1234.565", "previous": "1000"}
+    stored = month_cost.to_store(month_cost.MonthCost(Decimal("1234.565"), Decimal("1000"), 1, Decimal("1200")))
+    assert stored == {"current": "1234.565", "previous": "1000", "compared": "1200"}
     card = month_cost.cost_card(stored, "pt-BR")
     texts = {c.id: c.children for c in card.children.children.children if getattr(c, "id", None)}
-    assert texts["overview-card-cost-value"] == "R$ 1.234,56"
-    assert texts["overview-card-cost-note"].startswith("+23,5%") and "R$ 1.000,00" in texts["overview-card-cost-note"]
+    assert texts["overview-card-cost-value"] == "R$ 1.234,56"  # the month so far; the change is to the cut
+    assert texts["overview-card-cost-note"].startswith("+20,0%") and "R$ 1.000,00" in texts["overview-card-cost-note"]
+    older = month_cost.cost_card({"current": "1234.565", "previous": "1000"}, "pt-BR")  # a store from before
+    assert older.children.children.children[2].children.startswith("+23,5%")
     english = month_cost.cost_card(stored, "en").children.children.children[1].children
     assert english == "R$1,234.56"
     zero = month_cost.cost_card({"current": "5", "previous": "0"}, "en").children.children.children[2].children

@@ -12,6 +12,7 @@ from tds_dash.app import create_app
 from tests.conftest import ensure_test_user, sign_in
 from tests.explorer_data import FLEET, api_token, write_history
 from tests.helpers import free_port, settings_for, wait_until
+from tests.test_ux_browser import _english_on_page
 
 pytestmark = pytest.mark.browser
 SCREENS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screens"
@@ -53,6 +54,7 @@ def test_prs001_share_link_presents_one_account_signed_out_until_revoked(dash_du
     dash_duo.driver.save_screenshot(str(SCREENS / "present-cards-desktop.png"))
     # No controls; after 5 s the monthly chart fills the screen, then the daily one.
     assert dash_duo.driver.find_elements("css selector", "button, input, select, a, .modebar") == []
+    assert _english_on_page(dash_duo) == []  # the same scan as every page's (test_ux001)
     wait_until(lambda: _shown_slide(dash_duo) == "present-slide-monthly", timeout=12, message="rotation")
     wait_until(lambda: dash_duo.driver.find_elements("css selector", "#present-chart-monthly .point path"))
     height = dash_duo.driver.execute_script("return document.querySelector('#present-chart-monthly').offsetHeight")
@@ -65,6 +67,7 @@ def test_prs001_share_link_presents_one_account_signed_out_until_revoked(dash_du
     app.server.test_client().delete(f"/api/v1/share-links/{link['id']}", headers=admin)
     wait_until(lambda: "revogado" in _text(dash_duo, "#present-message"), message="revocation shown")
     assert not dash_duo.driver.find_element("css selector", "#present-slide-cards").is_displayed()
+    assert _english_on_page(dash_duo) == []
     # Signed in, a viewer presents their own account and nothing else.
     username, password = ensure_test_user(engine, "prs-viewer", "viewer", ("acme",))
     sign_in(dash_duo, username, password)

@@ -95,20 +95,20 @@ def test_sec402_explorer_excel_holds_text_not_formulas(dangerous_fleet):
     app, client, _ = dangerous_fleet
     data = explorer_download(app, client, "explorer-download-xlsx")
     book = openpyxl.load_workbook(io.BytesIO(base64.b64decode(data["content"])))
-    totals = book["totals"]
+    totals = book["totais"]
     header = [cell.value for cell in totals[1]]
-    names = [row[header.index("name")] for row in totals.iter_rows(min_row=2)]
+    names = [row[header.index("Nome")] for row in totals.iter_rows(min_row=2)]
     assert sorted(cell.value for cell in names) == sorted("'" + name for name in NAMES)
-    for cell in names + [row[header.index("account")] for row in totals.iter_rows(min_row=2)]:
+    for cell in names + [row[header.index("Conta")] for row in totals.iter_rows(min_row=2)]:
         assert cell.data_type == "s" and cell.value.startswith("'"), (cell.value, cell.data_type)
-    numbers = [row[header.index("consumption")] for row in totals.iter_rows(min_row=2)]
+    numbers = [row[header.index(f"Consumo ({UNIT})")] for row in totals.iter_rows(min_row=2)]
     assert all(cell.data_type == "n" and isinstance(cell.value, float) for cell in numbers)
     for sheet in book.worksheets:
         for row in sheet.iter_rows():
             for cell in row:
                 assert cell.data_type != "f", f"{sheet.title}!{cell.coordinate} is a formula: {cell.value!r}"
                 assert_text_is_safe(cell.value, f"{sheet.title}!{cell.coordinate}")
-    chart = book["chart"]
+    chart = book["gráfico"]
     assert all(cell.data_type == "n" for cell in chart[2][1:] if cell.value is not None)
 
 

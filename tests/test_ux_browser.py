@@ -8,11 +8,13 @@ from pathlib import Path
 
 import dash
 import pytest
+from selenium.webdriver.common.action_chains import ActionChains
 
 from ingest import simulator
 from tds_dash.app import create_app
+from tds_dash.consumption import ids
 from tests.explorer_data import FLEET, device_id, write_history
-from tests.helpers import free_port, settings_for
+from tests.helpers import free_port, settings_for, wait_until
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -26,11 +28,18 @@ ENGLISH = ("No Rows To Show", "Page Size", "Page", "to", "of", "Search", "Select
 ENGLISH_PATTERN = re.compile(r"\b(?:" + "|".join(re.escape(word) for word in ENGLISH) + r")\b")
 
 
+# A third account with eight energy meters over the last hours: the explorer then charts ten devices and
+# "Outros", the legend a phone must fold.
+WIDE = simulator.build_fleet(["acme", "globex", "initech"], 1, 12)[2:]
+
+
 @pytest.fixture
 def demo(database, mosquitto):
     simulator.provision_fleet(database.engine(), FLEET)
+    simulator.provision_fleet(database.engine(), WIDE)
     now = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
     write_history(database, now - timedelta(days=2), now, timedelta(hours=1))
+    write_history(database, now - timedelta(hours=4), now, timedelta(hours=1), fleet=WIDE)
     values = {"device_id": str(device_id(database, "GW-0101", "MED-001")), "serial": "GW-0101"}
     return create_app(settings_for(database, mosquitto)), values
 
@@ -114,6 +123,22 @@ def _layout_report(duo, selector: str) -> dict:
     """, selector)
 
 
+def _legend_fits(duo, graph: str) -> bool:
+    """Whether the chart's legend is no taller than its plotting area (it folds into a scrolled box)."""
+    return duo.driver.execute_script("""
+        const legend = document.querySelector(arguments[0] + ' .legend rect.bg'),  // the box, not what scrolls in it
+              plot = document.querySelector(arguments[0] + ' .nsewdrag');
+        return legend.getBoundingClientRect().height <= plot.getBoundingClientRect().height;""", graph)
+
+
+def _toolbar(duo) -> dict:
+    return duo.driver.execute_script("""
+        const group = document.querySelector(arguments[0] + ' .modebar-group');
+        return {opacity: getComputedStyle(group).opacity,
+                hidden: getComputedStyle(group.closest('.modebar-container')).display === 'none',
+                touch: matchMedia('(hover: none)').matches};""", f"#{ids.DEVICE_CHARTS} .js-plotly-plot")
+
+
 def test_ux002_pages_fit_a_phone_and_a_desktop(dash_duo, demo):
     app, values = demo
     dash_duo.start_server(app, port=free_port())
@@ -126,14 +151,27 @@ def test_ux002_pages_fit_a_phone_and_a_desktop(dash_duo, demo):
             dash_duo.wait_for_element(selector, timeout=10)
             reports[(size, name)] = _layout_report(dash_duo, selector)
             time.sleep(0.5)  # charts drawn: now the key element stays where it is scrolled to
+            if name == "explorer":  # ten devices, "Outros" and "em andamento": the legend scrolls, not grows
+                wait_until(lambda: len(dash_duo.find_elements("#explorer-chart .legend .traces")) >= 12,
+                           timeout=30, message="the explorer's legend of ten devices and Outros")
+                reports[(size, name)]["legend"] = _legend_fits(dash_duo, "#explorer-chart")
             dash_duo.driver.execute_script("document.querySelector(arguments[0]).scrollIntoView()", selector)
             dash_duo.driver.save_screenshot(str(SCREENS / f"{name}-{size}.png"))
     problems = {key: r for key, r in reports.items()
-                if r["scroll"] > r["inner"] or not r["visible"]
+                if r["scroll"] > r["inner"] or not r["visible"] or r.get("legend") is False
                 or (key[0] == "phone") != r["toggler"] or (key[0] == "phone") == r["links"] or r["navbar"] > 120}
     assert problems == {}
     # The breadcrumbs link the device's gateway.
     assert dash_duo.find_element("#breadcrumbs a[href='/gateways/GW-0101']")
+    # The chart toolbar shows only under the pointer, and not at all without a hovering pointer (a phone,
+    # this headless browser), where Plotly would draw it over the top bars.
+    dash_duo.wait_for_element(f"#{ids.DEVICE_CHARTS} .js-plotly-plot .modebar-group")
+    assert _toolbar(dash_duo)["opacity"] == "0"
+    ActionChains(dash_duo.driver).move_to_element(
+        dash_duo.find_element(f"#{ids.DEVICE_CHARTS} .js-plotly-plot .nsewdrag")).perform()
+    wait_until(lambda: _toolbar(dash_duo)["opacity"] == "1", timeout=5, message="the toolbar under the pointer")
+    toolbar = _toolbar(dash_duo)
+    assert toolbar["hidden"] == toolbar["touch"], toolbar
     # At 1280 px the admin's navbar, in Portuguese, is one line (its links fold behind the toggler below 1400 px).
     _viewport(dash_duo, 1280, 800)
     _open(dash_duo, "/")

@@ -32,6 +32,9 @@ def test_num002_axis_ticks_are_round_cover_the_values_and_use_the_language():
     assert "200 mil" in ticks["ticktext"] and not any("k" in text or "M" in text for text in ticks["ticktext"])
     assert "200k" in numbers.axis_ticks(0, 683_626.0, "en")["ticktext"]
     assert numbers.axis_ticks(None, None, "en") == {}
+    near = numbers.axis_ticks(1_200_000, 1_240_000, "pt-BR", from_zero=False)
+    assert near["tickvals"][0] == 1_200_000 and near["ticktext"][:2] == ["1.200.000", "1.210.000"]
+    assert numbers.axis_ticks(600_000, 700_000, "pt-BR", from_zero=False)["ticktext"][:2] == ["600 mil", "620 mil"]
     small = numbers.axis_ticks(0, 0.8, "pt-BR")
     assert small["ticktext"][:3] == ["0", "0,2", "0,4"]
 

@@ -53,6 +53,19 @@ def test_ux202_value_axes_speak_like_the_cards():
     assert "600 mil" in figure.layout.yaxis.ticktext and figure.layout.separators == ",."
     english = figures.consumption_bars(frame, ZONE, "en", "kWh", "day", datetime(2026, 12, 1, tzinfo=UTC))
     assert "600k" in english.layout.yaxis.ticktext
+    # The device page: consumption bars from zero, like the overview; a counter's readings on their own span,
+    # written in full where abbreviating would blur them (683.610 / 683.620, never '683.6k').
+    bars = explorer_figures.device_bars(frame, ZONE, "pt-BR", "kWh")
+    assert "600 mil" in bars.layout.yaxis.ticktext and bars.layout.yaxis.title.text == "kWh"
+    assert bars.data[0].hovertext[0] == "683.626,0 kWh"
+    readings = pd.DataFrame({"ts": pd.to_datetime(["2026-12-01T03:00Z", "2026-12-01T04:00Z"], utc=True),
+                             "value": [683_604.5, 683_637.0]})
+    band = explorer_figures.device_band_figure(readings, ZONE, "pt-BR", "kWh")
+    assert list(band.layout.yaxis.ticktext) == ["683.600", "683.610", "683.620", "683.630", "683.640"]
+    assert band.layout.yaxis.title.text == "kWh" and band.layout.yaxis.hoverformat == ",.3~f"
+    volts = pd.DataFrame({"bucket": pd.to_datetime(["2026-12-01T03:00Z"], utc=True),
+                          "min": [218.0], "avg": [225.0], "max": [232.0]})
+    assert explorer_figures.device_band_figure(volts, ZONE, "en", "V").layout.yaxis.tickvals[0] == 215
 
 
 def _store(fetched_at: datetime) -> dict:

@@ -1,10 +1,14 @@
 """The demo's words below the browser: component texts, metric titles, event details and errors by language."""
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
+import pandas as pd
 import pytest
 
 from tds_dash import i18n
 from tds_dash.auth.users import UserInputError, validate_new_user
+from tds_dash.consumption import device as device_model
 from tds_dash.i18n.grid import grid_options, locale_text
 
 
@@ -26,6 +30,10 @@ def test_uxt001_grids_get_their_own_texts_in_the_viewers_language():
 ])
 def test_uxt002_metric_titles_come_from_the_catalogue(metric, unit, language, title):
     assert i18n.metric_title(metric, unit, language) == title
+    # The device page's latest-values grid names each metric the same way.
+    latest = pd.DataFrame({"metric": [metric], "unit": [unit], "value": [1000.5],
+                           "ts": [pd.Timestamp("2026-12-01T15:00Z")]})
+    assert device_model.latest_rows(latest, ZoneInfo("America/Sao_Paulo"), language)[0]["metric"] == title
 
 
 @pytest.mark.parametrize(("detail", "language", "text"), [

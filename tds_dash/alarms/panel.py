@@ -9,13 +9,14 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import dash_bootstrap_components as dbc
-from dash import dcc, html
+from dash import ALL, Input, Output, State, callback, ctx, dcc, html
+from dash.exceptions import PreventUpdate
 
 from tds_dash import i18n
 from tds_dash.alarms import service, view
 from tds_dash.alarms.model import STATES
 from tds_dash.alarms.rules import SEVERITIES
-from tds_dash.context import has_role
+from tds_dash.context import current_language, has_role
 
 log = logging.getLogger(__name__)
 RECENT = timedelta(days=7)  # cleared alarms older than this are on the Alarmes page only
@@ -65,6 +66,18 @@ def subject_table(ids: PanelIds, now: datetime, zone: ZoneInfo, language: str, g
 def act(ids: PanelIds, triggered: dict, comment: str | None, language: str) -> dbc.Alert:
     """A click on one of the card's buttons -> the Alarmes page's action and its alert."""
     return view.act(view.ACK if triggered["type"] == ids.ack else view.CLEAR, triggered["index"], comment, language)
+
+
+def register_actions(ids: PanelIds) -> None:
+    """The card's ack and clear buttons for one page (called once per page at import, like its own callbacks)."""
+
+    @callback(Output(ids.alert, "children"), Output(ids.refresh, "data"),
+              Input({"type": ids.ack, "index": ALL}, "n_clicks"), Input({"type": ids.clear, "index": ALL}, "n_clicks"),
+              State(ids.comment, "value"), State(ids.refresh, "data"), prevent_initial_call=True)
+    def on_alarm_action(_acks, _clears, comment, refresh):
+        if not ctx.triggered_id or not ctx.triggered[0]["value"]:
+            raise PreventUpdate  # buttons (re)drawn, none clicked yet
+        return act(ids, ctx.triggered_id, comment, current_language()), (refresh or 0) + 1
 
 
 def alarms_href(**query) -> str:

@@ -50,7 +50,8 @@ def status_header(device: dict, status: dict, zone: ZoneInfo, language: str, can
 
 
 def latest_rows(latest: pd.DataFrame, zone: ZoneInfo, language: str) -> list[dict]:
-    return [{"metric": row.metric, "value": f"{i18n.format_number(row.value, language, 3)} {row.unit}".strip(),
+    """The device's latest value per metric, each named as its chart is ('Energia ativa (kWh)', not the key)."""
+    return [{"metric": i18n.metric_title(row.metric, row.unit, language), "value": f"{i18n.format_number(row.value, language, 3)} {row.unit}".strip(),
              "time": i18n.format_datetime(row.ts.to_pydatetime(), zone, language)} for row in latest.itertuples()]
 
 

@@ -1,4 +1,5 @@
-"""The overview's cost card: this month's exact cost so far vs the same elapsed part of last month."""
+"""The overview's cost card: this month's exact cost so far vs the same elapsed part of last month
+(periods.compared_spans, as the kWh card and the explorer's comparison)."""
 from __future__ import annotations
 
 import dataclasses
@@ -25,17 +26,19 @@ CARD_ID = "overview-card-cost"
 class MonthCost:
     """Exact costs (Decimal) of the accounts in view that have a tariff for the metric."""
 
-    current: Decimal
-    previous: Decimal
+    current: Decimal  # this month so far, the hour in progress included (the card's value)
+    previous: Decimal  # last month up to periods.compared_spans' cut
     accounts: int  # how many accounts are priced: the others have no tariff and are left out
+    compared: Decimal | None = None  # this month up to the same cut (the change's numerator); None: current
 
 
-def _spans(now: datetime, zone: ZoneInfo) -> tuple[tuple[datetime, datetime], tuple[datetime, datetime]]:
-    """This month up to the hour in progress, and last month up to the same point (as the consumption card)."""
-    this_month = periods.local_midnight(now.astimezone(zone).date().replace(day=1), zone)
-    last_month = periods.local_midnight(periods.add_months(this_month.astimezone(zone).date(), -1), zone)
-    end = periods.floor_hour(now, zone) + timedelta(hours=1)
-    return (this_month, end), (last_month, min(last_month + (end - this_month), this_month))
+def _spans(now: datetime, zone: ZoneInfo) -> list[tuple[datetime, datetime]]:
+    """This month so far; then the two sides of periods.compared_spans (the kWh card's and the explorer's
+    meaning of "vs previous period": both cut at the last whole hour)."""
+    month = periods.month_to_date(now, zone)
+    previous, cut, previous_cut = periods.compared_spans(month, now)
+    return [(month.start, periods.floor_hour(now, zone) + timedelta(hours=1)), (month.start, cut),
+            (previous.start, previous_cut)]
 
 
 def _priced(conn: Connection, scope: Scope, metric: str, gateway_id: int | None) -> tuple[list, list[int]] | None:
@@ -56,14 +59,10 @@ def month_cost(conn: Connection, scope: Scope, metric: str, now: datetime, zone:
     if found is None:
         return None
     tariffs, devices = found
-    (start, end), (before, same_point) = _spans(now, zone)
-    current = previous = Decimal(0)
-    for tariff in tariffs:
-        current += service.cost_breakdown(conn, scope, tariff.account_id, metric, start, end, "month", zone,
-                                          devices).total
-        previous += service.cost_breakdown(conn, scope, tariff.account_id, metric, before, same_point, "month",
-                                           zone, devices).total
-    return MonthCost(current, previous, len(tariffs))
+    totals = [sum((service.cost_breakdown(conn, scope, tariff.account_id, metric, start, end, "month", zone,
+                                          devices).total for tariff in tariffs), Decimal(0)) if end > start
+              else Decimal(0) for start, end in _spans(now, zone)]
+    return MonthCost(totals[0], totals[2], len(tariffs), totals[1])
 
 
 def monthly_costs(conn: Connection, scope: Scope, metric: str, now: datetime, zone: ZoneInfo,
@@ -109,7 +108,10 @@ def bar_costs(stored: dict | None, buckets, language: str) -> list[str] | None:
 
 def to_store(cost: MonthCost | None) -> dict | None:
     """JSON-safe (decimal strings) for the overview's dcc.Store."""
-    return None if cost is None else {"current": str(cost.current), "previous": str(cost.previous)}
+    if cost is None:
+        return None
+    return {"current": str(cost.current), "previous": str(cost.previous),
+            "compared": str(cost.current if cost.compared is None else cost.compared)}
 
 
 def cost_card(stored: dict | None, language: str) -> dbc.Col | None:
@@ -117,11 +119,12 @@ def cost_card(stored: dict | None, language: str) -> dbc.Col | None:
     if not stored:
         return None
     current, previous = stored_decimal(stored["current"]), stored_decimal(stored["previous"])
-    note = (i18n.t("card.cost_vs_last_month", language, change=i18n.format_percent(float(current / previous - 1),
+    compared = stored_decimal(stored.get("compared", stored["current"]))  # periods.compared_spans' cut
+    note = (i18n.t("card.cost_vs_last_month", language, change=i18n.format_percent(float(compared / previous - 1),
                                                                                     language),
                    previous=format_brl(previous, language)) if previous else i18n.t("card.no_previous", language))
     return dbc.Col(dbc.Card(dbc.CardBody([
         html.Div(i18n.t("card.cost", language), className="text-muted small"),
         html.Div(format_brl(current, language), className="fs-3 fw-semibold", id=f"{CARD_ID}-value"),
-        html.Div(note, className="small text-muted", id=f"{CARD_ID}-note"),
+        html.Div(note, className="small text-muted", id=f"{CARD_ID}-note", title=i18n.t("compare.help", language)),
     ]), className="h-100 shadow-sm"), md=3, className="mb-3", id=CARD_ID)

@@ -47,14 +47,17 @@ def _cards(data: overview.OverviewData, cost: month_cost.MonthCost | None, langu
     current, previous = data.month_consumption, data.previous_same_period
     cards = [
         _card("month", i18n.t("card.month", language), f"{i18n.format_number(current, language)} {unit}",
-              _comparison(change_ratio(current, previous), f"{i18n.format_number(previous, language)} {unit}",
+              # The overview's change (periods.compared_spans): both sides up to the last whole hour.
+              _comparison(change_ratio(data.compared_consumption if data.compared_consumption is not None
+                                       else current, previous), f"{i18n.format_number(previous, language)} {unit}",
                           language, "card.vs_last_month")),
         _card("gateways", i18n.t("card.gateways", language), f"{data.gateways_online} / {data.gateways_total}"),
         _card("devices", i18n.t("card.devices", language), i18n.format_number(data.devices_total, language, 0)),
         _card("readings", i18n.t("card.readings_24h", language), i18n.format_number(data.readings_24h, language, 0)),
     ]
     if cost is not None:
-        ratio = float(cost.current / cost.previous - 1) if cost.previous else None
+        compared = cost.current if cost.compared is None else cost.compared
+        ratio = float(compared / cost.previous - 1) if cost.previous else None
         cards.insert(1, _card("cost", i18n.t("card.cost", language), format_brl(cost.current, language),
                               _comparison(ratio, format_brl(cost.previous, language), language,
                                           "card.cost_vs_last_month")))

@@ -922,6 +922,17 @@ MESSAGES.update({
     "csv.total": {"pt-BR": "Total", "en": "Total"},
     "csv.others": {"pt-BR": "Outros", "en": "Others"},
     "csv.previous_total": {"pt-BR": "Total do período anterior", "en": "Previous period total"},
+    "csv.device": {"pt-BR": "Dispositivo", "en": "Device"},
+    "csv.name": {"pt-BR": "Nome", "en": "Name"},
+    "csv.account": {"pt-BR": "Conta", "en": "Account"},
+    "csv.consumption": {"pt-BR": "Consumo", "en": "Consumption"},
+    "csv.share": {"pt-BR": "Participação", "en": "Share"},
+    "csv.min": {"pt-BR": "Mínimo por intervalo", "en": "Minimum per bucket"},
+    "csv.avg": {"pt-BR": "Média por intervalo", "en": "Average per bucket"},
+    "csv.max": {"pt-BR": "Máximo por intervalo", "en": "Maximum per bucket"},
+    "csv.buckets": {"pt-BR": "Intervalos com dados", "en": "Buckets with data"},
+    "xlsx.chart": {"pt-BR": "gráfico", "en": "chart"},
+    "xlsx.totals": {"pt-BR": "totais", "en": "totals"},
 })
 
 # Presentation mode and share links (tds_dash.present, tds_dash.sharing, pages/share_links.py).

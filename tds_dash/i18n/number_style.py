@@ -39,18 +39,29 @@ def nice_step(span: float, count: int = 5) -> float:
     return next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
 
 
-def axis_ticks(low: float | None, high: float | None, language: str, count: int = 5) -> dict:
-    """Plotly axis settings (tickvals/ticktext and a range) for values within [low, high]; {} when empty."""
+def axis_ticks(low: float | None, high: float | None, language: str, count: int = 5,
+               from_zero: bool = True) -> dict:
+    """Plotly axis settings (tickvals/ticktext and a range) for values within [low, high]; {} when empty.
+
+    from_zero: the axis starts at 0 (quantities, bars); False keeps the values' own span (a voltage of
+    218–232 V, a counter near 683.626 kWh). Ticks close together next to their size are written in full
+    ('683.610', '683.620': abbreviated they would read '683,61 mil' or collide).
+    """
     if high is None or low is None or not (math.isfinite(low) and math.isfinite(high)):
         return {}
-    low, high = min(low, 0.0), max(high, 0.0)
+    if from_zero:
+        low, high = min(low, 0.0), max(high, 0.0)
     if high == low:
-        high = low + 1
+        low, high = (low, low + 1) if from_zero else (low - max(abs(low) * 0.01, 0.5), high + max(abs(high) * 0.01, 0.5))
     step = nice_step(high - low, count)
     first, last = math.floor(low / step), math.ceil(high / step)
     values = [round(i * step, 10) for i in range(first, last + 1)]
-    return {"tickmode": "array", "tickvals": values, "ticktext": [compact_number(v, language) for v in values],
-            "range": [values[0], values[-1] * 1.02 if values[-1] > 0 else values[-1]]}
+    texts = [compact_number(v, language) for v in values]
+    if step * 100 < max(abs(values[0]), abs(values[-1])) or len(set(texts)) < len(texts):
+        decimals = next(d for d in range(7) if round(step, d) == step or d == 6)
+        texts = [_plain(v, language, decimals) for v in values]
+    top = values[-1] * 1.02 if from_zero and values[-1] > 0 else values[-1]
+    return {"tickmode": "array", "tickvals": values, "ticktext": texts, "range": [values[0], top]}
 
 
 def parse_number(text: str, language: str | None) -> float | None:

@@ -6,7 +6,7 @@ by a Selection of accounts, gateways and devices (an intersection: each empty pa
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -61,11 +61,14 @@ _COLUMNS = ("device_id, metric_id, account_id, bucket, consumption, min_value, m
 _METRIC = "(CAST(:metric_id AS smallint) IS NULL OR metric_id = :metric_id)"
 
 
-def _source(granularity: str) -> str:
+def _source(granularity: str, selected: str = "TRUE") -> str:
     """The rollup rows of [:start, :end) as a derived table c, one row per device, metric and bucket.
 
     Months: whole months from the monthly rollup, a partial first or last month summed from the daily
     one ([:m_lo, :m_hi) from periods.month_bounds), so a range from the 10th shows that month from the 10th.
+    Weeks and months are grouped here, so `selected` (a condition on rows aliased c, e.g. SELECTED) is
+    applied to each rollup row before the grouping: applied after it, on max(account_id), one account's
+    13 months summed every account's rows first (84,000 rows for 1,400, bench/RESULTS.md).
     """
     if granularity == "week":
         return (
@@ -73,7 +76,7 @@ def _source(granularity: str) -> str:
             " sum(consumption) AS consumption, min(min_value) AS min_value, max(max_value) AS max_value,"
             " sum(sum_value) AS sum_value, sum(count)::integer AS count,"
             " (array_agg(last_value ORDER BY last_ts DESC))[1] AS last_value, max(last_ts) AS last_ts"
-            f" FROM consumption_daily WHERE bucket >= :start AND bucket < :end AND {_METRIC}"
+            f" FROM consumption_daily c WHERE bucket >= :start AND bucket < :end AND {_METRIC} AND {selected}"
             " GROUP BY device_id, metric_id, date_trunc('week', bucket, :tz)) c"
         )
     if granularity != "month":
@@ -84,12 +87,84 @@ def _source(granularity: str) -> str:
         " min(min_value) AS min_value, max(max_value) AS max_value, sum(sum_value) AS sum_value,"
         " sum(count)::integer AS count, (array_agg(last_value ORDER BY last_ts DESC))[1] AS last_value,"
         " max(last_ts) AS last_ts FROM ("
-        f"  SELECT {_COLUMNS} FROM consumption_monthly WHERE bucket >= :m_lo AND bucket < :m_hi AND {_METRIC}"
+        f"  SELECT {_COLUMNS} FROM consumption_monthly c WHERE bucket >= :m_lo AND bucket < :m_hi AND {_METRIC}"
+        f"  AND {selected}"
         "  UNION ALL SELECT device_id, metric_id, account_id, date_trunc('month', bucket, :tz), consumption,"
-        "  min_value, max_value, sum_value, count, last_value, last_ts FROM consumption_daily"
+        "  min_value, max_value, sum_value, count, last_value, last_ts FROM consumption_daily c"
         "  WHERE ((bucket >= :start AND bucket < :m_lo) OR (bucket >= :m_hi AND bucket < :end)) AND " + _METRIC
-        + " ) u GROUP BY device_id, metric_id, bucket) c"
+        + f" AND {selected} ) u GROUP BY device_id, metric_id, bucket) c"
     )
+
+
+def _consumption_source(granularity: str, selected: str) -> str:
+    """As _source, only consumption and count per device, metric and bucket: what the explorer's tables and
+    totals need. Months read fewer rows: a partial month is its monthly row minus the daily rows of the
+    days left out when those are fewer than the days kept (_month_pieces), so 13 months from the 2nd
+    read one monthly and one daily row per device for the first month, not 29 daily rows (bench/RESULTS.md).
+    Gaps stay gaps: a device-month whose readings all lie in the left-out days nets a count of 0 and is
+    dropped; a consumption within float rounding of zero after a subtraction is 0."""
+    if granularity != "month":
+        return _source(granularity, selected)
+    columns = "device_id, metric_id, account_id"
+    return _month_cover("consumption_monthly", "consumption_daily", columns, "device_id", selected)
+
+
+def _month_cover(monthly: str, daily: str, columns: str, key: str, selected: str) -> str:
+    def piece(table: str, lo: str, hi: str, sign: str) -> str:
+        bucket = "bucket" if table == monthly else "date_trunc('month', bucket, :tz)"
+        return (f"SELECT {columns}, {bucket} AS bucket, {sign}consumption AS consumption, {sign}count AS count,"
+                f" {'true' if sign else 'false'} AS minus FROM {table} c WHERE bucket >= :{lo} AND bucket < :{hi}"
+                f" AND {_METRIC} AND {selected}")
+    union = " UNION ALL ".join([piece(monthly, "mon_lo", "mon_hi", ""),
+                                piece(daily, "plus1_lo", "plus1_hi", ""), piece(daily, "plus2_lo", "plus2_hi", ""),
+                                piece(daily, "minus1_lo", "minus1_hi", "-"),
+                                piece(daily, "minus2_lo", "minus2_hi", "-")])
+    return (
+        f"(SELECT {key}, metric_id, max(account_id) AS account_id, bucket,"
+        " CASE WHEN bool_or(minus) AND abs(sum(consumption)) <= 1e-9 * sum(abs(consumption)) THEN 0"
+        "  ELSE sum(consumption) END AS consumption, sum(count) AS count"
+        f" FROM ({union}) u GROUP BY {key}, metric_id, bucket HAVING sum(count) > 0) c"
+    )
+
+
+def _month_pieces(start: datetime, end: datetime, zone: ZoneInfo, now: datetime) -> dict:
+    """The ranges _month_cover sums for [start, end) by local month: monthly rows of [mon_lo, mon_hi), plus
+    daily rows of plus1/plus2, minus daily rows of minus1/minus2 (empty ranges are lo = hi).
+
+    A partial month is read as its days kept, or as the whole month minus the days left out, whichever
+    reads fewer rows; days after `now` have no rows yet, so the running month is nearly always a subtraction.
+    """
+    tomorrow = periods.local_midnight(periods.local_today(now, zone) + timedelta(days=1), zone)
+
+    def days(lo: datetime, hi: datetime) -> int:
+        hi = min(hi, max(lo, tomorrow))
+        return max(0, (hi - lo).days + (1 if (hi - lo) % timedelta(days=1) else 0))
+
+    months = []  # (month start, month end, kept lo, kept hi)
+    first = start.astimezone(zone).date().replace(day=1)
+    while (month_lo := periods.local_midnight(first, zone)) < end:
+        month_hi = periods.local_midnight(periods.add_months(first, 1), zone)
+        months.append((month_lo, month_hi, max(start, month_lo), min(end, month_hi)))
+        first = periods.add_months(first, 1)
+    whole, plus, minus = [], [], []
+    for month_lo, month_hi, lo, hi in months:
+        if lo == month_lo and hi == month_hi:
+            whole.append(month_lo)
+            continue
+        left_out = [(month_lo, lo), (hi, month_hi)]
+        if 1 + sum(days(a, b) for a, b in left_out) <= days(lo, hi):
+            whole.append(month_lo)
+            minus.extend((a, b) for a, b in left_out if a < b)
+        else:
+            plus.append((lo, hi))
+    empty = (start, start)
+    params = {"mon_lo": min(whole, default=start),
+              "mon_hi": max((m_hi for m_lo, m_hi, _, _ in months if m_lo in whole), default=start)}
+    for name, ranges, size in (("plus", plus, 2), ("minus", minus, 2)):
+        ranges = ranges + [empty] * (size - len(ranges))
+        for index, (lo, hi) in enumerate(ranges, 1):
+            params[f"{name}{index}_lo"], params[f"{name}{index}_hi"] = lo, hi
+    return params
 
 
 _DEVICE_TOTALS = {
@@ -97,7 +172,8 @@ _DEVICE_TOTALS = {
         "SELECT c.device_id, d.code, d.name, g.serial AS gateway, a.name AS account,"
         " sum(c.consumption) AS consumption, min(c.consumption) AS min, avg(c.consumption) AS avg,"
         " max(c.consumption) AS max, count(*) AS buckets"
-        " FROM " + _source(level) + " JOIN devices d ON d.id = c.device_id JOIN gateways g ON g.id = d.gateway_id"
+        " FROM " + _consumption_source(level, SELECTED) + " JOIN devices d ON d.id = c.device_id"
+        " JOIN gateways g ON g.id = d.gateway_id"
         " JOIN accounts a ON a.id = c.account_id WHERE " + SELECTED
         + " GROUP BY c.device_id, d.code, d.name, g.serial, a.name ORDER BY consumption DESC NULLS LAST, d.code"
     )
@@ -109,7 +185,7 @@ _BY_DEVICE = {
     level: sa.text(
         "SELECT c.bucket, CASE WHEN :all_devices OR c.device_id = ANY(CAST(:shown AS bigint[]))"
         " THEN c.device_id END AS device_id, sum(c.consumption) AS consumption"
-        " FROM " + _source(level) + " WHERE " + SELECTED + " GROUP BY 1, 2 ORDER BY 1, 2"
+        " FROM " + _consumption_source(level, SELECTED) + " WHERE " + SELECTED + " GROUP BY 1, 2 ORDER BY 1, 2"
     )
     for level in LEVELS
 }
@@ -119,7 +195,8 @@ _BY_DEVICE = {
 # as device_id NULL (every device one by one when there are no more than :top).
 _EXPLORER = {
     level: sa.text(
-        "WITH c AS MATERIALIZED (SELECT c.device_id, c.bucket, c.consumption FROM " + _source(level)
+        "WITH c AS MATERIALIZED (SELECT c.device_id, c.bucket, c.consumption FROM "
+        + _consumption_source(level, SELECTED)
         + " WHERE " + SELECTED + "),"
         " t AS (SELECT device_id, sum(consumption) AS consumption, min(consumption) AS min, avg(consumption) AS avg,"
         "  max(consumption) AS max, count(*) AS buckets FROM c GROUP BY device_id),"
@@ -138,7 +215,7 @@ _EXPLORER = {
 
 _TOTAL = {
     level: sa.text(
-        "SELECT c.bucket, sum(c.consumption) AS consumption FROM " + _source(level)
+        "SELECT c.bucket, sum(c.consumption) AS consumption FROM " + _consumption_source(level, SELECTED)
         + " WHERE " + SELECTED + " GROUP BY 1 ORDER BY 1"
     )
     for level in LEVELS
@@ -224,7 +301,8 @@ def _range(start: datetime, end: datetime, zone: ZoneInfo) -> dict:
 
 def _base(scope: Scope, selection: Selection, metric_id: int | None, start: datetime, end: datetime,
           zone: ZoneInfo) -> dict:
-    return {**scope.params(), **selection.params(), "metric_id": metric_id, **_range(start, end, zone)}
+    return {**scope.params(), **selection.params(), "metric_id": metric_id, **_range(start, end, zone),
+            **_month_pieces(start, end, zone, datetime.now(timezone.utc))}
 
 
 def _utc(frame: pd.DataFrame, column: str) -> pd.DataFrame:

@@ -21,7 +21,9 @@ def _layout(figure: go.Figure, language: str, unit: str, barmode: str | None = N
     figure.update_layout(
         margin={"l": 55, "r": 10, "t": 10, "b": 40}, separators=i18n.plotly_separators(language),
         yaxis={"title": {"text": unit}, "rangemode": "tozero"}, plot_bgcolor="white", height=380,
-        legend={"orientation": "h", "y": -0.18}, hovermode="x unified", barmode=barmode, bargap=0.15,
+        # At most a quarter of the chart, then it scrolls: on a phone eleven entries stack one per line.
+        legend={"orientation": "h", "y": -0.18, "maxheight": 0.25}, hovermode="x unified", barmode=barmode,
+        bargap=0.15,
     )
     figure.update_xaxes(type="category")
     figure.update_yaxes(gridcolor="#e9ecef")
@@ -110,11 +112,13 @@ def device_band_figure(frame: pd.DataFrame, zone: ZoneInfo, language: str, unit:
     if corrections is not None and not corrections.empty:
         _annotate(figure, corrections, zone, language)
     figure.update_layout(margin={"l": 55, "r": 10, "t": 10, "b": 40}, separators=i18n.plotly_separators(language),
-                         yaxis={"title": {"text": unit}}, plot_bgcolor="white", height=300,
-                         legend={"orientation": "h", "y": -0.2}, hovermode="x unified")
-    figure.update_yaxes(gridcolor="#e9ecef")
+                         plot_bgcolor="white", height=300, legend={"orientation": "h", "y": -0.2},
+                         hovermode="x unified")
+    # Hover values grouped like the cards (d3 ',' takes the separators above), not Plotly's '683.6k'.
+    figure.update_yaxes(gridcolor="#e9ecef", hoverformat=",.3~f")
     _date_axis(figure, language)
-    return figure
+    shown = [frame[column] for column in ("value", "min", "max") if column in frame]
+    return figures.value_axis(figure, pd.concat(shown), language, unit, from_zero=False)
 
 
 def _annotate(figure: go.Figure, corrections: pd.DataFrame, zone: ZoneInfo, language: str) -> None:
@@ -132,15 +136,13 @@ def device_bars(frame: pd.DataFrame, zone: ZoneInfo, language: str, unit: str,
     if frame.empty or frame["consumption"].isna().all():
         return figures.empty_figure(language)
     x = frame["bucket"].dt.tz_convert(zone)
-    figure = go.Figure(go.Bar(x=x, y=frame["consumption"], marker_color=PALETTE[0],
-                              name=i18n.t("explorer.col.consumption", language)))
+    hover = [i18n.format_quantity(v, unit, language) for v in frame["consumption"]]
     if costs is not None:
-        figure.update_traces(hoverinfo="x+text", hovertext=[
-            f"{i18n.format_number(v, language)} {unit}<br>{i18n.t('cost.hover', language, cost=cost)}"
-            for v, cost in zip(frame["consumption"], costs)])
+        hover = [f"{text}<br>{i18n.t('cost.hover', language, cost=cost)}" for text, cost in zip(hover, costs)]
+    figure = go.Figure(go.Bar(x=x, y=frame["consumption"], marker_color=PALETTE[0], hoverinfo="x+text",
+                              hovertext=hover, name=i18n.t("explorer.col.consumption", language)))
     figure.update_layout(margin={"l": 55, "r": 10, "t": 10, "b": 40}, separators=i18n.plotly_separators(language),
-                         yaxis={"title": {"text": unit}, "rangemode": "tozero"}, plot_bgcolor="white", height=260,
-                         bargap=0.15)
+                         plot_bgcolor="white", height=260, bargap=0.15)
     figure.update_yaxes(gridcolor="#e9ecef")
     _date_axis(figure, language)
-    return figure
+    return figures.value_axis(figure, frame["consumption"], language, unit)

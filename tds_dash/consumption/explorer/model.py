@@ -180,15 +180,42 @@ def export_columns(frame: pd.DataFrame, store: dict, language: str) -> pd.DataFr
     charted values rounded to the meter's resolution."""
     unit = store["unit"]
     names = {}
+    money = f" ({cost_series.COST_UNIT})"
     for column in frame.columns:
-        if column.endswith(f" ({cost_series.COST_UNIT})"):  # money: exact decimals, already titled
+        if column.endswith(money):  # exact decimals, never rounded; titled like the kWh column beside it
+            key = column[:-len(money)]
+            names[column] = (i18n.t(f"csv.{key}", language) if key in _SERIES_KEYS else key) + money
             continue
         if column in ("bucket_start", "previous_bucket_start"):
             names[column] = i18n.t(f"csv.{column}", language)
             continue
-        label = i18n.t(f"csv.{column}", language) if column in ("total", "others", "previous_total") else column
+        label = i18n.t(f"csv.{column}", language) if column in _SERIES_KEYS else column
         names[column] = f"{label} ({unit})" if unit else label
         frame[column] = frame[column].round(METER_DECIMALS)
+    return frame.rename(columns=names)
+
+
+_SERIES_KEYS = ("total", "others", "previous_total")
+# The Excel totals sheet: store field -> (catalogue key, unit: None, the metric's, or a fixed one).
+_TOTALS = (("label", "csv.device", None), ("name", "csv.name", None), ("account", "csv.account", None),
+           ("consumption", "csv.consumption", ""), ("share", "csv.share", "%"), ("min", "csv.min", ""),
+           ("avg", "csv.avg", ""), ("max", "csv.max", ""), ("buckets", "csv.buckets", None))
+
+
+def totals_table(store: dict, language: str) -> pd.DataFrame:
+    """One row per device for the Excel 'totals' sheet: headers in the viewer's language with units,
+    quantities rounded to the meter, the share in %, the exact cost (R$) when priced."""
+    frame = pd.DataFrame(store["devices"], columns=[field for field, _, _ in _TOTALS])
+    frame["share"] = frame["share"] * 100
+    names = {}
+    for field, key, unit in _TOTALS:
+        unit = store["unit"] if unit == "" else unit
+        names[field] = f"{i18n.t(key, language)} ({unit})" if unit else i18n.t(key, language)
+        if field in ("consumption", "share", "min", "avg", "max"):
+            frame[field] = frame[field].astype("Float64").round(2 if field == "share" else METER_DECIMALS)
+    if cost_series.priced(store):
+        frame["cost"] = pd.Series(cost_series.device_costs(store), dtype=object)
+        names["cost"] = i18n.t("explorer.col.cost", language)
     return frame.rename(columns=names)
 
 
@@ -205,20 +232,18 @@ def to_csv(store: dict, mode: str, zone: ZoneInfo, language: str = "pt-BR") -> s
 
 
 def to_excel(store: dict, mode: str, zone: ZoneInfo, language: str = "pt-BR") -> bytes:
-    """Sheet 'chart' = the charted table (local times, Excel has no zones), sheet 'totals' per device."""
+    """Sheet 'gráfico'/'chart' = the charted table (local times, Excel has no zones), 'totais'/'totals' per device."""
     frame = chart_table(store, mode, zone)
     for column in ("bucket_start", "previous_bucket_start"):
         if column in frame:
             frame[column] = frame[column].map(lambda v: v.replace(tzinfo=None) if isinstance(v, datetime) else None)
-    totals = pd.DataFrame(store["devices"], columns=["label", "name", "account", "consumption", "share", "min",
-                                                     "avg", "max", "buckets"])
-    if cost_series.priced(store):
-        totals[f"cost ({cost_series.COST_UNIT})"] = pd.Series(cost_series.device_costs(store), dtype=object)
     buffer = io.BytesIO()
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
         # Device labels, names and accounts are user-edited text: never formulas (tds_dash/exports.py).
-        safe_frame(export_columns(frame, store, language)).to_excel(writer, sheet_name="chart", index=False)
-        safe_frame(totals).to_excel(writer, sheet_name="totals", index=False)
+        safe_frame(export_columns(frame, store, language)).to_excel(
+            writer, sheet_name=i18n.t("xlsx.chart", language), index=False)
+        safe_frame(totals_table(store, language)).to_excel(
+            writer, sheet_name=i18n.t("xlsx.totals", language), index=False)
     return buffer.getvalue()
 
 

@@ -1,0 +1,176 @@
+"""Warm pages in Chromium: navigation → chart drawn, for the overview and the explorer, on a big database.
+
+Starts the real app (`python -m tds_dash run`, no ingest, no scheduler, no demo fleet) against a database
+kept by `bench/bigdata.py --keep DIR` (or any `DATABASE_URL`), signs in through the login form in Debian's
+headless Chromium (never a downloaded browser), opens each page once to warm it (Python imports, plans,
+PostgreSQL pages, the browser's cache of Dash's scripts), then times `--repeat` navigations: from the
+`driver.get` of the page's address until its chart has drawn its data (bars or lines in the plot's SVG,
+the loading placeholder gone). Prints p50 / p95 / max per page.
+
+Usage: python bench/browser_pages.py --reuse /tmp/scale-big/pg [--repeat 10]
+       DATABASE_URL=postgresql://… python bench/browser_pages.py
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+USERNAME, PASSWORD = "bench-browser", "correct horse battery staple"
+CHROMIUM_FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                  "--disable-background-networking", "--disable-component-update", "--no-first-run",
+                  "--window-size=1440,1000")
+# (label, address, chart element id): what a stakeholder opens; the explorer's views by their URL state.
+PAGES = (
+    ("overview, whole fleet", "/", "overview-monthly-chart"),
+    ("explorer, default view (whole fleet)", "/explorer", "explorer-chart"),
+    ("explorer, 13 months by month, compare on", "/explorer?preset=last_12_months&granularity=month&compare=1",
+     "explorer-chart"),
+)
+# True once the chart's SVG holds a data trace with marks (the placeholder figure has none).
+DRAWN = """
+const chart = document.getElementById(arguments[0]);
+if (!chart || chart.querySelector('.dash-spinner, ._dash-loading')) return false;
+return chart.querySelectorAll('g.trace.bars path, g.trace.scatter path.js-line').length > 0;
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--reuse", type=Path, help="embedded PostgreSQL data directory kept by bench/bigdata.py")
+    parser.add_argument("--repeat", type=int, default=10)
+    parser.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for one chart")
+    args = parser.parse_args()
+    sys.path.insert(0, str(ROOT))
+    from bench.common import machine  # noqa: PLC0415
+    from tds_dash.background.embedded import EmbeddedPostgres  # noqa: PLC0415
+
+    print(f"machine: {machine()}")
+    print(f"date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, load average {_load()}")
+    server = EmbeddedPostgres(args.reuse) if args.reuse else None
+    dsn = server.dsn if server else os.environ["DATABASE_URL"]  # postgresql://… (the app's DATABASE_URL)
+    data_dir = Path(tempfile.mkdtemp(prefix="tds-browser-bench-"))
+    app = None
+    try:
+        _ensure_user(dsn)
+        port = _free_port()
+        app = _start_app(dsn, port, data_dir)
+        _measure(f"http://127.0.0.1:{port}", args.repeat, args.timeout)
+    finally:
+        if app is not None:
+            app.terminate()
+            app.wait(timeout=30)
+        if server is not None:
+            server.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
+    print(f"load average at the end {_load()}")
+
+
+def _ensure_user(dsn: str) -> None:
+    from tds_dash.auth.users import create_user  # noqa: PLC0415
+    from tds_dash.db import create_db_engine, session_scope  # noqa: PLC0415
+    from tds_dash.migrate import apply_migrations  # noqa: PLC0415
+    from tds_dash.queries.users import get_user_by_username  # noqa: PLC0415
+
+    apply_migrations(dsn)
+    engine = create_db_engine(dsn.replace("postgres://", "postgresql://", 1).replace(
+        "postgresql://", "postgresql+psycopg://", 1))
+    with session_scope(engine) as conn:
+        exists = get_user_by_username(conn, USERNAME) is not None
+    if not exists:
+        create_user(engine, None, USERNAME, USERNAME, PASSWORD, "admin", [])
+    engine.dispose()
+
+
+def _start_app(dsn: str, port: int, data_dir: Path) -> subprocess.Popen:
+    env = {**os.environ, "DATABASE_URL": dsn, "PORT": str(port), "TDS_HOST": "127.0.0.1", "TDS_INGEST": "false",
+           "TDS_SCHEDULER": "false", "TDS_DEMO_FLEET": "false", "TDS_DATA_DIR": str(data_dir)}
+    app = subprocess.Popen([sys.executable, "-m", "tds_dash", "run"], cwd=ROOT, env=env,
+                           stdout=subprocess.DEVNULL, stderr=open(data_dir / "app.log", "w"))
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if app.poll() is not None:
+            raise SystemExit(f"the app exited ({app.returncode}): {(data_dir / 'app.log').read_text()[-2000:]}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return app
+        except OSError:
+            time.sleep(0.3)
+    app.terminate()
+    raise SystemExit("the app did not listen within 120 s")
+
+
+def _driver():
+    from selenium import webdriver  # noqa: PLC0415
+    from selenium.webdriver.chrome.options import Options  # noqa: PLC0415
+    from selenium.webdriver.chrome.service import Service  # noqa: PLC0415
+
+    options = Options()
+    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    return webdriver.Chrome(service=Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"),
+                            options=options)
+
+
+def _measure(base: str, repeat: int, timeout: float) -> None:
+    from bench.common import percentile  # noqa: PLC0415
+
+    driver = _driver()
+    try:
+        driver.get(base + "/login")
+        _wait(lambda: driver.find_elements("id", "login-username"), timeout)
+        driver.find_element("id", "login-username").send_keys(USERNAME)
+        driver.find_element("id", "login-password").send_keys(PASSWORD)
+        driver.find_element("id", "login-submit").click()
+        _wait(lambda: driver.find_elements("id", "nav-user"), timeout)
+        print("page | cold ms | warm p50 / p95 / max ms")
+        for label, address, chart in PAGES:
+            cold = _open(driver, base + address, chart, timeout)
+            samples = [_open(driver, base + address, chart, timeout) for _ in range(repeat)]
+            print(f"{label} | {cold:,.0f} | {percentile(samples, 0.5):,.0f} / {percentile(samples, 0.95):,.0f}"
+                  f" / {max(samples):,.0f}", flush=True)
+    finally:
+        driver.quit()
+
+
+def _open(driver, url: str, chart: str, timeout: float) -> float:
+    """ms from the navigation's start until the chart shows its data."""
+    driver.get("about:blank")
+    started = time.perf_counter()
+    driver.get(url)
+    _wait(lambda: driver.execute_script(DRAWN, chart), timeout, poll=0.02)
+    return (time.perf_counter() - started) * 1000
+
+
+def _wait(condition, timeout: float, poll: float = 0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(poll)
+    raise SystemExit(f"timed out after {timeout:.0f} s waiting for the page")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _load() -> str:
+    with open("/proc/loadavg") as handle:
+        return " ".join(handle.read().split()[:3])
+
+
+if __name__ == "__main__":
+    main()
