@@ -9,7 +9,6 @@ import click
 import waitress
 
 from ingest.heap import freeze_startup_heap, tune_garbage_collector
-from tds_dash.app import create_app
 from tds_dash.auth.users import UserInputError, create_user
 from tds_dash.background import broker_credentials
 from tds_dash.background.database import command_database
@@ -55,6 +54,9 @@ def run() -> None:
     signal.signal(signal.SIGTERM, _terminate_once)
     background = None
     tune_garbage_collector()
+    # Imported here, after the collector's thresholds: with the defaults it rescanned the growing heap all
+    # through the app's imports (Dash, Plotly, pandas, every page), twice their CPU (ingest/heap.py).
+    from tds_dash.app import create_app  # noqa: PLC0415 - after the thresholds above
     try:
         background = start_background(settings)
         app = create_app(background.settings)
