@@ -3,18 +3,20 @@
 Loads one account's hourly rollups straight into a private embedded PostgreSQL (set-based SQL; reads are
 measured, not ingest), builds daily and monthly rollups from them with the app's shapes, adds a Tarifa
 Branca-like tariff (three ToU periods, tiers, a surcharge per month, a fee, a minimum, two taxes, and a
-version starting mid-period), then times p50/p95 of:
+version starting mid-period), then prints p50/p95 of, each call in its own committed transaction:
   - the explorer's kWh data function, 13 months by month (fetch_explorer, compare off), all devices;
-  - the cost /api/v1/cost and the overview compute (tariffs.service.cost_breakdown), same question;
-  - the explorer's cost (explorer.cost.price_selection: per device and month), same question;
-  - for contrast, the hour-by-hour engine (costs.engine_priced) on the first --engine-devices devices
-    (on all 1,000 it would hold ~9.5 million hourly rows and ~50 million cost lines in memory).
-Both cost paths are checked equal (total) on those devices before timing.
-Usage: python bench/cost.py [--devices 1000] [--months 13] [--engine-devices 10] [--repeat 10]
+  - cost priced live (grouped pricing, no cache: main's path before the cache), --live-repeat calls;
+  - the first cost call on an empty cache (it prices every device-month and writes the cache: the time
+    to build it), then warm calls of /api/v1/cost and the overview (tariffs.service.cost_breakdown) and of
+    the explorer (explorer.cost.price_selection: per device and month), same question;
+  - the same question while its last month is still running (priced live on every call, the rest cached).
+Cached and live totals are checked equal before timing. Load average printed at start and end.
+Usage: python bench/cost.py [--devices 1000] [--months 13] [--repeat 10] [--live-repeat 1]
 """
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from datetime import date, datetime, timedelta, timezone
@@ -24,7 +26,6 @@ from zoneinfo import ZoneInfo
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import psycopg  # noqa: E402
-import sqlalchemy as sa  # noqa: E402
 
 from bench.common import bench_services, machine, percentile  # noqa: E402
 from tds_dash import periods  # noqa: E402
@@ -124,51 +125,69 @@ def timed(fn, repeat: int) -> tuple[float, float]:
     return percentile(samples, 0.5), percentile(samples, 0.95)
 
 
-def report(engine, account_id: int, period: periods.Period, engine_devices: int, devices: int, repeat: int) -> None:
+def report(engine, account_id: int, period: periods.Period, devices: int, repeat: int, live_repeat: int) -> None:
     from tds_dash.consumption.explorer import cost as explorer_cost
-    from tds_dash.tariffs import costs
 
-    now, zone = period.end, period.zone
+    now, zone, everyone = period.end + timedelta(days=1), period.zone, Selection()
+    running = period.end - timedelta(days=15)  # the last month half over: priced live on every call
+
+    def call(fn):
+        with session_scope(engine) as conn:
+            return fn(conn)
+
+    def breakdown(conn, at=now):
+        return service.cost_breakdown(conn, ALL_ACCOUNTS, account_id, METRIC, period.start, period.end, "month",
+                                      zone, now=at)
+
+    kwh = timed(lambda: call(lambda c: explorer.fetch_explorer(c, ALL_ACCOUNTS, everyone, METRIC, period, "month",
+                                                                False, now)), repeat)
+    data = call(lambda c: explorer.fetch_explorer(c, ALL_ACCOUNTS, everyone, METRIC, period, "month", False, now))
+    live_total = [None]
+
+    def live(conn):
+        live_total[0] = breakdown(conn, period.start).total  # nothing over at period.start: no cache
+
+    slow = timed(lambda: call(live), live_repeat)
+    started = time.perf_counter()
+    cold_total = call(breakdown).total
+    build = (time.perf_counter() - started) * 1000
+    assert cold_total == live_total[0] and call(breakdown).total == cold_total, "cached and live costs differ"
+    api = timed(lambda: call(breakdown), repeat)
+    view = timed(lambda: call(lambda c: explorer_cost.price_selection(c, ALL_ACCOUNTS, everyone, data, now)), repeat)
+    with session_scope(engine) as conn:
+        conn.exec_driver_sql("DELETE FROM cost_months")
+    started = time.perf_counter()
+    call(lambda c: explorer_cost.price_selection(c, ALL_ACCOUNTS, everyone, data, now))
+    view_cold = (time.perf_counter() - started) * 1000
+    partly = timed(lambda: call(lambda c: breakdown(c, running)), max(2, repeat // 3))
     with engine.connect() as conn:
-        few = [row[0] for row in conn.execute(sa.text("SELECT id FROM devices ORDER BY id LIMIT :n"),
-                                              {"n": engine_devices})]
-        everyone = Selection()
-        kwh = timed(lambda: explorer.fetch_explorer(conn, ALL_ACCOUNTS, everyone, METRIC, period, "month", False,
-                                                    now), repeat)
-        data = explorer.fetch_explorer(conn, ALL_ACCOUNTS, everyone, METRIC, period, "month", False, now)
-        api = timed(lambda: service.cost_breakdown(conn, ALL_ACCOUNTS, account_id, METRIC, period.start, period.end,
-                                                   "month", zone), repeat)
-        view = timed(lambda: explorer_cost.price_selection(conn, ALL_ACCOUNTS, everyone, data, now), repeat)
-        tariff = service.get_tariff(conn, ALL_ACCOUNTS, account_id, METRIC)
-        grouped = service.cost_breakdown(conn, ALL_ACCOUNTS, account_id, METRIC, period.start, period.end, "month",
-                                         zone, few).total
-        hourly = costs.engine_priced(conn, ALL_ACCOUNTS, tariff, period.start, period.end, zone, few)[1]
-        assert grouped == sum(line.amount for line in hourly), "grouped and hour-by-hour costs differ"
-        slow = timed(lambda: costs.engine_priced(conn, ALL_ACCOUNTS, tariff, period.start, period.end, zone, few),
-                     max(2, repeat // 5))
+        cached = conn.exec_driver_sql("SELECT count(*), (SELECT count(*) FROM cost_month_lines) FROM cost_months").one()
     question = f"{period.first_day}..{period.last_day} by month"
     print("question | devices | p50 / p95 ms")
     print(f"explorer kWh (fetch_explorer), {question} | {devices} | {kwh[0]:.1f} / {kwh[1]:.1f}")
-    print(f"cost_breakdown (/api/v1/cost, overview), same | {devices} | {api[0]:.1f} / {api[1]:.1f}")
-    print(f"explorer cost (price_selection), same | {devices} | {view[0]:.1f} / {view[1]:.1f}")
-    print(f"hour-by-hour engine (engine_priced), same | {engine_devices} | {slow[0]:.1f} / {slow[1]:.1f}"
-          f" (x{devices / engine_devices:.0f} for {devices} devices: ~{slow[0] * devices / engine_devices / 1000:.0f} s)")
-    print(f"equal totals on {engine_devices} devices: {grouped}")
+    print(f"cost live, grouped, no cache (main's path), same | {devices} | {slow[0]:.1f} / {slow[1]:.1f}")
+    print(f"cost, first call on an empty cache (builds it) | {devices} | {build:.1f}")
+    print(f"cost_breakdown (/api/v1/cost, overview), cached | {devices} | {api[0]:.1f} / {api[1]:.1f}")
+    print(f"explorer cost (price_selection), cached | {devices} | {view[0]:.1f} / {view[1]:.1f}")
+    print(f"explorer cost (price_selection), first call on an empty cache | {devices} | {view_cold:.1f}")
+    print(f"cost_breakdown, last month still running (live), rest cached | {devices} |"
+          f" {partly[0]:.1f} / {partly[1]:.1f}")
+    print(f"cache: {cached[0]:,} device-months, {cached[1]:,} lines; equal totals cached and live: {cold_total}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--devices", type=int, default=1000)
     parser.add_argument("--months", type=int, default=13)
-    parser.add_argument("--engine-devices", type=int, default=10)
     parser.add_argument("--repeat", type=int, default=10)
+    parser.add_argument("--live-repeat", type=int, default=1)
     args = parser.parse_args()
     zone = ZoneInfo(ZONE)
     today = periods.local_today(datetime.now(timezone.utc), zone)
     first_month = periods.add_months(today.replace(day=1), -args.months)
     period = periods.Period(first_month, today.replace(day=1) - timedelta(days=1), zone)  # whole months
     print(f"machine: {machine()}")
-    print(f"date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC")
+    print(f"date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, load average {os.getloadavg()}")
     with bench_services(mqtt=False) as services:
         apply_migrations(services.dsn)
         ensure_rollup_timezone(services.dsn, ZONE)
@@ -180,7 +199,8 @@ def main() -> None:
         with engine.connect() as conn:
             account_id = conn.exec_driver_sql("SELECT id FROM accounts WHERE slug = 'bench'").scalar_one()
         add_tariff(engine, account_id, first_month)
-        report(engine, account_id, period, min(args.engine_devices, args.devices), args.devices, args.repeat)
+        report(engine, account_id, period, args.devices, args.repeat, args.live_repeat)
+    print(f"end: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, load average {os.getloadavg()}")
 
 
 if __name__ == "__main__":

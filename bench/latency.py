@@ -19,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import harness  # noqa: E402
 from bench.common import Mosquitto, bench_services, machine, percentile  # noqa: E402
+from ingest.heap import freeze_startup_heap, tune_garbage_collector  # noqa: E402
 from ingest.service import start_ingest  # noqa: E402
 from tds_dash.settings import load_settings  # noqa: E402
 
@@ -70,6 +71,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--readings", default="1,10", help="readings per message (energy counters and power gauges)")
     args = parser.parse_args()
+    tune_garbage_collector()  # as `python -m tds_dash run|ingest` do (ingest/heap.py)
+    freeze_startup_heap()
     print(f"machine: {machine()}")
     print(f"date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC")
     print(f"load average before: {harness.load_average()}")

@@ -23,6 +23,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+import psutil
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -44,12 +45,45 @@ def _overview_store(session: requests.Session, base: str) -> dict | None:
     response = session.post(base + "/_dash-update-component", json=body, timeout=10)
     if response.status_code != 200:
         return None
-    return response.json()["response"]["overview-store"]["data"]
+    answer = response.json()["response"]
+    store = answer["overview-store"]["data"]
+    if isinstance(store, dict):
+        store["_notice"] = _text_of(answer.get("overview-alert", {}).get("children"))
+    return store
 
 
-def _history_loading(base: str) -> bool:
+def _text_of(component) -> str:
+    """The visible text of a Dash component tree as JSON (the overview's history notice)."""
+    if component is None:
+        return ""
+    if isinstance(component, str):
+        return component
+    if isinstance(component, list):
+        return " ".join(_text_of(item) for item in component)
+    if isinstance(component, dict):
+        return _text_of(component.get("props", {}).get("children"))
+    return str(component)
+
+
+def _history_loading(base: str, seen: list | None = None) -> bool:
     body = requests.get(base + "/api/health", timeout=5).json()
-    return body.get("history", {}).get("status") == "loading"
+    history = body.get("history", {})
+    if seen is not None and history:
+        seen.append(history)
+    return history.get("status") == "loading"
+
+
+def _cpu_seconds(pid: int) -> float:
+    """user + system CPU of a process and its children (the embedded PostgreSQL): load does not change it."""
+    try:
+        root = psutil.Process(pid)
+        total = 0.0
+        for process in [root, *root.children(recursive=True)]:
+            times = process.cpu_times()
+            total += times.user + times.system
+        return total
+    except psutil.Error:
+        return float("nan")
 
 
 def _sign_in(session: requests.Session, base: str, password: str) -> None:
@@ -59,7 +93,7 @@ def _sign_in(session: requests.Session, base: str, password: str) -> None:
                  timeout=10)
 
 
-def run_once(data_dir: Path, backfill_days: int) -> dict:
+def run_once(data_dir: Path, backfill_days: int, live_only: bool = False) -> dict:
     """Seconds to live data shown, to history complete, and to stop after Ctrl-C."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "MQTT_URL"}}
@@ -72,8 +106,11 @@ def run_once(data_dir: Path, backfill_days: int) -> dict:
         process = subprocess.Popen([sys.executable, "-m", "tds_dash", "run"], cwd=ROOT, env=env, stdout=log,
                                    stderr=subprocess.STDOUT)
     base, session, live, complete = f"http://127.0.0.1:{port}", requests.Session(), None, None
+    live_cpu = float("nan")  # CPU seconds of the app and its children (PostgreSQL) when live data showed
+    notices: list[tuple[float, str]] = []  # (seconds, the overview's history notice) whenever it changes
+    health: list[dict] = []
     deadline = started + 900
-    while time.monotonic() < deadline and complete is None:
+    while time.monotonic() < deadline and complete is None and not (live_only and live is not None):
         time.sleep(0.2)
         credentials = data_dir / "demo-credentials.json"
         try:
@@ -82,34 +119,56 @@ def run_once(data_dir: Path, backfill_days: int) -> dict:
             store = _overview_store(session, base) if session.cookies else None
             if store and store["cards"]["readings_24h"] > 0 and live is None:
                 live = time.monotonic() - started
-            if store and len(store["monthly"]) >= 13 and not _history_loading(base):
+                live_cpu = _cpu_seconds(process.pid)
+            if store is not None and (not notices or notices[-1][1] != store["_notice"]):
+                notices.append((time.monotonic() - started, store["_notice"]))
+            loading = _history_loading(base, health) if store else True
+            if store and len(store["monthly"]) >= 13 and not loading:
                 complete = time.monotonic() - started
         except (requests.RequestException, ValueError, KeyError, AttributeError, TypeError):
             continue
     stop_started = time.monotonic()
     process.send_signal(signal.SIGINT)
     process.wait(60)
-    return {"live": live if live is not None else float("nan"),
+    progress_lines = [line.strip() for line in log_path.read_text(errors="replace").splitlines()
+                      if "demo history" in line or "history:" in line]
+    return {"live_cpu": live_cpu, "notices": notices, "health": health[:1] + health[-1:], "log": progress_lines,
+            "live": live if live is not None else float("nan"),
             "complete": complete if complete is not None else float("nan"), "stop": time.monotonic() - stop_started}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--backfill-days", type=int, default=400)
+    parser.add_argument("--live-only", action="store_true",
+                        help="one first start, stopped once live data shows (compare versions quickly)")
     args = parser.parse_args()
     print(f"machine: {machine()}")
     print(f"date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC")
     work = Path(tempfile.mkdtemp(prefix="tds-bench-startup-"))
     try:
         print(f"load average before: {os.getloadavg()[0]:.2f} / {os.getloadavg()[1]:.2f} / {os.getloadavg()[2]:.2f}")
-        first = run_once(work / "var", args.backfill_days)
+        first = run_once(work / "var", args.backfill_days, args.live_only)
+        if args.live_only:
+            print(f"first start: live data shown after {first['live']:.1f} s"
+                  f" ({first['live_cpu']:.1f} s of CPU in the app and its PostgreSQL by then)")
+            return
         second = run_once(work / "var", args.backfill_days)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    print(f"first start (fresh var/, {args.backfill_days} days of history): live data shown after {first['live']:.1f} s,"
+    print(f"first start (fresh var/, {args.backfill_days} days of history): live data shown after {first['live']:.1f} s"
+          f" ({first['live_cpu']:.1f} s of CPU in the app and its PostgreSQL by then),"
           f" history complete after {first['complete']:.1f} s; Ctrl-C stop took {first['stop']:.1f} s")
     print(f"second start (data reused): live data shown after {second['live']:.1f} s, everything after"
           f" {second['complete']:.1f} s; Ctrl-C stop took {second['stop']:.1f} s")
+    for name, run in (("first", first), ("second", second)):
+        print(f"{name} start, the overview's history notice as it changed (s: text):")
+        shown = run["notices"] if len(run["notices"]) <= 8 else [*run["notices"][:4], (float("nan"), "…"),
+                                                                  *run["notices"][-3:]]
+        for at, text in shown:
+            print(f"  {at:6.1f}: {text[:110]!r}")
+        print(f"{name} start, /api/health history (first, last seen): {run['health']}")
+        print(f"{name} start, log: " + " | ".join(line[24:] for line in run["log"]))
     print(f"load average after: {os.getloadavg()[0]:.2f} / {os.getloadavg()[1]:.2f} / {os.getloadavg()[2]:.2f}")
 
 

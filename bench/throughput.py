@@ -17,9 +17,13 @@ Usage: python bench/throughput.py [--messages 60000] [--no-nodered]
 from __future__ import annotations
 
 import argparse
+import collections
 import json
+import os
+import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -98,8 +102,64 @@ def postgres_cpu(server) -> float:
     return total
 
 
+def thread_cpu(pid: int) -> dict[int, float]:
+    """CPU seconds (user + system) of each native thread of a process, from /proc (load does not change it)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    times = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        times[int(task.name)] = (int(fields[11]) + int(fields[12])) / ticks
+    return times
+
+
+def thread_names(pid: int) -> dict[int, str]:
+    """Native thread id -> Python thread name (py-spy dump), so per-thread CPU can be named."""
+    try:
+        out = subprocess.run([str(Path(harness.PYTHON).parent / "py-spy"), "dump", "--json", "--pid", str(pid)],
+                             capture_output=True, text=True, timeout=30).stdout
+        threads = json.loads(out)
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return {}
+    names = {}
+    for thread in threads:
+        frames = thread.get("frames") or []
+        where = next((f"{f['name']}@{Path(f['filename']).name}" for f in frames
+                      if "paho" in f["filename"] or "ingest" in f["filename"]), frames[-1]["name"] if frames else "")
+        names[thread.get("os_thread_id") or thread["thread_id"]] = f"{thread.get('thread_name') or '?'} ({where})"
+    return names
+
+
+class WaitSampler(threading.Thread):
+    """What the ingest writers' backends are doing, sampled every 20 ms (pg_stat_activity): running,
+    waiting on a lock (and which kind), on the client (the writer's Python), or on I/O."""
+
+    def __init__(self, dsn: str) -> None:
+        super().__init__(daemon=True)
+        self.dsn, self.counts, self.stopped = dsn, collections.Counter(), threading.Event()
+
+    def run(self) -> None:
+        with psycopg.connect(self.dsn, autocommit=True) as conn:
+            while not self.stopped.wait(0.02):
+                for state, kind, event in conn.execute(
+                        "SELECT state, wait_event_type, wait_event FROM pg_stat_activity"
+                        " WHERE application_name = 'tds-ingest-writer' AND datname = current_database()").fetchall():
+                    if state == "idle in transaction" and kind == "Client":
+                        self.counts["idle in transaction (writer's Python)"] += 1
+                    elif state == "idle":
+                        self.counts["idle (between batches)"] += 1
+                    else:
+                        self.counts[f"{kind}:{event}" if kind else "running"] += 1
+
+    def shares(self) -> dict[str, float]:
+        total = sum(self.counts.values()) or 1
+        return {name: n / total for name, n in self.counts.most_common()}
+
+
 def ours(mosquitto: Mosquitto, databases: harness.Databases, server, count: int, readings: int,
-         processes: int = 1, batch_size: int | None = None) -> dict:
+         processes: int = 1, batch_size: int | None = None, profile: Path | None = None) -> dict:
     dsn = databases.fresh(GATEWAYS, readings)
     base = f"bench-ours-{uuid.uuid4().hex[:8]}"
     group = f"g{uuid.uuid4().hex[:6]}"
@@ -120,19 +180,44 @@ def ours(mosquitto: Mosquitto, databases: harness.Databases, server, count: int,
         sampler.start()
     harness.watch_rows(dsn, 1, timeout=60, interval=0.05)  # started: its start-up CPU is not ingest work
     cpu_apps = -sum(harness_cpu(app.pid) for app in apps)
+    threads_before = thread_cpu(apps[0].pid)
+    spy = None
+    if profile is not None:
+        profile.mkdir(parents=True, exist_ok=True)
+        spy = subprocess.Popen([str(Path(harness.PYTHON).parent / "py-spy"), "record", "--pid", str(apps[0].pid),
+                                "--threads", "--gil", "-r", "200", "-d", "60", "-f", "raw", "-o",
+                                str(profile / f"{base}-{readings}.txt")], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    waits = WaitSampler(dsn)
+    waits.start()
     timeline = harness.watch_rows(dsn, count * readings, timeout=60)
+    waits.stopped.set()
     cpu_apps += sum(harness_cpu(app.pid) for app in apps)
+    threads_after = thread_cpu(apps[0].pid)
+    if spy is not None:
+        spy.send_signal(signal.SIGINT)
+        spy.wait(30)
+    names = thread_names(apps[0].pid)
+    per_thread = {names.get(tid, str(tid)): (threads_after[tid] - threads_before.get(tid, 0.0)) / (count / 1e6)
+                  for tid in threads_after}
+    per_thread = {k: v for k, v in sorted(per_thread.items(), key=lambda kv: -kv[1]) if v > 0.5}
     cpu_pg, cpu_broker = postgres_cpu(server) - cpu_pg, harness_cpu(mosquitto.process.pid) - cpu_broker
     stop_seconds = max(harness.stop(app) for app in apps)
     for sampler in samplers:
         sampler.stopped.set()
     stored = harness.count_rows(dsn)
+    with psycopg.connect(dsn) as conn:
+        batches, messages, commit_ms = conn.execute(
+            "SELECT sum(batches), sum(messages), sum(commit_ms_sum) FROM ingest_minutes").fetchone()
     rate = harness.sustained_rate(timeline)
     million = count * readings / 1e6
     return {"name": f"ours: app ({processes} process{'es' if processes > 1 else ''}, {readings}/msg)",
             "readings_per_s": rate, "messages_per_s": rate / readings, "lost": published["acked"] * readings - stored,
             "rss_peak": max(s.peak for s in samplers), "rss_mid": samplers[0].at_fraction(0.5),
             "rss_late": samplers[0].at_fraction(0.9), "stop_s": stop_seconds,
+            "cpu_ms_per_1k_messages_by_thread": per_thread, "writer_backends": waits.shares(),
+            "batches": {"batches": batches, "messages_per_batch": (messages or 0) / (batches or 1),
+                        "commit_ms_mean": float(commit_ms or 0) / (batches or 1)},
             "cpu_per_million": {"app": cpu_apps / million, "postgres": cpu_pg / million, "broker": cpu_broker / million}}
 
 
@@ -154,6 +239,9 @@ def main() -> None:
     parser.add_argument("--messages-10", type=int, default=20_000, help="messages per run at 10 readings/message")
     parser.add_argument("--no-nodered", action="store_true")
     parser.add_argument("--only", choices=["ceiling", "ours", "nodered"], action="append")
+    parser.add_argument("--one-process", action="store_true", help="skip the two-process runs")
+    parser.add_argument("--per-msg", type=int, choices=[1, 10], action="append", help="only these sizes")
+    parser.add_argument("--profile", type=Path, help="py-spy record (--threads --gil) the first app into this folder")
     args = parser.parse_args()
     LOG_DIR.mkdir(exist_ok=True)
     print(f"machine: {machine()}")
@@ -164,15 +252,17 @@ def main() -> None:
         rows: list[dict] = []
         databases = harness.Databases(dsn)
         wanted = set(args.only or ["ceiling", "ours", "nodered"])
-        sizes = {1: args.messages, 10: args.messages_10}
+        sizes = {k: v for k, v in {1: args.messages, 10: args.messages_10}.items()
+                 if not args.per_msg or k in args.per_msg}
         if "ceiling" in wanted:
             for per_msg, count in sizes.items():
                 rows.append({**ceiling_subscriber(mosquitto, count, per_msg), "per_msg": per_msg})
             rows.append(ceiling_copy(databases))
         if "ours" in wanted:
             for per_msg, count in sizes.items():
-                rows.append({**ours(mosquitto, databases, server, count, per_msg), "per_msg": per_msg})
-            for per_msg, count in sizes.items():
+                rows.append({**ours(mosquitto, databases, server, count, per_msg, profile=args.profile),
+                             "per_msg": per_msg})
+            for per_msg, count in (sizes.items() if not args.one_process else ()):
                 rows.append({**ours(mosquitto, databases, server, count, per_msg, processes=2), "per_msg": per_msg})
         if "nodered" in wanted and not args.no_nodered:
             from bench import nodered
@@ -182,6 +272,16 @@ def main() -> None:
                     rows.append({**result, "per_msg": per_msg})
         ceilings = {row["per_msg"]: row["readings_per_s"] for row in rows if row["name"].startswith("ceiling: paho")}
         print_table(rows, ceilings)
+        for row in rows:
+            if row.get("cpu_ms_per_1k_messages_by_thread"):
+                b = row["batches"]
+                print(f"\n{row['name']}: {b['batches']} batches, {b['messages_per_batch']:.0f} messages per batch,"
+                      f" {b['commit_ms_mean']:.1f} ms per commit (mean)")
+                print("writers' backends (pg_stat_activity every 20 ms): " + ", ".join(
+                    f"{name} {share:.0%}" for name, share in row["writer_backends"].items() if share >= 0.01))
+                print(f"CPU ms per 1,000 messages by thread, {row['name']} (first process):")
+                for name, value in row["cpu_ms_per_1k_messages_by_thread"].items():
+                    print(f"  {value:8.1f}  {name}")
         print(f"\nload average after: {harness.load_average()}; logs in {LOG_DIR}")
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
+import shutil
 import sys
 import tempfile
 from datetime import datetime, timedelta, timezone
@@ -57,6 +58,7 @@ def main() -> None:
     finally:
         wasm.stop()
         plain.stop()
+        shutil.rmtree(work, ignore_errors=True)
     print(f"{len(answers['postgres']) - differing} of {len(answers['postgres'])} answers the same on both backends")
     sys.exit(1 if differing else 0)
 

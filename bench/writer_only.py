@@ -35,7 +35,7 @@ from ingest.payload import parse_message  # noqa: E402
 from ingest.writer import BatchWriter  # noqa: E402
 
 STEPS = ("fetch_gateways", "fetch_devices", "stage_readings", "unstage_too_late", "insert_staged_readings", "refresh_rollups",
-         "update_gateways", "insert_rejected")
+         "update_gateways", "insert_rejected", "queue_rollups", "ensure_device_metrics")
 
 
 def timed(totals: collections.Counter, name: str, function):

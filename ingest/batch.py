@@ -46,6 +46,10 @@ class BatchStore:
         self.rollups = rollups
         self.late_window = timedelta(days=late_data_days) if late_data_days is not None else None
         self.metric_ids: dict[str, int] = {}
+        # (device id, metric id) known to have their device_metrics row: probed once per process, not once
+        # per key and batch (a fixed cost per batch that grew PostgreSQL's time per reading with the number
+        # of writers, whose batches are smaller: bench/RESULTS.md). Rows are never deleted but with their device.
+        self.known_keys: set[tuple[int, int]] = set()
         # Per write(): envelope id -> readings the fleet checks refused, as (reason, detail).
         self._dropped: dict[int, list[tuple[str, str]]] = {}
         self._too_late = 0  # per write(): rows the database refused as too late
@@ -54,6 +58,7 @@ class BatchStore:
     def forget_cache(self) -> None:
         """After a rollback: ids learned in that transaction may not exist."""
         self.metric_ids = {}
+        self.known_keys = set()
 
     def write(self, conn: psycopg.Connection, batch: list[Envelope]) -> BatchResult:
         rejected: list[statements.RejectedRow] = []
@@ -174,7 +179,12 @@ class BatchStore:
             env = ready[bisect.bisect_right(starts, refused.position) - 1]
             self._drop(env, "too_late", f"{row.ts.isoformat()} is more than {self.late_window.days} days"
                                         f" before the newest stored reading {refused.newest.isoformat()}")
-        return statements.insert_staged_readings(conn)
+        keys = statements.insert_staged_readings(conn)
+        known = self.known_keys
+        new = [(key.device_id, key.metric_id) for key in keys if (key.device_id, key.metric_id) not in known]
+        statements.ensure_device_metrics(conn, new)
+        known.update(new)  # forgotten with the rest if this transaction does not commit (forget_cache)
+        return keys
 
     def _drop(self, env: Envelope, reason: str, detail: str) -> None:
         self._dropped.setdefault(id(env), []).append((reason, detail))

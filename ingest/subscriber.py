@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import queue
+import struct
 import threading
 from datetime import datetime, timezone
 from urllib.parse import unquote, urlsplit
@@ -29,6 +30,36 @@ RECEIVE_MAXIMUM = 20000
 # broker redelivers what was not acknowledged (stored once: idempotent readings).
 KEEPALIVE_SECONDS = 60
 PUT_WAIT_SECONDS = 0.2  # how often a waiting on_message checks whether the ingest is stopping
+_PUBACK = struct.Struct("!BBH")  # fixed header (PUBACK, remaining length 2) + packet id: MQTT 3.1.1 and 5 alike
+
+
+def queue_pubacks(client: mqtt.Client, mids: list[int]) -> None:
+    """Queue the PUBACKs of a committed batch as one write with one wake-up of paho's network thread.
+
+    paho's ack() queues one packet per message, and each writes a wake-up byte to the network thread's
+    socket pair (a system call from the writer thread, a GIL hand-over, then one send() per 4-byte PUBACK in
+    the network thread). The PUBACKs of a batch are back to back on the wire anyway: one packet holding all
+    of them is one send() and one TCP segment (bench/RESULTS.md). This is paho 2.2's own _packet_queue (the
+    function ack() ends in) given the concatenated bytes; paho is pinned, and tests/test_ingest_integration.py
+    and tests/test_delivery.py check every message is acknowledged exactly after its commit."""
+    if not mids:
+        return
+    pack = _PUBACK.pack
+    packet = b"".join([pack(0x40, 2, mid) for mid in mids])
+    client._packet_queue(mqtt.PUBACK, packet, mids[-1], 1)
+
+
+class PendingAck:
+    """The PUBACK owed for one message: sent after its commit (alone, or with its batch: Subscriber.ack_many)."""
+
+    __slots__ = ("owner", "mid", "qos", "generation")
+
+    def __init__(self, owner: "Subscriber", mid: int, qos: int, generation: int) -> None:
+        self.owner, self.mid, self.qos, self.generation = owner, mid, qos, generation
+
+    def __call__(self) -> bool:
+        """Send the PUBACK if the message came on the current connection; True if sent."""
+        return self.owner.ack_many([self]) == 1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -178,14 +209,15 @@ class Subscriber:
         if self.stats is not None:
             self.stats.note_received(*self.inbox.depths(), received_at)
 
-    def _acker(self, mid: int, qos: int):
-        generation = self.generation
+    def _acker(self, mid: int, qos: int) -> PendingAck:
+        return PendingAck(self, mid, qos, self.generation)
 
-        def ack() -> bool:
-            """Send the PUBACK if the message came on the current connection; True if sent."""
-            with self.generation_lock:
-                if qos == 0 or generation != self.generation:
-                    return False
-                self.client.ack(mid, qos)
-                return True
-        return ack
+    def ack_many(self, acks: list[PendingAck]) -> int:
+        """PUBACK the messages that came on the current connection, in one write; returns how many.
+
+        PUBACK ids are per connection: an ack from an earlier one is dropped (its message is redelivered)."""
+        with self.generation_lock:
+            current = self.generation
+            mids = [ack.mid for ack in acks if ack.qos and ack.generation == current]
+            queue_pubacks(self.client, mids)
+        return len(mids)

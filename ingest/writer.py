@@ -129,11 +129,21 @@ class BatchWriter(threading.Thread):
 
     @staticmethod
     def _acknowledge(batch: list[Envelope]) -> int:
-        """PUBACK each message; returns how many were sent (a message from a dropped connection is not)."""
+        """PUBACK each message, one write per subscriber for the whole batch; returns how many were sent (a
+        message from a dropped connection is not)."""
         sent = 0
+        grouped: dict[int, tuple[object, list]] = {}
         for env in batch:
-            if env.ack is not None and env.ack() is not False:
-                sent += 1
+            ack = env.ack
+            if ack is None:
+                continue
+            owner = getattr(ack, "owner", None)
+            if owner is None:
+                sent += ack() is not False
+            else:
+                grouped.setdefault(id(owner), (owner, []))[1].append(ack)
+        for owner, acks in grouped.values():
+            sent += owner.ack_many(acks)
         return sent
 
     def _flush_minutes(self, final: bool = False) -> None:

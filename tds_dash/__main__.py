@@ -8,7 +8,7 @@ import time
 import click
 import waitress
 
-from tds_dash.app import create_app
+from ingest.heap import freeze_startup_heap, tune_garbage_collector
 from tds_dash.auth.users import UserInputError, create_user
 from tds_dash.background import broker_credentials
 from tds_dash.background.database import command_database
@@ -53,10 +53,15 @@ def run() -> None:
     settings = _settings()
     signal.signal(signal.SIGTERM, _terminate_once)
     background = None
+    tune_garbage_collector()
+    # Imported here, after the collector's thresholds: with the defaults it rescanned the growing heap all
+    # through the app's imports (Dash, Plotly, pandas, every page), twice their CPU (ingest/heap.py).
+    from tds_dash.app import create_app  # noqa: PLC0415 - after the thresholds above
     try:
         background = start_background(settings)
         app = create_app(background.settings)
         app.server.extensions["tds"].background = background
+        freeze_startup_heap()
         url = f"http://{settings.host}:{settings.port}"
         click.echo(f"\nTDS Telemetry is running: {url}")
         for line in background.broker_lines():
@@ -84,8 +89,10 @@ def ingest() -> None:
         raise click.ClickException("ingest needs DATABASE_URL and MQTT_URL")
     signal.signal(signal.SIGTERM, _terminate_once)
     background = None
+    tune_garbage_collector()
     try:
         background = start_background(settings.replace(start_ingest=True, start_scheduler=False, demo_fleet=False))
+        freeze_startup_heap()
         click.echo(f"ingesting from {broker_credentials.redact(settings.mqtt_url)} ({settings.ingest_slots} slot(s));"
                    " Ctrl-C to stop")
         while True:

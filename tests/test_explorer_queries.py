@@ -274,3 +274,26 @@ def test_exp008_running_month_is_the_month_so_far(loaded):
     pieces = consumption._month_pieces(period.start, period.end, ZONE, now)
     assert pieces["minus2_lo"] == period.end and pieces["mon_hi"] > period.end  # the running month: subtracted
     assert_matches(fetch(loaded, period, "month"), direct_sums(loaded, period.start, period.end, "month"))
+
+
+def test_exp009_latest_readings_one_line_per_device_newest_first_picked_in_order(loaded):
+    """The overview's latest block: each device's newest energy reading, devices by gateway and code, the
+    first `limit` of the scope's devices that have the metric; another account's devices never appear."""
+    from tds_dash.queries import overview  # noqa: PLC0415
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    write_history(loaded, now - timedelta(hours=6), now, timedelta(minutes=30))
+    newest = dict(loaded.query("SELECT d.code || '@' || g.serial, max(r.ts) FROM readings r"
+                               " JOIN devices d ON d.id = r.device_id JOIN gateways g ON g.id = d.gateway_id"
+                               " WHERE r.metric_id = %s GROUP BY 1", (energy_id(loaded),)))
+    acme = loaded.scalar("SELECT id FROM accounts WHERE slug = 'acme'")
+    with session_scope(loaded.engine()) as conn:
+        everything = overview.fetch_latest_readings(conn, ALL_ACCOUNTS, ZONE)
+        first_two = overview.fetch_latest_readings(conn, ALL_ACCOUNTS, ZONE, limit=2)
+        acme_only = overview.fetch_latest_readings(conn, Scope((acme,)), ZONE)
+    keys = [f"{row.device}@{row.gateway}" for row in everything.itertuples()]
+    assert keys == sorted(newest, key=lambda key: (key.split("@")[1], key.split("@")[0]))
+    assert {k: t.to_pydatetime() for k, t in zip(keys, everything["ts"])} == newest
+    assert list(first_two["device"]) == list(everything["device"][:2])
+    assert sorted(acme_only["device"]) == sorted(k.split("@")[0] for k in newest if k.endswith("@GW-0101"))
+    assert set(acme_only["gateway"]) == {"GW-0101"}

@@ -67,3 +67,13 @@ def test_hist002_an_interrupted_load_redone_builds_the_rollups_of_what_it_had_wr
     merged = _rollups(database)
     assert sum(row[7] for row in merged["consumption_monthly"]) == first + second
     assert merged == _rebuilt(database)
+
+
+def test_hist003_progress_rises_chunk_by_chunk_without_a_progress_bar(database):
+    """The app loads history with progress=False (no terminal bar): the fraction it shows must still rise."""
+    fleet = _fleet(database)
+    seen: list[float] = []
+    backfill(database.dsn, ZONE, fleet, START, START + timedelta(days=10), timedelta(hours=6), progress=False,
+             on_progress=seen.append)
+    assert seen[:3] == [0.1, 0.2, 0.3]
+    assert seen == sorted(seen) and seen[-3:] == [0.9, 0.99, 1.0]  # the last chunk waits for the rollups

@@ -74,6 +74,24 @@ def test_stj002_a_second_process_holding_the_account_lock_makes_the_job_skip_it(
     assert statement_count(fleet, fleet.acme) == 1 and statement_count(fleet) == 2
 
 
+def periods_of(fleet, account_id: int) -> list[date]:
+    return [row[0] for row in fleet.database.query(
+        "SELECT period FROM statements WHERE account_id = %s AND superseded_at IS NULL ORDER BY period",
+        (account_id,))]
+
+
+def test_stj003_the_job_catches_up_every_missing_month_with_readings_at_most_12_back(fleet):
+    later = at(date(2027, 2, 1)) + timedelta(minutes=10)  # down since November: Nov and Dec have readings
+    first = jobs.write_monthly(fleet.engine, later, ZONE)
+    again = jobs.write_monthly(fleet.engine, later, ZONE)
+    assert periods_of(fleet, fleet.acme) == [date(2026, 11, 1), date(2026, 12, 1), date(2027, 1, 1)]
+    assert first["written"] == 6 and again == {"written": 0, "exists": 2, "busy": 0, "failed": 0}
+    much_later = at(date(2028, 1, 1)) + timedelta(minutes=10)  # Nov 2026 is 13 months before Dec 2027
+    fleet.database.execute("DELETE FROM statements")
+    jobs.write_monthly(fleet.engine, much_later, ZONE)
+    assert periods_of(fleet, fleet.globex) == [date(2026, 12, 1), date(2027, 12, 1)]
+
+
 def test_stc001_pdf_and_csv_state_the_totals_of_the_cost_api_and_gaps_as_gaps(app, client, fleet):
     jobs.write_monthly(fleet.engine, NOW, ZONE)
     viewer = api_token(app, "acme-viewer", "viewer", ("acme",))

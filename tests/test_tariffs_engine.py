@@ -18,7 +18,6 @@ from hypothesis import strategies as st
 
 from tds_dash.tariffs import calendar
 from tds_dash.tariffs.costs import group_buckets
-from tds_dash.tariffs.engine import cost_lines, total
 from tds_dash.tariffs.model import (
     ENERGY,
     FIXED_FEE,
@@ -33,6 +32,7 @@ from tds_dash.tariffs.model import (
 )
 from tds_dash.tariffs.money import format_brl, split_centavos, to_centavos
 from tds_dash.tariffs.validation import TariffInputError, parse_decimal, parse_surcharge, parse_tariff, parse_version
+from tests.hourly_pricing import cost_lines, total
 from tests.tariff_reference import SURCHARGES, V1, V2, VERSIONS, local_instant, reference
 
 D = Decimal

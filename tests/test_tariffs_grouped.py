@@ -14,6 +14,7 @@ from tds_dash.queries.scope import ALL_ACCOUNTS
 from tds_dash.tariffs import costs, service
 from tds_dash.tariffs.engine import exact
 from tds_dash.tariffs.model import Usage
+from tests.hourly_pricing import engine_priced
 from tests.test_tariffs_db import METRIC, ZONE, Fleet, at
 
 # Doubles whose shortest text has 17 digits, tiny ones, negatives (not billed) and zeros (billed the fee).
@@ -49,10 +50,10 @@ def test_tgr001_grouped_equals_hour_by_hour(fleet, first, last, granularity):
     with session_scope(fleet.engine) as conn:
         tariff = service.get_tariff(conn, ALL_ACCOUNTS, fleet.acme, METRIC)
         fast = service.cost_breakdown(conn, ALL_ACCOUNTS, fleet.acme, METRIC, start, end, granularity, ZONE)
-        usage, lines = costs.engine_priced(conn, ALL_ACCOUNTS, tariff, start, end, ZONE, ())
+        usage, lines = engine_priced(conn, ALL_ACCOUNTS, tariff, start, end, ZONE, ())
         some = service.cost_breakdown(conn, ALL_ACCOUNTS, fleet.acme, METRIC, start, end, granularity, ZONE,
                                       fleet.devices["acme"][:1])
-        one = costs.engine_priced(conn, ALL_ACCOUNTS, tariff, start, end, ZONE, fleet.devices["acme"][:1])
+        one = engine_priced(conn, ALL_ACCOUNTS, tariff, start, end, ZONE, fleet.devices["acme"][:1])
     slow = costs.group_buckets(usage, lines, granularity, ZONE)
     with exact():  # sums of exact decimals, never rounded to 28 digits
         total, unpriced = sum(b.cost for b in slow), sum(x.quantity for x in lines if x.component == "unpriced")
@@ -66,7 +67,7 @@ def test_tgr002_per_device_costs_equal_hour_by_hour(fleet):
     with session_scope(fleet.engine) as conn:
         tariff = service.get_tariff(conn, ALL_ACCOUNTS, fleet.acme, METRIC)
         rows = service.consumption_with_cost(conn, ALL_ACCOUNTS, fleet.acme, METRIC, start, end, "day", ZONE)
-        usage, lines = costs.engine_priced(conn, ALL_ACCOUNTS, tariff, start, end, ZONE, ())
+        usage, lines = engine_priced(conn, ALL_ACCOUNTS, tariff, start, end, ZONE, ())
     want: dict[tuple, list[Decimal]] = {}
     with exact():
         for u in usage:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import time
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -60,7 +59,7 @@ def month_cost(conn: Connection, scope: Scope, metric: str, now: datetime, zone:
         return None
     tariffs, devices = found
     totals = [sum((service.cost_breakdown(conn, scope, tariff.account_id, metric, start, end, "month", zone,
-                                          devices).total for tariff in tariffs), Decimal(0)) if end > start
+                                          devices, now).total for tariff in tariffs), Decimal(0)) if end > start
               else Decimal(0) for start, end in _spans(now, zone)]
     return MonthCost(totals[0], totals[2], len(tariffs), totals[1])
 
@@ -75,27 +74,14 @@ def monthly_costs(conn: Connection, scope: Scope, metric: str, now: datetime, zo
     if found is None:
         return None
     tariffs, devices = found
-    # Pricing 13 months reads every device-hour of them (bench/cost.py); the overview asks every few
-    # seconds. Keyed by scope, question and the tariffs themselves (an edit prices again at once); new
-    # readings reach the bars' hover within MONTHLY_COST_SECONDS (the cost card is always fresh).
-    key = (scope.account_ids, metric, gateway_id, start, repr(tariffs), tuple(devices or ()))
-    cached = _monthly_cache.get(key)
-    if cached is not None and time.monotonic() - cached[0] < MONTHLY_COST_SECONDS:
-        return cached[1]
+    # The 12 past months come from the device-month cost cache (tariffs/month_cache.py): only the running
+    # month is priced from its hours on each call.
     costs: dict[datetime, Decimal] = {}
     for tariff in tariffs:
         for bucket in service.cost_breakdown(conn, scope, tariff.account_id, metric, start, end, "month", zone,
-                                             devices).buckets:
+                                             devices, now).buckets:
             costs[bucket.bucket] = costs.get(bucket.bucket, Decimal(0)) + bucket.cost
-    priced = {bucket.astimezone(timezone.utc).isoformat(): format(cost, "f") for bucket, cost in costs.items()}
-    if len(_monthly_cache) >= 256:
-        _monthly_cache.clear()
-    _monthly_cache[key] = (time.monotonic(), priced)
-    return priced
-
-
-MONTHLY_COST_SECONDS = 60.0
-_monthly_cache: dict[tuple, tuple[float, dict[str, str]]] = {}
+    return {bucket.astimezone(timezone.utc).isoformat(): format(cost, "f") for bucket, cost in costs.items()}
 
 
 def bar_costs(stored: dict | None, buckets, language: str) -> list[str] | None:

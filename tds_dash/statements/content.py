@@ -19,8 +19,8 @@ from tds_dash import periods
 from tds_dash.queries.scope import Scope
 from tds_dash.statements import queries
 from tds_dash.tariffs import queries as tariff_queries
-from tds_dash.tariffs.costs import cost_breakdown
-from tds_dash.tariffs.engine import ZERO, cost_lines, exact
+from tds_dash.tariffs.costs import cost_breakdown, month_lines
+from tds_dash.tariffs.engine import ZERO, exact
 from tds_dash.tariffs.lookup import existing_tariff
 from tds_dash.tariffs.model import COMPONENTS, CURRENCY, CostLine, Tariff
 from tds_dash.tariffs.money import split_centavos, to_centavos
@@ -129,7 +129,7 @@ def metric_section(conn: Connection, scope: Scope, account_id: int, metric: str,
     unit = tariff_queries.find_metric(conn, metric).unit
     lo, hi = month_span(month, zone)
     usage = tariff_queries.hourly_usage(conn, scope, account_id, tariff.metric_id, lo, hi)
-    lines = cost_lines(usage, tariff.versions, tariff.surcharges, zone, tariff.holiday_subdivision)
+    lines = month_lines(conn, scope, tariff, month, zone, now)  # the cache /api/v1/cost reads: the same sums
     by_device: dict[int, list[CostLine]] = defaultdict(list)
     quantity: dict[int, Decimal] = defaultdict(lambda: ZERO)
     seen: dict[int, set[datetime]] = defaultdict(set)

@@ -1,9 +1,11 @@
-"""The monthly statement job: on the 1st (local) and at start-up, each billed account's previous month.
+"""The monthly statement job: on the 1st (local) and at start-up, each billed account's missing months.
 
-Idempotent and once across processes: each account is written in its own transaction holding
-pg_try_advisory_xact_lock(LOCK_KEY, account) — a second process skips that account — and the unique
-"current statement" index turns a late second INSERT into a no-op. A restart therefore writes nothing
-new; an app that was down on the 1st writes the missing month when it starts.
+Each run writes, per account with a tariff, the previous month (always) and any of the CATCH_UP_MONTHS
+months before it that has readings and no current statement, oldest first: an app that was down on the
+1st, or for months, or an account whose tariff was entered after its first readings, catches up when it
+next starts. Idempotent and once across processes: each account-month is written in its own transaction
+holding pg_try_advisory_xact_lock(LOCK_KEY, account) — a second process skips it — and the unique
+"current statement" index turns a late second INSERT into a no-op. A restart therefore writes nothing new.
 """
 from __future__ import annotations
 
@@ -25,11 +27,21 @@ from tds_dash.tariffs.validation import TariffInputError
 log = logging.getLogger(__name__)
 LOCK_KEY = 7_301_055  # any fixed number, the same in every process of this app
 SCHEDULER = "scheduler"
+CATCH_UP_MONTHS = 12  # how far back (before the previous month) a run looks for months without a statement
 
 
 def previous_month(now: datetime, zone) -> date:
     """The first day of the local month before the one holding `now`."""
     return periods.add_months(now.astimezone(zone).date().replace(day=1), -1)
+
+
+def months_due(conn, account_id: int, now: datetime, zone) -> list[date]:
+    """The previous month and the earlier ones (CATCH_UP_MONTHS at most) with readings but no statement."""
+    last = previous_month(now, zone)
+    earlier = [periods.add_months(last, -i) for i in range(CATCH_UP_MONTHS, 0, -1)]
+    spans = [(m, periods.local_midnight(m, zone), periods.local_midnight(periods.add_months(m, 1), zone))
+             for m in earlier]
+    return [*queries.missing_months(conn, account_id, spans), last]
 
 
 def _write_one(engine: Engine, account_id: int, month: date, zone, now: datetime) -> str:
@@ -45,11 +57,12 @@ def _write_one(engine: Engine, account_id: int, month: date, zone, now: datetime
 
 
 def write_monthly(engine: Engine, now: datetime, zone) -> dict[str, int]:
-    """Write the previous month's statement of every account with a tariff that has none yet; counts by outcome."""
-    month, counts = previous_month(now, zone), {"written": 0, "exists": 0, "busy": 0, "failed": 0}
+    """Write every due statement (months_due) of every account with a tariff; counts by outcome."""
+    counts = {"written": 0, "exists": 0, "busy": 0, "failed": 0}
     with session_scope(engine) as conn:
-        accounts = queries.billed_accounts(conn)
-    for account_id in accounts:
+        due = [(account_id, month) for account_id in queries.billed_accounts(conn)
+               for month in months_due(conn, account_id, now, zone)]
+    for account_id, month in due:
         try:
             counts[_write_one(engine, account_id, month, zone, now)] += 1
         except TariffInputError as error:
@@ -59,12 +72,12 @@ def write_monthly(engine: Engine, now: datetime, zone) -> dict[str, int]:
             counts["failed"] += 1
             log.exception("statement of account %s for %s failed", account_id, month)
     if counts["written"] or counts["failed"]:
-        log.info("statements for %s: %s", f"{month:%Y-%m}", counts)
+        log.info("statements up to %s: %s", f"{previous_month(now, zone):%Y-%m}", counts)
     return counts
 
 
 def add_statement_jobs(scheduler: BaseScheduler, engine: Engine, settings: Settings,
                        clock: Callable[[], datetime]) -> None:
-    """At 00:10 local on the 1st, and once at start-up (catching up a month the app was down for)."""
+    """At 00:10 local on the 1st, and once at start-up (catching up the months the app was down for)."""
     scheduler.add_job(lambda: write_monthly(engine, clock(), settings.zone), "cron", day=1, hour=0, minute=10,
                       timezone=settings.zone, id="statements-monthly", next_run_time=datetime.now(timezone.utc))

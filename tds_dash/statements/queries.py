@@ -26,6 +26,16 @@ _CORRECTIONS = sa.text(
     " WHERE d.account_id = :account_id AND d.account_id " + IN_SCOPE
     + " AND c.metric_id = :metric_id AND c.ts >= :lo AND c.ts < :hi ORDER BY c.ts, d.code LIMIT 5000")
 
+# Months (oldest first) where the account has hourly rollups of a metric it has a tariff for and no current
+# statement: what the monthly job catches up (one index probe per month on consumption_hourly_account_idx).
+_MISSING_MONTHS = sa.text(
+    "SELECT m.month FROM unnest(CAST(:months AS date[]), CAST(:starts AS timestamptz[]),"
+    " CAST(:ends AS timestamptz[])) AS m(month, lo, hi)"
+    " WHERE EXISTS (SELECT 1 FROM consumption_hourly c JOIN tariffs t ON t.account_id = c.account_id"
+    "  AND t.metric_id = c.metric_id WHERE c.account_id = :account_id AND c.bucket >= m.lo AND c.bucket < m.hi)"
+    " AND NOT EXISTS (SELECT 1 FROM statements s WHERE s.account_id = :account_id AND s.period = m.month"
+    "  AND s.superseded_at IS NULL) ORDER BY m.month")
+
 _COLUMNS = ("s.id, s.account_id, a.slug AS account, a.name AS account_name, s.period, s.language, s.generated_at,"
             " s.generated_by, s.reason, s.tariff_versions, s.total, s.superseded_at, s.superseded_by")
 _LIST = sa.text(
@@ -60,6 +70,13 @@ def find_account(conn: Connection, scope: Scope, account_id: int) -> dict | None
 def billed_accounts(conn: Connection) -> list[int]:
     """Accounts with at least one tariff: those that get a statement (the scheduler acts for all)."""
     return list(conn.execute(_BILLED_ACCOUNTS).scalars())
+
+
+def missing_months(conn: Connection, account_id: int, months: list[tuple[date, datetime, datetime]]) -> list[date]:
+    """Of the given (month, local start, local end), those with readings and no current statement, oldest first."""
+    params = {"account_id": account_id, "months": [m for m, _, _ in months], "starts": [lo for _, lo, _ in months],
+              "ends": [hi for _, _, hi in months]}
+    return list(conn.execute(_MISSING_MONTHS, params).scalars())
 
 
 def account_metrics(conn: Connection, account_id: int) -> list[str]:

@@ -1,10 +1,14 @@
 """Costs of a span per bucket (hour, day, month) and per component, from the hourly rollups.
 
-The engine always prices whole local months (tiers count from the 1st, fee and minimum belong to the
+Pricing always covers whole local months (tiers count from the 1st, fee and minimum belong to the
 month), then only lines whose own bucket lies in [start, end) are kept: an hour's lines by the hour's
 start, month-level lines (fixed fee, minimum top-up and their taxes) by the month's start. So a span from
 the 1st shows the month's fee; a span from the 10th shows none of it, and hours, days and the month add
 up exactly to the same total.
+
+Months of a span by month that lie wholly inside it and are over are read from the device-month cache
+(tariffs/month_cache.py); the others (the running month, months cut by the span, other granularities) are
+priced live from grouped hourly usage (tariffs/grouped.py). Both give the same exact amounts.
 """
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ import dataclasses
 import functools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -20,8 +24,8 @@ from sqlalchemy.engine import Connection
 
 from tds_dash import periods
 from tds_dash.queries.scope import Scope
-from tds_dash.tariffs import queries
-from tds_dash.tariffs.engine import ZERO, cost_lines, exact
+from tds_dash.tariffs import month_cache, queries
+from tds_dash.tariffs.engine import ZERO, exact
 from tds_dash.tariffs.grouped import grouped_lines
 from tds_dash.tariffs.lookup import account_metric, existing_tariff
 from tds_dash.tariffs.model import COMPONENTS, CURRENCY, CostLine, Tariff, Usage
@@ -115,24 +119,64 @@ def _check_span(start: datetime, end: datetime, granularity: str) -> None:
         raise TariffInputError("end", f"at most {periods.MAX_DAYS[granularity]} days by {granularity}")
 
 
-def engine_priced(conn: Connection, scope: Scope, tariff: Tariff, start: datetime, end: datetime, zone: ZoneInfo,
-                  device_ids: Sequence[int]) -> tuple[list[Usage], list[CostLine]]:
-    """Usage of the span and the cost lines of the whole months around it, kept to the span, hour by hour.
-
-    The plain reading of the rules; _priced gives the same amounts from grouped usage (tests compare both).
-    """
+def _live(conn: Connection, scope: Scope, tariff: Tariff, start: datetime, end: datetime, zone: ZoneInfo,
+          device_ids: Sequence[int], granularity: str,
+          skip: frozenset = frozenset()) -> tuple[list[Usage], list[CostLine]]:
+    """Grouped pricing of the whole months around [start, end) except the month starts in `skip`, kept to the span."""
     lo, hi = _whole_months(start, end, zone)
-    usage = queries.hourly_usage(conn, scope, tariff.account_id, tariff.metric_id, lo, hi, device_ids)
-    lines = cost_lines(usage, tariff.versions, tariff.surcharges, zone, tariff.holiday_subdivision)
-    inside = [line for line in lines if start <= line.bucket < end]
-    return [u for u in usage if start <= u.hour < end], inside
+    months, month = [], lo
+    while month < hi:
+        months.append(month)
+        month = periods.local_midnight(periods.add_months(month.astimezone(zone).date(), 1), zone)
+    usage: list[Usage] = []
+    lines: list[CostLine] = []
+    run = None
+    for month in [*months, hi]:  # one grouped read per run of consecutive months to price
+        if month != hi and month not in skip:
+            run = run or month
+        elif run is not None:
+            found = grouped_lines(conn, scope, tariff, run, month, max(start, run), min(end, month), granularity,
+                                  zone, device_ids)
+            usage, lines, run = usage + found[0], lines + found[1], None
+    return usage, lines
+
+
+def _cacheable(conn: Connection, start: datetime, end: datetime, granularity: str, zone: ZoneInfo,
+               now: datetime | None) -> list:
+    """Local months the cache may answer: by month, wholly inside the span, over, and the cache kept here."""
+    if granularity != "month" or not month_cache.cache_enabled(conn, zone):
+        return []
+    return month_cache.ended_months(start, end, zone, now or datetime.now(UTC))
 
 
 def _priced(conn: Connection, scope: Scope, tariff: Tariff, start: datetime, end: datetime, zone: ZoneInfo,
-            device_ids: Sequence[int], granularity: str) -> tuple[list[Usage], list[CostLine]]:
-    """As engine_priced, with usage and lines per bucket: hours summed set-based in SQL (tariffs/grouped.py)."""
-    lo, hi = _whole_months(start, end, zone)
-    return grouped_lines(conn, scope, tariff, lo, hi, start, end, granularity, zone, device_ids)
+            device_ids: Sequence[int], granularity: str, mode: str,
+            now: datetime | None) -> tuple[list[Usage], list[CostLine], list]:
+    """(usage, lines) priced live, and the cache's rows for the months it answered (month_cache.read_months)."""
+    months = _cacheable(conn, start, end, granularity, zone, now)
+    cached = month_cache.read_months(conn, scope, tariff, months, zone, device_ids, mode) if months else None
+    usage, lines = _live(conn, scope, tariff, start, end, zone, device_ids, granularity,
+                         frozenset(cached.months if cached else ()))
+    if cached is None:
+        return usage, lines, []
+    return usage + cached.usage, lines + cached.lines, cached.rows
+
+
+def month_lines(conn: Connection, scope: Scope, tariff: Tariff, month: date, zone: ZoneInfo,
+                now: datetime | None = None, cached: bool = True) -> list[CostLine]:
+    """Every cost line of one local month (all devices), from the cache when the month is over (statements).
+
+    Lines read from the cache are one per device, component and label (no unit price); those priced now
+    are per device and version as grouped pricing gives them: the same sums either way. `cached=False`
+    prices live and writes nothing (a draft tariff that is not stored).
+    """
+    start = periods.local_midnight(month, zone)
+    end = periods.local_midnight(periods.add_months(month, 1), zone)
+    months = _cacheable(conn, start, end, "month", zone, now) if cached else []
+    if not months:
+        return grouped_lines(conn, scope, tariff, start, end, start, end, "month", zone)[1]
+    found = month_cache.read_months(conn, scope, tariff, months, zone, (), "line")
+    return month_cache.cached_lines(found, zone) + found.lines
 
 
 def _components(lines: Iterable[CostLine]) -> tuple[ComponentCost, ...]:
@@ -161,33 +205,63 @@ def group_buckets(usage: list[Usage], lines: list[CostLine], granularity: str,
                      for b in sorted(quantities.keys() | grouped.keys()))
 
 
+def _with_cached(buckets: tuple[BucketCost, ...], rows: list) -> tuple[BucketCost, ...]:
+    """Buckets of live pricing merged with the cache's 'quantity' and 'line' rows of the same (month) buckets."""
+    if not rows:
+        return buckets
+    quantity = {b.bucket: b.quantity for b in buckets}
+    parts = {b.bucket: {(c.component, c.label): [c.quantity, c.cost] for c in b.components} for b in buckets}
+    with exact():
+        for row in rows:
+            if row.kind == "quantity":
+                quantity[row.month] = quantity.get(row.month, ZERO) + row.quantity
+                parts.setdefault(row.month, {})
+            elif row.kind == "line":
+                entry = parts.setdefault(row.month, {}).setdefault((row.component, row.label), [None, ZERO])
+                if row.quantity is not None:
+                    entry[0] = (entry[0] or ZERO) + row.quantity
+                entry[1] += row.amount
+        out = []
+        for bucket in sorted(parts):
+            order = sorted(parts[bucket], key=lambda key: (COMPONENTS.index(key[0]), key[1]))
+            components = tuple(ComponentCost(c, label, *parts[bucket][(c, label)]) for c, label in order)
+            out.append(BucketCost(bucket, quantity.get(bucket, ZERO), sum((c.cost for c in components), ZERO),
+                                  components))
+    return tuple(out)
+
+
 def cost_breakdown(conn: Connection, scope: Scope, account_id: int, metric: str, start: datetime, end: datetime,
-                   granularity: str, zone: ZoneInfo | None = None, device_ids: Sequence[int] = ()) -> CostBreakdown:
-    """Exact cost of [start, end) per bucket and component for one account's metric (all its devices, or some)."""
+                   granularity: str, zone: ZoneInfo | None = None, device_ids: Sequence[int] = (),
+                   now: datetime | None = None) -> CostBreakdown:
+    """Exact cost of [start, end) per bucket and component for one account's metric (all its devices, or some).
+
+    `now` (default: the clock) decides which months are over, hence may come from the cache.
+    """
     _check_span(start, end, granularity)
     tariff, zone = existing_tariff(conn, scope, account_id, metric), _zone(conn, zone)
     unit = queries.find_metric(conn, tariff.metric).unit
-    usage, lines = _priced(conn, scope, tariff, start, end, zone, device_ids, granularity)
+    usage, lines, cached = _priced(conn, scope, tariff, start, end, zone, device_ids, granularity, "component", now)
     with exact():
-        buckets = group_buckets(usage, lines, granularity, zone)
+        buckets = _with_cached(group_buckets(usage, lines, granularity, zone), cached)
         total = sum((b.cost for b in buckets), ZERO)
-        unpriced = sum((line.quantity for line in lines if line.component == "unpriced"), ZERO)
+        unpriced = sum((c.quantity for b in buckets for c in b.components if c.component == "unpriced"), ZERO)
     return CostBreakdown(tariff.account_id, tariff.metric, unit, CURRENCY, granularity, start, end, buckets,
                          total, unpriced)
 
 
 def consumption_with_cost(conn: Connection, scope: Scope, account_id: int, metric: str, start: datetime,
                           end: datetime, granularity: str, zone: ZoneInfo | None = None,
-                          device_ids: Sequence[int] = ()) -> list[DeviceCost]:
+                          device_ids: Sequence[int] = (), now: datetime | None = None) -> list[DeviceCost]:
     """Per bucket and device: consumption and exact cost (None without a tariff), for explorer and overview."""
     _check_span(start, end, granularity)
     account, row = account_metric(conn, scope, account_id, metric)
     zone, tariff = _zone(conn, zone), queries.load_tariff(conn, scope, account, row.id)
+    cached: list = []
     if tariff is None:
         usage = queries.hourly_usage(conn, scope, account, row.id, start, end, device_ids)
         lines: list[CostLine] = []
     else:
-        usage, lines = _priced(conn, scope, tariff, start, end, zone, device_ids, granularity)
+        usage, lines, cached = _priced(conn, scope, tariff, start, end, zone, device_ids, granularity, "device", now)
     quantity: dict[tuple[datetime, int], Decimal] = defaultdict(lambda: ZERO)
     cost: dict[tuple[datetime, int], Decimal] = defaultdict(lambda: ZERO)
     with exact():
@@ -196,5 +270,8 @@ def consumption_with_cost(conn: Connection, scope: Scope, account_id: int, metri
             quantity[(bucket(u.hour), u.device_id)] += u.quantity
         for line in lines:
             cost[(bucket(line.bucket), line.device_id)] += line.amount
+        for r in cached:  # 'device' rows: one per cached device-month with consumption
+            quantity[(r.month, r.device_id)] += r.quantity
+            cost[(r.month, r.device_id)] += r.amount
     keys = sorted(quantity.keys() | cost.keys())
     return [DeviceCost(b, d, quantity[(b, d)], cost[(b, d)] if tariff else None) for b, d in keys]

@@ -1,5 +1,7 @@
-"""The cost engine: hourly consumption × the terms in force → cost lines per hour and per month. Pure.
+"""The cost rules: the terms in force, tier pieces, taxes, fee and minimum. Pure.
 
+Production prices grouped hours (tariffs/grouped.py) and cached device-months (tariffs/month_cache.py) with
+these functions; the hour-by-hour reading of the same rules is the tests' reference (tests/hourly_pricing.py).
 Rules (README "Tariffs and cost"):
 - an hour is priced by the version in force on its local date (latest valid_from <= that date);
 - energy: the price of the time-of-use period whose window holds the local hour on that date's day type;
@@ -16,30 +18,21 @@ from __future__ import annotations
 
 import bisect
 import contextlib
-import dataclasses
 import decimal
-from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
-from datetime import UTC, date, datetime
+from collections.abc import Iterator, Sequence
+from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from tds_dash.periods import local_midnight
-from tds_dash.tariffs.calendar import day_type
 from tds_dash.tariffs.model import (
-    ENERGY,
     FIXED_FEE,
     MINIMUM,
-    SURCHARGE,
     TAX,
-    TIER,
-    UNPRICED,
     CostLine,
     Period,
-    Surcharge,
     TariffVersion,
     Tier,
-    Usage,
 )
 
 ZERO = Decimal(0)
@@ -109,58 +102,6 @@ def _taxes(version: TariffVersion, base: Decimal) -> list[tuple[str, Decimal]]:
     return [(tax.name, base * tax.rate / HUNDRED) for tax in version.taxes]
 
 
-@dataclasses.dataclass(frozen=True)
-class _Hour:
-    """Where an hour falls locally: its UTC start, local date and hour, month and day type."""
-
-    bucket: datetime
-    day: date
-    hour: int
-    month: date
-    day_type: str
-
-
-class _Clock:
-    """Local facts of each distinct hour, computed once: devices share hours, a month has ~744 of them."""
-
-    def __init__(self, zone: ZoneInfo, subdivision: str | None) -> None:
-        self.zone, self.subdivision, self.seen = zone, subdivision, {}
-
-    def at(self, instant: datetime) -> _Hour:
-        """The local facts of the hour starting at `instant`."""
-        found = self.seen.get(instant)
-        if found is None:
-            local = instant.astimezone(self.zone)
-            found = _Hour(instant.astimezone(UTC), local.date(), local.hour, local.date().replace(day=1),
-                          day_type(local.date(), self.subdivision))
-            self.seen[instant] = found
-        return found
-
-
-def _hour_lines(usage: Usage, when: _Hour, terms: _Terms, surcharges: dict[date, Surcharge],
-                before: Decimal) -> list[CostLine]:
-    """The lines of one device-hour, given the device's month total before this hour."""
-    q, index = usage.quantity, terms.index_at(when.day)
-
-    def line(component: str, label: str, quantity, price, amount: Decimal, version) -> CostLine:
-        return _line(usage.device_id, when.bucket, when.month, component, label, quantity, price, amount, version)
-
-    if index is None or q < ZERO:
-        # Before the first version nothing is in force; a negative delta is not billed. Both stay visible.
-        return [line(UNPRICED, "", q, None, ZERO, None)]
-    version, lines = terms.versions[index], []
-    period = terms.tables[index].get((when.day_type, when.hour))
-    if period is not None:
-        lines.append(line(ENERGY, period.name, q, period.price, q * period.price, version))
-    for tier, lower, part in tier_pieces(version.tiers, before, q):
-        lines.append(line(TIER, tier_label(lower, tier.up_to), part, tier.price, part * tier.price, version))
-    surcharge = surcharges.get(when.month)
-    if surcharge is not None:
-        lines.append(line(SURCHARGE, surcharge.label, q, surcharge.value, q * surcharge.value, version))
-    base = sum((x.amount for x in lines), ZERO)
-    return lines + [line(TAX, name, None, None, amount, version) for name, amount in _taxes(version, base)]
-
-
 def _month_lines(device_id: int, month: date, variable: Decimal, terms: _Terms, zone: ZoneInfo) -> list[CostLine]:
     """Fixed fee, minimum top-up and their taxes for one device-month, by the version in force on the 1st."""
     index = terms.index_at(month)
@@ -175,35 +116,3 @@ def _month_lines(device_id: int, month: date, variable: Decimal, terms: _Terms, 
         lines += [_line(device_id, bucket, month, TAX, name, None, None, amount, version)
                   for name, amount in _taxes(version, base)]
     return lines
-
-
-def cost_lines(usage: Iterable[Usage], versions: Sequence[TariffVersion], surcharges: Iterable[Surcharge],
-               zone: ZoneInfo, subdivision: str | None = None) -> list[CostLine]:
-    """Every cost line of the given device-hours, which must hold whole local months from their 1st.
-
-    A device is billed for a month (fee, minimum) when it has at least one row in it, zero or not.
-    """
-    terms, by_month, clock = _Terms(versions), {s.month: s for s in surcharges}, _Clock(zone, subdivision)
-    running: dict[tuple[int, date], Decimal] = defaultdict(lambda: ZERO)
-    variable: dict[tuple[int, date], Decimal] = defaultdict(lambda: ZERO)
-    lines: list[CostLine] = []
-    with exact():
-        for row in sorted(usage, key=lambda u: (u.hour, u.device_id)):
-            when = clock.at(row.hour)
-            key = (row.device_id, when.month)
-            variable[key] += ZERO  # the device is seen this month, even with no consumption
-            if row.quantity == ZERO:
-                continue
-            hour = _hour_lines(row, when, terms, by_month, running[key])
-            running[key] += max(row.quantity, ZERO)
-            variable[key] += sum((line.amount for line in hour if line.component != TAX), ZERO)
-            lines += hour
-        for (device_id, month), amount in sorted(variable.items()):
-            lines += _month_lines(device_id, month, amount, terms, zone)
-    return lines
-
-
-def total(lines: Iterable[CostLine]) -> Decimal:
-    """The exact sum of the lines' amounts."""
-    with exact():
-        return sum((line.amount for line in lines), ZERO)

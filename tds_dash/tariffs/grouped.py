@@ -1,6 +1,7 @@
-"""The engine's cost lines computed from grouped usage (tariffs/usage_groups.py) instead of device-hours.
+"""Cost lines by the rules of tariffs/engine.py from grouped usage (tariffs/usage_groups.py), not device-hours.
 
-Exactly the same amounts as engine.cost_lines, because every rule is linear within a group:
+Exactly the same amounts as the hour-by-hour reading of the rules (tests/hourly_pricing.cost_lines, the
+tests' reference), because every rule is linear within a group:
 - energy: Σ(q × price) = (Σ q) × price over the hours of one version and period;
 - tiers: the blocks reached by a run of consecutive hours of one version, from the device's month total
   before them, are the blocks reached by their sum from that total (tier_pieces is additive in time);
@@ -68,7 +69,7 @@ def _segments(groups, version_of: dict[int, int | None]) -> dict[tuple, _Segment
 
 def _segment_lines(device_id: int, bucket: datetime, month: date, segment: _Segment, version, surcharge,
                    before: Decimal) -> list[CostLine]:
-    """What engine._hour_lines gives the segment's hours, summed per component and label."""
+    """What the hour-by-hour reading (tests/hourly_pricing._hour_lines) gives the segment's hours, per line key."""
     def line(component, label, quantity, price, amount, with_version=True) -> CostLine:
         return CostLine(device_id, bucket, month, component, label, quantity, price, amount,
                         version.valid_from if version is not None and with_version else None)

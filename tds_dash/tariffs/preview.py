@@ -9,10 +9,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Connection
 
-from tds_dash import periods
 from tds_dash.queries.scope import Scope
-from tds_dash.tariffs import queries
-from tds_dash.tariffs.engine import cost_lines, total
+from tds_dash.tariffs.costs import month_lines
+from tds_dash.tariffs.engine import ZERO, exact
 from tds_dash.tariffs.lookup import existing_tariff
 from tds_dash.tariffs.model import Tariff
 from tds_dash.tariffs.validation import parse_version
@@ -27,10 +26,9 @@ class Preview:
     draft: Decimal | None
 
 
-def _month_cost(conn: Connection, scope: Scope, tariff: Tariff, month: date, zone: ZoneInfo) -> Decimal:
-    lo, hi = periods.local_midnight(month, zone), periods.local_midnight(periods.add_months(month, 1), zone)
-    usage = queries.hourly_usage(conn, scope, tariff.account_id, tariff.metric_id, lo, hi, ())
-    return total(cost_lines(usage, tariff.versions, tariff.surcharges, zone, tariff.holiday_subdivision))
+def _month_cost(conn: Connection, scope: Scope, tariff: Tariff, month: date, zone: ZoneInfo, cached: bool) -> Decimal:
+    with exact():
+        return sum((line.amount for line in month_lines(conn, scope, tariff, month, zone, cached=cached)), ZERO)
 
 
 def preview_month(conn: Connection, scope: Scope, account_id: int, metric: str, month: date, zone: ZoneInfo,
@@ -42,10 +40,10 @@ def preview_month(conn: Connection, scope: Scope, account_id: int, metric: str, 
     """
     tariff = existing_tariff(conn, scope, account_id, metric)
     first = month.replace(day=1)
-    stored = _month_cost(conn, scope, tariff, first, zone)
+    stored = _month_cost(conn, scope, tariff, first, zone, True)
     if draft is None:
         return Preview(first, stored, None)
     version = dataclasses.replace(parse_version({**draft, "valid_from": draft.get("valid_from") or first}),
                                   valid_from=first)
-    return Preview(first, stored, _month_cost(conn, scope, dataclasses.replace(tariff, versions=(version,)), first,
-                                              zone))
+    draft_tariff = dataclasses.replace(tariff, versions=(version,))  # not stored: priced live, never cached
+    return Preview(first, stored, _month_cost(conn, scope, draft_tariff, first, zone, False))

@@ -50,10 +50,10 @@ def priced_accounts(conn: Connection, scope: Scope, selection: Selection, metric
             and (not selection.account_ids or t.account_id in selection.account_ids)]
 
 
-def _total(conn, scope, accounts, metric, start, end, zone, ids) -> Decimal:
+def _total(conn, scope, accounts, metric, start, end, zone, ids, now) -> Decimal:
     if end <= start:
         return ZERO
-    return sum((service.cost_breakdown(conn, scope, a, metric, start, end, "month", zone, ids).total
+    return sum((service.cost_breakdown(conn, scope, a, metric, start, end, "month", zone, ids, now).total
                 for a in accounts), ZERO)
 
 
@@ -68,7 +68,7 @@ def price_selection(conn: Connection, scope: Scope, selection: Selection, data: 
     by_device: dict[tuple[datetime, int], Decimal] = defaultdict(lambda: ZERO)
     for account in accounts:
         for row in service.consumption_with_cost(conn, scope, account, metric, period.start, period.end,
-                                                 data.granularity, period.zone, ids):
+                                                 data.granularity, period.zone, ids, now):
             by_device[(row.bucket, row.device_id)] += row.cost or ZERO
     previous = current_total = previous_total = None
     if data.comparison is not None:
@@ -76,11 +76,11 @@ def price_selection(conn: Connection, scope: Scope, selection: Selection, data: 
         previous = defaultdict(lambda: ZERO)
         for account in accounts:
             breakdown = service.cost_breakdown(conn, scope, account, metric, before.start, before.end,
-                                               data.granularity, period.zone, ids)
+                                               data.granularity, period.zone, ids, now)
             for bucket in breakdown.buckets:
                 previous[bucket.bucket] += bucket.cost
-        current_total = _total(conn, scope, accounts, metric, period.start, cut, period.zone, ids)
-        previous_total = _total(conn, scope, accounts, metric, before.start, before_cut, period.zone, ids)
+        current_total = _total(conn, scope, accounts, metric, period.start, cut, period.zone, ids, now)
+        previous_total = _total(conn, scope, accounts, metric, before.start, before_cut, period.zone, ids, now)
     return Priced(tuple(accounts), dict(by_device), None if previous is None else dict(previous), current_total,
                   previous_total)
 
