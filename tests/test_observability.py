@@ -19,6 +19,7 @@ from tds_dash.db import raw_dsn, session_scope
 from tds_dash.monitoring import ingest_page
 from tds_dash.queries import ingest as ingest_queries
 from tds_dash.queries.scope import ALL_ACCOUNTS, Scope
+from tests.conftest import open_user_menu
 from tests.delivery_tools import stream_messages
 from tests.explorer_data import api_token
 from tests.helpers import free_port, publish, settings_for, wait_until
@@ -184,7 +185,8 @@ def test_obs006_ingest_and_rejected_pages_in_the_browser(dash_duo, database, mos
     dash_duo.wait_for_element("#ingest-throughput .scatterlayer .trace")
     dash_duo.wait_for_element("#ingest-reasons .barlayer .point")
     dash_duo.wait_for_contains_text("#ingest-slowest", "OBS-0101")
-    dash_duo.find_element("a[href='/rejected']").click()
+    open_user_menu(dash_duo, "#nav-more")  # the less-used pages are under "Mais"
+    dash_duo.find_element("#nav-more a[href='/rejected']").click()
     dash_duo.wait_for_text_to_equal("h3", "Mensagens rejeitadas")
     dash_duo.wait_for_contains_text("#rejected-table", "invalid_json")
     assert dash_duo.get_logs() == []
