@@ -65,7 +65,15 @@ def test_ovw003_pausing_stops_the_refresh(dash_duo, demo_app):
     dash_duo.wait_for_contains_text(f"#{ids.OVERVIEW_UPDATED}", "Atualizado em")
     dash_duo.find_element(f"#{ids.OVERVIEW_PAUSE}").click()
     dash_duo.wait_for_element(f"#{ids.OVERVIEW_PAUSE}:checked")
-    shown = dash_duo.find_element(f"#{ids.OVERVIEW_UPDATED}").text
     import time
+    # A refresh the interval fired just before the click may still land (its answer was on its way):
+    # the text must settle within a few periods once paused, and then stay put for two more.
+    shown = dash_duo.find_element(f"#{ids.OVERVIEW_UPDATED}").text
+    for _ in range(5):
+        time.sleep(2.5)  # longer than one refresh period (TDS_REFRESH_SECONDS=2)
+        now_shown = dash_duo.find_element(f"#{ids.OVERVIEW_UPDATED}").text
+        if now_shown == shown:
+            break
+        shown = now_shown
     time.sleep(4.5)  # two refresh periods: the text must not change while paused
     assert dash_duo.find_element(f"#{ids.OVERVIEW_UPDATED}").text == shown
