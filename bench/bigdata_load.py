@@ -33,43 +33,35 @@ UPDATE gateways SET last_seen_at = now(), status = 'online'
 # Hourly from the month's readings, daily from those hourly rows, monthly from the daily ones: the
 # shapes of sql/functions/rollups.sql (tds_merge_appended_all), for a window of whole local months; and
 # the fleet rollups (sql/080: per gateway, the sum of its devices' rows) from each level in the same statement.
-ROLLUP_WINDOW = """
-WITH hourly AS (
-    INSERT INTO consumption_hourly (device_id, metric_id, bucket, account_id, consumption, min_value, max_value,
-                                    sum_value, count, last_value, last_ts)
-    SELECT device_id, metric_id, date_trunc('hour', ts, %(tz)s), max(account_id), sum(consumption), min(value),
-           max(value), sum(value), count(*), (array_agg(value ORDER BY ts DESC))[1], max(ts)
-    FROM readings WHERE ts >= %(start)s AND ts < %(end)s GROUP BY 1, 2, 3
-    RETURNING *
-), daily AS (
-    INSERT INTO consumption_daily (device_id, metric_id, bucket, account_id, consumption, min_value, max_value,
-                                   sum_value, count, last_value, last_ts)
-    SELECT device_id, metric_id, date_trunc('day', bucket, %(tz)s), max(account_id), sum(consumption),
-           min(min_value), max(max_value), sum(sum_value), sum(count)::integer,
-           (array_agg(last_value ORDER BY last_ts DESC))[1], max(last_ts)
-    FROM hourly GROUP BY 1, 2, 3
-    RETURNING *
-), monthly AS (
-    INSERT INTO consumption_monthly (device_id, metric_id, bucket, account_id, consumption, min_value, max_value,
-                                     sum_value, count, last_value, last_ts)
-    SELECT device_id, metric_id, date_trunc('month', bucket, %(tz)s), max(account_id), sum(consumption),
-           min(min_value), max(max_value), sum(sum_value), sum(count)::integer,
-           (array_agg(last_value ORDER BY last_ts DESC))[1], max(last_ts)
-    FROM daily GROUP BY 1, 2, 3
-    RETURNING *
-), fleet_h AS (
-    INSERT INTO fleet_hourly (gateway_id, metric_id, bucket, account_id, consumption, count)
-    SELECT d.gateway_id, c.metric_id, c.bucket, max(c.account_id), sum(c.consumption), sum(c.count)
-    FROM hourly c JOIN devices d ON d.id = c.device_id GROUP BY 1, 2, 3
-), fleet_d AS (
-    INSERT INTO fleet_daily (gateway_id, metric_id, bucket, account_id, consumption, count)
-    SELECT d.gateway_id, c.metric_id, c.bucket, max(c.account_id), sum(c.consumption), sum(c.count)
-    FROM daily c JOIN devices d ON d.id = c.device_id GROUP BY 1, 2, 3
+_DEVICE_COLUMNS = ("device_id, metric_id, bucket, account_id, consumption, min_value, max_value, sum_value, count,"
+                   " last_value, last_ts")
+
+
+def _coarser(level: str, unit: str, source: str) -> str:
+    """A data-modifying CTE: the `unit` rollup (consumption_`level`) from the finer rows of CTE `source`."""
+    return (f"{level} AS (INSERT INTO consumption_{level} ({_DEVICE_COLUMNS})"
+            f" SELECT device_id, metric_id, date_trunc('{unit}', bucket, %(tz)s), max(account_id), sum(consumption),"
+            " min(min_value), max(max_value), sum(sum_value), sum(count)::integer,"
+            f" (array_agg(last_value ORDER BY last_ts DESC))[1], max(last_ts) FROM {source} GROUP BY 1, 2, 3"
+            " RETURNING *)")
+
+
+def _fleet(level: str, source: str) -> str:
+    """fleet_`level` (per gateway: the sum of its devices' rows) from the rows of CTE `source`."""
+    return (f"INSERT INTO fleet_{level} (gateway_id, metric_id, bucket, account_id, consumption, count)"
+            " SELECT d.gateway_id, c.metric_id, c.bucket, max(c.account_id), sum(c.consumption), sum(c.count)"
+            f" FROM {source} c JOIN devices d ON d.id = c.device_id GROUP BY 1, 2, 3")
+
+
+ROLLUP_WINDOW = (
+    f"WITH hourly AS (INSERT INTO consumption_hourly ({_DEVICE_COLUMNS})"
+    " SELECT device_id, metric_id, date_trunc('hour', ts, %(tz)s), max(account_id), sum(consumption), min(value),"
+    " max(value), sum(value), count(*), (array_agg(value ORDER BY ts DESC))[1], max(ts)"
+    " FROM readings WHERE ts >= %(start)s AND ts < %(end)s GROUP BY 1, 2, 3 RETURNING *),"
+    f" {_coarser('daily', 'day', 'hourly')}, {_coarser('monthly', 'month', 'daily')},"
+    f" fleet_h AS ({_fleet('hourly', 'hourly')}), fleet_d AS ({_fleet('daily', 'daily')})"
+    f" {_fleet('monthly', 'monthly')}"
 )
-INSERT INTO fleet_monthly (gateway_id, metric_id, bucket, account_id, consumption, count)
-SELECT d.gateway_id, c.metric_id, c.bucket, max(c.account_id), sum(c.consumption), sum(c.count)
-FROM monthly c JOIN devices d ON d.id = c.device_id GROUP BY 1, 2, 3
-"""
 
 # Built once after the load instead of row by row during it: (name, statement), two at a time.
 INDEXES = (
