@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import paho.mqtt.client as mqtt
 
+from ingest import paho_properties
+
 READ_AHEAD_BYTES = 65536
 # Packets handled per wake-up while bytes are buffered, so that PUBACKs queued by the writer and
 # keep-alive pings still get their turn in the same loop under a backlog.
@@ -56,7 +58,12 @@ class ReadAheadSocket:
 
 
 class ReadAheadClient(mqtt.Client):
-    """paho's Client with the broker's socket read ahead (ReadAheadSocket)."""
+    """paho's Client with the broker's socket read ahead (ReadAheadSocket) and received packets' properties
+    decoded with shared tables (ingest/paho_properties.py)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        paho_properties.install()
+        super().__init__(*args, **kwargs)
 
     def _create_socket(self):
         return ReadAheadSocket(super()._create_socket())

@@ -111,3 +111,33 @@ def test_rah003_a_backlog_flushed_at_reconnect_ends_with_nothing_stranded(mosqui
     finally:
         second.disconnect()
         second.loop_stop()
+
+
+def test_rah004_publish_properties_arrive_through_the_broker(mosquitto):
+    """MQTT 5 properties of a received PUBLISH decode as paho's (ingest/paho_properties.py), end to end."""
+    topic = f"ra/{uuid.uuid4().hex[:8]}"
+    seen: list = []
+    subscribed = threading.Event()
+    client = ReadAheadClient(mqtt.CallbackAPIVersion.VERSION2, client_id=f"ra-{uuid.uuid4().hex[:8]}",
+                             protocol=mqtt.MQTTv5)
+    client.on_message = lambda _c, _u, msg: seen.append((bytes(msg.payload), msg.properties.json()))
+    client.on_subscribe = lambda *_a: subscribed.set()
+    client.on_connect = lambda c, *_a: c.subscribe(topic, qos=1)
+    client.connect(mosquitto.host, mosquitto.port)
+    client.loop_start()
+    publisher = _publisher(mosquitto)
+    try:
+        assert subscribed.wait(10)
+        properties = Properties(PacketTypes.PUBLISH)
+        properties.ContentType = "application/json"
+        properties.UserProperty = [("gateway", "GW-1"), ("fw", "2.1")]
+        publisher.publish(topic, b"{}", qos=1, properties=properties).wait_for_publish(10)
+        publisher.publish(topic, b"plain", qos=1).wait_for_publish(10)
+        wait_until(lambda: len(seen) >= 2, timeout=10)
+        assert seen[0] == (b"{}", {"ContentType": "application/json",
+                                   "UserProperty": [("gateway", "GW-1"), ("fw", "2.1")]})
+        assert seen[1] == (b"plain", {})
+    finally:
+        for c in (publisher, client):
+            c.disconnect()
+            c.loop_stop()
