@@ -143,9 +143,9 @@ def _live(conn: Connection, scope: Scope, tariff: Tariff, start: datetime, end: 
 
 
 def _cacheable(conn: Connection, start: datetime, end: datetime, granularity: str, zone: ZoneInfo,
-               now: datetime | None) -> list:
+               now: datetime | None, enabled: bool | None = None) -> list:
     """Local months the cache may answer: by month, wholly inside the span, over, and the cache kept here."""
-    if granularity != "month" or not month_cache.cache_enabled(conn, zone):
+    if granularity != "month" or not (month_cache.cache_enabled(conn, zone) if enabled is None else enabled):
         return []
     return month_cache.ended_months(start, end, zone, now or datetime.now(UTC))
 
@@ -156,8 +156,9 @@ def _running(conn: Connection, scope: Scope, tariff: Tariff, start: datetime, en
     """The running month from its cached prefix (tariffs/month_prefix.py) + today's hours priced from there.
 
     None when the span by month does not hold that month's start and its days before today (then live).
+    The caller has checked that the cache is kept here (month_cache.cache_enabled).
     """
-    if granularity != "month" or not month_cache.cache_enabled(conn, zone):
+    if granularity != "month":
         return None
     found = month_prefix.running_month(start, end, zone, now or datetime.now(UTC))
     if found is None:
@@ -184,9 +185,11 @@ def _priced(conn: Connection, scope: Scope, tariff: Tariff, start: datetime, end
             now: datetime | None, shown: Sequence[int] = ()) -> tuple[list[Usage], list[CostLine], list]:
     """(usage, lines) priced live, and the cache's rows for the months it answered (month_cache.read_months)
     and for the running month's days before today (month_prefix.read_prefix)."""
-    months = _cacheable(conn, start, end, granularity, zone, now)
+    enabled = granularity == "month" and month_cache.cache_enabled(conn, zone)
+    months = _cacheable(conn, start, end, granularity, zone, now, enabled)
     cached = month_cache.read_months(conn, scope, tariff, months, zone, device_ids, mode, shown) if months else None
-    running = _running(conn, scope, tariff, start, end, zone, device_ids, granularity, mode, now, shown)
+    running = _running(conn, scope, tariff, start, end, zone, device_ids, granularity, mode, now,
+                       shown) if enabled else None
     skip = frozenset([*(cached.months if cached else ()), *([running[0]] if running else [])])
     usage, lines = _live(conn, scope, tariff, start, end, zone, device_ids, granularity, skip)
     rows: list = []

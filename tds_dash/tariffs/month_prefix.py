@@ -57,8 +57,11 @@ _READS = {
         _HEAD + " UNION ALL SELECT 'line', NULL, NULL, NULL, x.component COLLATE \"default\","
         "  x.label COLLATE \"default\", x.quantity, x.amount, NULL, NULL"
         "  FROM (SELECT l.component COLLATE \"C\" AS component, l.label COLLATE \"C\" AS label,"
-        "  sum(l.quantity) AS quantity, sum(l.amount) AS amount FROM hit h JOIN cost_month_prefix_lines l"
-        "  ON l.tariff_id = :tariff_id AND l.month = :month AND l.device_id = h.device_id GROUP BY 1, 2) x"),
+        "  sum(l.quantity) AS quantity, sum(l.amount) AS amount FROM cost_month_prefix_lines l"
+        "  WHERE l.tariff_id = :tariff_id AND l.month = :month"
+        # An array, not a join: rows just written have no statistics, and a join estimated at one row
+        # became a nested loop over every line per device (1.4 s for 1,000 devices; 10 ms this way).
+        "  AND l.device_id = ANY(ARRAY(SELECT device_id FROM hit)) GROUP BY 1, 2) x"),
     "device": sa.text(_HEAD),
     "explorer": sa.text(_HEAD),
 }

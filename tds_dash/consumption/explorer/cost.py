@@ -64,8 +64,13 @@ def price_selection(conn: Connection, scope: Scope, selection: Selection, data: 
     """The selection's exact costs over the explorer's period (and the previous one); None: nothing priced."""
     metric, period = data.metric["name"], data.period
     accounts = priced_accounts(conn, scope, selection, metric)
-    ids = selected_devices(conn, scope, selection) if accounts else []
-    if not ids:  # an empty device list would mean "every device" to the service
+    if not accounts:
+        return None
+    # No gateway or device picked: every device of each priced account, the service's empty filter (the
+    # cache then reads by account, not through a list of a thousand ids).
+    whole = not selection.gateway_ids and not selection.device_ids
+    ids = [] if whole else selected_devices(conn, scope, selection)
+    if not whole and not ids:  # an empty device list would mean "every device" to the service
         return None
     by_device: dict[int, Decimal] = defaultdict(lambda: ZERO)
     series: dict[tuple[int | None, datetime], Decimal] = defaultdict(lambda: ZERO)
