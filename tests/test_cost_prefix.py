@@ -138,10 +138,17 @@ def test_tcp004_a_new_day_and_a_version_from_today(database):
 def test_tcp005_explorer_sums_equal_the_per_device_costs(database):
     fleet = fleet_with(database, 31)
     devices = fleet.devices["acme"]
-    for now in (NOW, NOW):  # cold, then warm (cached months and the prefix summed in SQL)
+    for step in ("cold", "warm", "reading", "terms"):  # cached months and the prefix summed in SQL, then edits
+        if step == "reading":  # a late change of one November hour: that device-month is not served as it was
+            fleet.database.execute("UPDATE consumption_hourly SET consumption = consumption + 3 WHERE device_id = %s"
+                                   " AND bucket = (SELECT min(bucket) FROM consumption_hourly WHERE device_id = %s"
+                                   " AND bucket >= %s)", (devices[0], devices[0], at(date(2026, 11, 5))))
+        if step == "terms":  # November's bandeira raised
+            with session_scope(fleet.engine) as conn:
+                service.set_surcharge(conn, ALL_ACCOUNTS, ADMIN, fleet.acme, METRIC, {"month": "2026-11", "value": "0,5"})
         with session_scope(fleet.engine) as conn:
-            sums = service.device_sums(conn, ALL_ACCOUNTS, fleet.acme, METRIC, *SPAN, "month", ZONE, devices,
-                                       devices[:1], now=now)
+            sums = service.device_sums(conn, ALL_ACCOUNTS, fleet.acme, METRIC, *SPAN, "month", ZONE,
+                                       () if step == "warm" else devices, devices[:1], now=NOW)
         live = per_device(fleet, EARLIER, devices)
         with exact():
             want_devices = {d: sum((r.cost for r in live if r.device_id == d), ZERO) for d in devices}

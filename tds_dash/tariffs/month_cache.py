@@ -88,11 +88,22 @@ _READS = {
         "  FROM hit h JOIN cost_month_lines l ON l.tariff_id = :tariff_id AND l.device_id = h.device_id"
         "  AND l.month = h.month"),
     # The explorer's totals table and chart: summed here, not in Python (~1,000 + 13 × 11 rows, not 13,000).
+    # Same candidates, hits and misses as _HEAD without month sums, in one narrow pass (no text keys hashed
+    # per row): 26 → ~10 ms for 13 months of 1,000 devices.
     "explorer": sa.text(
-        _HEAD + " UNION ALL SELECT 'device_total', h.device_id, NULL, NULL, NULL, NULL, sum(h.quantity), sum(h.total)"
-        "  FROM hit h WHERE h.quantity IS NOT NULL GROUP BY h.device_id"
-        " UNION ALL SELECT 'series', CASE WHEN h.device_id = ANY(CAST(:shown AS bigint[])) THEN h.device_id END,"
-        "  h.month, NULL, NULL, NULL, NULL, sum(h.total) FROM hit h WHERE h.quantity IS NOT NULL GROUP BY 2, 3"),
+        "WITH w AS (SELECT * FROM unnest(CAST(:months AS timestamptz[]), CAST(:terms AS text[])) AS t(month, terms)),"
+        " j AS (SELECT s.device_id, s.month, s.stamp, c.quantity, c.total,"
+        "  coalesce(c.stamp = s.stamp AND c.terms = w.terms, false) AS ok"
+        "  FROM cost_month_stamps s JOIN w ON w.month = s.month LEFT JOIN cost_months c"
+        "  ON c.tariff_id = :tariff_id AND c.month = s.month AND c.device_id = s.device_id"
+        "  WHERE s.metric_id = :metric_id AND s.account_id = :account_id AND s.account_id " + IN_SCOPE
+        + "  AND (:any_device OR s.device_id = ANY(CAST(:devices AS bigint[]))))"
+        " SELECT 'miss' AS kind, j.device_id, j.month, j.stamp, NULL AS component, NULL AS label,"
+        "  NULL::numeric AS quantity, NULL::numeric AS amount FROM j WHERE NOT j.ok"
+        " UNION ALL SELECT 'device_total', j.device_id, NULL, NULL, NULL, NULL, sum(j.quantity), sum(j.total)"
+        "  FROM j WHERE j.ok AND j.quantity IS NOT NULL GROUP BY j.device_id"
+        " UNION ALL SELECT 'series', CASE WHEN j.device_id = ANY(CAST(:shown AS bigint[])) THEN j.device_id END,"
+        "  j.month, NULL, NULL, NULL, NULL, sum(j.total) FROM j WHERE j.ok AND j.quantity IS NOT NULL GROUP BY 2, 3"),
 }
 
 _PUT_MONTHS = sa.text(
