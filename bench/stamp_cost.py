@@ -5,8 +5,10 @@ device (the next minute) and runs the rollup worker's merge on every device's ke
 (ingest.statements.refresh_rollups: tds_refresh_rollups, hourly/daily/monthly). Blocks of --block passes
 alternate triggers on / off (ALTER TABLE … DISABLE TRIGGER), --blocks times, so a shared machine's load
 falls on both alike. Prints per mode the wall-clock p50/p95 per pass and the database backend's CPU per
-pass (utime + stime of its process from /proc, the same machine), and the load average.
-Usage: python bench/stamp_cost.py [--devices 1000] [--block 10] [--blocks 6]
+pass (utime + stime of its process from /proc, the same machine), the time spent inside the trigger
+function itself (pg_stat_user_functions with track_functions = 'pl': exact, not a difference of two noisy
+figures), and the load average.
+Usage: python bench/stamp_cost.py [--devices 1000] [--block 1] [--blocks 40]
 """
 from __future__ import annotations
 
@@ -71,8 +73,8 @@ def one_pass(conn: psycopg.Connection, keys: list, ts: datetime, step: int, back
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--devices", type=int, default=1000)
-    parser.add_argument("--block", type=int, default=10)
-    parser.add_argument("--blocks", type=int, default=6)
+    parser.add_argument("--block", type=int, default=1)
+    parser.add_argument("--blocks", type=int, default=40)
     args = parser.parse_args()
     print(f"machine: {machine()}")
     print(f"date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, load average {os.getloadavg()}")
@@ -86,6 +88,7 @@ def main() -> None:
             conn.commit()
             keys = conn.execute("SELECT device_id, metric_id FROM device_metrics ORDER BY 1").fetchall()
             backend = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+            conn.execute("SET track_functions = 'pl'")
             start = datetime.now(timezone.utc).replace(second=0, microsecond=0) - timedelta(days=1)
             step = 0
             for block in range(args.blocks * 2 + 1):  # block 0 warms up (first rows of every rollup level)
@@ -98,6 +101,12 @@ def main() -> None:
                         samples[on].append(found)
             stamps = conn.execute("SELECT (SELECT count(*) FROM cost_month_stamps),"
                                   " (SELECT count(*) FROM cost_day_stamps)").fetchone()
+            conn.execute("SELECT pg_stat_force_next_flush()")
+            conn.commit()
+        time.sleep(2)
+        with psycopg.connect(services.dsn) as conn:
+            inside = conn.execute("SELECT calls, total_time FROM pg_stat_user_functions"
+                                  " WHERE funcname = 'tds_stamp_cost_months'").fetchone() or (0, 0.0)
     print(f"{len(keys)} device keys per pass, {args.blocks} blocks of {args.block} passes per mode;"
           f" stamps kept: {stamps[0]} device-months, {stamps[1]} device-days")
     print("mode | wall p50 / p95 ms per pass | backend CPU mean ms per pass (10 ms clock ticks)")
@@ -105,6 +114,9 @@ def main() -> None:
         wall, cpu = [s[0] for s in samples[on]], [s[1] for s in samples[on]]
         print(f"stamping triggers {'on' if on else 'off'} | {percentile(wall, 0.5):.1f} / {percentile(wall, 0.95):.1f}"
               f" | {sum(cpu) / len(cpu):.1f}")
+    passes = len(samples[True])  # the warm-up block runs with the triggers off
+    print(f"inside the trigger function: {inside[0]} calls, {inside[1]:.1f} ms in all, {inside[1] / max(1, inside[0]):.2f}"
+          f" ms per call; per pass with triggers on: {inside[1] / max(1, passes):.2f} ms")
     print(f"end: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, load average {os.getloadavg()}")
 
 
