@@ -120,7 +120,7 @@ def test_tcp003_a_late_reading_for_an_earlier_day_through_the_rollup_function(da
     assert warm.buckets == reference(fleet)
 
 
-def test_tcp004_a_new_day_and_a_version_from_today(database):
+def test_tcp004_a_new_day_a_version_from_today_and_a_retroactive_one(database):
     fleet = fleet_with(database, 23)
     breakdown(fleet, NOW)
     agrees_with_live(fleet, TOMORROW)  # a new day: every prefix priced again up to it
@@ -133,6 +133,11 @@ def test_tcp004_a_new_day_and_a_version_from_today(database):
     agrees_with_live(fleet, TOMORROW)
     # Effective dating through the prefix: the days before today cost what they did.
     assert breakdown(fleet, TOMORROW, (DECEMBER[0], at(date(2026, 12, 18))), "day").buckets == days_before.buckets
+    with session_scope(fleet.engine) as conn:  # retroactive, inside the prefix: two versions in its days
+        service.save_version(conn, ALL_ACCOUNTS, ADMIN, fleet.acme, METRIC,
+                             {**version_input(VERSIONS[0]), "valid_from": "2026-12-10"})
+    agrees_with_live(fleet, TOMORROW)
+    assert breakdown(fleet, TOMORROW, (DECEMBER[0], at(date(2026, 12, 18))), "day").buckets != days_before.buckets
 
 
 def test_tcp005_explorer_sums_equal_the_per_device_costs(database):
