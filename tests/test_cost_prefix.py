@@ -123,8 +123,12 @@ def test_tcp003_a_late_reading_for_an_earlier_day_through_the_rollup_function(da
 def test_tcp004_a_new_day_a_version_from_today_and_a_retroactive_one(database):
     fleet = fleet_with(database, 23)
     breakdown(fleet, NOW)
-    agrees_with_live(fleet, TOMORROW)  # a new day: every prefix priced again up to it
+    fleet.database.execute("INSERT INTO cost_month_prefix (tariff_id, device_id, month, through, terms, day_count,"
+                           " day_last, running, variable, total) SELECT tariff_id, device_id, %s, %s, terms, 0, 0,"
+                           " 0, 0, 0 FROM cost_month_prefix", (at(date(2026, 11, 1)), date(2026, 11, 20)))
+    agrees_with_live(fleet, TOMORROW)  # a new day: every prefix priced again up to it, November's dropped
     assert {through for through, _, _ in prefixes(fleet).values()} == {date(2026, 12, 18)}
+    assert fleet.database.scalar("SELECT count(*) FROM cost_month_prefix WHERE month < %s", (DECEMBER[0],)) == 0
     days_before = breakdown(fleet, TOMORROW, (DECEMBER[0], at(date(2026, 12, 18))), "day")
     with session_scope(fleet.engine) as conn:  # a version from today (18/12): new prices for today's hours
         service.save_version(conn, ALL_ACCOUNTS, ADMIN, fleet.acme, METRIC,

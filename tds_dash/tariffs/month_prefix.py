@@ -75,6 +75,9 @@ _PUT = sa.text(
     " ON CONFLICT (tariff_id, month, device_id) DO UPDATE SET through = EXCLUDED.through, terms = EXCLUDED.terms,"
     "  day_count = EXCLUDED.day_count, day_last = EXCLUDED.day_last, quantity = EXCLUDED.quantity,"
     "  running = EXCLUDED.running, variable = EXCLUDED.variable, total = EXCLUDED.total, priced_at = now()")
+# Prefixes of months that have ended are never read again (cost_months answers them): dropped as the next
+# month's are written, so the table holds about one month per tariff and device.
+_DROP_ENDED = sa.text("DELETE FROM cost_month_prefix WHERE tariff_id = :tariff_id AND month < :month")
 _DROP_LINES = sa.text("DELETE FROM cost_month_prefix_lines WHERE tariff_id = :tariff_id AND month = :month"
                       " AND device_id = ANY(CAST(:devices AS bigint[]))")
 _PUT_LINES = sa.text(
@@ -118,6 +121,7 @@ def _store(conn: Connection, tariff: Tariff, month: datetime, through: date, ter
     state = [carried.get((d, key_month)) for d in devices]
     line_rows = [(d, c, label, q, a) for d in devices if d in priced for (c, label), (q, a) in sorted(priced[d][2].items())]
     with conn.begin_nested():
+        conn.execute(_DROP_ENDED, {"tariff_id": tariff.id, "month": month})
         conn.execute(_PUT, {
             "tariff_id": tariff.id, "month": month, "through": through, "terms": terms, "devices": devices,
             "counts": [missing[d][0] for d in devices], "lasts": [missing[d][1] for d in devices],
