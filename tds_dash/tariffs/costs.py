@@ -8,7 +8,8 @@ up exactly to the same total.
 
 Months of a span by month that lie wholly inside it and are over are read from the device-month cache
 (tariffs/month_cache.py); the running month from its days before today (tariffs/month_prefix.py) plus
-today's hours priced from the tier position they reached; the others (months cut by the span, other
+today's hours priced from the tier position they reached, per device, only for devices whose today changed
+(tariffs/today_cache.py); an ended month cut inside from its cut prefix (tariffs/cut_prefix.py); the others (months cut by the span, other
 granularities) are priced live from grouped hourly usage (tariffs/grouped.py). All give the same exact amounts.
 """
 from __future__ import annotations
@@ -25,9 +26,9 @@ from sqlalchemy.engine import Connection
 
 from tds_dash import periods
 from tds_dash.queries.scope import Scope
-from tds_dash.tariffs import cut_prefix, month_cache, month_prefix, queries
+from tds_dash.tariffs import cut_prefix, month_cache, month_prefix, queries, today_cache
 from tds_dash.tariffs.engine import ZERO, exact
-from tds_dash.tariffs.grouped import grouped_lines, hour_pricing, month_level
+from tds_dash.tariffs.grouped import grouped_lines
 from tds_dash.tariffs.lookup import account_metric, existing_tariff
 from tds_dash.tariffs.model import COMPONENTS, CURRENCY, CostLine, Tariff, Usage
 from tds_dash.tariffs.validation import TariffInputError
@@ -167,9 +168,8 @@ def _running(conn: Connection, scope: Scope, tariff: Tariff, start: datetime, en
     lo, cut = periods.local_midnight(month, zone), periods.local_midnight(through, zone)
     hi = periods.local_midnight(periods.add_months(month, 1), zone)
     prefix = month_prefix.read_prefix(conn, scope, tariff, month, through, zone, device_ids, mode)
-    rest = hour_pricing(conn, scope, tariff, cut, hi, cut, min(end, hi), granularity, zone, device_ids,
-                        prefix.carried)
-    lines = prefix.lines + rest.lines + month_level(tariff, rest.variable, zone, start, end)
+    rest = today_cache.price_rest(conn, scope, tariff, month, through, cut, hi, start, end, zone, device_ids, prefix)
+    lines = prefix.lines + rest.lines
     return lo, prefix.usage + rest.usage, lines, _mode_rows(prefix.rows, mode, shown)
 
 
