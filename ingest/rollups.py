@@ -1,12 +1,13 @@
-"""The rollup worker: merges the keys the writer recorded as changed, off the commit path.
+"""The rollup worker: merges the keys the writers logged as changed, off the commit path.
 
-The writer commits raw readings and records changed (device, metric, from) keys in rollup_pending in
-the same transaction, then acknowledges; this thread claims the waiting keys in passes (oldest first,
-once per key per pass however many batches touched it) and runs the same exact merge the writer used
-to run per batch (tds_refresh_rollups: counter consumption, then hourly/daily/monthly). One pass at a
-time across processes (an advisory lock): every ingesting process runs a worker, whichever gets the
-lock does the pass. A claim only clears `next_from`; a failed merge rolls back, so its keys stay pending
-from their old `from_ts` and nothing is lost (rollup_pending's banner in sql/033 has the whole protocol).
+A writer commits raw readings and appends the changed (device, metric, from) keys to rollup_log in the
+same transaction, then acknowledges; this thread takes the logged rows in passes (folded to once per key
+per pass however many batches touched it) and runs the same exact merge the writer used to run per
+batch (tds_refresh_rollups: counter consumption, then hourly/daily/monthly). One pass at a time across
+processes (an advisory lock): every ingesting process runs a worker, whichever gets the lock does the
+pass. A pass is one REPEATABLE READ transaction: the rows it deletes and the readings it merges are
+those of one snapshot, and a failed merge rolls back, so its rows stay logged and nothing is lost
+(rollup_log's banner in sql/090 has the whole protocol).
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from ingest import statements
 
 log = logging.getLogger(__name__)
 
-KEYS_PER_PASS = 20_000  # one statement per pass; bigger passes amortise the per-call cost (bench/)
+KEYS_PER_PASS = 20_000  # log rows taken per pass (one per key and batch); bigger passes amortise the per-call cost
 IDLE_WAIT_SECONDS = 0.1  # between passes when nothing waits: the lag floor of an idle fleet
 LAG_SAMPLES = 10_000  # recent per-key lags kept for percentiles
 
@@ -66,18 +67,20 @@ class RollupWorker(threading.Thread):
             self.conn.close()
 
     def run_pass(self) -> int:
-        """Claim up to keys_per_pass waiting keys, merge them in one transaction; the number claimed (0: none
-        waiting, or another process is running a pass)."""
+        """Take up to keys_per_pass logged rows, merge their keys in one transaction; the number of keys
+        merged (0: none waiting, or another process is running a pass)."""
         conn = self._connect()
         if not statements.try_rollup_lock(conn):
             return 0
         try:
-            claimed_at = datetime.now(timezone.utc)
-            keys = statements.claim_pending(conn, self.keys_per_pass)
-            if keys:
-                with conn.transaction():
+            with conn.transaction():
+                # One snapshot for the whole pass (taken by the DELETE): the merge sees the readings of the
+                # rows it took and none committed after them, whose keys stay logged for the next pass and
+                # then take the appended path, not the late one (bench/RESULTS.md).
+                conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                keys = statements.take_logged_keys(conn, self.keys_per_pass)
+                if keys:
                     statements.refresh_rollups(conn, keys, self.timezone)
-                    statements.finish_pass(conn, keys, claimed_at)
         finally:
             if not conn.closed:
                 statements.release_rollup_lock(conn)
@@ -104,7 +107,7 @@ class RollupWorker(threading.Thread):
         return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))] if ordered else None
 
     def _waiting(self) -> bool:
-        return self._connect().execute("SELECT EXISTS (SELECT 1 FROM rollup_pending)").fetchone()[0]
+        return self._connect().execute("SELECT EXISTS (SELECT 1 FROM rollup_log)").fetchone()[0]
 
     def _note(self, keys: list[statements.PendingKey], merged_at: datetime) -> None:
         self.passes += 1
