@@ -25,6 +25,10 @@ log = logging.getLogger(__name__)
 
 KEYS_PER_PASS = 20_000  # log rows taken per pass (one per key and batch); bigger passes amortise the per-call cost
 IDLE_WAIT_SECONDS = 0.1  # between passes when nothing waits: the lag floor of an idle fleet
+# A pass starts at most this often while keys keep coming: back to back, a busy stream got one pass per
+# batch, so every key was merged (and its fleet rows and cost stamps rewritten) once per batch; a pass
+# every 0.5 s merges several batches' readings per key at once (bench/RESULTS.md). Lag stays < 2 s p99.
+PASS_INTERVAL_SECONDS = 0.5
 LAG_SAMPLES = 10_000  # recent per-key lags kept for percentiles
 
 
@@ -32,12 +36,13 @@ class RollupWorker(threading.Thread):
     """Owns one connection; runs passes until stopped, then a last one so a clean stop leaves nothing behind."""
 
     def __init__(self, dsn: str, timezone_name: str, keys_per_pass: int = KEYS_PER_PASS,
-                 idle_wait: float = IDLE_WAIT_SECONDS) -> None:
+                 idle_wait: float = IDLE_WAIT_SECONDS, pass_interval: float = PASS_INTERVAL_SECONDS) -> None:
         super().__init__(name="tds-rollup-worker", daemon=True)
         self.dsn = dsn
         self.timezone = timezone_name
         self.keys_per_pass = keys_per_pass
         self.idle_wait = idle_wait
+        self.pass_interval = pass_interval
         self.stopping = threading.Event()
         self.conn: psycopg.Connection | None = None
         self.passes = 0
@@ -49,6 +54,7 @@ class RollupWorker(threading.Thread):
     def run(self) -> None:
         delay = 0.2
         while True:
+            began = time.monotonic()
             try:
                 merged = self.run_pass()
                 delay = 0.2
@@ -63,6 +69,8 @@ class RollupWorker(threading.Thread):
                 break
             if merged == 0:
                 self.stopping.wait(self.idle_wait)
+            else:
+                self.stopping.wait(max(0.0, began + self.pass_interval - time.monotonic()))
         if self.conn is not None:
             self.conn.close()
 
