@@ -43,6 +43,7 @@ class RollupWorker(threading.Thread):
         self.keys_per_pass = keys_per_pass
         self.idle_wait = idle_wait
         self.pass_interval = pass_interval
+        self.lock_missed = False  # the last run_pass found another process's pass running
         self.stopping = threading.Event()
         self.conn: psycopg.Connection | None = None
         self.passes = 0
@@ -67,7 +68,11 @@ class RollupWorker(threading.Thread):
                 continue
             if self.stopping.is_set() and merged == 0:
                 break
-            if merged == 0:
+            if merged == 0 and self.lock_missed:
+                # Another process is running passes: wait a whole interval, or with several processes the
+                # passes would follow each other back to back again (bench/RESULTS.md).
+                self.stopping.wait(self.pass_interval)
+            elif merged == 0:
                 self.stopping.wait(self.idle_wait)
             else:
                 self.stopping.wait(max(0.0, began + self.pass_interval - time.monotonic()))
@@ -78,7 +83,8 @@ class RollupWorker(threading.Thread):
         """Take up to keys_per_pass logged rows, merge their keys in one transaction; the number of keys
         merged (0: none waiting, or another process is running a pass)."""
         conn = self._connect()
-        if not statements.try_rollup_lock(conn):
+        self.lock_missed = not statements.try_rollup_lock(conn)
+        if self.lock_missed:
             return 0
         try:
             with conn.transaction():
