@@ -42,7 +42,7 @@ from ingest.rollups import RollupWorker  # noqa: E402
 from ingest.writer import BatchWriter  # noqa: E402
 
 STEPS = ("fetch_gateways", "fetch_devices", "stage_readings", "unstage_too_late", "insert_staged_readings", "refresh_rollups",
-         "update_gateways", "insert_rejected", "queue_rollups", "ensure_device_metrics")
+         "update_gateways", "insert_rejected", "ensure_device_metrics")
 
 
 def restart_with_statement_stats(services) -> None:

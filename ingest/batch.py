@@ -80,10 +80,8 @@ class BatchStore:
         gateways = statements.fetch_gateways(conn, serials) if serials else {}
         ready = [env for env in accepted if not self._rejected_by_fleet(env, gateways, rejected)]
         rows, starts = self._rows(conn, ready, gateways)
-        keys = self._store_rows(conn, rows, starts, ready) if rows else []
-        if self.rollups == ROLLUPS_DEFERRED:
-            statements.queue_rollups(conn, keys)
-        elif self.rollups == ROLLUPS_INLINE:
+        keys = self._store_rows(conn, rows, starts, ready) if rows else []  # deferred: logged with the insert
+        if self.rollups == ROLLUPS_INLINE:
             statements.refresh_rollups(conn, keys, self.timezone)
         updates, new_gaps = self._gateway_updates(ready, gateways)
         updates = {**self.gateway_carry, **updates}  # carried ones are tried again, in this batch or alone
@@ -194,7 +192,7 @@ class BatchStore:
             env = ready[bisect.bisect_right(starts, refused.position) - 1]
             self._drop(env, "too_late", f"{row.ts.isoformat()} is more than {self.late_window.days} days"
                                         f" before the newest stored reading {refused.newest.isoformat()}")
-        keys = statements.insert_staged_readings(conn)
+        keys = statements.insert_staged_readings(conn, log_changes=self.rollups == ROLLUPS_DEFERRED)
         known = self.known_keys
         new = [(key.device_id, key.metric_id) for key in keys if (key.device_id, key.metric_id) not in known]
         statements.ensure_device_metrics(conn, new)
