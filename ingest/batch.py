@@ -75,6 +75,7 @@ class BatchStore:
     def write(self, conn: psycopg.Connection, batch: list[Envelope]) -> BatchResult:
         rejected: list[statements.RejectedRow] = []
         self._dropped, self._too_late, self._staged = {}, 0, []
+        self._carry_before = self.gateway_carry  # what stands if this write does not commit (forget_cache)
         accepted = [env for env in batch if not self._rejected_early(env, rejected)]
         serials = sorted({env.message.gateway for env in accepted})
         gateways = statements.fetch_gateways(conn, serials) if serials else {}
@@ -86,7 +87,6 @@ class BatchStore:
         updates, new_gaps = self._gateway_updates(ready, gateways)
         updates = {**self.gateway_carry, **updates}  # carried ones are tried again, in this batch or alone
         written = statements.update_gateways(conn, list(updates.values()))
-        self._carry_before = self.gateway_carry
         self.gateway_carry = {g: u for g, u in updates.items() if g not in written}
         inserted = sum(key.inserted for key in keys)
         self._note_partial(ready, rejected)

@@ -10,6 +10,7 @@ import threading
 from datetime import timedelta
 
 import psycopg
+import pytest
 
 from ingest import statements
 from ingest.batch import ROLLUPS_DEFERRED, BatchStore
@@ -116,6 +117,12 @@ def test_iwr003_an_idle_writer_flushes_what_it_carried_and_a_failed_write_keeps_
         conn.commit()
         carried = dict(store.gateway_carry)
         assert carried
+        with psycopg.connect(database.dsn) as dead:  # a write failing before its gateway update ...
+            dead.close()
+            with pytest.raises(psycopg.OperationalError):
+                store.write(dead, [message(slug, serial, at + timedelta(minutes=2), 4)])
+        store.forget_cache()
+        assert store.gateway_carry == carried  # ... leaves what the last committed write carried
         store.write(conn, [message(slug, serial, at + timedelta(minutes=2), 4)])
         conn.rollback()  # that batch did not commit: what it carried is not what stands
         store.forget_cache()
