@@ -71,11 +71,13 @@ def layout(**kwargs):
                     className="mb-3"),
         ]),
         dbc.Card([dbc.CardHeader(i18n.t("table.latest", language)),
+                  # A page at a time from the server (a fleet has thousands of devices), sorted there.
                   dbc.CardBody(dag.AgGrid(id=ids.OVERVIEW_TABLE, columnDefs=overview_model.table_columns(language),
-                                          rowData=[], dashGridOptions=grid_options(
+                                          rowModelType="infinite", dashGridOptions=grid_options(
                                               language, domLayout="autoHeight", pagination=True,
                                               paginationPageSize=overview_model.LATEST_PAGE_SIZE,
-                                              paginationPageSizeSelector=False),
+                                              cacheBlockSize=overview_model.LATEST_PAGE_SIZE,
+                                              paginationPageSizeSelector=False, maxBlocksInCache=10),
                                           className="ag-theme-alpine"))], className="shadow-sm"),
     ])
 
@@ -147,10 +149,24 @@ def update_charts(store):
             figures.consumption_bars(daily, zone, language, unit, "day", now))
 
 
-@callback(Output(ids.OVERVIEW_TABLE, "rowData"), Input(ids.OVERVIEW_STORE, "data"), prevent_initial_call=True)
-@inputs.untrusted  # renders the browser's store only
-def update_table(store):
-    return overview_model.table_rows(store, services().settings.zone, current_language())
+@callback(Output(ids.OVERVIEW_TABLE, "getRowsResponse"), Input(ids.OVERVIEW_TABLE, "getRowsRequest"),
+          State(ids.OVERVIEW_ACCOUNT, "value"), State(ids.OVERVIEW_GATEWAY, "value"),
+          State(ids.OVERVIEW_METRIC, "value"), prevent_initial_call=True)
+def update_table(request, account_id, gateway_id, metric):
+    """One page of the devices' latest readings; a bad page or column is a 400, not a crash."""
+    try:
+        with session_scope(services().engine) as conn:
+            return overview_model.latest_page(conn, current_scope().restrict(account_id), services().settings.zone,
+                                              metric or "energy_kwh", gateway_id, request, current_language())
+    except ValueError as error:
+        raise inputs.InvalidInput(f"latest page: {error}") from error
+
+
+# Each refresh of the store: the table drops its pages and asks again for the one in view (new readings).
+dash.clientside_callback(
+    "function(store) { try { if (store) { dash_ag_grid.getApi('" + ids.OVERVIEW_TABLE + "').purgeInfiniteCache(); } }"
+    " catch (e) { /* the grid is not ready yet: it asks for its first page itself */ } }",
+    Input(ids.OVERVIEW_STORE, "data"), prevent_initial_call=True)
 
 
 @callback(Output(ids.OVERVIEW_GOTO, "href"), Input(ids.OVERVIEW_MONTHLY, "clickData"),

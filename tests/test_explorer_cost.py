@@ -16,6 +16,7 @@ from tds_dash.consumption import device_cost, month_cost
 from tds_dash.consumption.explorer import cost as explorer_cost
 from tds_dash.consumption.explorer import cost_series, cost_view
 from tds_dash.consumption.explorer import model as explorer_model
+from tds_dash.consumption.explorer import totals as explorer_totals
 from tds_dash.db import session_scope
 from tds_dash.queries import devices as device_queries
 from tds_dash.queries import explorer
@@ -234,3 +235,26 @@ def test_ecost009_hour_buckets_add_up_to_the_day(priced):
     assert sum(v for v in line if v is not None) == Decimal(days["cost"]["total"]) > 0
     assert len(line) == 24 and datetime.fromisoformat(hours["buckets"][0]) == at(date(2026, 11, 3))
     assert timedelta(hours=23) == datetime.fromisoformat(hours["buckets"][-1]) - at(date(2026, 11, 3))
+
+
+def test_ecost010_the_paged_totals_grid_says_what_the_whole_table_says(priced):
+    """Issue 16: the grid's pages (cost priced per page) hold the rows, texts and R$ of the full table."""
+    fleet, _client, _app = priced
+    store = explorer_store(fleet, ALL_ACCOUNTS, compare=False)
+    want = {row["device_id"]: row for row in cost_view.table_rows(store, "pt-BR")}
+    got = {}
+    with session_scope(fleet.engine) as conn:
+        for start in range(0, len(want), 2):
+            page = explorer_totals.grid_page(conn, ALL_ACCOUNTS, Selection(), METRIC, NOVEMBER, "day", NOW,
+                                             {"startRow": start, "endRow": start + 2}, "pt-BR")
+            assert page["rowCount"] == len(want) and len(page["rowData"]) <= 2
+            got.update({row["device_id"]: row for row in page["rowData"]})
+    assert set(got) == set(want) and any(row["cost"] for row in want.values())
+    for device, row in want.items():
+        for field in ("device", "gateway", "account", "consumption_text", "share_text", "cost_text"):
+            assert got[device][field] == row[field], (device, field)
+        assert got[device]["share"] == pytest.approx(row["share"])
+        assert got[device]["cost"] == (None if row["cost"] is None else pytest.approx(row["cost"]))
+    browser = explorer_model.browser_store(store)  # the browser keeps the status and totals, not the devices
+    assert browser["cost"]["status"] == store["cost"]["status"] and "devices" not in browser["cost"]
+    assert cost_view.cost_text(browser, "pt-BR") == cost_view.cost_text(store, "pt-BR")

@@ -91,8 +91,10 @@ def table_columns(store: dict | None, language: str) -> list[dict]:
     """The totals table's columns, with the cost per device when the store is priced."""
     columns = explorer_model.table_columns(language)
     if cost_series.priced(store):
+        # Not sortable: the grid is sorted by the database, and costs are priced per page (explorer/totals.py).
         columns.append({"field": "cost", "headerName": i18n.t("explorer.col.cost", language), "type": "rightAligned",
-                        "flex": 1, "valueFormatter": {"function": "params.data ? params.data.cost_text : ''"}})
+                        "flex": 1, "sortable": False,
+                        "valueFormatter": {"function": "params.data ? params.data.cost_text : ''"}})
     return columns
 
 
