@@ -9,7 +9,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, ctx
 
 from tds_dash import i18n, inputs, periods
-from tds_dash.consumption import ids
+from tds_dash.consumption import ids, paging
 from tds_dash.consumption.explorer import controls as explorer_controls
 from tds_dash.consumption.explorer import cost_view
 from tds_dash.consumption.explorer import figures as explorer_figures
@@ -56,8 +56,10 @@ def layout(**query):
     return explorer_layout.page(state, options, settings, language, explorer_totals.TOP_DEVICES)
 
 
+# The layout set every list for the URL's state: these run on changes only, so the store (and the chart after
+# it) does not wait at page load for two round trips that would answer the same (issue 16).
 @callback(Output(ids.EXPLORER_GATEWAY, "options"), Output(ids.EXPLORER_GATEWAY, "value"),
-          Input(ids.EXPLORER_ACCOUNT, "value"), State(ids.EXPLORER_GATEWAY, "value"))
+          Input(ids.EXPLORER_ACCOUNT, "value"), State(ids.EXPLORER_GATEWAY, "value"), prevent_initial_call=True)
 def update_gateway_options(accounts, chosen):
     with session_scope(services().engine) as conn:
         rows = filters.list_gateways(conn, current_scope())
@@ -66,7 +68,7 @@ def update_gateway_options(accounts, chosen):
 
 @callback(Output(ids.EXPLORER_DEVICE, "options"), Output(ids.EXPLORER_DEVICE, "value"),
           Input(ids.EXPLORER_ACCOUNT, "value"), Input(ids.EXPLORER_GATEWAY, "value"),
-          Input(ids.EXPLORER_DEVICE, "search_value"), State(ids.EXPLORER_DEVICE, "value"))
+          Input(ids.EXPLORER_DEVICE, "search_value"), State(ids.EXPLORER_DEVICE, "value"), prevent_initial_call=True)
 def update_device_options(accounts, gateways, search, chosen):
     """The chosen devices and the first DEVICE_OPTIONS matching what is typed (a fleet has thousands)."""
     with session_scope(services().engine) as conn:
@@ -92,7 +94,7 @@ def on_period_change(preset, start, end):
           Input(ids.EXPLORER_METRIC, "value"), Input(ids.EXPLORER_ACCOUNT, "value"),
           Input(ids.EXPLORER_GATEWAY, "value"), Input(ids.EXPLORER_DEVICE, "value"),
           Input(ids.EXPLORER_COMPARE, "value"), Input(ids.EXPLORER_TOP, "data"))
-def update_store(_tick, start, end, granularity, metric, accounts, gateways, chosen, compare, top):
+def update_store(tick, start, end, granularity, metric, accounts, gateways, chosen, compare, top):
     app, language, now = services(), current_language(), datetime.now(timezone.utc)
     selection = consumption.Selection.of(accounts, gateways, chosen)
     try:
@@ -106,15 +108,17 @@ def update_store(_tick, start, end, granularity, metric, accounts, gateways, cho
         log.exception("explorer refresh failed")
         return dash.no_update, dbc.Alert(i18n.t("error.load", language, error=type(error).__name__),
                                          color="danger"), dash.no_update
-    return explorer_model.browser_store(store), None, explorer_model.granularity_note(store, language)
+    view = paging.view_key(start, end, granularity, metric, accounts, gateways, chosen, tick)
+    browser = {**explorer_model.browser_store(store), "view": view, "measure": cost_view.measure_part(store, language),
+               "columns": cost_view.table_columns(store, language)}
+    return browser, None, explorer_model.granularity_note(store, language)
 
 
-@callback(Output(ids.EXPLORER_MEASURE, "options"), Output(ids.EXPLORER_MEASURE, "value"),
-          Output(ids.EXPLORER_MEASURE_NOTE, "children"), Input(ids.EXPLORER_STORE, "data"),
-          State(ids.EXPLORER_MEASURE, "value"))
-@inputs.untrusted  # renders the browser's store only
-def update_measure(store, chosen):
-    return cost_view.measure_state(store, chosen, current_language())
+# In the browser: the chart waits for the switch's value, and a round trip here cost the chart ~100 ms; the
+# options and note come translated in the store (cost_view.measure_part, the rule of cost_view.measure_state).
+dash.clientside_callback(cost_view.MEASURE_SCRIPT, Output(ids.EXPLORER_MEASURE, "options"),
+                         Output(ids.EXPLORER_MEASURE, "value"), Output(ids.EXPLORER_MEASURE_NOTE, "children"),
+                         Input(ids.EXPLORER_STORE, "data"), State(ids.EXPLORER_MEASURE, "value"))
 
 
 @callback(Output(ids.EXPLORER_CHART, "figure"), Output(ids.EXPLORER_CHANGE, "children"),
@@ -129,12 +133,13 @@ def update_chart(store, mode, measure):
     return figure, cost_view.change_text(store, language)
 
 
-@callback(Output(ids.EXPLORER_TABLE, "columnDefs"), Input(ids.EXPLORER_STORE, "data"),
-          State(ids.EXPLORER_TABLE, "columnDefs"))
-@inputs.untrusted  # renders the browser's store only
-def update_table(store, shown):
-    columns = cost_view.table_columns(store, current_language())
-    return dash.no_update if columns == shown else columns  # the same columns keep the grid's sort
+# The columns come translated in the store (with "Custo (R$)" when priced): set in the browser, and only when
+# they change (the same columns keep the grid's sort); a round trip here competed with the chart's.
+dash.clientside_callback(
+    "function(store, shown) { const columns = store && store.columns;"
+    " return !columns || JSON.stringify(columns) === JSON.stringify(shown) ? window.dash_clientside.no_update"
+    " : columns; }", Output(ids.EXPLORER_TABLE, "columnDefs"), Input(ids.EXPLORER_STORE, "data"),
+    State(ids.EXPLORER_TABLE, "columnDefs"))
 
 
 # The views' controls, as the store's callback reads them (the grid's pages and the downloads re-read the data).
@@ -145,26 +150,26 @@ _VIEW = (State(ids.EXPLORER_DATES, "start_date"), State(ids.EXPLORER_DATES, "end
 
 
 @callback(Output(ids.EXPLORER_TABLE, "getRowsResponse"), Input(ids.EXPLORER_TABLE, "getRowsRequest"), *_VIEW,
-          prevent_initial_call=True)
-def update_table_rows(request, start, end, granularity, metric, accounts, gateways, chosen):
+          State(ids.EXPLORER_INTERVAL, "n_intervals"), prevent_initial_call=True)
+def update_table_rows(request, start, end, granularity, metric, accounts, gateways, chosen, tick):
     """One page of the totals, sorted by the database; a bad page or column is a 400, not a crash."""
     settings, selection = services().settings, consumption.Selection.of(accounts, gateways, chosen)
+    view = paging.view_key(start, end, granularity, metric, accounts, gateways, chosen, tick)
     try:
         period = explorer_controls.period_from_dates(start, end, settings.zone)
         with session_scope(services().engine) as conn:
             return explorer_totals.grid_page(conn, current_scope(), selection, metric, period, granularity,
-                                             datetime.now(timezone.utc), request, current_language())
+                                             datetime.now(timezone.utc), request, current_language(), view)
     except periods.PeriodError:  # said by the chart's alert
-        return {"rowData": [], "rowCount": 0}
+        return paging.response([], 0, view)
     except ValueError as error:
         raise inputs.InvalidInput(f"totals page: {error}") from error
 
 
-# A new store (controls changed, or the refresh): the grid drops its pages and asks again for the one in view.
-dash.clientside_callback(
-    "function(store) { try { if (store) { dash_ag_grid.getApi('" + ids.EXPLORER_TABLE + "').purgeInfiniteCache(); } }"
-    " catch (e) { /* the grid is not ready yet: it asks for its first page itself */ } }",
-    Input(ids.EXPLORER_STORE, "data"), prevent_initial_call=True)
+# A store of other controls (or of the refresh) than the grid's pages: the grid drops them and asks again.
+dash.clientside_callback(paging.purge_script(ids.EXPLORER_TABLE), Input(ids.EXPLORER_STORE, "data"),
+                         State(ids.EXPLORER_TABLE, "getRowsResponse"), State(ids.EXPLORER_TABLE, "getRowsRequest"),
+                         prevent_initial_call=True)
 
 
 @callback(Output(ids.EXPLORER_DOWNLOAD, "data"), Input(ids.EXPLORER_CSV, "n_clicks"),

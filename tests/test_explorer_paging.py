@@ -200,3 +200,25 @@ def test_ovw040_latest_readings_page_sorts_and_refuses_bad_pages(loaded):  # noq
                                          (0, 10_000, "gateway", "page size"), (0, 3, "ts; --", "unknown sort column")):
         with pytest.raises(ValueError, match=message):
             latest(offset, limit, sort)
+
+
+def test_exp047_charts_built_without_plotly_checks_equal_the_checked_ones(monkeypatch):
+    """figures.trace skips plotly's per-property checks on the first draw's charts: the same JSON either way."""
+    import pandas as pd  # noqa: PLC0415
+
+    from tds_dash import figures  # noqa: PLC0415
+    from tds_dash.consumption.explorer import figures as explorer_figures  # noqa: PLC0415
+    from tests.test_explorer_view import _data  # noqa: PLC0415
+
+    store = explorer_model.to_store(_data(), datetime(2026, 3, 2, 18, tzinfo=UTC))  # the 2nd in progress
+    daily = pd.DataFrame({"bucket": pd.to_datetime(["2026-03-01T03:00Z", "2026-03-03T03:00Z"], utc=True),
+                          "consumption": [1.5, 2.25]})
+    now = datetime(2026, 3, 3, 15, tzinfo=UTC)
+
+    def drawn() -> list[str]:
+        return [explorer_figures.explorer_figure(store, mode, ZONE, "pt-BR").to_json() for mode in ("bars", "line")] + [
+            figures.consumption_bars(daily, ZONE, "en", "kWh", "day", now, ["R$ 1,00", "R$ 2,00"]).to_json()]
+    fast = drawn()
+    monkeypatch.setattr(figures, "VALIDATE_TRACES", True)
+    assert drawn() == fast
+    assert '"pattern"' in fast[0] and "null" in fast[2]  # the hatched bucket; the day without rollups is a gap

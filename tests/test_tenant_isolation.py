@@ -153,7 +153,8 @@ def test_iso003_the_viewer_still_sees_its_own_account(two_tenants):
                          "value": {"startRow": 0, "endRow": 10}}],
              "state": [{"id": "overview-account", "property": "value", "value": None},
                        {"id": "overview-gateway", "property": "value", "value": None},
-                       {"id": "overview-metric", "property": "value", "value": "energy_kwh"}],
+                       {"id": "overview-metric", "property": "value", "value": "energy_kwh"},
+                       {"id": "overview-interval", "property": "n_intervals", "value": 1}],
              "changedPropIds": ["overview-latest-table.getRowsRequest"]}
     latest = client.post("/_dash-update-component", json=table).get_json()["response"]["overview-latest-table"]
     rows = latest["getRowsResponse"]["rowData"]

@@ -48,7 +48,8 @@ def _page_costs(conn: Connection, scope: Scope, selection: Selection, metric: st
 
 
 def grid_page(conn: Connection, scope: Scope, selection: Selection, metric_name: str, period: periods.Period,
-              granularity_choice: str | None, now: datetime, request: dict | None, language: str) -> dict:
+              granularity_choice: str | None, now: datetime, request: dict | None, language: str,
+              view: str | None = None) -> dict:
     """AG Grid's getRowsResponse: one page of per-device totals (with cost when priced) and the row count.
 
     ValueError for an unknown metric, a bad page (offset, size) or an unknown sort column."""
@@ -64,4 +65,4 @@ def grid_page(conn: Connection, scope: Scope, selection: Selection, metric_name:
                        [d["device_id"] for d in devices])
     store = {"unit": metric["unit"], "devices": devices, "cost": cost}
     rows = cost_view.table_rows(store, language) if cost else explorer_model.table_rows(store, language)
-    return paging.response(rows, page.count)
+    return paging.response(rows, page.count, view)
