@@ -36,7 +36,7 @@ def controls(state: dict, options: dict, language: str) -> dbc.Card:
         _dropdown(language, "filter.gateway", ids.EXPLORER_GATEWAY, options["gateway"], state["gateways"],
                   "filter.all_gateways", 3),
         _dropdown(language, "filter.device", ids.EXPLORER_DEVICE, options["device"], state["devices"],
-                  "filter.all_devices", 4),
+                  "filter.all_devices_search", 4),
         _dropdown(language, "filter.metric", ids.EXPLORER_METRIC, options["metric"], state["metric"], None, 2),
     ], className="mb-2"), dbc.Row([
         dbc.Col([dbc.Label(t("explorer.period")),
