@@ -40,10 +40,11 @@ def _page_costs(conn: Connection, scope: Scope, selection: Selection, metric: st
     if not accounts or not device_ids:
         return None
     per_device: dict[int, Decimal] = {}
-    for account in accounts:
-        for row in service.consumption_with_cost(conn, scope, account, metric, period.start, period.end,
-                                                 granularity, period.zone, device_ids, now):
-            per_device[row.device_id] = per_device.get(row.device_id, Decimal(0)) + (row.cost or Decimal(0))
+    for account in accounts:  # the sums price_selection reads, for these devices only
+        found = service.device_sums(conn, scope, account, metric, period.start, period.end, granularity,
+                                    period.zone, device_ids, (), now)
+        for device_id, cost in (found.devices if found else {}).items():
+            per_device[device_id] = per_device.get(device_id, Decimal(0)) + cost
     return {"status": explorer_cost.PRICED, "devices": {str(d): format(c, "f") for d, c in per_device.items()}}
 
 
