@@ -13,7 +13,7 @@ import pytest
 from tds_dash.consumption import month_cost
 from tds_dash.db import session_scope
 from tds_dash.queries.scope import ALL_ACCOUNTS, Scope
-from tds_dash.tariffs import costs, service
+from tds_dash.tariffs import costs, service, today_cache
 from tds_dash.tariffs.engine import exact
 from tests.hourly_pricing import engine_priced
 from tests.tariff_reference import VERSIONS
@@ -135,6 +135,10 @@ def test_tcx004_the_overview_card_compares_with_the_cut_prefix(database):
         card = month_cost.month_cost(conn, ALL_ACCOUNTS, METRIC, NOW, ZONE)
     assert card.previous == breakdown(fleet, EARLIER).total > 0  # the same elapsed part of November, live
     assert {cut for cut, _, _ in rows(fleet).values()} == {CUT}
+    priced = today_cache.stats["priced"]
+    with session_scope(fleet.engine) as conn:  # again: its two spans of December keep their own today entries
+        assert month_cost.month_cost(conn, ALL_ACCOUNTS, METRIC, NOW, ZONE) == card
+    assert today_cache.stats["priced"] == priced
     with session_scope(fleet.engine) as conn:
         warm = month_cost.month_cost(conn, ALL_ACCOUNTS, METRIC, NOW + timedelta(hours=1), ZONE)
     assert warm.previous == breakdown(fleet, EARLIER, CUT + timedelta(hours=1)).total

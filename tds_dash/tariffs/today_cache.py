@@ -2,11 +2,11 @@
 only the devices whose today changed since the last read (tariffs/costs._running; issue 14's speed goal).
 
 Under live ingest a meter reports every 15 minutes and a chart refreshes every 30–60 s: between two reads
-most devices' hours are as they were. An entry is (tariff, device) → the device's usage and cost lines of
+most devices' hours are as they were. An entry is (database, tariff, span asked, device) → the device's usage and cost lines of
 [local midnight of today, the month's end) kept to the span, with its month-level lines (fee, minimum top-up
 and their taxes) from the variable amount so reached. It is used only while its key is equal, all of:
 - month_cache.month_terms() of the month (a version from today, a retroactive one, a bandeira or tax edit);
-- the day (`through`) and the span's start and end (the lines kept, the month-level lines included or not);
+- the day (`through`) (the span's start and end are in the entry's name: several spans keep theirs);
 - (count, newest) of the device's day stamps from today to the month's end (sql/095: the triggers renew a
   day's stamp in the transaction of any change of its hours; a day with hours always has one);
 - the tier position and variable amount the device's prefix carried into today (month_prefix.read_prefix):
@@ -35,10 +35,10 @@ from tds_dash.tariffs.model import CostLine, Tariff, Usage
 from tds_dash.tariffs.month_cache import month_terms
 from tds_dash.tariffs.month_prefix import Prefix
 
-MAX_ENTRIES = 200_000
+MAX_ENTRIES = 20_000  # ~11 lines each: a few spans of a few thousand devices, tens of MB
 
 _LOCK = threading.Lock()
-_ENTRIES: dict[tuple[str, int, int], tuple[tuple, tuple[Usage, ...], tuple[CostLine, ...]]] = {}
+_ENTRIES: dict[tuple, tuple[tuple, tuple[Usage, ...], tuple[CostLine, ...]]] = {}
 stats = {"priced": 0, "reused": 0}  # devices priced / read from the cache: what tests and bench/cost.py check
 
 
@@ -61,8 +61,10 @@ def price_rest(conn: Connection, scope: Scope, tariff: Tariff, month: date, thro
                prefix: Prefix) -> Rest:
     """The hours of [cut, hi) from the prefix's tier positions, and the month-level lines, per device; only the
     devices whose key changed are priced (hour_pricing), the others read from this process's entries."""
-    base = (month_terms(tariff, month, zone), through, start, end, zone.key)
-    database = str(conn.engine.url)  # one process may talk to several databases (tests): ids and stamps repeat
+    base = (month_terms(tariff, month, zone), through, zone.key)
+    # Per span asked (the card asks two ends of the same month: each keeps its own entries), and per database:
+    # one process may talk to several (tests), where ids and stamps repeat.
+    span = (str(conn.engine.url), tariff.id, start, end)
     devices = {d for d, _ in prefix.carried} | set(prefix.today)
     usage: list[Usage] = []
     lines: list[CostLine] = []
@@ -70,7 +72,7 @@ def price_rest(conn: Connection, scope: Scope, tariff: Tariff, month: date, thro
     for device in devices:
         state = prefix.carried.get((device, month))  # as text: the same digits, not only the same value
         key = (base, prefix.today.get(device), state and (str(state[0]), str(state[1])))
-        entry = _ENTRIES.get((database, tariff.id, device))
+        entry = _ENTRIES.get((*span, device))
         if entry is not None and entry[0] == key:
             usage += entry[1]
             lines += entry[2]
@@ -100,7 +102,7 @@ def price_rest(conn: Connection, scope: Scope, tariff: Tariff, month: date, thro
             _ENTRIES.clear()
         for device, key in todo.items():
             found_usage, found_lines = by_device.get(device, ((), ()))
-            _ENTRIES[(database, tariff.id, device)] = (key, tuple(found_usage), tuple(found_lines))
+            _ENTRIES[(*span, device)] = (key, tuple(found_usage), tuple(found_lines))
     for device in todo:
         found_usage, found_lines = by_device.get(device, ((), ()))
         usage += found_usage
