@@ -27,7 +27,9 @@ class HistoryLoad(threading.Thread):
     def __init__(self, settings: Settings, fleet: list, start: datetime, end: datetime) -> None:
         super().__init__(name="tds-demo-history", daemon=True)
         self.settings, self.fleet, self.start_at, self.end_at = settings, fleet, start, end
-        self.fraction = 0.0
+        self.fraction = 0.0  # both phases (readings written, their rollups built): 1.0 only once complete
+        self.phase = "writing"
+        self.readings = {"written": 0, "rolled_up": 0, "total": 0}
         self.done = threading.Event()
         self.stopping = threading.Event()
         self.error: str | None = None
@@ -44,7 +46,7 @@ class HistoryLoad(threading.Thread):
             stored = simulator.backfill(raw_dsn(self.settings.database_url), self.settings.timezone, self.fleet,
                                         self.start_at, self.end_at,
                                         timedelta(seconds=self.settings.backfill_interval_seconds), progress=False,
-                                        on_progress=self._progress, should_stop=self.stopping.is_set)
+                                        on_status=self._progress, should_stop=self.stopping.is_set)
             if not self.stopping.is_set():
                 write_marker(self.settings.data_dir, complete=True)
                 self.seconds = time.monotonic() - began
@@ -59,11 +61,15 @@ class HistoryLoad(threading.Thread):
         self.stopping.set()
         self.join(timeout)
 
-    def _progress(self, fraction: float) -> None:
-        step = int(fraction * 10)
-        if step > int(self.fraction * 10):
-            log.info("demo history %d %%", round(fraction * 100))
-        self.fraction = fraction
+    def _progress(self, status) -> None:
+        """From the writing thread and the rollup builder's: counts only grow, so the fraction does too."""
+        fraction = status.fraction
+        self.readings = {"written": status.written, "rolled_up": status.built, "total": status.total}
+        self.phase = status.phase
+        if int(fraction * 10) > int(self.fraction * 10) or (fraction == 1.0 > self.fraction):
+            log.info("demo history %d %% (%s: %s of %s readings written, %s rolled up)", int(fraction * 100),
+                     status.phase, status.written, status.total, status.built)
+        self.fraction = max(self.fraction, fraction)
 
 
 def history_complete(data_dir: Path) -> bool | None:
