@@ -307,6 +307,7 @@ class RollupBuilder(threading.Thread):
         try:
             with psycopg.connect(self.dsn) as conn:
                 conn.execute("SET synchronous_commit = off")
+                conn.execute("SET work_mem = '64MB'")  # a month's hourly sort spilled to disk at the default
                 while (window := self.windows.get()) is not None:
                     began = time.monotonic()
                     build_rollups(conn, self.timezone_name, self.keys, window[0], window[1])
