@@ -73,14 +73,23 @@ def _history_loading(base: str, seen: list | None = None) -> bool:
     return history.get("status") == "loading"
 
 
-def _cpu_seconds(pid: int) -> float:
-    """user + system CPU of a process and its children (the embedded PostgreSQL): load does not change it."""
+def _cpu_seconds(pid: int, data_dir: Path | None = None) -> float:
+    """user + system CPU of the app and its children, and of the embedded PostgreSQL (pg_ctl detaches it:
+    found by its data directory), exited backends included (their parent reaped them): load does not change it."""
     try:
-        root = psutil.Process(pid)
-        total = 0.0
-        for process in [root, *root.children(recursive=True)]:
-            times = process.cpu_times()
-            total += times.user + times.system
+        roots = [psutil.Process(pid)]
+        if data_dir is not None:
+            roots += [p for p in psutil.process_iter(["cmdline", "ppid"])
+                      if any(str(data_dir) in part for part in (p.info["cmdline"] or []))
+                      and p.info["ppid"] not in {r.pid for r in roots} and p.pid != pid]
+        seen, total = set(), 0.0
+        for root in roots:
+            for process in [root, *root.children(recursive=True)]:
+                if process.pid in seen:
+                    continue
+                seen.add(process.pid)
+                times = process.cpu_times()
+                total += times.user + times.system + times.children_user + times.children_system
         return total
     except psutil.Error:
         return float("nan")
@@ -120,13 +129,13 @@ def run_once(data_dir: Path, backfill_days: int, live_only: bool = False) -> dic
             store = _overview_store(session, base) if session.cookies else None
             if store and store["cards"]["readings_24h"] > 0 and live is None:
                 live = time.monotonic() - started
-                live_cpu = _cpu_seconds(process.pid)
+                live_cpu = _cpu_seconds(process.pid, data_dir)
             if store is not None and (not notices or notices[-1][1] != store["_notice"]):
                 notices.append((time.monotonic() - started, store["_notice"]))
             loading = _history_loading(base, health) if store else True
             if store and len(store["monthly"]) >= 13 and not loading:
                 complete = time.monotonic() - started
-                complete_cpu = _cpu_seconds(process.pid)
+                complete_cpu = _cpu_seconds(process.pid, data_dir)
         except (requests.RequestException, ValueError, KeyError, AttributeError, TypeError):
             continue
     stop_started = time.monotonic()

@@ -248,7 +248,8 @@ $fn$;
 -- where the writer already filled it in, the exact rules wherever a value drops or a mark exists), then
 -- every hourly/daily/monthly bucket in that span is recomputed from the readings and replaced, and the
 -- fleet rows of their gateways after them. Idempotent (a redone load rebuilds the same rows), exact
--- beside the live writer: the device and gateway locks are the live merge's (tds_refresh_rollups).
+-- beside the live writer: the open window takes the live merge's device locks, every window its
+-- gateway locks (tds_refresh_fleet_rollups).
 -- One statement for the three levels as in tds_merge_appended_all: the readings are read once.
 CREATE OR REPLACE FUNCTION tds_build_rollups(p_device bigint[], p_metric smallint[], p_from timestamptz,
                                              p_to timestamptz, p_tz text)
@@ -258,8 +259,13 @@ DECLARE
     v_from timestamptz;
     v_starts timestamptz[];
 BEGIN
-    PERFORM pg_advisory_xact_lock(7301002, (d % 2147483647)::integer)
-    FROM (SELECT DISTINCT d FROM unnest(p_device) AS d ORDER BY d) s;
+    -- Only the open window takes the device locks: a window with an end rebuilds buckets before the live
+    -- readings, which no live merge touches, so the live rollups (the overview's "live data") do not wait
+    -- for a month's build; the seam is rebuilt by the open window, after every earlier one, under them.
+    IF p_to IS NULL THEN
+        PERFORM pg_advisory_xact_lock(7301002, (d % 2147483647)::integer)
+        FROM (SELECT DISTINCT d FROM unnest(p_device) AS d ORDER BY d) s;
+    END IF;
     v_starts := array_fill(p_from, ARRAY[cardinality(p_device)]);
     -- A reading before p_from whose consumption changed (a drop resolved by the first reading here):
     -- its buckets are rebuilt too.
