@@ -9,8 +9,12 @@ version starting mid-period), then prints p50/p95 of, each call in its own commi
   - the first cost call on an empty cache (it prices every device-month and writes the cache: the time
     to build it), then warm calls of /api/v1/cost and the overview (tariffs.service.cost_breakdown) and of
     the explorer (explorer.cost.price_selection: per device and month), same question;
-  - the same question while its last month is still running (priced live on every call, the rest cached).
-Cached and live totals are checked equal before timing. Load average printed at start and end.
+  - the explorer's per-device rows as its path before (consumption_with_cost, a row per device-month);
+  - the same question while its last month is still running (its last day at 14:30): that month alone
+    priced live (the path before), the first call of the day (builds the month's prefix up to yesterday),
+    then warm calls (prefix + today's hours) of cost_breakdown and of the explorer.
+Cached, prefix and live totals are checked equal before timing. CPU per call = this process + the database
+backend (the engine keeps one connection). Load average printed at start and end.
 Usage: python bench/cost.py [--devices 1000] [--months 13] [--repeat 10] [--live-repeat 1]
 """
 from __future__ import annotations
@@ -38,6 +42,7 @@ from tds_dash.tariffs import service  # noqa: E402
 
 ZONE = "America/Sao_Paulo"
 METRIC = "energy_kwh"
+TICKS = os.sysconf("SC_CLK_TCK")
 
 LOAD_FLEET = """
 INSERT INTO accounts (slug, name) VALUES ('bench', 'Bench');
@@ -116,20 +121,37 @@ def add_tariff(engine, account_id: int, first_month: date) -> None:
                                   {"month": f"{month:%Y-%m}", "value": ("0", "0.01885", "0.04463")[i % 3]})
 
 
-def timed(fn, repeat: int) -> tuple[float, float]:
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - started) * 1000)
-    return percentile(samples, 0.5), percentile(samples, 0.95)
+class Meter:
+    """Wall-clock and CPU (this process + the database backend serving the engine's one connection) per call."""
+
+    def __init__(self, engine) -> None:
+        with engine.connect() as conn:
+            self.backend = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+
+    def backend_cpu(self) -> float:
+        fields = Path(f"/proc/{self.backend}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / TICKS
+
+    def timed(self, fn, repeat: int) -> tuple[float, float, float]:
+        """(p50, p95 wall ms, p50 CPU ms) over `repeat` calls."""
+        samples, cpu = [], []
+        for _ in range(repeat):
+            started, client, server = time.perf_counter(), time.process_time(), self.backend_cpu()
+            fn()
+            samples.append((time.perf_counter() - started) * 1000)
+            cpu.append((time.process_time() - client + self.backend_cpu() - server) * 1000)
+        return percentile(samples, 0.5), percentile(samples, 0.95), percentile(cpu, 0.5)
 
 
 def report(engine, account_id: int, period: periods.Period, devices: int, repeat: int, live_repeat: int) -> None:
     from tds_dash.consumption.explorer import cost as explorer_cost
+    from tds_dash.tariffs import costs, grouped
 
     now, zone, everyone = period.end + timedelta(days=1), period.zone, Selection()
-    running = period.end - timedelta(days=15)  # the last month half over: priced live on every call
+    # The last month still running, on its last day at 14:30: its other days come from the prefix cache, the
+    # last day's hours are priced on each call (the bench has every hour of that day: a day almost over).
+    running = periods.local_midnight(period.last_day, zone) + timedelta(hours=14, minutes=30)
+    meter = Meter(engine)
 
     def call(fn):
         with session_scope(engine) as conn:
@@ -139,40 +161,61 @@ def report(engine, account_id: int, period: periods.Period, devices: int, repeat
         return service.cost_breakdown(conn, ALL_ACCOUNTS, account_id, METRIC, period.start, period.end, "month",
                                       zone, now=at)
 
-    kwh = timed(lambda: call(lambda c: explorer.fetch_explorer(c, ALL_ACCOUNTS, everyone, METRIC, period, "month",
-                                                                False, now)), repeat)
-    data = call(lambda c: explorer.fetch_explorer(c, ALL_ACCOUNTS, everyone, METRIC, period, "month", False, now))
+    def explorer_data(conn, at=now):
+        return explorer.fetch_explorer(conn, ALL_ACCOUNTS, everyone, METRIC, period, "month", False, at)
+
+    def last_month_live(conn):  # the running month as main priced it: grouped pricing of all its hours
+        tariff = service.get_tariff(conn, ALL_ACCOUNTS, account_id, METRIC)
+        lo = periods.local_midnight(period.last_day.replace(day=1), zone)
+        return costs.group_buckets(*grouped.grouped_lines(conn, ALL_ACCOUNTS, tariff, lo, period.end, lo, period.end,
+                                                          "month", zone), "month", zone)
+
+    rows = []
+    kwh = meter.timed(lambda: call(explorer_data), repeat)
+    rows.append((f"explorer kWh (fetch_explorer), {period.first_day}..{period.last_day} by month", kwh))
+    data = call(explorer_data)
     live_total = [None]
 
     def live(conn):
         live_total[0] = breakdown(conn, period.start).total  # nothing over at period.start: no cache
 
-    slow = timed(lambda: call(live), live_repeat)
+    rows.append(("cost live, grouped, no cache (main's path before the cache), same", meter.timed(lambda: call(live),
+                                                                                                 live_repeat)))
     started = time.perf_counter()
     cold_total = call(breakdown).total
-    build = (time.perf_counter() - started) * 1000
+    rows.append(("cost, first call on an empty cache (builds it)", ((time.perf_counter() - started) * 1000,)))
     assert cold_total == live_total[0] and call(breakdown).total == cold_total, "cached and live costs differ"
-    api = timed(lambda: call(breakdown), repeat)
-    view = timed(lambda: call(lambda c: explorer_cost.price_selection(c, ALL_ACCOUNTS, everyone, data, now)), repeat)
-    with session_scope(engine) as conn:
-        conn.exec_driver_sql("DELETE FROM cost_months")
+    rows.append(("cost_breakdown (/api/v1/cost, overview), cached", meter.timed(lambda: call(breakdown), repeat)))
+    ids = call(lambda c: explorer_cost.selected_devices(c, ALL_ACCOUNTS, everyone))
+    rows.append(("explorer per-device rows (consumption_with_cost: the explorer's path before), cached",
+                 meter.timed(lambda: call(lambda c: service.consumption_with_cost(
+                     c, ALL_ACCOUNTS, account_id, METRIC, period.start, period.end, "month", zone, ids, now)), repeat)))
+    rows.append(("explorer cost (price_selection: summed in SQL), cached",
+                 meter.timed(lambda: call(lambda c: explorer_cost.price_selection(c, ALL_ACCOUNTS, everyone, data,
+                                                                                  now)), repeat)))
+    rows.append(("running month alone priced live (main's path for it)",
+                 meter.timed(lambda: call(last_month_live), max(1, live_repeat))))
     started = time.perf_counter()
-    call(lambda c: explorer_cost.price_selection(c, ALL_ACCOUNTS, everyone, data, now))
-    view_cold = (time.perf_counter() - started) * 1000
-    partly = timed(lambda: call(lambda c: breakdown(c, running)), max(2, repeat // 3))
+    partly_total = call(lambda c: breakdown(c, running)).total
+    rows.append(("cost_breakdown, last month running: first call of the day (builds its prefix)",
+                 ((time.perf_counter() - started) * 1000,)))
+    assert partly_total == cold_total, "prefix + today and whole-month pricing differ"
+    rows.append(("cost_breakdown, last month running (prefix + today's hours), 12 cached",
+                 meter.timed(lambda: call(lambda c: breakdown(c, running)), repeat)))
+    running_data = call(lambda c: explorer_data(c, running))
+    rows.append(("explorer cost (price_selection), last month running",
+                 meter.timed(lambda: call(lambda c: explorer_cost.price_selection(c, ALL_ACCOUNTS, everyone,
+                                                                                  running_data, running)), repeat)))
     with engine.connect() as conn:
-        cached = conn.exec_driver_sql("SELECT count(*), (SELECT count(*) FROM cost_month_lines) FROM cost_months").one()
-    question = f"{period.first_day}..{period.last_day} by month"
-    print("question | devices | p50 / p95 ms")
-    print(f"explorer kWh (fetch_explorer), {question} | {devices} | {kwh[0]:.1f} / {kwh[1]:.1f}")
-    print(f"cost live, grouped, no cache (main's path), same | {devices} | {slow[0]:.1f} / {slow[1]:.1f}")
-    print(f"cost, first call on an empty cache (builds it) | {devices} | {build:.1f}")
-    print(f"cost_breakdown (/api/v1/cost, overview), cached | {devices} | {api[0]:.1f} / {api[1]:.1f}")
-    print(f"explorer cost (price_selection), cached | {devices} | {view[0]:.1f} / {view[1]:.1f}")
-    print(f"explorer cost (price_selection), first call on an empty cache | {devices} | {view_cold:.1f}")
-    print(f"cost_breakdown, last month still running (live), rest cached | {devices} |"
-          f" {partly[0]:.1f} / {partly[1]:.1f}")
-    print(f"cache: {cached[0]:,} device-months, {cached[1]:,} lines; equal totals cached and live: {cold_total}")
+        cached = conn.exec_driver_sql("SELECT count(*), (SELECT count(*) FROM cost_month_lines),"
+                                      " (SELECT count(*) FROM cost_month_prefix) FROM cost_months").one()
+    print("question | devices | p50 / p95 ms | CPU ms p50 (client + database backend)")
+    for name, figures in rows:
+        wall = " / ".join(f"{v:,.1f}" for v in figures[:2])
+        cpu = f"{figures[2]:,.0f}" if len(figures) > 2 else "—"
+        print(f"{name} | {devices} | {wall} | {cpu}")
+    print(f"cache: {cached[0]:,} device-months, {cached[1]:,} lines, {cached[2]:,} prefixes; equal totals cached,"
+          f" prefix + today and live: {cold_total}")
 
 
 def main() -> None:
@@ -195,7 +238,7 @@ def main() -> None:
         rows = load(services.dsn, args.devices, period.start, period.end)
         print(f"loaded {rows:,} hourly rows ({args.devices} devices, {args.months} months) in"
               f" {time.monotonic() - started:.0f} s")
-        engine = create_db_engine(services.url)
+        engine = create_db_engine(services.url, pool_size=1, max_overflow=0)  # one backend: its CPU is measured
         with engine.connect() as conn:
             account_id = conn.exec_driver_sql("SELECT id FROM accounts WHERE slug = 'bench'").scalar_one()
         add_tariff(engine, account_id, first_month)

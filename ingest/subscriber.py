@@ -16,6 +16,7 @@ from paho.mqtt.properties import Properties
 from ingest.inbox import Envelope
 from ingest.payload import Rejection, parse_message
 from ingest.presence.recorder import is_status_topic, signal_from_message
+from ingest.read_ahead import ReadAheadClient
 from ingest.statements import RejectedRow
 from ingest.stats import IngestStats
 
@@ -105,7 +106,7 @@ class Subscriber:
         self.generation = 0  # PUBACK ids are per connection: never ack a message from an earlier one
         self.generation_lock = threading.Lock()
         self.connects = 0
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=protocol,
+        self.client = ReadAheadClient(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=protocol,
                                   manual_ack=True, clean_session=False if protocol != mqtt.MQTTv5 else None)
         if address.username:
             self.client.username_pw_set(address.username, address.password)

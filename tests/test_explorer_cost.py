@@ -234,3 +234,16 @@ def test_ecost009_hour_buckets_add_up_to_the_day(priced):
     assert sum(v for v in line if v is not None) == Decimal(days["cost"]["total"]) > 0
     assert len(line) == 24 and datetime.fromisoformat(hours["buckets"][0]) == at(date(2026, 11, 3))
     assert timedelta(hours=23) == datetime.fromisoformat(hours["buckets"][-1]) - at(date(2026, 11, 3))
+
+
+def test_ecost010_a_device_or_gateway_picked_costs_what_it_does_in_the_whole_account(priced):
+    fleet, _client, _app = priced
+    whole = explorer_store(fleet, ALL_ACCOUNTS, period=NOVEMBER, granularity="month", compare=False)["cost"]
+    device = fleet.devices["acme"][1]
+    one = explorer_store(fleet, ALL_ACCOUNTS, Selection(device_ids=(device,)), NOVEMBER, "month", False)["cost"]
+    assert set(one["devices"]) == {str(device)} and one["devices"][str(device)] == whole["devices"][str(device)]
+    assert one["total"] == one["devices"][str(device)] != whole["total"]
+    gateway = fleet.database.scalar("SELECT gateway_id FROM devices WHERE id = %s", (device,))
+    by_gateway = explorer_store(fleet, ALL_ACCOUNTS, Selection(gateway_ids=(gateway,)), NOVEMBER, "month",
+                                False)["cost"]
+    assert by_gateway["devices"] == {k: whole["devices"][k] for k in by_gateway["devices"]}

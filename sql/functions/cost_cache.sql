@@ -1,8 +1,9 @@
--- The cost cache's change stamps (sql/085), re-applied after every migration run (idempotent).
--- Statement-level triggers on consumption_hourly restamp each (device, metric, local month) whose hourly
--- rows a statement inserted, updated or deleted, in that statement's transaction: whichever path changed
--- them (the rollup pass's appended or late merge, a rebuild, a purge, a test writing rows directly). Cost:
--- one small upsert per device-month touched per statement, in the rollup pass (bench/RESULTS.md).
+-- The cost cache's change stamps (sql/085, sql/095), re-applied after every migration run (idempotent).
+-- Statement-level triggers on consumption_hourly restamp each (device, metric, local month) and each
+-- (device, metric, local day) whose hourly rows a statement inserted, updated or deleted, in that
+-- statement's transaction: whichever path changed them (the rollup pass's appended or late merge, a
+-- rebuild, a purge, a test writing rows directly). Cost: two small upserts per device-month/-day touched
+-- per statement, in the rollup pass (bench/RESULTS.md, bench/stamp_cost.py).
 -- Only where consumption_hourly is a plain table: on TimescaleDB it is a continuous aggregate, no trigger
 -- exists and tds_dash/tariffs/month_cache.py prices every month live (it checks for the trigger).
 
@@ -15,6 +16,11 @@ BEGIN
     FROM changed GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
     ON CONFLICT (device_id, metric_id, month) DO UPDATE
         SET stamp = nextval('cost_month_stamp_seq'), account_id = EXCLUDED.account_id;
+    INSERT INTO cost_day_stamps AS s (device_id, metric_id, day, account_id)
+    SELECT device_id, metric_id, CAST(bucket AT TIME ZONE v_tz AS date), max(account_id)
+    FROM changed GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+    ON CONFLICT (device_id, metric_id, day) DO UPDATE
+        SET stamp = nextval('cost_month_stamp_seq'), account_id = EXCLUDED.account_id;
     RETURN NULL;
 END
 $fn$;
@@ -23,6 +29,7 @@ $fn$;
 CREATE OR REPLACE FUNCTION tds_clear_cost_stamps() RETURNS trigger LANGUAGE plpgsql AS $fn$
 BEGIN
     DELETE FROM cost_month_stamps;
+    DELETE FROM cost_day_stamps;
     RETURN NULL;
 END
 $fn$;

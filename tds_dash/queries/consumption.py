@@ -192,7 +192,10 @@ _BY_DEVICE = {
 
 # The explorer's two tables in one scan of the period's rows: per device its total and min/avg/max per bucket
 # (rows with bucket NULL, ranked), then per bucket the top `:top` devices one by one and the rest summed
-# as device_id NULL (every device one by one when there are no more than :top).
+# as device_id NULL (every device one by one when there are no more than :top). The shown devices travel
+# as one array (top), not a join of c with r: the running day's rows are past the statistics' histogram,
+# the planner guessed one row for each CTE and joined 4,000 x 2,000 in a nested loop (1 s at 100 M
+# readings, bench/RESULTS.md); a cross join with a materialized one-row CTE has no plan to get wrong.
 _EXPLORER = {
     level: sa.text(
         "WITH c AS MATERIALIZED (SELECT c.device_id, c.bucket, c.consumption FROM "
@@ -203,11 +206,13 @@ _EXPLORER = {
         " r AS (SELECT t.*, d.code, d.name, g.serial AS gateway, a.name AS account,"
         "  row_number() OVER (ORDER BY t.consumption DESC NULLS LAST, d.code) AS rank, count(*) OVER () AS devices"
         "  FROM t JOIN devices d ON d.id = t.device_id JOIN gateways g ON g.id = d.gateway_id"
-        "  JOIN accounts a ON a.id = d.account_id)"
+        "  JOIN accounts a ON a.id = d.account_id),"
+        " top AS MATERIALIZED (SELECT coalesce(array_agg(device_id) FILTER (WHERE devices <= :top OR rank <= :top), '{}') AS ids"
+        "  FROM r)"
         " SELECT CAST(NULL AS timestamptz) AS bucket, r.device_id, r.code, r.name, r.gateway, r.account, r.consumption,"
         "  r.min, r.avg, r.max, r.buckets, r.rank FROM r"
-        " UNION ALL SELECT c.bucket, CASE WHEN r.devices <= :top OR r.rank <= :top THEN c.device_id END, NULL, NULL,"
-        "  NULL, NULL, sum(c.consumption), NULL, NULL, NULL, NULL, NULL FROM c JOIN r ON r.device_id = c.device_id"
+        " UNION ALL SELECT c.bucket, CASE WHEN c.device_id = ANY(top.ids) THEN c.device_id END, NULL, NULL,"
+        "  NULL, NULL, sum(c.consumption), NULL, NULL, NULL, NULL, NULL FROM c CROSS JOIN top"
         "  GROUP BY 1, 2 ORDER BY bucket NULLS FIRST, rank, device_id"
     )
     for level in LEVELS

@@ -91,10 +91,24 @@ def _segment_lines(device_id: int, bucket: datetime, month: date, segment: _Segm
     return lines + priced + [line(TAX, name, None, None, amount) for name, amount in _taxes(version, base)]
 
 
-def grouped_lines(conn: Connection, scope: Scope, tariff: Tariff, lo: datetime, hi: datetime, start: datetime,
-                  end: datetime, granularity: str, zone: ZoneInfo,
-                  device_ids=()) -> tuple[list[Usage], list[CostLine]]:
-    """(usage per device and bucket inside [start, end), cost lines inside it) of whole months [lo, hi)."""
+@dataclasses.dataclass(frozen=True)
+class HourPricing:
+    """Hour lines of a run of hours, and where each device-month stands after them."""
+
+    usage: list[Usage]  # per device and bucket inside [start, end)
+    lines: list[CostLine]  # hour lines inside [start, end); no month-level line
+    running: dict[tuple[int, date], Decimal]  # positive consumption so far: the tier position reached
+    variable: dict[tuple[int, date], Decimal]  # pre-tax hour amounts so far (the minimum top-up's input)
+
+
+def hour_pricing(conn: Connection, scope: Scope, tariff: Tariff, lo: datetime, hi: datetime, start: datetime,
+                 end: datetime, granularity: str, zone: ZoneInfo, device_ids=(),
+                 carried: dict[tuple[int, date], tuple[Decimal, Decimal]] | None = None) -> HourPricing:
+    """The hours of [lo, hi) priced in time order from `carried` (device, month) → (running, variable).
+
+    Without `carried`, lo must be a month's start (tiers count from the 1st); with it, the hours before lo
+    are the ones `carried` sums (tariffs/month_prefix.py), and every device in it stays billed for its month.
+    """
     terms = _Terms(tariff.versions)
     days, hours, version_of = _classes(terms, lo, hi, zone, tariff.holiday_subdivision)
     groups = usage_groups(conn, scope, tariff.account_id, tariff.metric_id, lo, hi, (start, end), granularity,
@@ -103,6 +117,8 @@ def grouped_lines(conn: Connection, scope: Scope, tariff: Tariff, lo: datetime, 
     surcharges = {s.month: s for s in tariff.surcharges}
     running: dict[tuple[int, date], Decimal] = defaultdict(lambda: ZERO)
     variable: dict[tuple[int, date], Decimal] = defaultdict(lambda: ZERO)
+    for key, (tier_position, amount) in (carried or {}).items():
+        running[key], variable[key] = tier_position, amount
     usage, lines = [], []
     with exact():
         for (device_id, bucket, index, inside), segment in sorted(segments.items(), key=lambda kv: (kv[1].first,
@@ -116,6 +132,22 @@ def grouped_lines(conn: Connection, scope: Scope, tariff: Tariff, lo: datetime, 
             if inside:
                 usage.append(Usage(device_id, bucket, segment.positive + segment.negative))
                 lines += found
+    return HourPricing(usage, lines, dict(running), dict(variable))
+
+
+def month_level(tariff: Tariff, variable: dict[tuple[int, date], Decimal], zone: ZoneInfo, start: datetime,
+                end: datetime) -> list[CostLine]:
+    """Fee, minimum top-up and their taxes of each device-month billed, kept to [start, end) (the month's start)."""
+    terms, lines = _Terms(tariff.versions), []
+    with exact():
         for (device_id, month), amount in sorted(variable.items()):
             lines += [x for x in _month_lines(device_id, month, amount, terms, zone) if start <= x.bucket < end]
-    return usage, lines
+    return lines
+
+
+def grouped_lines(conn: Connection, scope: Scope, tariff: Tariff, lo: datetime, hi: datetime, start: datetime,
+                  end: datetime, granularity: str, zone: ZoneInfo,
+                  device_ids=()) -> tuple[list[Usage], list[CostLine]]:
+    """(usage per device and bucket inside [start, end), cost lines inside it) of whole months [lo, hi)."""
+    found = hour_pricing(conn, scope, tariff, lo, hi, start, end, granularity, zone, device_ids)
+    return found.usage, found.lines + month_level(tariff, found.variable, zone, start, end)

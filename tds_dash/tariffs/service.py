@@ -16,7 +16,14 @@ from sqlalchemy.engine import Connection
 from tds_dash.queries.scope import Scope
 from tds_dash.queries.users import record_audit
 from tds_dash.tariffs import queries
-from tds_dash.tariffs.costs import CostBreakdown, DeviceCost, consumption_with_cost, cost_breakdown
+from tds_dash.tariffs.costs import (
+    CostBreakdown,
+    DeviceCost,
+    DeviceSums,
+    consumption_with_cost,
+    cost_breakdown,
+    device_sums,
+)
 from tds_dash.tariffs.lookup import account_metric, existing_tariff
 from tds_dash.tariffs.model import Surcharge, Tariff, TariffVersion, to_plain
 from tds_dash.tariffs.preview import Preview, preview_month
@@ -29,8 +36,8 @@ from tds_dash.tariffs.validation import (
     parse_version,
 )
 
-__all__ = ["Actor", "CostBreakdown", "DeviceCost", "Preview", "TariffInputError", "TariffPermissionError",
-           "consumption_with_cost", "cost_breakdown", "create_tariff", "delete_surcharge", "delete_tariff", "delete_version", "get_tariff",
+__all__ = ["Actor", "CostBreakdown", "DeviceCost", "DeviceSums", "Preview", "TariffInputError", "TariffPermissionError",
+           "consumption_with_cost", "cost_breakdown", "create_tariff", "device_sums", "delete_surcharge", "delete_tariff", "delete_version", "get_tariff",
            "list_tariffs", "preview_month", "save_version", "set_surcharge", "update_tariff"]
 
 MANAGER_ROLES = ("admin", "operator")  # who may change the fleet may change its tariffs

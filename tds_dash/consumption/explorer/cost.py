@@ -28,10 +28,12 @@ ZERO = Decimal(0)
 
 @dataclasses.dataclass(frozen=True)
 class Priced:
-    """Exact costs of the selection: per (bucket, device) in the period, per bucket in the previous one."""
+    """Exact costs of the selection: per device and per (charted device, bucket) in the period, per bucket in
+    the previous one."""
 
     accounts: tuple[int, ...]  # accounts priced (in scope, selected, with a tariff for the metric)
-    by_device: dict[tuple[datetime, int], Decimal]
+    devices: dict[int, Decimal]  # every device with consumption or cost in the period
+    series: dict[tuple[int | None, datetime], Decimal]  # (shown device, None for the others; bucket)
     previous: dict[datetime, Decimal] | None  # previous period per bucket (compare on)
     current_total: Decimal | None  # both up to the same elapsed time as the consumption comparison
     previous_total: Decimal | None
@@ -62,14 +64,23 @@ def price_selection(conn: Connection, scope: Scope, selection: Selection, data: 
     """The selection's exact costs over the explorer's period (and the previous one); None: nothing priced."""
     metric, period = data.metric["name"], data.period
     accounts = priced_accounts(conn, scope, selection, metric)
-    ids = selected_devices(conn, scope, selection) if accounts else []
-    if not ids:  # an empty device list would mean "every device" to the service
+    if not accounts:
         return None
-    by_device: dict[tuple[datetime, int], Decimal] = defaultdict(lambda: ZERO)
-    for account in accounts:
-        for row in service.consumption_with_cost(conn, scope, account, metric, period.start, period.end,
-                                                 data.granularity, period.zone, ids, now):
-            by_device[(row.bucket, row.device_id)] += row.cost or ZERO
+    # No gateway or device picked: every device of each priced account, the service's empty filter (the
+    # cache then reads by account, not through a list of a thousand ids).
+    whole = not selection.gateway_ids and not selection.device_ids
+    ids = [] if whole else selected_devices(conn, scope, selection)
+    if not whole and not ids:  # an empty device list would mean "every device" to the service
+        return None
+    by_device: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    series: dict[tuple[int | None, datetime], Decimal] = defaultdict(lambda: ZERO)
+    for account in accounts:  # summed per device and series by the service (in SQL for cached months)
+        found = service.device_sums(conn, scope, account, metric, period.start, period.end, data.granularity,
+                                    period.zone, ids, data.shown, now)
+        for device_id, cost in (found.devices if found else {}).items():
+            by_device[device_id] += cost
+        for key, cost in (found.series if found else {}).items():
+            series[key] += cost
     previous = current_total = previous_total = None
     if data.comparison is not None:
         before, cut, before_cut = periods.compared_spans(period, now)  # the one meaning (tds_dash/periods.py)
@@ -81,8 +92,8 @@ def price_selection(conn: Connection, scope: Scope, selection: Selection, data: 
                 previous[bucket.bucket] += bucket.cost
         current_total = _total(conn, scope, accounts, metric, period.start, cut, period.zone, ids, now)
         previous_total = _total(conn, scope, accounts, metric, before.start, before_cut, period.zone, ids, now)
-    return Priced(tuple(accounts), dict(by_device), None if previous is None else dict(previous), current_total,
-                  previous_total)
+    return Priced(tuple(accounts), dict(by_device), dict(series), None if previous is None else dict(previous),
+                  current_total, previous_total)
 
 
 def _text(value: Decimal | None) -> str | None:
@@ -100,13 +111,12 @@ def to_store(priced: Priced | None, store: dict) -> dict:
     """
     if priced is None:
         return {"status": UNPRICED, "currency": CURRENCY}
-    per_device: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    per_device = priced.devices
     per_series: dict[object, dict[datetime, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
     shown = {s["device_id"] for s in store["series"] if s["device_id"] is not None}
-    for (bucket, device_id), cost in priced.by_device.items():
-        per_device[device_id] += cost
+    for (device_id, bucket), cost in priced.series.items():
         per_series[device_id if device_id in shown else None][bucket] += cost
-    priced_ids = {device_id for _, device_id in priced.by_device}
+    priced_ids = set(per_device)
     unpriced = [d for d in store["devices"] if d["device_id"] not in priced_ids and d["consumption"]]
     part = {
         "status": PARTIAL if unpriced else PRICED, "currency": CURRENCY,
