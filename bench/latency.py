@@ -4,7 +4,7 @@ Prints p50/p99 per rate and the loss count (rows expected vs stored). Bounded: e
 for --seconds (default 10) at most, on loopback only. The publisher (bench/publisher.py) runs in its
 own process and stamps each message's ts with its send time; the ingest runs in this process so every
 commit is observed (writer.on_commit): latency = commit time - ts.
-Usage: python bench/latency.py [--rates 1000,2000] [--seconds 10]
+Usage: python bench/latency.py [--rates 1000,2000] [--seconds 10] [--gateways 1000]
 """
 from __future__ import annotations
 
@@ -23,13 +23,13 @@ from ingest.heap import freeze_startup_heap, tune_garbage_collector  # noqa: E40
 from ingest.service import start_ingest  # noqa: E402
 from tds_dash.settings import load_settings  # noqa: E402
 
-GATEWAYS = 100
+GATEWAYS = 1000  # issue 17: "from 1,000 gateways" (--gateways)
 
 
 def run_rate(rate: float, seconds: float, readings: int, mosquitto: Mosquitto,
-             databases: harness.Databases) -> dict:
+             databases: harness.Databases, gateways: int = GATEWAYS) -> dict:
     """The ingest in this process (to observe commits), the publisher in its own (no shared GIL)."""
-    dsn = databases.fresh(GATEWAYS, readings, prefix=f"L{int(rate)}")
+    dsn = databases.fresh(gateways, readings, prefix=f"L{int(rate)}")
     url = dsn.replace("postgresql://", "postgresql+psycopg://", 1)
     client_id = f"bench-latency-{int(rate)}-{time.time_ns()}"
     settings = load_settings({"DATABASE_URL": url, "MQTT_URL": mosquitto.url, "TDS_MQTT_CLIENT_ID": client_id,
@@ -46,7 +46,7 @@ def run_rate(rate: float, seconds: float, readings: int, mosquitto: Mosquitto,
     handle.writer.on_commit.append(observe)
     time.sleep(0.5)  # the SUBACK; the session is new, so nothing published before it would be queued
     count = int(rate * seconds)
-    published = harness.publisher_result(harness.start_publisher(mosquitto.port, count, readings, GATEWAYS, rate=rate,
+    published = harness.publisher_result(harness.start_publisher(mosquitto.port, count, readings, gateways, rate=rate,
                                                                  prefix=f"L{int(rate)}", deadline=seconds + 60))
     deadline = time.monotonic() + 30
     while len(latencies) < published["acked"] and time.monotonic() < deadline:
@@ -70,6 +70,7 @@ def main() -> None:
     parser.add_argument("--rates", default="1000,2000")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--readings", default="1,10", help="readings per message (energy counters and power gauges)")
+    parser.add_argument("--gateways", type=int, default=GATEWAYS, help="publishing round-robin over this many")
     args = parser.parse_args()
     tune_garbage_collector()  # as `python -m tds_dash run|ingest` do (ingest/heap.py)
     freeze_startup_heap()
@@ -80,12 +81,12 @@ def main() -> None:
         mosquitto = services.mosquitto
         dsn = services.dsn
         databases = harness.Databases(dsn)
-        print(f"{GATEWAYS} gateways, publisher in its own process")
+        print(f"{args.gateways} gateways, publisher in its own process")
         print("readings/msg | rate msg/s | sent | acked | committed | batches | p50 ms | p99 ms | max ms | rows expected"
               " | rows stored | lost | rollup lag p99 s | rollup lag max s")
         for readings in (int(n) for n in args.readings.split(",")):
             for rate in (float(r) for r in args.rates.split(",")):
-                r = run_rate(rate, args.seconds, readings, mosquitto, databases)
+                r = run_rate(rate, args.seconds, readings, mosquitto, databases, args.gateways)
                 print(f"{readings:>12} | {r['rate']:>10.0f} | {r['sent']:>5} | {r['acked']:>5} | {r['committed']:>9} |"
                       f" {r['batches']:>7} |"
                       f" {r['p50']:>6.1f} | {r['p99']:>6.1f} | {r['max']:>6.1f} | {r['expected_rows']:>13} |"

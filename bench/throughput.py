@@ -139,10 +139,17 @@ class WaitSampler(threading.Thread):
     def __init__(self, dsn: str) -> None:
         super().__init__(daemon=True)
         self.dsn, self.counts, self.stopped = dsn, collections.Counter(), threading.Event()
+        # Backend pid -> (application name, CPU seconds when first seen): PostgreSQL's CPU split by who asked.
+        self.backends: dict[int, tuple[str, float]] = {}
 
     def run(self) -> None:
         with psycopg.connect(self.dsn, autocommit=True) as conn:
             while not self.stopped.wait(0.02):
+                for pid, name in conn.execute(
+                        "SELECT pid, application_name FROM pg_stat_activity WHERE datname = current_database()"
+                        " AND pid <> pg_backend_pid()").fetchall():
+                    if pid not in self.backends:
+                        self.backends[pid] = (name or "?", harness_cpu(pid))
                 for state, kind, event in conn.execute(
                         "SELECT state, wait_event_type, wait_event FROM pg_stat_activity"
                         " WHERE application_name = 'tds-ingest-writer' AND datname = current_database()").fetchall():
@@ -152,6 +159,15 @@ class WaitSampler(threading.Thread):
                         self.counts["idle (between batches)"] += 1
                     else:
                         self.counts[f"{kind}:{event}" if kind else "running"] += 1
+
+    def backend_cpu(self) -> dict[str, float]:
+        """CPU seconds since first seen, per application name (writers, rollup worker, the rest)."""
+        totals: collections.Counter = collections.Counter()
+        for pid, (name, first) in self.backends.items():
+            now = harness_cpu(pid)
+            if now == now and first == first:  # not NaN: still alive
+                totals[name] += now - first
+        return dict(totals)
 
     def shares(self) -> dict[str, float]:
         total = sum(self.counts.values()) or 1
@@ -192,6 +208,8 @@ def ours(mosquitto: Mosquitto, databases: harness.Databases, server, count: int,
     waits.start()
     timeline = harness.watch_rows(dsn, count * readings, timeout=60)
     waits.stopped.set()
+    waits.join(5)
+    backend_cpu = waits.backend_cpu()
     cpu_apps += sum(harness_cpu(app.pid) for app in apps)
     threads_after = thread_cpu(apps[0].pid)
     if spy is not None:
@@ -216,6 +234,8 @@ def ours(mosquitto: Mosquitto, databases: harness.Databases, server, count: int,
             "rss_peak": max(s.peak for s in samplers), "rss_mid": samplers[0].at_fraction(0.5),
             "rss_late": samplers[0].at_fraction(0.9), "stop_s": stop_seconds,
             "cpu_ms_per_1k_messages_by_thread": per_thread, "writer_backends": waits.shares(),
+            "postgres_by_backend": {name: seconds / million for name, seconds in
+                                    sorted(backend_cpu.items(), key=lambda kv: -kv[1]) if seconds > 0.005},
             "batches": {"batches": batches, "messages_per_batch": (messages or 0) / (batches or 1),
                         "commit_ms_mean": float(commit_ms or 0) / (batches or 1)},
             "cpu_per_million": {"app": cpu_apps / million, "postgres": cpu_pg / million, "broker": cpu_broker / million}}
@@ -279,6 +299,8 @@ def main() -> None:
                       f" {b['commit_ms_mean']:.1f} ms per commit (mean)")
                 print("writers' backends (pg_stat_activity every 20 ms): " + ", ".join(
                     f"{name} {share:.0%}" for name, share in row["writer_backends"].items() if share >= 0.01))
+                print("PostgreSQL CPU s per 1M readings by backend (application_name, all processes): " + ", ".join(
+                    f"{name} {value:.1f}" for name, value in row["postgres_by_backend"].items()))
                 print(f"CPU ms per 1,000 messages by thread, {row['name']} (first process):")
                 for name, value in row["cpu_ms_per_1k_messages_by_thread"].items():
                     print(f"  {value:8.1f}  {name}")

@@ -54,32 +54,45 @@ class BatchStore:
         self._dropped: dict[int, list[tuple[str, str]]] = {}
         self._too_late = 0  # per write(): rows the database refused as too late
         self._staged: list[statements.ChangedKey] = []  # per write(), caller mode: every key written
+        # Gateway updates not written yet because another transaction held the row (update_gateways skips
+        # locked rows so concurrent writers never wait for each other): merged into the next batch's.
+        self.gateway_carry: dict[int, statements.GatewaySeen] = {}
+        self._carry_before: dict[int, statements.GatewaySeen] = {}  # restored when a write does not commit
 
     def forget_cache(self) -> None:
-        """After a rollback: ids learned in that transaction may not exist."""
+        """After a rollback: ids learned in that transaction may not exist, its carried updates stand."""
         self.metric_ids = {}
         self.known_keys = set()
+        self.gateway_carry = self._carry_before
+
+    def flush_gateway_carry(self, conn: psycopg.Connection) -> None:
+        """Write the carried gateway updates, waiting for their rows (an idle or stopping writer); the
+        caller commits."""
+        self._carry_before = self.gateway_carry
+        statements.update_gateways(conn, list(self.gateway_carry.values()), wait=True)
+        self.gateway_carry = {}
 
     def write(self, conn: psycopg.Connection, batch: list[Envelope]) -> BatchResult:
         rejected: list[statements.RejectedRow] = []
         self._dropped, self._too_late, self._staged = {}, 0, []
+        self._carry_before = self.gateway_carry  # what stands if this write does not commit (forget_cache)
         accepted = [env for env in batch if not self._rejected_early(env, rejected)]
         serials = sorted({env.message.gateway for env in accepted})
         gateways = statements.fetch_gateways(conn, serials) if serials else {}
         ready = [env for env in accepted if not self._rejected_by_fleet(env, gateways, rejected)]
         rows, starts = self._rows(conn, ready, gateways)
-        keys = self._store_rows(conn, rows, starts, ready) if rows else []
-        if self.rollups == ROLLUPS_DEFERRED:
-            statements.queue_rollups(conn, keys)
-        elif self.rollups == ROLLUPS_INLINE:
+        keys = self._store_rows(conn, rows, starts, ready) if rows else []  # deferred: logged with the insert
+        if self.rollups == ROLLUPS_INLINE:
             statements.refresh_rollups(conn, keys, self.timezone)
-        updates = self._gateway_updates(ready, gateways)
-        statements.update_gateways(conn, updates)
+        updates, new_gaps = self._gateway_updates(ready, gateways)
+        updates = {**self.gateway_carry, **updates}  # carried ones are tried again, in this batch or alone
+        written = statements.update_gateways(conn, list(updates.values()))
+        self.gateway_carry = {g: u for g, u in updates.items() if g not in written}
         inserted = sum(key.inserted for key in keys)
         self._note_partial(ready, rejected)
         statements.insert_rejected(conn, rejected)
         return BatchResult(stored=inserted, duplicates=len(rows) - self._too_late - inserted, rejected=rejected,
-                           seq_gaps=sum(update.new_gaps for update in updates), changed=keys, staged=self._staged)
+                           seq_gaps=new_gaps, changed=keys, staged=self._staged)
 
     @staticmethod
     def _rejection_row(env: Envelope, reason: str, detail: str, rejected_count: int, accepted: int = 0):
@@ -179,7 +192,7 @@ class BatchStore:
             env = ready[bisect.bisect_right(starts, refused.position) - 1]
             self._drop(env, "too_late", f"{row.ts.isoformat()} is more than {self.late_window.days} days"
                                         f" before the newest stored reading {refused.newest.isoformat()}")
-        keys = statements.insert_staged_readings(conn)
+        keys = statements.insert_staged_readings(conn, log_changes=self.rollups == ROLLUPS_DEFERRED)
         known = self.known_keys
         new = [(key.device_id, key.metric_id) for key in keys if (key.device_id, key.metric_id) not in known]
         statements.ensure_device_metrics(conn, new)
@@ -197,16 +210,25 @@ class BatchStore:
             statements.create_metrics(conn, sorted(unknown))
             self.metric_ids = statements.fetch_metrics(conn)
 
-    @staticmethod
-    def _gateway_updates(ready: list[Envelope], gateways: dict) -> list[statements.GatewaySeen]:
+    def _gateway_updates(self, ready: list[Envelope],
+                         gateways: dict) -> tuple[dict[int, statements.GatewaySeen], int]:
+        """Per gateway of the batch, what to write (with what was carried for it); and the batch's new gaps."""
         updates: dict[int, list] = {}
+        new_gaps = 0
         for env in ready:
             gateway = gateways[env.message.gateway]
-            entry = updates.setdefault(gateway.id, [env.received_at, gateway.last_seq, 0])
+            entry = updates.get(gateway.id)
+            if entry is None:
+                carried = self.gateway_carry.get(gateway.id)
+                # A carried last_seq is this writer's own, newer than the row it could not write.
+                entry = updates[gateway.id] = ([carried.last_seen, carried.last_seq, carried.new_gaps] if carried
+                                               else [env.received_at, gateway.last_seq, 0])
             entry[0] = max(entry[0], env.received_at)
             entry[1], gaps = next_sequence(entry[1], env.message.seq)
             entry[2] += gaps
-        return [statements.GatewaySeen(gateway_id, seen, seq, gaps) for gateway_id, (seen, seq, gaps) in updates.items()]
+            new_gaps += gaps
+        return {gateway_id: statements.GatewaySeen(gateway_id, seen, seq, gaps)
+                for gateway_id, (seen, seq, gaps) in updates.items()}, new_gaps
 
     def _note_partial(self, ready: list[Envelope], rejected: list) -> None:
         """One rejected_messages row per message that lost some readings; the others were stored."""

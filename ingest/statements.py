@@ -174,17 +174,58 @@ def staged_keys(conn: psycopg.Connection) -> list[ChangedKey]:
     return [ChangedKey(*row) for row in rows]
 
 
-def insert_staged_readings(conn: psycopg.Connection) -> list[ChangedKey]:
+# The staged rows, each with the consumption the rollup worker will most likely give it, so that its
+# pass finds nothing to rewrite: a delta's value; a counter's increase over the previous reading (the
+# batch's own, or the newest stored one; a key's first reading: 0) when the key's readings only rise and
+# all follow what is stored, the fast path of tds_update_consumption; otherwise NULL. Only a first
+# guess: the worker still recomputes every key exactly and rewrites what differs (a reading committed
+# meanwhile by another writer, a drop, a late key). Its UPDATE of half the rows (new row versions and
+# index entries for every counter reading) was the largest single PostgreSQL cost per reading
+# (bench/RESULTS.md); the guess costs a sort of the batch and one probe per counter key.
+GUESSED_ROWS = (
+    "WITH keys AS ("
+    " SELECT k.device_id, k.metric_id, k.first_ts, coalesce(dm.meter_kind, m.meter_kind) AS kind,"
+    "  p.ts AS prev_ts, p.value AS prev_value, p.quality AS prev_quality"
+    " FROM (SELECT device_id, metric_id, min(ts) AS first_ts FROM staged_readings GROUP BY 1, 2) k"
+    " JOIN metrics m ON m.id = k.metric_id"
+    " LEFT JOIN device_metrics dm ON dm.device_id = k.device_id AND dm.metric_id = k.metric_id"
+    " LEFT JOIN LATERAL (SELECT r.ts, r.value, r.quality FROM readings r WHERE r.device_id = k.device_id"
+    "   AND r.metric_id = k.metric_id AND coalesce(dm.meter_kind, m.meter_kind) = 'counter'"
+    "   ORDER BY r.ts DESC LIMIT 1) p ON true"
+    "), based AS ("
+    " SELECT s.*, k.kind, k.first_ts, k.prev_ts, k.prev_quality,"
+    "  coalesce(lag(s.value) OVER (PARTITION BY s.device_id, s.metric_id ORDER BY s.ts), k.prev_value) AS base"
+    " FROM staged_readings s JOIN keys k ON k.device_id = s.device_id AND k.metric_id = s.metric_id"
+    "), judged AS ("
+    " SELECT b.*, bool_and(b.base IS NULL OR b.value >= b.base) OVER (PARTITION BY b.device_id, b.metric_id) AS rising"
+    " FROM based b"
+    ") SELECT device_id, metric_id, ts, value,"
+    " CASE kind WHEN 'delta' THEN value WHEN 'counter' THEN CASE WHEN rising AND prev_quality IS NULL"
+    "  AND (prev_ts IS NULL OR prev_ts < first_ts) THEN coalesce(value - base, 0) END END,"
+    " account_id, gateway_id, received_at FROM judged"
+)
+PLAIN_ROWS = ("SELECT device_id, metric_id, ts, value, NULL::double precision, account_id, gateway_id, received_at"
+              " FROM staged_readings")
+GUESS_CONSUMPTION = True  # bench/writer_only.py --no-guess measures without
+
+
+def insert_staged_readings(conn: psycopg.Connection, log_changes: bool = False) -> list[ChangedKey]:
     """Keep only the staged rows not stored yet; returns the keys that got new readings (give the new ones
-    their meter settings: ensure_device_metrics)."""
+    their meter settings: ensure_device_metrics). log_changes: also append those keys to rollup_log for the
+    rollup worker, in the same statement (no second round trip with the keys as arrays: ~2 ms per batch of
+    2,000 keys). An insert without a conflict target: concurrent writers and the worker never wait on it."""
     with conn.cursor() as cursor:
         cursor.execute(
             "WITH inserted AS ("
-            " INSERT INTO readings (device_id, metric_id, ts, value, account_id, gateway_id, received_at)"
-            " SELECT device_id, metric_id, ts, value, account_id, gateway_id, received_at FROM staged_readings"
+            " INSERT INTO readings (device_id, metric_id, ts, value, consumption, account_id, gateway_id, received_at) "
+            + (GUESSED_ROWS if GUESS_CONSUMPTION else PLAIN_ROWS) +
             " ON CONFLICT (device_id, metric_id, ts) DO NOTHING"
-            " RETURNING device_id, metric_id, ts)"
-            " SELECT device_id, metric_id, min(ts), count(*) FROM inserted GROUP BY 1, 2"
+            " RETURNING device_id, metric_id, ts),"
+            " changed AS (SELECT device_id, metric_id, min(ts) AS earliest, count(*) AS inserted FROM inserted"
+            " GROUP BY 1, 2)"
+            + (", logged AS (INSERT INTO rollup_log (device_id, metric_id, from_ts)"
+               " SELECT device_id, metric_id, earliest FROM changed)" if log_changes else "") +
+            " SELECT device_id, metric_id, earliest, inserted FROM changed"
         )
         return [ChangedKey(*row) for row in cursor.fetchall()]
 
@@ -213,62 +254,24 @@ def analyze_tables(conn: psycopg.Connection) -> None:
 
 
 class PendingKey(NamedTuple):
-    """A key waiting for the rollup worker: merge from `from_ts` on; queued since `queued_at`; as of `version`."""
+    """A key the rollup worker took from the log: merge from `from_ts` on; logged since `queued_at`."""
 
     device_id: int
     metric_id: int
     from_ts: datetime
     queued_at: datetime
-    version: int
 
 
-def queue_rollups(conn: psycopg.Connection, keys: Sequence[ChangedKey]) -> None:
-    """Record changed keys for the rollup worker, in the batch's transaction (sorted: one lock order)."""
-    if not keys:
-        return
-    ordered = sorted(keys, key=lambda k: (k.device_id, k.metric_id))
-    conn.execute(
-        "INSERT INTO rollup_pending (device_id, metric_id, from_ts, next_from)"
-        " SELECT d, m, f, f FROM unnest(%s::bigint[], %s::smallint[], %s::timestamptz[]) AS k(d, m, f)"
-        " ON CONFLICT (device_id, metric_id) DO UPDATE SET from_ts = least(rollup_pending.from_ts, EXCLUDED.from_ts),"
-        " next_from = least(coalesce(rollup_pending.next_from, EXCLUDED.from_ts), EXCLUDED.from_ts),"
-        " version = rollup_pending.version + 1",
-        ([k.device_id for k in ordered], [k.metric_id for k in ordered], [k.earliest for k in ordered]),
-    )
-
-
-def claim_pending(conn: psycopg.Connection, limit: int) -> list[PendingKey]:
-    """Claim up to `limit` waiting keys, oldest first, in one short statement (autocommit connection): rows a
-    writer is updating right now are skipped, and a claimed row is not locked while it is merged."""
+def take_logged_keys(conn: psycopg.Connection, limit: int) -> list[PendingKey]:
+    """Delete up to `limit` log rows and return them folded, one per key (earliest from, earliest queued),
+    in key order. Inside the pass's transaction: they come back if the merge fails."""
     rows = conn.execute(
-        "UPDATE rollup_pending p SET next_from = NULL FROM ("
-        "  SELECT device_id, metric_id FROM rollup_pending ORDER BY queued_at LIMIT %s FOR UPDATE SKIP LOCKED) c"
-        " WHERE p.device_id = c.device_id AND p.metric_id = c.metric_id"
-        " RETURNING p.device_id, p.metric_id, p.from_ts, p.queued_at, p.version",
+        "WITH taken AS (DELETE FROM rollup_log WHERE ctid = ANY(ARRAY(SELECT ctid FROM rollup_log LIMIT %s))"
+        " RETURNING device_id, metric_id, from_ts, queued_at)"
+        " SELECT device_id, metric_id, min(from_ts), min(queued_at) FROM taken GROUP BY 1, 2 ORDER BY 1, 2",
         (limit,),
     ).fetchall()
     return [PendingKey(*row) for row in rows]
-
-
-def finish_pass(conn: psycopg.Connection, keys: Sequence[PendingKey], claimed_at: datetime) -> int:
-    """After a merge: delete the keys no writer touched since the claim; the others wait from their next_from."""
-    keys = sorted(keys, key=lambda k: (k.device_id, k.metric_id))
-    arrays = ([k.device_id for k in keys], [k.metric_id for k in keys], [k.version for k in keys])
-    # Lock the claimed rows in the writers' order (queue_rollups sorts too): without it a pass's DELETE and a
-    # writer's upsert, each holding rows the other wants, deadlocked under load (bench/latency.py).
-    conn.execute(
-        "SELECT 1 FROM rollup_pending p JOIN unnest(%s::bigint[], %s::smallint[]) AS c(d, m)"
-        " ON p.device_id = c.d AND p.metric_id = c.m ORDER BY p.device_id, p.metric_id FOR UPDATE OF p",
-        arrays[:2])
-    merged = conn.execute(
-        "DELETE FROM rollup_pending p USING unnest(%s::bigint[], %s::smallint[], %s::bigint[]) AS c(d, m, v)"
-        " WHERE p.device_id = c.d AND p.metric_id = c.m AND p.version = c.v", arrays).rowcount
-    conn.execute(
-        "UPDATE rollup_pending p SET from_ts = p.next_from, queued_at = greatest(p.queued_at, %s)"
-        " FROM unnest(%s::bigint[], %s::smallint[], %s::bigint[]) AS c(d, m, v)"
-        " WHERE p.device_id = c.d AND p.metric_id = c.m AND p.version <> c.v AND p.next_from IS NOT NULL",
-        (claimed_at, *arrays))
-    return merged
 
 
 def try_rollup_lock(conn: psycopg.Connection) -> bool:
@@ -290,20 +293,26 @@ def refresh_rollups(conn: psycopg.Connection, keys: Sequence[ChangedKey | Pendin
     )
 
 
-def update_gateways(conn: psycopg.Connection, seen: Sequence[GatewaySeen]) -> None:
-    """Last received time, last seq and new gaps of each gateway in the batch, in one statement (sorted:
-    one row-lock order across writers; executemany was one round trip per gateway, 8 ms per 100)."""
+def update_gateways(conn: psycopg.Connection, seen: Sequence[GatewaySeen], wait: bool = False) -> set[int]:
+    """Last received time, last seq and new gaps of each gateway in the batch, in one statement; returns the
+    ids written. Rows another transaction holds (another writer's batch on the same gateways, the presence
+    recorder) are skipped unless `wait`: the caller carries them to its next batch. Waiting for them made
+    concurrent writers take turns (Lock:transactionid, bench/RESULTS.md); an executemany was one round
+    trip per gateway (8 ms per 100)."""
     if not seen:
-        return
+        return set()
     ordered = sorted(seen, key=lambda g: g.gateway_id)
-    conn.execute(
-        "UPDATE gateways g SET last_seen_at = greatest(g.last_seen_at, u.seen), last_seq = coalesce(u.seq, g.last_seq),"
+    ids = [g.gateway_id for g in ordered]
+    rows = conn.execute(
+        "WITH locked AS MATERIALIZED (SELECT id FROM gateways WHERE id = ANY(%s) ORDER BY id FOR UPDATE"
+        + ("" if wait else " SKIP LOCKED") + ")"
+        " UPDATE gateways g SET last_seen_at = greatest(g.last_seen_at, u.seen), last_seq = coalesce(u.seq, g.last_seq),"
         " seq_gaps = g.seq_gaps + u.gaps"
         " FROM unnest(%s::bigint[], %s::timestamptz[], %s::bigint[], %s::bigint[]) AS u(id, seen, seq, gaps)"
-        " WHERE g.id = u.id",
-        ([g.gateway_id for g in ordered], [g.last_seen for g in ordered], [g.last_seq for g in ordered],
-         [g.new_gaps for g in ordered]),
-    )
+        " WHERE g.id = u.id AND g.id IN (SELECT id FROM locked) RETURNING g.id",
+        (ids, ids, [g.last_seen for g in ordered], [g.last_seq for g in ordered], [g.new_gaps for g in ordered]),
+    ).fetchall()
+    return {row[0] for row in rows}
 
 
 INSERT_REJECTED = (

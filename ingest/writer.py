@@ -47,7 +47,11 @@ class BatchWriter(threading.Thread):
             batch, stopping = self._collect()
             if batch:
                 self._write_with_retry(batch)
+            elif self.batch_store.gateway_carry:
+                self._flush_gateway_carry()  # idle: the rows another transaction held are free by now
             self._flush_minutes(final=stopping)
+        if self.batch_store.gateway_carry and not self.abandon.is_set():
+            self._flush_gateway_carry()
         if self.conn is not None:
             self.conn.close()
 
@@ -102,6 +106,9 @@ class BatchWriter(threading.Thread):
                 self._note_error(f"batch failed, retrying one by one: {error}")
                 self.conn.rollback()
                 self.batch_store.forget_cache()
+                # A carried gateway update may be what fails (seq_gaps past bigint): it must not fail every
+                # later batch too. Lost with it: a last-seen time the retried messages write again.
+                self.batch_store.gateway_carry = {}
                 if len(batch) == 1:
                     self._commit_as_failed(batch[0], error)
                     return
@@ -145,6 +152,18 @@ class BatchWriter(threading.Thread):
         for owner, acks in grouped.values():
             sent += owner.ack_many(acks)
         return sent
+
+    def _flush_gateway_carry(self) -> None:
+        """Write the gateway updates the last batches skipped (rows held elsewhere), waiting for the rows."""
+        try:
+            conn = self._connect()
+            self.batch_store.flush_gateway_carry(conn)
+            conn.commit()
+        except psycopg.Error as error:
+            log.warning("could not record gateways' last messages: %s", error)
+            self.batch_store.forget_cache()  # the carry stands for the next try
+            if self.conn is not None:
+                self.conn.close()
 
     def _flush_minutes(self, final: bool = False) -> None:
         """Write ended minutes to ingest_minutes about once a minute (and everything when stopping).

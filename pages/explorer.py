@@ -9,16 +9,16 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, ctx
 
 from tds_dash import i18n, inputs, periods
-from tds_dash.consumption import ids
+from tds_dash.consumption import ids, paging
 from tds_dash.consumption.explorer import controls as explorer_controls
-from tds_dash.consumption.explorer import cost as explorer_cost
 from tds_dash.consumption.explorer import cost_view
 from tds_dash.consumption.explorer import figures as explorer_figures
 from tds_dash.consumption.explorer import layout as explorer_layout
 from tds_dash.consumption.explorer import model as explorer_model
+from tds_dash.consumption.explorer import totals as explorer_totals
 from tds_dash.context import current_language, current_scope, services
 from tds_dash.db import session_scope
-from tds_dash.queries import consumption, devices, explorer, filters
+from tds_dash.queries import consumption, devices, filters
 
 dash.register_page(__name__, path="/explorer", name="Explorer", order=1, nav_key="nav.explorer")
 inputs.declare({f"{dropdown}.value": inputs.id_array for dropdown in (ids.EXPLORER_ACCOUNT, ids.EXPLORER_GATEWAY, ids.EXPLORER_DEVICE)})
@@ -28,6 +28,7 @@ inputs.declare({f"{control}.value": inputs.text for control in (ids.EXPLORER_MET
 inputs.declare({f"{ids.EXPLORER_TOP}.data": inputs.optional_id, f"{ids.EXPLORER_URL}.search": inputs.text})
 
 log = logging.getLogger(__name__)
+DEVICE_OPTIONS = 50  # listed in the device dropdown (with the chosen ones); the rest are found by typing
 
 
 def _options(state: dict, language: str) -> dict:
@@ -38,7 +39,8 @@ def _options(state: dict, language: str) -> dict:
         accounts = filters.list_accounts(conn, scope)
         metrics = consumption.list_consumption_metrics(conn)
         gateways = filters.list_gateways(conn, scope)
-        device_rows = devices.device_options(conn, scope, state["accounts"], state["gateways"])
+        device_rows = devices.search_device_options(conn, scope, state["accounts"], state["gateways"], "",
+                                                    state["devices"], DEVICE_OPTIONS)
     options = {"account": [{"label": a["name"], "value": a["id"]} for a in accounts],
                "metric": [{"label": explorer_controls.metric_label(m, language), "value": m["name"]} for m in metrics]}
     options["gateway"], state["gateways"] = explorer_controls.gateway_choices(gateways, state["accounts"],
@@ -51,11 +53,13 @@ def layout(**query):
     language, settings = current_language(), services().settings
     state = explorer_controls.initial_state(query, periods.local_today(datetime.now(timezone.utc), settings.zone))
     options = _options(state, language)
-    return explorer_layout.page(state, options, settings, language, explorer.TOP_DEVICES)
+    return explorer_layout.page(state, options, settings, language, explorer_totals.TOP_DEVICES)
 
 
+# The layout set every list for the URL's state: these run on changes only, so the store (and the chart after
+# it) does not wait at page load for two round trips that would answer the same (issue 16).
 @callback(Output(ids.EXPLORER_GATEWAY, "options"), Output(ids.EXPLORER_GATEWAY, "value"),
-          Input(ids.EXPLORER_ACCOUNT, "value"), State(ids.EXPLORER_GATEWAY, "value"))
+          Input(ids.EXPLORER_ACCOUNT, "value"), State(ids.EXPLORER_GATEWAY, "value"), prevent_initial_call=True)
 def update_gateway_options(accounts, chosen):
     with session_scope(services().engine) as conn:
         rows = filters.list_gateways(conn, current_scope())
@@ -64,11 +68,14 @@ def update_gateway_options(accounts, chosen):
 
 @callback(Output(ids.EXPLORER_DEVICE, "options"), Output(ids.EXPLORER_DEVICE, "value"),
           Input(ids.EXPLORER_ACCOUNT, "value"), Input(ids.EXPLORER_GATEWAY, "value"),
-          State(ids.EXPLORER_DEVICE, "value"))
-def update_device_options(accounts, gateways, chosen):
+          Input(ids.EXPLORER_DEVICE, "search_value"), State(ids.EXPLORER_DEVICE, "value"), prevent_initial_call=True)
+def update_device_options(accounts, gateways, search, chosen):
+    """The chosen devices and the first DEVICE_OPTIONS matching what is typed (a fleet has thousands)."""
     with session_scope(services().engine) as conn:
-        rows = devices.device_options(conn, current_scope(), accounts or (), gateways or ())
-    return explorer_controls.device_choices(rows, chosen)
+        rows = devices.search_device_options(conn, current_scope(), accounts or (), gateways or (), search,
+                                             chosen or (), DEVICE_OPTIONS)
+    options, valid = explorer_controls.device_choices(rows, chosen)
+    return options, (dash.no_update if ctx.triggered_id == ids.EXPLORER_DEVICE else valid)
 
 
 @callback(Output(ids.EXPLORER_PRESET, "value"), Output(ids.EXPLORER_DATES, "start_date"),
@@ -87,31 +94,31 @@ def on_period_change(preset, start, end):
           Input(ids.EXPLORER_METRIC, "value"), Input(ids.EXPLORER_ACCOUNT, "value"),
           Input(ids.EXPLORER_GATEWAY, "value"), Input(ids.EXPLORER_DEVICE, "value"),
           Input(ids.EXPLORER_COMPARE, "value"), Input(ids.EXPLORER_TOP, "data"))
-def update_store(_tick, start, end, granularity, metric, accounts, gateways, chosen, compare, top):
+def update_store(tick, start, end, granularity, metric, accounts, gateways, chosen, compare, top):
     app, language, now = services(), current_language(), datetime.now(timezone.utc)
     selection = consumption.Selection.of(accounts, gateways, chosen)
     try:
         period = explorer_controls.period_from_dates(start, end, app.settings.zone)
         with session_scope(app.engine) as conn:
-            data = explorer.fetch_explorer(conn, current_scope(), selection, metric, period, granularity,
-                                           bool(compare), now, explorer_controls.shown_devices(top))
-            priced = explorer_cost.price_selection(conn, current_scope(), selection, data, now)
+            store = explorer_totals.snapshot(conn, current_scope(), selection, metric, period, granularity,
+                                             bool(compare), now, explorer_controls.shown_devices(top))
     except (periods.PeriodError, ValueError) as error:
         return None, dbc.Alert(i18n.t("explorer.error.range", language, error=str(error)), color="warning"), ""
     except Exception as error:  # shown and logged; the last good data stays on screen
         log.exception("explorer refresh failed")
         return dash.no_update, dbc.Alert(i18n.t("error.load", language, error=type(error).__name__),
                                          color="danger"), dash.no_update
-    store = explorer_cost.with_cost(explorer_model.to_store(data, now), priced)
-    return store, None, explorer_model.granularity_note(store, language)
+    view = paging.view_key(start, end, granularity, metric, accounts, gateways, chosen, tick)
+    browser = {**explorer_model.browser_store(store), "view": view, "measure": cost_view.measure_part(store, language),
+               "columns": cost_view.table_columns(store, language)}
+    return browser, None, explorer_model.granularity_note(store, language)
 
 
-@callback(Output(ids.EXPLORER_MEASURE, "options"), Output(ids.EXPLORER_MEASURE, "value"),
-          Output(ids.EXPLORER_MEASURE_NOTE, "children"), Input(ids.EXPLORER_STORE, "data"),
-          State(ids.EXPLORER_MEASURE, "value"))
-@inputs.untrusted  # renders the browser's store only
-def update_measure(store, chosen):
-    return cost_view.measure_state(store, chosen, current_language())
+# In the browser: the chart waits for the switch's value, and a round trip here cost the chart ~100 ms; the
+# options and note come translated in the store (cost_view.measure_part, the rule of cost_view.measure_state).
+dash.clientside_callback(cost_view.MEASURE_SCRIPT, Output(ids.EXPLORER_MEASURE, "options"),
+                         Output(ids.EXPLORER_MEASURE, "value"), Output(ids.EXPLORER_MEASURE_NOTE, "children"),
+                         Input(ids.EXPLORER_STORE, "data"), State(ids.EXPLORER_MEASURE, "value"))
 
 
 @callback(Output(ids.EXPLORER_CHART, "figure"), Output(ids.EXPLORER_CHANGE, "children"),
@@ -126,23 +133,61 @@ def update_chart(store, mode, measure):
     return figure, cost_view.change_text(store, language)
 
 
-@callback(Output(ids.EXPLORER_TABLE, "rowData"), Output(ids.EXPLORER_TABLE, "columnDefs"),
-          Input(ids.EXPLORER_STORE, "data"))
-@inputs.untrusted  # renders the browser's store only
-def update_table(store):
-    language = current_language()
-    return (cost_view.table_rows(store, language) if store else []), cost_view.table_columns(store, language)
+# The columns come translated in the store (with "Custo (R$)" when priced): set in the browser, and only when
+# they change (the same columns keep the grid's sort); a round trip here competed with the chart's.
+dash.clientside_callback(
+    "function(store, shown) { const columns = store && store.columns;"
+    " return !columns || JSON.stringify(columns) === JSON.stringify(shown) ? window.dash_clientside.no_update"
+    " : columns; }", Output(ids.EXPLORER_TABLE, "columnDefs"), Input(ids.EXPLORER_STORE, "data"),
+    State(ids.EXPLORER_TABLE, "columnDefs"))
+
+
+# The views' controls, as the store's callback reads them (the grid's pages and the downloads re-read the data).
+_VIEW = (State(ids.EXPLORER_DATES, "start_date"), State(ids.EXPLORER_DATES, "end_date"),
+         State(ids.EXPLORER_GRANULARITY, "value"), State(ids.EXPLORER_METRIC, "value"),
+         State(ids.EXPLORER_ACCOUNT, "value"), State(ids.EXPLORER_GATEWAY, "value"),
+         State(ids.EXPLORER_DEVICE, "value"))
+
+
+@callback(Output(ids.EXPLORER_TABLE, "getRowsResponse"), Input(ids.EXPLORER_TABLE, "getRowsRequest"), *_VIEW,
+          State(ids.EXPLORER_INTERVAL, "n_intervals"), prevent_initial_call=True)
+def update_table_rows(request, start, end, granularity, metric, accounts, gateways, chosen, tick):
+    """One page of the totals, sorted by the database; a bad page or column is a 400, not a crash."""
+    settings, selection = services().settings, consumption.Selection.of(accounts, gateways, chosen)
+    view = paging.view_key(start, end, granularity, metric, accounts, gateways, chosen, tick)
+    try:
+        period = explorer_controls.period_from_dates(start, end, settings.zone)
+        with session_scope(services().engine) as conn:
+            return explorer_totals.grid_page(conn, current_scope(), selection, metric, period, granularity,
+                                             datetime.now(timezone.utc), request, current_language(), view)
+    except periods.PeriodError:  # said by the chart's alert
+        return paging.response([], 0, view)
+    except ValueError as error:
+        raise inputs.InvalidInput(f"totals page: {error}") from error
+
+
+# A store of other controls (or of the refresh) than the grid's pages: the grid drops them and asks again.
+dash.clientside_callback(paging.purge_script(ids.EXPLORER_TABLE), Input(ids.EXPLORER_STORE, "data"),
+                         State(ids.EXPLORER_TABLE, "getRowsResponse"), State(ids.EXPLORER_TABLE, "getRowsRequest"),
+                         prevent_initial_call=True)
 
 
 @callback(Output(ids.EXPLORER_DOWNLOAD, "data"), Input(ids.EXPLORER_CSV, "n_clicks"),
-          Input(ids.EXPLORER_XLSX, "n_clicks"), State(ids.EXPLORER_STORE, "data"), State(ids.EXPLORER_MODE, "value"),
-          prevent_initial_call=True)
-@inputs.untrusted  # renders the browser's store only
-def on_download(_csv, _xlsx, store, mode):
-    if not store:
+          Input(ids.EXPLORER_XLSX, "n_clicks"), *_VIEW, State(ids.EXPLORER_COMPARE, "value"),
+          State(ids.EXPLORER_TOP, "data"), State(ids.EXPLORER_MODE, "value"), prevent_initial_call=True)
+def on_download(_csv, _xlsx, start, end, granularity, metric, accounts, gateways, chosen, compare, top, mode):
+    """The charted table and every device's totals, read again from the data layer (the browser keeps less)."""
+    app, now = services(), datetime.now(timezone.utc)
+    try:
+        period = explorer_controls.period_from_dates(start, end, app.settings.zone)
+        with session_scope(app.engine) as conn:
+            store = explorer_totals.snapshot(conn, current_scope(), consumption.Selection.of(accounts, gateways, chosen),
+                                             metric, period, granularity, bool(compare), now,
+                                             explorer_controls.shown_devices(top))
+    except (periods.PeriodError, ValueError):  # the chart's alert says why
         return dash.no_update
     kind = "xlsx" if ctx.triggered_id == ids.EXPLORER_XLSX else "csv"
-    return explorer_model.download(store, mode, services().settings.zone, kind, current_language())
+    return explorer_model.download(store, mode, app.settings.zone, kind, current_language())
 
 
 @callback(Output(ids.EXPLORER_GOTO, "href"), Output(ids.EXPLORER_TOP, "data"), Input(ids.EXPLORER_CHART, "clickData"),

@@ -12,7 +12,7 @@ from dash import Input, Output, State, callback, dcc, html
 from tds_dash import figures, i18n, inputs
 from tds_dash.alarms import panel as alarm_panel
 from tds_dash.alarms import queries as alarm_queries
-from tds_dash.consumption import ids, month_cost
+from tds_dash.consumption import ids, month_cost, paging
 from tds_dash.consumption import overview as overview_model
 from tds_dash.consumption.explorer import controls as explorer_controls
 from tds_dash.context import current_language, current_scope, services
@@ -27,16 +27,22 @@ inputs.declare({f"{ids.OVERVIEW_ACCOUNT}.value": inputs.optional_id, f"{ids.OVER
 log = logging.getLogger(__name__)
 
 
+def _gateway_options(gateways: list[dict]) -> list[dict]:
+    return [{"label": f"{g['serial']} · {g['name']}", "value": g["id"]} for g in gateways]
+
+
 def _filters(language: str) -> dbc.Card:
     with session_scope(services().engine) as conn:
         accounts = filters.list_accounts(conn, current_scope())
+        gateways = filters.list_gateways(conn, current_scope(), None)
     metric_options = [{"label": i18n.t(f"metric.{m}", language), "value": m} for m in overview_model.METRIC_CHOICES]
     return dbc.Card(dbc.CardBody(dbc.Row([
         dbc.Col([dbc.Label(i18n.t("filter.account", language)),
                  dcc.Dropdown(labels=i18n.dropdown_labels(language), id=ids.OVERVIEW_ACCOUNT, options=[{"label": a["name"], "value": a["id"]} for a in accounts],
                               placeholder=i18n.t("filter.all", language))], md=3),
         dbc.Col([dbc.Label(i18n.t("filter.gateway", language)),
-                 dcc.Dropdown(labels=i18n.dropdown_labels(language), id=ids.OVERVIEW_GATEWAY, placeholder=i18n.t("filter.all_gateways", language))], md=3),
+                 dcc.Dropdown(labels=i18n.dropdown_labels(language), id=ids.OVERVIEW_GATEWAY,
+                              options=_gateway_options(gateways), placeholder=i18n.t("filter.all_gateways", language))], md=3),
         dbc.Col([dbc.Label(i18n.t("filter.metric", language)),
                  dcc.Dropdown(labels=i18n.dropdown_labels(language), id=ids.OVERVIEW_METRIC, options=metric_options, value="energy_kwh", clearable=False)],
                 md=2),
@@ -71,33 +77,37 @@ def layout(**kwargs):
                     className="mb-3"),
         ]),
         dbc.Card([dbc.CardHeader(i18n.t("table.latest", language)),
+                  # A page at a time from the server (a fleet has thousands of devices), sorted there.
                   dbc.CardBody(dag.AgGrid(id=ids.OVERVIEW_TABLE, columnDefs=overview_model.table_columns(language),
-                                          rowData=[], dashGridOptions=grid_options(
+                                          rowModelType="infinite", dashGridOptions=grid_options(
                                               language, domLayout="autoHeight", pagination=True,
                                               paginationPageSize=overview_model.LATEST_PAGE_SIZE,
-                                              paginationPageSizeSelector=False),
+                                              cacheBlockSize=overview_model.LATEST_PAGE_SIZE,
+                                              paginationPageSizeSelector=False, maxBlocksInCache=10),
                                           className="ag-theme-alpine"))], className="shadow-sm"),
     ])
 
 
+# The layout lists every gateway (no account chosen yet): on changes only, so the store does not wait at page
+# load for a round trip that would answer the same (issue 16).
 @callback(Output(ids.OVERVIEW_GATEWAY, "options"), Output(ids.OVERVIEW_GATEWAY, "value"),
-          Input(ids.OVERVIEW_ACCOUNT, "value"))
+          Input(ids.OVERVIEW_ACCOUNT, "value"), prevent_initial_call=True)
 def update_gateway_options(account_id):
     with session_scope(services().engine) as conn:
         gateways = filters.list_gateways(conn, current_scope(), account_id)
-    return [{"label": f"{g['serial']} · {g['name']}", "value": g["id"]} for g in gateways], None
+    return _gateway_options(gateways), None
 
 
-@callback(Output(ids.OVERVIEW_INTERVAL, "disabled"), Input(ids.OVERVIEW_PAUSE, "value"))
-def on_pause(paused):
-    return bool(paused)
+# In the browser: at page load this round trip ran beside the store's and slowed it on a busy server.
+dash.clientside_callback("function(paused) { return Boolean(paused); }", Output(ids.OVERVIEW_INTERVAL, "disabled"),
+                         Input(ids.OVERVIEW_PAUSE, "value"))
 
 
 @callback(Output(ids.OVERVIEW_STORE, "data"), Output(ids.OVERVIEW_UPDATED, "children"),
           Output(ids.OVERVIEW_ALERT, "children"),
           Input(ids.OVERVIEW_INTERVAL, "n_intervals"), Input(ids.OVERVIEW_ACCOUNT, "value"),
           Input(ids.OVERVIEW_GATEWAY, "value"), Input(ids.OVERVIEW_METRIC, "value"))
-def update_overview_store(_tick, account_id, gateway_id, metric):
+def update_overview_store(tick, account_id, gateway_id, metric):
     app, language = services(), current_language()
     now = datetime.now(timezone.utc)
     try:
@@ -114,7 +124,8 @@ def update_overview_store(_tick, account_id, gateway_id, metric):
     updated = i18n.t("refresh.updated", language, when=i18n.format_datetime(now, app.settings.zone, language))
     notice = overview_model.history_notice(app.background, language)
     store = {**overview_model.to_store(data, metric or "energy_kwh", now, cost, bars),
-             "alarms": {"counts": alarm_counts, "account": account_id}}
+             "alarms": {"counts": alarm_counts, "account": account_id},
+             "view": paging.view_key(account_id, gateway_id, metric, tick)}
     return store, updated, notice
 
 
@@ -147,10 +158,24 @@ def update_charts(store):
             figures.consumption_bars(daily, zone, language, unit, "day", now))
 
 
-@callback(Output(ids.OVERVIEW_TABLE, "rowData"), Input(ids.OVERVIEW_STORE, "data"), prevent_initial_call=True)
-@inputs.untrusted  # renders the browser's store only
-def update_table(store):
-    return overview_model.table_rows(store, services().settings.zone, current_language())
+@callback(Output(ids.OVERVIEW_TABLE, "getRowsResponse"), Input(ids.OVERVIEW_TABLE, "getRowsRequest"),
+          State(ids.OVERVIEW_ACCOUNT, "value"), State(ids.OVERVIEW_GATEWAY, "value"),
+          State(ids.OVERVIEW_METRIC, "value"), State(ids.OVERVIEW_INTERVAL, "n_intervals"), prevent_initial_call=True)
+def update_table(request, account_id, gateway_id, metric, tick):
+    """One page of the devices' latest readings; a bad page or column is a 400, not a crash."""
+    try:
+        with session_scope(services().engine) as conn:
+            page = overview_model.latest_page(conn, current_scope().restrict(account_id), services().settings.zone,
+                                              metric or "energy_kwh", gateway_id, request, current_language())
+    except ValueError as error:
+        raise inputs.InvalidInput(f"latest page: {error}") from error
+    return {**page, "view": paging.view_key(account_id, gateway_id, metric, tick)}
+
+
+# Each refresh of the store (new readings) or other filters: the table drops its pages and asks again.
+dash.clientside_callback(paging.purge_script(ids.OVERVIEW_TABLE), Input(ids.OVERVIEW_STORE, "data"),
+                         State(ids.OVERVIEW_TABLE, "getRowsResponse"), State(ids.OVERVIEW_TABLE, "getRowsRequest"),
+                         prevent_initial_call=True)
 
 
 @callback(Output(ids.OVERVIEW_GOTO, "href"), Input(ids.OVERVIEW_MONTHLY, "clickData"),

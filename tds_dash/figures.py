@@ -17,6 +17,17 @@ PARTIAL_COLOR = "#adb5bd"
 # A bucket still in progress is hatched (not recoloured): same series, visibly unfinished.
 PARTIAL_PATTERN = {"shape": "/", "fillmode": "overlay", "fgcolor": "rgba(255,255,255,0.9)", "size": 7, "solidity": 0.35}
 
+# Plotly checks every property of every trace in Python: two thirds of the explorer chart's 125 ms (11 stacked
+# series, issue 16, bench/RESULTS.md). The charts on a page's first draw are built from lists we made, so
+# they skip it (plotly's own `_validate`); tests/test_explorer_paging.py builds them both ways and compares
+# the JSON.
+VALIDATE_TRACES = False
+
+
+def trace(kind, **props):
+    """go.Bar(**props) / go.Scatter(**props) without plotly's per-property checks unless VALIDATE_TRACES."""
+    return kind(_validate=VALIDATE_TRACES, **props)
+
 
 def _finite(values) -> list[float]:
     return [float(v) for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
@@ -40,8 +51,8 @@ def partial_patterns(flags: list[bool]) -> dict:
 
 def add_partial_legend(figure: go.Figure, x, language: str) -> None:
     """A legend entry 'em andamento' (a zero-height hatched bar) explaining the hatched bucket."""
-    figure.add_trace(go.Bar(x=[x], y=[0], name=i18n.t("chart.partial", language), marker_color=PARTIAL_COLOR,
-                            marker_pattern=PARTIAL_PATTERN, hoverinfo="skip", showlegend=True))
+    figure.add_trace(trace(go.Bar, x=[x], y=[0], name=i18n.t("chart.partial", language), marker_color=PARTIAL_COLOR,
+                           marker_pattern=PARTIAL_PATTERN, hoverinfo="skip", showlegend=True))
 
 
 def fill_buckets(frame: pd.DataFrame, granularity: str, zone: ZoneInfo, until: datetime) -> pd.DataFrame:
@@ -118,10 +129,10 @@ def consumption_bars(frame: pd.DataFrame, zone: ZoneInfo, language: str, unit: s
     if costs is not None:
         hover = [f"{text}<br>{i18n.t('cost.hover', language, cost=cost_of[bucket])}" if bucket in cost_of else text
                  for text, bucket in zip(hover, frame["bucket"])]
-    figure = go.Figure(go.Bar(x=labels, y=frame["consumption"], marker_color=BAR_COLOR, hovertext=hover,
-                              hoverinfo="text", customdata=frame["bucket"].astype(str),
-                              marker_pattern=partial_patterns(partial), name=i18n.t("chart.consumption", language),
-                              showlegend=any(partial)))
+    figure = go.Figure(trace(go.Bar, x=labels, y=frame["consumption"].tolist(), marker_color=BAR_COLOR,
+                             hovertext=hover, hoverinfo="text", customdata=frame["bucket"].astype(str).tolist(),
+                             marker_pattern=partial_patterns(partial), name=i18n.t("chart.consumption", language),
+                             showlegend=any(partial)))
     if any(partial):
         add_partial_legend(figure, labels[partial.index(True)], language)
     figure.update_xaxes(type="category")

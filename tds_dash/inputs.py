@@ -125,10 +125,32 @@ def _rows(value, what: str) -> None:
         raise _fail(what, value)
 
 
+def grid_rows_request(value, what: str = "getRowsRequest") -> None:
+    """AG Grid's infinite-model request: row numbers, and a sort model of column names and asc/desc.
+    (Sizes and column names are the callback's to judge: a page too big or a column unknown is refused there.)"""
+    if value is None:
+        return
+    if not isinstance(value, dict):
+        raise _fail(what, value)
+    for key in ("startRow", "endRow"):
+        row = value.get(key)
+        if isinstance(row, bool) or not isinstance(row, int) or not 0 <= row <= 2**31:
+            raise _fail(f"{what}.{key}", row)
+    sort_model = value.get("sortModel") or []
+    if not isinstance(sort_model, list) or len(sort_model) > 20:
+        raise _fail(f"{what}.sortModel", sort_model)
+    for item in sort_model:
+        if not isinstance(item, dict) or item.get("sort") not in ("asc", "desc"):
+            raise _fail(f"{what}.sortModel", item)
+        _text(item.get("colId"), f"{what}.sortModel.colId")
+    _mapping(value.get("filterModel"), f"{what}.filterModel")
+
+
 PROPERTY_RULES = {
     "n_clicks": count, "n_intervals": count, "n_submit": count, "active_page": page_number,
     "start_date": iso_day, "end_date": iso_day, "date": iso_day, "search": _text, "href": _text,
     "clickData": _mapping, "selectedData": _mapping, "selectedRows": _rows, "value": control_value,
+    "getRowsRequest": grid_rows_request, "search_value": _text,
 }
 
 

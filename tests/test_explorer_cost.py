@@ -16,6 +16,7 @@ from tds_dash.consumption import device_cost, month_cost
 from tds_dash.consumption.explorer import cost as explorer_cost
 from tds_dash.consumption.explorer import cost_series, cost_view
 from tds_dash.consumption.explorer import model as explorer_model
+from tds_dash.consumption.explorer import totals as explorer_totals
 from tds_dash.db import session_scope
 from tds_dash.queries import devices as device_queries
 from tds_dash.queries import explorer
@@ -247,3 +248,26 @@ def test_ecost010_a_device_or_gateway_picked_costs_what_it_does_in_the_whole_acc
     by_gateway = explorer_store(fleet, ALL_ACCOUNTS, Selection(gateway_ids=(gateway,)), NOVEMBER, "month",
                                 False)["cost"]
     assert by_gateway["devices"] == {k: whole["devices"][k] for k in by_gateway["devices"]}
+
+
+def test_ecost011_the_paged_totals_grid_says_what_the_whole_table_says(priced):
+    """Issue 16: the grid's pages (cost priced per page) hold the rows, texts and R$ of the full table."""
+    fleet, _client, _app = priced
+    store = explorer_store(fleet, ALL_ACCOUNTS, compare=False)
+    want = {row["device_id"]: row for row in cost_view.table_rows(store, "pt-BR")}
+    got = {}
+    with session_scope(fleet.engine) as conn:
+        for start in range(0, len(want), 2):
+            page = explorer_totals.grid_page(conn, ALL_ACCOUNTS, Selection(), METRIC, NOVEMBER, "day", NOW,
+                                             {"startRow": start, "endRow": start + 2}, "pt-BR")
+            assert page["rowCount"] == len(want) and len(page["rowData"]) <= 2
+            got.update({row["device_id"]: row for row in page["rowData"]})
+    assert set(got) == set(want) and any(row["cost"] for row in want.values())
+    for device, row in want.items():
+        for field in ("device", "gateway", "account", "consumption_text", "share_text", "cost_text"):
+            assert got[device][field] == row[field], (device, field)
+        assert got[device]["share"] == pytest.approx(row["share"])
+        assert got[device]["cost"] == (None if row["cost"] is None else pytest.approx(row["cost"]))
+    browser = explorer_model.browser_store(store)  # the browser keeps the status and totals, not the devices
+    assert browser["cost"]["status"] == store["cost"]["status"] and "devices" not in browser["cost"]
+    assert cost_view.cost_text(browser, "pt-BR") == cost_view.cost_text(store, "pt-BR")

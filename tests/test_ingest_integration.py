@@ -352,7 +352,7 @@ def rollup(database, table: str) -> list[tuple]:
 
 def wait_for_rollups(database) -> None:
     """The rollup worker merges after the commit: wait until no changed key is left waiting."""
-    wait_until(lambda: database.scalar("SELECT count(*) FROM rollup_pending") == 0)
+    wait_until(lambda: database.scalar("SELECT count(*) FROM rollup_log") == 0)
 
 
 def assert_energy_rollups(database) -> None:

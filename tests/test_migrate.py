@@ -1,6 +1,7 @@
 """tds_dash.migrate against a real PostgreSQL: apply-once, advisory lock, file naming, rollup time zone."""
 from __future__ import annotations
 
+import shutil
 import threading
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -148,3 +149,22 @@ def test_mig006_rollup_timezone_change_rebuilds_buckets(database):
         "SELECT count(DISTINCT (device_id, metric_id, date_trunc('hour', ts))) FROM readings")
 
     assert ensure_rollup_timezone(database.dsn, "America/New_York") is False  # nothing changed: no rebuild
+
+
+def test_mig010_keys_waiting_in_rollup_pending_move_to_rollup_log(empty_database, tmp_path):
+    """An upgrade with keys still waiting under the old protocol (sql/033) loses none: 090 logs each from
+    its earliest reading not yet merged, and the worker merges them."""
+    from tds_dash.migrate import SQL_DIR
+
+    before = tmp_path / "sql"
+    shutil.copytree(SQL_DIR, before, ignore=shutil.ignore_patterns("090_*"))
+    apply_migrations(empty_database.dsn, sql_dir=before)
+    at = datetime(2025, 6, 1, 13, tzinfo=timezone.utc)
+    empty_database.execute(
+        "INSERT INTO rollup_pending (device_id, metric_id, from_ts, queued_at, version, next_from) VALUES"
+        " (1, 1, %s, %s, 3, NULL), (2, 1, %s, %s, 1, %s)",
+        (at, at, at, at, at - timedelta(hours=2)))
+    assert apply_migrations(empty_database.dsn) == ["090_rollup_log.sql"]
+    assert empty_database.query("SELECT device_id, metric_id, from_ts, queued_at FROM rollup_log ORDER BY 1") == [
+        (1, 1, at, at), (2, 1, at - timedelta(hours=2), at)]
+    assert empty_database.scalar("SELECT to_regclass('rollup_pending') IS NULL")

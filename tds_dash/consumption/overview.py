@@ -7,11 +7,14 @@ from zoneinfo import ZoneInfo
 import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import html
+from sqlalchemy.engine import Connection
 
 from tds_dash import i18n
-from tds_dash.consumption import month_cost
+from tds_dash.consumption import month_cost, paging
 from tds_dash.fleet import gateway_detail
+from tds_dash.queries import overview as overview_queries
 from tds_dash.queries.overview import OverviewData
+from tds_dash.queries.scope import Scope
 
 UNITS = {"energy_kwh": "kWh", "water_m3": "m³", "gas_m3": "m³"}
 METRIC_CHOICES = ("energy_kwh", "water_m3")
@@ -25,7 +28,8 @@ def _frame_records(frame: pd.DataFrame, time_column: str) -> list[dict]:
 
 def to_store(data: OverviewData, metric: str, fetched_at: datetime, cost: month_cost.MonthCost | None = None,
              monthly_cost: dict[str, str] | None = None) -> dict:
-    """JSON-safe snapshot kept in a dcc.Store; every figure and table is drawn from it."""
+    """JSON-safe snapshot kept in a dcc.Store; every figure and card is drawn from it (the latest readings'
+    table asks for its pages itself: latest_page)."""
     return {
         "metric": metric,
         "cost": month_cost.to_store(cost),
@@ -39,7 +43,6 @@ def to_store(data: OverviewData, metric: str, fetched_at: datetime, cost: month_
         },
         "monthly": _frame_records(data.monthly, "bucket"),
         "daily": _frame_records(data.daily, "bucket"),
-        "latest": _frame_records(data.latest, "ts"),
         "offline": gateway_detail.offline_records(data.offline_gateways),
     }
 
@@ -102,9 +105,19 @@ def table_columns(language: str) -> list[dict]:
     ]
 
 
-def table_rows(store: dict, zone: ZoneInfo, language: str) -> list[dict]:
+def latest_page(conn: Connection, scope: Scope, zone: ZoneInfo, metric: str, gateway_id: int | None,
+                request: dict | None, language: str) -> dict:
+    """The latest table's getRowsResponse: one page of devices' newest readings, sorted by the database.
+    ValueError for a bad page or an unknown sort column."""
+    offset, limit, sort, descending = paging.grid_request(request, LATEST_PAGE_SIZE, "gateway", False)
+    frame, count = overview_queries.latest_readings_page(conn, scope, zone, metric, gateway_id, offset, limit,
+                                                         sort, descending)
+    return paging.response(table_rows(_frame_records(frame, "ts"), zone, language), count)
+
+
+def table_rows(records: list[dict], zone: ZoneInfo, language: str) -> list[dict]:
     rows = []
-    for record in store["latest"]:
+    for record in records:
         decimals = 3 if abs(record["value"]) < 1000 else 1
         rows.append({
             "device": f"{record['device_name'] or record['device']} ({record['device']})",

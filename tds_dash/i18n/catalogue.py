@@ -227,7 +227,8 @@ MESSAGES.update({
               "the day that starts then. Stacked bars show the {top} largest devices; the rest are summed as "
               "\"others\". Min/avg/max are of the consumption per bar (hour, day or month)."},
     "filter.device": {"pt-BR": "Dispositivo", "en": "Device"},
-    "filter.all_devices": {"pt-BR": "Todos", "en": "All"},
+    # The explorer lists the chosen devices and the first 50 of a fleet: typing asks the server for the rest.
+    "filter.all_devices_search": {"pt-BR": "Todos (digite para buscar)", "en": "All (type to search)"},
     "explorer.period": {"pt-BR": "Período", "en": "Period"},
     "preset.today": {"pt-BR": "Hoje", "en": "Today"},
     "preset.last_7_days": {"pt-BR": "Últimos 7 dias", "en": "Last 7 days"},

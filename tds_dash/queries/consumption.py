@@ -180,6 +180,34 @@ _DEVICE_TOTALS = {
     for level in LEVELS
 }
 
+# The explorer's totals grid, one page at a time (the whole fleet's 2,000 rows were more than the browser
+# could take in quickly, bench/RESULTS.md): the grid's sort column -> ORDER BY keys (output names, constant
+# text), ties broken by gateway, code and id so pages never overlap. Share sorts as consumption does.
+TOTALS_SORTS = {
+    "device": ("gateway", "code"), "gateway": ("gateway", "code"), "account": ("account", "gateway", "code"),
+    "consumption": ("consumption",), "share": ("consumption",), "min": ("min",), "avg": ("avg",), "max": ("max",),
+}
+TOTALS_PAGE_MAX = 200  # rows per page at most
+
+
+def _totals_page_sql(level: str, keys: tuple[str, ...], descending: bool) -> sa.TextClause:
+    direction = " DESC NULLS LAST" if descending else " ASC NULLS LAST"
+    order = ", ".join(key + direction for key in keys) + ", gateway, code, device_id"
+    return sa.text(
+        "SELECT c.device_id, d.code, d.name, g.serial AS gateway, a.name AS account,"
+        " sum(c.consumption) AS consumption, min(c.consumption) AS min, avg(c.consumption) AS avg,"
+        " max(c.consumption) AS max, count(*) AS buckets, count(*) OVER () AS devices,"
+        " sum(sum(c.consumption)) OVER () AS grand"
+        " FROM " + _consumption_source(level, SELECTED) + " JOIN devices d ON d.id = c.device_id"
+        " JOIN gateways g ON g.id = d.gateway_id"
+        " JOIN accounts a ON a.id = c.account_id WHERE " + SELECTED
+        + " GROUP BY c.device_id, d.code, d.name, g.serial, a.name ORDER BY " + order + " LIMIT :limit OFFSET :offset"
+    )
+
+
+_TOTALS_PAGE = {(level, keys, descending): _totals_page_sql(level, keys, descending)
+                for level in LEVELS for keys in set(TOTALS_SORTS.values()) for descending in (False, True)}
+
 # Per bucket, the chosen devices one by one and every other device summed as device_id NULL.
 _BY_DEVICE = {
     level: sa.text(
@@ -325,6 +353,44 @@ def device_totals(conn: Connection, scope: Scope, selection: Selection, metric_i
     for column in ("consumption", "min", "avg", "max"):
         frame[column] = frame[column].astype("float64")
     return frame
+
+
+@dataclasses.dataclass(frozen=True)
+class TotalsPage:
+    rows: pd.DataFrame  # device_totals' columns and share (of the whole selection's consumption)
+    count: int  # devices with data in the whole selection
+    grand: float | None  # the whole selection's consumption
+
+
+def device_totals_page(conn: Connection, scope: Scope, selection: Selection, metric_id: int, granularity: str,
+                       start: datetime, end: datetime, zone: ZoneInfo, offset: int = 0,
+                       limit: int = 20, sort: str = "consumption", descending: bool = True) -> TotalsPage:
+    """One page of device_totals sorted by a TOTALS_SORTS column; ValueError for a bad offset, size or column."""
+    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+        raise ValueError(f"offset must be an integer >= 0, not {offset!r}")
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= TOTALS_PAGE_MAX:
+        raise ValueError(f"page size must be an integer from 1 to {TOTALS_PAGE_MAX}, not {limit!r}")
+    if sort not in TOTALS_SORTS:
+        raise ValueError(f"unknown sort column {str(sort)[:40]!r}; one of {', '.join(TOTALS_SORTS)}")
+    if granularity not in LEVELS:
+        raise ValueError(f"unknown granularity {str(granularity)[:40]!r}")
+    params = {**_base(scope, selection, metric_id, start, end, zone), "offset": offset, "limit": limit}
+    rows = conn.execute(_TOTALS_PAGE[(granularity, TOTALS_SORTS[sort], bool(descending))], params).mappings().all()
+    columns = ["device_id", "code", "name", "gateway", "account", "consumption", "min", "avg", "max", "buckets"]
+    frame = pd.DataFrame(rows, columns=columns)
+    for column in ("consumption", "min", "avg", "max"):
+        frame[column] = frame[column].astype("float64")
+    grand = float(rows[0]["grand"]) if rows and rows[0]["grand"] is not None else None
+    frame["share"] = frame["consumption"] / grand if grand else float("nan")
+    count = int(rows[0]["devices"]) if rows else (_count_devices(conn, granularity, params) if offset else 0)
+    return TotalsPage(frame, count, grand)
+
+
+def _count_devices(conn: Connection, granularity: str, params: dict) -> int:
+    """Past the last page: how many there are (the page's window counts only when it has rows)."""
+    first = conn.execute(_TOTALS_PAGE[(granularity, TOTALS_SORTS["consumption"], True)],
+                         {**params, "offset": 0, "limit": 1}).mappings().first()
+    return int(first["devices"]) if first else 0
 
 
 def consumption_by_device(conn: Connection, scope: Scope, selection: Selection, metric_id: int, granularity: str,

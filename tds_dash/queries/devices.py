@@ -20,6 +20,20 @@ _OPTIONS = sa.text(
     " ORDER BY g.serial, d.code LIMIT :limit"
 )
 
+# The explorer's device dropdown for a big fleet: the chosen devices and the first :limit whose label
+# ('GW-0101/MED-001 · name') holds every typed word, case-insensitive (LIKE wildcards in words escaped).
+_SEARCH_OPTIONS = sa.text(
+    "SELECT d.id, d.code, d.name, g.serial AS gateway FROM devices d JOIN gateways g ON g.id = d.gateway_id"
+    " WHERE d.account_id " + IN_SCOPE
+    + " AND (:any_account OR d.account_id = ANY(CAST(:sel_accounts AS bigint[])))"
+    " AND (:any_gateway OR d.gateway_id = ANY(CAST(:sel_gateways AS bigint[])))"
+    " AND (d.id = ANY(CAST(:chosen AS bigint[])) OR NOT EXISTS (SELECT 1 FROM unnest(CAST(:words AS text[])) w"
+    "      WHERE g.serial || '/' || d.code || ' · ' || coalesce(d.name, '') NOT ILIKE w ESCAPE '\\'))"
+    " ORDER BY d.id = ANY(CAST(:chosen AS bigint[])) DESC, g.serial, d.code LIMIT :limit"
+)
+SEARCH_LIMIT_MAX = 200
+SEARCH_WORDS_MAX = 8
+
 _DEVICE = sa.text(
     "SELECT d.id, d.code, d.name, d.kind, d.active, d.account_id, a.name AS account, d.gateway_id,"
     " g.serial AS gateway, g.name AS gateway_name, g.inactivity_timeout_s"
@@ -60,6 +74,22 @@ def device_options(conn: Connection, scope: Scope, account_ids=(), gateway_ids=(
     params = {**scope.params(), "sel_accounts": list(account_ids), "sel_gateways": list(gateway_ids),
               "any_account": not account_ids, "any_gateway": not gateway_ids, "limit": limit}
     return [dict(row) for row in conn.execute(_OPTIONS, params).mappings()]
+
+
+def search_device_options(conn: Connection, scope: Scope, account_ids=(), gateway_ids=(), text: str | None = "",
+                          chosen=(), limit: int = 50) -> list[dict]:
+    """device_options narrowed to labels holding every word of `text`, at most `limit` of them, plus the
+    `chosen` ids (in scope) whatever the text; by gateway and code. ValueError for a bad limit."""
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= SEARCH_LIMIT_MAX:
+        raise ValueError(f"limit must be an integer from 1 to {SEARCH_LIMIT_MAX}, not {limit!r}")
+    words = (text or "").split()[:SEARCH_WORDS_MAX]
+    patterns = ["%" + w.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%" for w in words]
+    chosen = [int(c) for c in chosen or ()]
+    params = {**scope.params(), "sel_accounts": list(account_ids), "sel_gateways": list(gateway_ids),
+              "any_account": not account_ids, "any_gateway": not gateway_ids, "chosen": chosen,
+              "words": patterns, "limit": limit + len(chosen)}
+    rows = [dict(row) for row in conn.execute(_SEARCH_OPTIONS, params).mappings()]
+    return sorted(rows, key=lambda row: (row["gateway"], row["code"]))
 
 
 def find_device(conn: Connection, scope: Scope, device_id: int) -> dict | None:

@@ -53,11 +53,42 @@ _LATEST = sa.text(
     "   FROM devices d JOIN gateways g ON g.id = d.gateway_id"
     "   JOIN device_metrics dm ON dm.device_id = d.id AND dm.metric_id = m.id"
     "   WHERE d.account_id " + IN_SCOPE + " AND (CAST(:gateway_id AS bigint) IS NULL OR d.gateway_id = :gateway_id)"
-    "   ORDER BY g.serial, d.code LIMIT :limit) x"
+    "   ORDER BY g.serial, d.code LIMIT :limit OFFSET :offset) x"
     " CROSS JOIN LATERAL (SELECT y.ts, y.value FROM readings y WHERE y.device_id = x.id AND y.metric_id = m.id"
     "   ORDER BY y.ts DESC LIMIT 1) r"
     " WHERE m.name = :metric ORDER BY x.gateway, x.device"
 )
+
+# How many lines the latest block has: the scope's devices with the metric (a device whose readings were all
+# removed by retention is counted but has no line: the last page is then short).
+_LATEST_COUNT = sa.text(
+    "SELECT count(*) FROM devices d JOIN device_metrics dm ON dm.device_id = d.id"
+    " JOIN metrics m ON m.id = dm.metric_id AND m.name = :metric"
+    " WHERE d.account_id " + IN_SCOPE + " AND (CAST(:gateway_id AS bigint) IS NULL OR d.gateway_id = :gateway_id)"
+)
+LATEST_PAGE_MAX = 200
+# The latest block sorted by another column than gateway and code: every device of the scope is probed
+# (its newest reading), then sorted and cut; ties by gateway and code. Column -> ORDER BY key (constant text).
+LATEST_SORTS = {"gateway": "x.gateway", "device": "coalesce(x.device_name, x.device)", "value": "r.value",
+                "time": "r.ts"}
+
+
+def _latest_sorted_sql(key: str, descending: bool) -> sa.TextClause:
+    direction = " DESC NULLS LAST" if descending else " ASC NULLS LAST"
+    return sa.text(
+        "SELECT r.ts, x.gateway, x.device, x.device_name, m.name AS metric, m.unit, r.value"
+        " FROM metrics m CROSS JOIN LATERAL (SELECT d.id, g.serial AS gateway, d.code AS device,"
+        "   d.name AS device_name FROM devices d JOIN gateways g ON g.id = d.gateway_id"
+        "   JOIN device_metrics dm ON dm.device_id = d.id AND dm.metric_id = m.id"
+        "   WHERE d.account_id " + IN_SCOPE + " AND (CAST(:gateway_id AS bigint) IS NULL OR d.gateway_id = :gateway_id)) x"
+        " CROSS JOIN LATERAL (SELECT y.ts, y.value FROM readings y WHERE y.device_id = x.id AND y.metric_id = m.id"
+        "   ORDER BY y.ts DESC LIMIT 1) r"
+        " WHERE m.name = :metric ORDER BY " + key + direction + ", x.gateway, x.device LIMIT :limit OFFSET :offset"
+    )
+
+
+_LATEST_SORTED = {(column, descending): _latest_sorted_sql(key, descending)
+                  for column, key in LATEST_SORTS.items() for descending in (False, True)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,7 +101,6 @@ class OverviewData:
     previous_same_period: float | None  # last month up to periods.compared_spans' cut
     monthly: pd.DataFrame  # bucket (local month start), consumption
     daily: pd.DataFrame  # bucket (local midnight), consumption
-    latest: pd.DataFrame  # one row per device: ts, gateway, device, device_name, metric, unit, value
     offline_gateways: list = dataclasses.field(default_factory=list)  # queries.events.offline_gateways rows
     compared_consumption: float | None = None  # this month up to the same cut (the change's numerator)
 
@@ -86,7 +116,8 @@ def month_start(moment: datetime, zone: ZoneInfo, months_back: int = 0) -> datet
 
 def fetch_overview(conn: Connection, scope: Scope, now: datetime, zone: ZoneInfo, metric: str = "energy_kwh",
                    gateway_id: int | None = None) -> OverviewData:
-    """Everything the overview shows, read from rollups except the latest-readings table."""
+    """The overview's cards, charts and offline gateways, read from rollups (the latest readings are paged:
+    latest_readings_page)."""
     base = {**scope.params(), "gateway_id": gateway_id, "now": now, "metric": metric}
     cards = conn.execute(_CARDS, base).one()
     this_month = month_start(now, zone)
@@ -106,7 +137,6 @@ def fetch_overview(conn: Connection, scope: Scope, now: datetime, zone: ZoneInfo
         monthly=_frame(conn, _SERIES["monthly"], {**base, "start": month_start(now, zone, 12),
                                                   "end": now + timedelta(days=1)}, zone),
         daily=_frame(conn, _SERIES["daily"], {**base, "start": this_month, "end": now + timedelta(days=1)}, zone),
-        latest=fetch_latest_readings(conn, scope, zone, metric, gateway_id=gateway_id),
         offline_gateways=events.offline_gateways(conn, scope, gateway_id),
     )
 
@@ -121,13 +151,37 @@ def _totals_between(conn: Connection, scope: Scope, metric: str, gateway_id: int
 
 
 def fetch_latest_readings(conn: Connection, scope: Scope, zone: ZoneInfo, metric: str = "energy_kwh",
-                          limit: int = 500, gateway_id: int | None = None) -> pd.DataFrame:
+                          limit: int = 500, gateway_id: int | None = None, offset: int = 0) -> pd.DataFrame:
     """Each device's newest reading of `metric` (devices without one are left out), by gateway and code."""
     rows = conn.execute(_LATEST, {**scope.params(), "gateway_id": gateway_id, "metric": metric,
-                                  "limit": limit}).mappings().all()
+                                  "limit": limit, "offset": offset}).mappings().all()
+    return _latest_frame(rows, zone)
+
+
+def _latest_frame(rows, zone: ZoneInfo) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=["ts", "gateway", "device", "device_name", "metric", "unit", "value"])
     frame["ts"] = pd.to_datetime(frame["ts"], utc=True).dt.tz_convert(zone)
     return frame
+
+
+def latest_readings_page(conn: Connection, scope: Scope, zone: ZoneInfo, metric: str, gateway_id: int | None,
+                         offset: int, limit: int, sort: str = "gateway", descending: bool = False
+                         ) -> tuple[pd.DataFrame, int]:
+    """One page of the latest block (fetch_latest_readings' rows) sorted by a LATEST_SORTS column, and how
+    many lines there are; ValueError for a bad offset, size or column."""
+    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+        raise ValueError(f"offset must be an integer >= 0, not {offset!r}")
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= LATEST_PAGE_MAX:
+        raise ValueError(f"page size must be an integer from 1 to {LATEST_PAGE_MAX}, not {limit!r}")
+    if sort not in LATEST_SORTS:
+        raise ValueError(f"unknown sort column {str(sort)[:40]!r}; one of {', '.join(LATEST_SORTS)}")
+    params = {**scope.params(), "gateway_id": gateway_id, "metric": metric}
+    count = int(conn.execute(_LATEST_COUNT, params).scalar_one())
+    if sort == "gateway" and not descending:  # the block's own order: only this page's devices are probed
+        return fetch_latest_readings(conn, scope, zone, metric, limit, gateway_id, offset), count
+    rows = conn.execute(_LATEST_SORTED[(sort, bool(descending))],
+                        {**params, "limit": limit, "offset": offset}).mappings().all()
+    return _latest_frame(rows, zone), count
 
 
 def _frame(conn: Connection, statement, params: dict, zone: ZoneInfo) -> pd.DataFrame:

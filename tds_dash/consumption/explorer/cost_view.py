@@ -50,6 +50,21 @@ def measure_state(store: dict | None, chosen: str | None, language: str) -> tupl
     return options, chosen if chosen in MEASURES else QUANTITY, note
 
 
+def measure_part(store: dict | None, language: str) -> dict:
+    """The switch's options and note for the store, translated, for MEASURE_SCRIPT in the browser."""
+    options, _, note = measure_state(store, COST, language)
+    return {"options": options, "note": note, "priced": cost_series.priced(store)}
+
+
+# measure_state's rule in the browser: R$ kept only while something in view is priced, else the unit.
+MEASURE_SCRIPT = ("function(store, chosen) {"
+                  " const part = store && store.measure, no = window.dash_clientside.no_update;"
+                  " if (!part) { return [no, no, no]; }"
+                  " const value = part.priced && (chosen === '" + QUANTITY + "' || chosen === '" + COST + "')"
+                  " ? chosen : '" + QUANTITY + "';"
+                  " return [part.options, value, part.note]; }")
+
+
 def shows_cost(store: dict | None, measure: str | None) -> bool:
     """Whether the chart is to be drawn in R$: chosen, and something in view is priced."""
     return measure == COST and cost_series.priced(store)
@@ -91,8 +106,10 @@ def table_columns(store: dict | None, language: str) -> list[dict]:
     """The totals table's columns, with the cost per device when the store is priced."""
     columns = explorer_model.table_columns(language)
     if cost_series.priced(store):
+        # Not sortable: the grid is sorted by the database, and costs are priced per page (explorer/totals.py).
         columns.append({"field": "cost", "headerName": i18n.t("explorer.col.cost", language), "type": "rightAligned",
-                        "flex": 1, "valueFormatter": {"function": "params.data ? params.data.cost_text : ''"}})
+                        "flex": 1, "sortable": False,
+                        "valueFormatter": {"function": "params.data ? params.data.cost_text : ''"}})
     return columns
 
 

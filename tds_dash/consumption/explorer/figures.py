@@ -56,24 +56,24 @@ def explorer_figure(store: dict | None, mode: str, zone: ZoneInfo, language: str
             previous = buckets.hover_titles(store, zone, language, previous=True)
             hover = [f"{name} ({title}): {i18n.format_quantity(v, unit, language)}"
                      for title, v in zip(previous + [""] * len(values), values)]
-            figure.add_trace(go.Scatter(x=labels, y=values, name=name, mode="lines+markers",
-                                        line={"color": PREVIOUS_COLOR, "dash": "dash"}, hovertext=hover,
-                                        hoverinfo="text"))
+            figure.add_trace(figures.trace(go.Scatter, x=labels, y=values, name=name, mode="lines+markers",
+                                           line={"color": PREVIOUS_COLOR, "dash": "dash"}, hovertext=hover,
+                                           hoverinfo="text"))
         elif mode == "line":
             name = i18n.t("explorer.total", language)
-            figure.add_trace(go.Scatter(x=labels, y=values, name=name, mode="lines+markers",
-                                        line={"color": PALETTE[0]},
-                                        hovertext=_hover(titles, values, name, unit, language, partial),
-                                        hoverinfo="text"))
+            figure.add_trace(figures.trace(go.Scatter, x=labels, y=values, name=name, mode="lines+markers",
+                                           line={"color": PALETTE[0]},
+                                           hovertext=_hover(titles, values, name, unit, language, partial),
+                                           hoverinfo="text"))
         else:
             others = series["device_id"] is None
             name = i18n.t("explorer.others", language) if others else series["label"]
             custom = [[series["device_id"], days[0], days[1]] for days in store["bucket_days"]]
-            figure.add_trace(go.Bar(x=labels, y=values, name=name, customdata=custom,
-                                    marker_color=OTHERS_COLOR if others else PALETTE[index % len(PALETTE)],
-                                    marker_pattern=figures.partial_patterns(partial),
-                                    hovertext=_hover(titles, values, name, unit, language, partial),
-                                    hoverinfo="text"))
+            figure.add_trace(figures.trace(go.Bar, x=labels, y=values, name=name, customdata=custom,
+                                           marker_color=OTHERS_COLOR if others else PALETTE[index % len(PALETTE)],
+                                           marker_pattern=figures.partial_patterns(partial),
+                                           hovertext=_hover(titles, values, name, unit, language, partial),
+                                           hoverinfo="text"))
     if mode == "bars" and any(partial):
         figures.add_partial_legend(figure, labels[partial.index(True)], language)
     figure = _layout(figure, language, unit, barmode="stack")

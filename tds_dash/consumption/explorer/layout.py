@@ -9,6 +9,7 @@ from tds_dash import i18n, periods
 from tds_dash.consumption import ids
 from tds_dash.consumption.explorer import cost_view
 from tds_dash.consumption.explorer import model as explorer_model
+from tds_dash.consumption.explorer.totals import PAGE_SIZE
 from tds_dash.figures import loading, placeholder_figure
 from tds_dash.i18n.grid import grid_options
 from tds_dash.settings import Settings
@@ -35,7 +36,7 @@ def controls(state: dict, options: dict, language: str) -> dbc.Card:
         _dropdown(language, "filter.gateway", ids.EXPLORER_GATEWAY, options["gateway"], state["gateways"],
                   "filter.all_gateways", 3),
         _dropdown(language, "filter.device", ids.EXPLORER_DEVICE, options["device"], state["devices"],
-                  "filter.all_devices", 4),
+                  "filter.all_devices_search", 4),
         _dropdown(language, "filter.metric", ids.EXPLORER_METRIC, options["metric"], state["metric"], None, 2),
     ], className="mb-2"), dbc.Row([
         dbc.Col([dbc.Label(t("explorer.period")),
@@ -82,6 +83,15 @@ def _chart_header(language: str) -> dbc.CardHeader:
                 width="auto")]))
 
 
+def totals_grid(language: str) -> dag.AgGrid:
+    """Per-device totals, a page at a time from the server (explorer/totals.py), sorted there."""
+    return dag.AgGrid(id=ids.EXPLORER_TABLE, columnDefs=explorer_model.table_columns(language),
+                      rowModelType="infinite", className="ag-theme-alpine",
+                      dashGridOptions=grid_options(language, domLayout="autoHeight", pagination=True,
+                                                   paginationPageSize=PAGE_SIZE, cacheBlockSize=PAGE_SIZE,
+                                                   paginationPageSizeSelector=False, maxBlocksInCache=10))
+
+
 def page(state: dict, options: dict, settings: Settings, language: str, top_devices: int) -> html.Div:
     graph_config = i18n.graph_config(language)
     return html.Div([
@@ -99,7 +109,5 @@ def page(state: dict, options: dict, settings: Settings, language: str, top_devi
                                                  figure=placeholder_figure(380)), 380))],
                  className="mb-3 shadow-sm"),
         dbc.Card([dbc.CardHeader(i18n.t("explorer.totals", language)),
-                  dbc.CardBody(dag.AgGrid(id=ids.EXPLORER_TABLE, columnDefs=explorer_model.table_columns(language),
-                                          rowData=[], dashGridOptions=grid_options(language, domLayout="autoHeight"),
-                                          className="ag-theme-alpine"))], className="shadow-sm"),
+                  dbc.CardBody(totals_grid(language))], className="shadow-sm"),
     ])

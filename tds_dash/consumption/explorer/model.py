@@ -71,10 +71,10 @@ def _series(data: ExplorerData, buckets: list[datetime]) -> list[dict]:
     return out
 
 
-def _totals(data: ExplorerData) -> list[dict]:
-    grand = data.totals["consumption"].sum(min_count=1)
+def device_records(totals: pd.DataFrame, grand: float | None) -> list[dict]:
+    """JSON-safe per-device totals (consumption.device_totals rows) with each one's share of `grand`."""
     records = []
-    for row in data.totals.to_dict("records"):
+    for row in totals.to_dict("records"):
         share = row["consumption"] / grand if grand and not pd.isna(row["consumption"]) else None
         records.append({"device_id": int(row["device_id"]), "label": _device_label(row), "name": row["name"],
                         "gateway": row["gateway"], "account": row["account"],
@@ -82,6 +82,10 @@ def _totals(data: ExplorerData) -> list[dict]:
                         "min": _number(row["min"]), "avg": _number(row["avg"]), "max": _number(row["max"]),
                         "buckets": int(row["buckets"])})
     return records
+
+
+def _totals(data: ExplorerData) -> list[dict]:
+    return device_records(data.totals, data.totals["consumption"].sum(min_count=1))
 
 
 def _previous(data: ExplorerData, count: int) -> dict | None:
@@ -102,6 +106,7 @@ def to_store(data: ExplorerData, fetched_at: datetime) -> dict:
     """JSON-safe snapshot in a dcc.Store; every figure, table and download is drawn from it."""
     zone = data.period.zone
     buckets = _all_buckets(data.period, data.granularity, data.by_device)
+    devices = _totals(data)
     return {
         "metric": data.metric["name"], "unit": data.metric["unit"], "granularity": data.granularity,
         "coarsened": data.coarsened, "first_day": data.period.first_day.isoformat(),
@@ -109,9 +114,20 @@ def to_store(data: ExplorerData, fetched_at: datetime) -> dict:
         "buckets": [b.isoformat() for b in buckets],
         "bucket_days": [_bucket_days(b, data.granularity, zone) for b in buckets],
         "series": _series(data, buckets),
-        "devices": _totals(data),
+        "devices": devices,
+        "total": sum(device["consumption"] or 0.0 for device in devices) if devices else None,
         "previous": _previous(data, len(buckets)),
     }
+
+
+def browser_store(store: dict) -> dict:
+    """The store the browser keeps: what the chart, the texts and the switch need, without the per-device
+    totals and costs (a whole fleet's 2,000 rows; the grid pages them, explorer/totals.py)."""
+    out = {key: value for key, value in store.items() if key != "devices"}
+    out["device_count"] = len(store.get("devices") or [])
+    if isinstance(store.get("cost"), dict):
+        out["cost"] = {key: value for key, value in store["cost"].items() if key != "devices"}
+    return out
 
 
 def bucket_labels(store: dict, zone: ZoneInfo, language: str, previous: bool = False) -> list[str]:
@@ -252,7 +268,8 @@ def change_text(store: dict, language: str) -> str | None:
     unit = store["unit"]
     previous = store.get("previous")
     if not previous:
-        total = sum(device["consumption"] or 0.0 for device in store["devices"]) if store["devices"] else None
+        total = store.get("total") if "total" in store else (
+            sum(device["consumption"] or 0.0 for device in store["devices"]) if store["devices"] else None)
         return i18n.t("explorer.total_text", language, total=f"{i18n.format_number(total, language)} {unit}")
     change = previous["change"]
     if previous["previous_total"] is None:
