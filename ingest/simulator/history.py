@@ -138,18 +138,19 @@ def backfill(dsn: str, timezone_name: str, fleet: list[SimGateway], start: datet
         builder = RollupBuilder(dsn, timezone_name, keys, status, report)
         builder.start()
         previous = previous_values(conn, keys, start)
-        total, done_chunks = 0, 0
+        total, done_chunks, seen = 0, 0, None
         for number, (window, count) in enumerate(zip(windows, counts)):
             overlap = _holds_readings(conn, keys, window[0][0], window[-1][1])
             for low, high in window:
                 if should_stop is not None and should_stop():
+                    _touch_gateways(conn, keys, seen)
                     builder.finish(pending=False)
                     return total
                 instants = list(backfill_instants(low, high, interval))
                 if instants:
                     total += write_chunk(conn, keys, instants, previous, overlap)
-                    _touch_gateways(conn, keys, instants[-1])
                     conn.commit()
+                    seen = instants[-1]
                     status.add(written=len(instants) * len(keys))
                 done_chunks += 1
                 if done_chunks in ANALYZE_AFTER_CHUNKS or done_chunks % 50 == 0:
@@ -160,6 +161,7 @@ def backfill(dsn: str, timezone_name: str, fleet: list[SimGateway], start: datet
                 report()
             last = number == len(windows) - 1
             builder.submit(window[0][0], None if last else window[-1][1], count)
+        _touch_gateways(conn, keys, seen)
         wrote = time.monotonic() - began
         builder.finish()
         statements.analyze_tables(conn)
@@ -273,9 +275,13 @@ def _copy(conn: psycopg.Connection, table: str, rows: list[tuple]) -> None:
             write_row(row)
 
 
-def _touch_gateways(conn: psycopg.Connection, keys: list[HistoryKey], at: datetime) -> None:
-    """Last seen as the batch store records it (never moved back; no sequence number in history)."""
-    statements.update_gateways(conn, [statements.GatewaySeen(g, at, None, 0) for g in sorted({k.gateway_id for k in keys})])
+def _touch_gateways(conn: psycopg.Connection, keys: list[HistoryKey], at: datetime | None) -> None:
+    """Last seen as the batch store records it (never moved back; no sequence number in history), once at
+    the end: waiting for a live writer's row then is one short wait, not one per chunk."""
+    if at is not None:
+        statements.update_gateways(conn, [statements.GatewaySeen(g, at, None, 0)
+                                          for g in sorted({k.gateway_id for k in keys})], wait=True)
+        conn.commit()
 
 
 class RollupBuilder(threading.Thread):
