@@ -18,6 +18,8 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import psycopg
 
+from ingest.simulator.history import month_windows  # the demo history cuts its windows the same way
+
 FLEET = """
 INSERT INTO accounts (slug, name) SELECT 'bench-' || a, 'Bench ' || a FROM generate_series(1, %(accounts)s) a;
 INSERT INTO gateways (account_id, serial, name)
@@ -83,20 +85,6 @@ _FIELDS = [("device_id", ">i8"), ("metric_id", ">i2"), ("ts", ">i8"), ("value", 
            ("account_id", ">i8"), ("gateway_id", ">i8"), ("received_at", ">i8")]
 ROW = np.dtype([("n", ">i2")] + [item for name, kind in _FIELDS for item in ((name + "_len", ">i4"), (name, kind))])
 INSTANTS_PER_COPY = 96  # one day of 15-minute instants: 200,000 rows at 2,000 meters
-
-
-def month_windows(start: datetime, end: datetime, zone: ZoneInfo) -> list[tuple[datetime, datetime]]:
-    """[start, end) cut at local month starts (each window rolls up into whole local months)."""
-    cuts, local = [start], start.astimezone(zone)
-    year, month = local.year, local.month
-    while True:
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-        cut = datetime(year, month, 1, tzinfo=zone).astimezone(timezone.utc)
-        if cut >= end:
-            break
-        cuts.append(cut)
-    cuts.append(end)
-    return list(zip(cuts, cuts[1:]))
 
 
 def encode(devices: np.ndarray, first: int, count: int, start_us: int, step_us: int) -> bytes:

@@ -5,7 +5,9 @@ kept by `bench/bigdata.py --keep DIR` (or any `DATABASE_URL`), signs in through 
 headless Chromium (never a downloaded browser), opens each page once to warm it (Python imports, plans,
 PostgreSQL pages, the browser's cache of Dash's scripts), then times `--repeat` navigations: from the
 `driver.get` of the page's address until its chart has drawn its data (bars or lines in the plot's SVG,
-the loading placeholder gone). Prints p50 / p95 / max per page.
+the loading placeholder gone). Prints p50 / p95 / max per page. Then the same pages reached the way a
+signed-in user moves between them: from the other page, a navbar link (Dash's client-side route: the
+history push dcc.Link makes, no reload of Dash's scripts) until the chart has drawn, p50 / p95 / max.
 
 With --payloads, also prints for one warm view of each page what every request sent and received (bytes
 of the request body and of the decoded response, the callback's output, ms): what the browser has to take in,
@@ -160,6 +162,12 @@ def _measure(base: str, pages, repeat: int, timeout: float, payloads: bool = Fal
             samples = [_open(driver, base + address, chart, timeout) for _ in range(repeat)]
             print(f"{label} | {cold:,.0f} | {percentile(samples, 0.5):,.0f} / {percentile(samples, 0.95):,.0f}"
                   f" / {max(samples):,.0f}", flush=True)
+        print("page reached in the app (navbar link from the other page) | p50 / p95 / max ms")
+        for label, address, chart in pages:
+            origin = next(page for page in PAGES if page[2] != chart)
+            samples = [_navigate(driver, base, origin, address, chart, timeout) for _ in range(repeat)]
+            print(f"{label}, from {origin[0].split(',')[0]} | {percentile(samples, 0.5):,.0f} / "
+                  f"{percentile(samples, 0.95):,.0f} / {max(samples):,.0f}", flush=True)
         if payloads:
             driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": RECORD_FETCHES})
             for label, address, chart in pages:
@@ -176,6 +184,23 @@ def _open(driver, url: str, chart: str, timeout: float) -> float:
     driver.get("about:blank")
     started = time.perf_counter()
     driver.get(url)
+    _wait(lambda: driver.execute_script(DRAWN, chart), timeout, poll=0.02)
+    return (time.perf_counter() - started) * 1000
+
+
+# What dcc.Link does on a click: push the address, then tell Dash's location component (no page reload).
+NAVIGATE = """
+window.history.pushState({}, '', arguments[0]);
+window.dispatchEvent(new CustomEvent('_dashprivate_pushstate'));
+"""
+
+
+def _navigate(driver, base: str, origin, address: str, chart: str, timeout: float) -> float:
+    """ms from a client-side navigation (as a navbar link makes it) on the origin page until the chart shows
+    its data; the origin is opened and drawn first, and its chart is another element."""
+    _open(driver, base + origin[1], origin[2], timeout)
+    started = time.perf_counter()
+    driver.execute_script(NAVIGATE, address)
     _wait(lambda: driver.execute_script(DRAWN, chart), timeout, poll=0.02)
     return (time.perf_counter() - started) * 1000
 

@@ -9,6 +9,7 @@ Usage: python bench/latency.py [--rates 1000,2000] [--seconds 10] [--gateways 10
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import threading
 import time
@@ -33,7 +34,8 @@ def run_rate(rate: float, seconds: float, readings: int, mosquitto: Mosquitto,
     url = dsn.replace("postgresql://", "postgresql+psycopg://", 1)
     client_id = f"bench-latency-{int(rate)}-{time.time_ns()}"
     settings = load_settings({"DATABASE_URL": url, "MQTT_URL": mosquitto.url, "TDS_MQTT_CLIENT_ID": client_id,
-                              "TDS_MQTT_STATUS_TOPIC": ""})
+                              "TDS_MQTT_STATUS_TOPIC": "",
+                              **{k: v for k, v in os.environ.items() if k == "TDS_ROLLUP_PASS_MS"}})
     handle = start_ingest(settings, dsn, mosquitto.url)
     handle.subscriber.connected.wait(10)
     latencies: list[float] = []

@@ -88,13 +88,17 @@ def on_period_change(preset, start, end):
 
 
 @callback(Output(ids.EXPLORER_STORE, "data"), Output(ids.EXPLORER_ALERT, "children"),
-          Output(ids.EXPLORER_GRANULARITY_USED, "children"),
+          Output(ids.EXPLORER_GRANULARITY_USED, "children"), Output(ids.EXPLORER_CHART, "figure"),
+          Output(ids.EXPLORER_CHANGE, "children"),
           Input(ids.EXPLORER_INTERVAL, "n_intervals"), Input(ids.EXPLORER_DATES, "start_date"),
           Input(ids.EXPLORER_DATES, "end_date"), Input(ids.EXPLORER_GRANULARITY, "value"),
           Input(ids.EXPLORER_METRIC, "value"), Input(ids.EXPLORER_ACCOUNT, "value"),
           Input(ids.EXPLORER_GATEWAY, "value"), Input(ids.EXPLORER_DEVICE, "value"),
-          Input(ids.EXPLORER_COMPARE, "value"), Input(ids.EXPLORER_TOP, "data"))
-def update_store(tick, start, end, granularity, metric, accounts, gateways, chosen, compare, top):
+          Input(ids.EXPLORER_COMPARE, "value"), Input(ids.EXPLORER_TOP, "data"),
+          State(ids.EXPLORER_MODE, "value"), State(ids.EXPLORER_MEASURE, "value"))
+def update_store(tick, start, end, granularity, metric, accounts, gateways, chosen, compare, top, mode, measure):
+    """The store and, in the same response, the chart drawn from it: the chart's own round trip after the
+    store's was a third of a warm explorer's time to a drawn chart (bench/browser_pages.py --payloads)."""
     app, language, now = services(), current_language(), datetime.now(timezone.utc)
     selection = consumption.Selection.of(accounts, gateways, chosen)
     try:
@@ -103,15 +107,18 @@ def update_store(tick, start, end, granularity, metric, accounts, gateways, chos
             store = explorer_totals.snapshot(conn, current_scope(), selection, metric, period, granularity,
                                              bool(compare), now, explorer_controls.shown_devices(top))
     except (periods.PeriodError, ValueError) as error:
-        return None, dbc.Alert(i18n.t("explorer.error.range", language, error=str(error)), color="warning"), ""
+        return (None, dbc.Alert(i18n.t("explorer.error.range", language, error=str(error)), color="warning"), "",
+                *_chart(None, mode, measure, language))
     except Exception as error:  # shown and logged; the last good data stays on screen
         log.exception("explorer refresh failed")
-        return dash.no_update, dbc.Alert(i18n.t("error.load", language, error=type(error).__name__),
-                                         color="danger"), dash.no_update
+        return (dash.no_update, dbc.Alert(i18n.t("error.load", language, error=type(error).__name__),
+                                          color="danger"), dash.no_update, dash.no_update, dash.no_update)
     view = paging.view_key(start, end, granularity, metric, accounts, gateways, chosen, tick)
     browser = {**explorer_model.browser_store(store), "view": view, "measure": cost_view.measure_part(store, language),
                "columns": cost_view.table_columns(store, language)}
-    return browser, None, explorer_model.granularity_note(store, language)
+    shown_measure = cost_view.measure_state(browser, measure, language)[1]  # what MEASURE_SCRIPT will set
+    return (browser, None, explorer_model.granularity_note(store, language),
+            *_chart(browser, mode, shown_measure, language))
 
 
 # In the browser: the chart waits for the switch's value, and a round trip here cost the chart ~100 ms; the
@@ -121,11 +128,19 @@ dash.clientside_callback(cost_view.MEASURE_SCRIPT, Output(ids.EXPLORER_MEASURE, 
                          Input(ids.EXPLORER_STORE, "data"), State(ids.EXPLORER_MEASURE, "value"))
 
 
-@callback(Output(ids.EXPLORER_CHART, "figure"), Output(ids.EXPLORER_CHANGE, "children"),
-          Input(ids.EXPLORER_STORE, "data"), Input(ids.EXPLORER_MODE, "value"), Input(ids.EXPLORER_MEASURE, "value"))
+# A new store comes with its chart (update_store); this redraws it when the mode or the R$ switch changes.
+@callback(Output(ids.EXPLORER_CHART, "figure", allow_duplicate=True),
+          Output(ids.EXPLORER_CHANGE, "children", allow_duplicate=True),
+          Input(ids.EXPLORER_MODE, "value"), Input(ids.EXPLORER_MEASURE, "value"), State(ids.EXPLORER_STORE, "data"),
+          prevent_initial_call=True)
 @inputs.untrusted  # renders the browser's store only
-def update_chart(store, mode, measure):
-    language, zone = current_language(), services().settings.zone
+def update_chart(mode, measure, store):
+    return _chart(store, mode, measure, current_language())
+
+
+def _chart(store: dict | None, mode, measure, language: str) -> tuple:
+    """(figure, change text) of a browser store, in R$ or the unit."""
+    zone = services().settings.zone
     if cost_view.shows_cost(store, measure):
         figure = cost_view.cost_figure(store, mode, zone, language)
     else:

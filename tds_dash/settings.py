@@ -80,6 +80,7 @@ class Settings:
     ingest_stall_seconds: int = 60  # a batch not committed for this long makes /api/health answer 503
     rejected_max_rows: int = 100_000  # rejected_messages keeps at most this many rows (newest)
     rollups_deferred: bool = True  # the rollup worker merges changed keys after the commit (off the PUBACK path)
+    rollup_pass_ms: int = 500  # a rollup pass starts at most this often while keys keep coming
     proxy_hops: int = 0  # reverse proxies in front that set X-Forwarded-For; 0 ignores the header
     api_rate_limit: str = "120/minute"  # /api/v1 requests per user (Flask-Limiter syntax), per process
     api_concurrency: int = 2  # /api/v1 requests one user may have in flight in one process
@@ -283,6 +284,7 @@ def load_settings(env: dict | None = None) -> Settings:
         ingest_stall_seconds=_int(env, "TDS_INGEST_STALL_SECONDS", 60, 1, 3600),
         rejected_max_rows=_int(env, "TDS_REJECTED_MAX_ROWS", 100_000, 10, 100_000_000),
         rollups_deferred=_bool(env, "TDS_ROLLUP_DEFERRED", True),
+        rollup_pass_ms=_int(env, "TDS_ROLLUP_PASS_MS", 500, 50, 10_000),
         proxy_hops=_int(env, "TDS_PROXY_HOPS", 0, 0, 5),
         api_rate_limit=_rate_limit(env.get("TDS_API_RATE_LIMIT", "120/minute")),
         api_concurrency=_int(env, "TDS_API_CONCURRENCY", 2, 1, 64),

@@ -15,6 +15,7 @@ import pytest
 from ingest import statements
 from ingest.batch import ROLLUPS_DEFERRED, BatchStore
 from ingest.rollups import RollupWorker
+from tds_dash.settings import SettingsError, load_settings
 from tests.helpers import publish, telemetry, topic, wait_until
 from tests.rollup_check import (
     LATE_DATA_DAYS,
@@ -187,8 +188,9 @@ def test_rwk005_live_ingest_merges_after_commit_and_a_clean_stop_leaves_nothing(
     """Through Mosquitto and the real ingest: readings acknowledged, rollups current soon after, lag measured."""
     Backend("postgres", database).cut_in(SAO_PAULO)
     slug, serial = provision(database)
-    handle = ingest()
+    handle = ingest(TDS_ROLLUP_PASS_MS="200")
     assert handle.rollups is not None and handle.writer.batch_store.rollups == ROLLUPS_DEFERRED
+    assert handle.rollups.pass_interval == 0.2  # TDS_ROLLUP_PASS_MS reaches the worker
     start = local(SAO_PAULO, 2025, 6, 1, 10)
     messages = [(topic(slug, serial), telemetry([{"device": "MED-001", "metric": "energy_kwh", "value": 100.0 + i}],
                                                 at=start + timedelta(minutes=10 * i), seq=i + 1)) for i in range(30)]
@@ -199,3 +201,9 @@ def test_rwk005_live_ingest_merges_after_commit_and_a_clean_stop_leaves_nothing(
     assert handle.rollups.keys_merged >= 1 and handle.rollups.max_lag_s < 10
     handle.stop()
     assert pending(database) == 0
+
+
+@pytest.mark.parametrize("value", ["0", "49", "10001", "fast", "-5"])
+def test_rwk008_a_bad_pass_interval_is_refused_at_start_with_its_name(value):
+    with pytest.raises(SettingsError, match="TDS_ROLLUP_PASS_MS"):
+        load_settings({"DATABASE_URL": "postgresql+psycopg://x@127.0.0.1/x", "TDS_ROLLUP_PASS_MS": value})

@@ -241,3 +241,77 @@ BEGIN
     ON CONFLICT (singleton) DO UPDATE SET timezone = EXCLUDED.timezone;
 END
 $fn$;
+
+-- Bulk build for history written set-based (ingest/simulator/history.py): the given keys' readings from
+-- p_from (a local month start) to p_to (the next window's start; NULL: no end, the live readings after
+-- the history included) are made exact first (counter consumption, tds_update_consumption: a no-op scan
+-- where the writer already filled it in, the exact rules wherever a value drops or a mark exists), then
+-- every hourly/daily/monthly bucket in that span is recomputed from the readings and replaced, and the
+-- fleet rows of their gateways after them. Idempotent (a redone load rebuilds the same rows), exact
+-- beside the live writer: the open window takes the live merge's device locks, every window its
+-- gateway locks (tds_refresh_fleet_rollups).
+-- One statement for the three levels as in tds_merge_appended_all: the readings are read once.
+CREATE OR REPLACE FUNCTION tds_build_rollups(p_device bigint[], p_metric smallint[], p_from timestamptz,
+                                             p_to timestamptz, p_tz text)
+RETURNS void LANGUAGE plpgsql AS $fn$
+DECLARE
+    v_changed timestamptz;
+    v_from timestamptz;
+    v_starts timestamptz[];
+BEGIN
+    -- Only the open window takes the device locks: a window with an end rebuilds buckets before the live
+    -- readings, which no live merge touches, so the live rollups (the overview's "live data") do not wait
+    -- for a month's build; the seam is rebuilt by the open window, after every earlier one, under them.
+    IF p_to IS NULL THEN
+        PERFORM pg_advisory_xact_lock(7301002, (d % 2147483647)::integer)
+        FROM (SELECT DISTINCT d FROM unnest(p_device) AS d ORDER BY d) s;
+    END IF;
+    v_starts := array_fill(p_from, ARRAY[cardinality(p_device)]);
+    -- A reading before p_from whose consumption changed (a drop resolved by the first reading here):
+    -- its buckets are rebuilt too.
+    SELECT min(c.changed_from) INTO v_changed FROM tds_update_consumption(p_device, p_metric, v_starts) c;
+    v_from := date_trunc('month', least(p_from, coalesce(v_changed, p_from)), p_tz);
+    EXECUTE $q$
+    WITH hourly AS (
+        INSERT INTO consumption_hourly AS t
+            (device_id, metric_id, bucket, account_id, consumption, min_value, max_value, sum_value, count, last_value, last_ts)
+        SELECT r.device_id, r.metric_id, date_trunc('hour', r.ts, $5), max(r.account_id), sum(r.consumption),
+               min(r.value), max(r.value), sum(r.value), count(*)::integer, (array_agg(r.value ORDER BY r.ts DESC))[1],
+               max(r.ts)
+        FROM unnest($1, $2) AS k(device_id, metric_id)
+        JOIN readings r ON r.device_id = k.device_id AND r.metric_id = k.metric_id
+                       AND r.ts >= $3 AND r.ts < coalesce($4, 'infinity'::timestamptz)
+        GROUP BY 1, 2, 3
+        ON CONFLICT (device_id, metric_id, bucket) DO UPDATE SET
+            account_id = EXCLUDED.account_id, consumption = EXCLUDED.consumption,
+            min_value = EXCLUDED.min_value, max_value = EXCLUDED.max_value, sum_value = EXCLUDED.sum_value,
+            count = EXCLUDED.count, last_value = EXCLUDED.last_value, last_ts = EXCLUDED.last_ts
+        RETURNING t.*
+    ), daily AS (
+        INSERT INTO consumption_daily AS t
+            (device_id, metric_id, bucket, account_id, consumption, min_value, max_value, sum_value, count, last_value, last_ts)
+        SELECT device_id, metric_id, date_trunc('day', bucket, $5), max(account_id), sum(consumption),
+               min(min_value), max(max_value), sum(sum_value), sum(count)::integer,
+               (array_agg(last_value ORDER BY last_ts DESC))[1], max(last_ts)
+        FROM hourly GROUP BY 1, 2, 3
+        ON CONFLICT (device_id, metric_id, bucket) DO UPDATE SET
+            account_id = EXCLUDED.account_id, consumption = EXCLUDED.consumption,
+            min_value = EXCLUDED.min_value, max_value = EXCLUDED.max_value, sum_value = EXCLUDED.sum_value,
+            count = EXCLUDED.count, last_value = EXCLUDED.last_value, last_ts = EXCLUDED.last_ts
+        RETURNING t.*
+    )
+    INSERT INTO consumption_monthly AS t
+        (device_id, metric_id, bucket, account_id, consumption, min_value, max_value, sum_value, count, last_value, last_ts)
+    SELECT device_id, metric_id, date_trunc('month', bucket, $5), max(account_id), sum(consumption),
+           min(min_value), max(max_value), sum(sum_value), sum(count)::integer,
+           (array_agg(last_value ORDER BY last_ts DESC))[1], max(last_ts)
+    FROM daily GROUP BY 1, 2, 3
+    ON CONFLICT (device_id, metric_id, bucket) DO UPDATE SET
+        account_id = EXCLUDED.account_id, consumption = EXCLUDED.consumption,
+        min_value = EXCLUDED.min_value, max_value = EXCLUDED.max_value, sum_value = EXCLUDED.sum_value,
+        count = EXCLUDED.count, last_value = EXCLUDED.last_value, last_ts = EXCLUDED.last_ts
+    $q$ USING p_device, p_metric, v_from, p_to, p_tz;
+    -- Fleet rows from v_from on (the later windows have no device rows yet but the live ones).
+    PERFORM tds_refresh_fleet_rollups(p_device, p_metric, array_fill(v_from, ARRAY[cardinality(p_device)]), p_tz);
+END
+$fn$;

@@ -63,7 +63,9 @@ def _history_status(background) -> dict | None:
     if history is None:
         return None
     if history.loading:
-        return {"status": "loading", "progress": round(history.fraction, 3)}
+        # progress covers both phases (readings written, then rolled up): never 1 while loading
+        return {"status": "loading", "progress": min(0.999, round(history.fraction, 3)), "phase": history.phase,
+                "readings": dict(history.readings)}
     return {"status": "failed" if history.error else "complete", "seconds": history.seconds}
 
 

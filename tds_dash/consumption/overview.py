@@ -133,5 +133,5 @@ def history_notice(background, language: str) -> dbc.Alert | None:
     history = getattr(background, "history", None) if background is not None else None
     if history is None or not history.loading:
         return None
-    return dbc.Alert(i18n.t("history.loading", language, percent=round(history.fraction * 100)), color="info",
+    return dbc.Alert(i18n.t("history.loading", language, percent=int(history.fraction * 100)), color="info",
                      id="overview-history-loading", className="py-2")

@@ -190,3 +190,11 @@ def _frame(conn: Connection, statement, params: dict, zone: ZoneInfo) -> pd.Data
     frame["bucket"] = pd.to_datetime(frame["bucket"], utc=True).dt.tz_convert(zone)
     frame["consumption"] = frame["consumption"].astype("float64")
     return frame
+
+
+_LIVE_ROLLED_UP = sa.text("SELECT EXISTS (SELECT 1 FROM fleet_hourly WHERE bucket >= :since)")
+
+
+def live_rolled_up(conn: Connection, since: datetime) -> bool:
+    """Whether readings since `since` are in the fleet rollups (what the overview's cards count)."""
+    return bool(conn.execute(_LIVE_ROLLED_UP, {"since": since}).scalar_one())

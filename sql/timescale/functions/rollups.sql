@@ -144,6 +144,18 @@ BEGIN
 END
 $fn$;
 
+-- History built set-based (ingest/simulator/history.py): the aggregates do the rollups; only the
+-- readings' consumption is made exact here, under the live merge's device locks.
+CREATE OR REPLACE FUNCTION tds_build_rollups(p_device bigint[], p_metric smallint[], p_from timestamptz,
+                                             p_to timestamptz, p_tz text)
+RETURNS void LANGUAGE plpgsql AS $fn$
+BEGIN
+    PERFORM pg_advisory_xact_lock(7301002, (d % 2147483647)::integer)
+    FROM (SELECT DISTINCT d FROM unnest(p_device) AS d ORDER BY d) s;
+    PERFORM 1 FROM tds_update_consumption(p_device, p_metric, array_fill(p_from, ARRAY[cardinality(p_device)]));
+END
+$fn$;
+
 -- The zone is part of the aggregates' definitions: a new zone means new aggregates. They come back
 -- empty; tds_dash.migrate.ensure_rollup_timezone() then refreshes them outside a transaction.
 CREATE OR REPLACE FUNCTION tds_rebuild_rollups(p_tz text) RETURNS void LANGUAGE plpgsql AS $fn$

@@ -56,13 +56,15 @@ def measure_part(store: dict | None, language: str) -> dict:
     return {"options": options, "note": note, "priced": cost_series.priced(store)}
 
 
-# measure_state's rule in the browser: R$ kept only while something in view is priced, else the unit.
+# measure_state's rule in the browser: R$ kept only while something in view is priced, else the unit. The
+# value is set only when it changes: the store's response already holds the chart in that measure, and
+# setting the same value would redraw it once more (pages/explorer.py update_chart).
 MEASURE_SCRIPT = ("function(store, chosen) {"
                   " const part = store && store.measure, no = window.dash_clientside.no_update;"
                   " if (!part) { return [no, no, no]; }"
                   " const value = part.priced && (chosen === '" + QUANTITY + "' || chosen === '" + COST + "')"
                   " ? chosen : '" + QUANTITY + "';"
-                  " return [part.options, value, part.note]; }")
+                  " return [part.options, value === chosen ? no : value, part.note]; }")
 
 
 def shows_cost(store: dict | None, measure: str | None) -> bool:
