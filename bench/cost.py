@@ -12,7 +12,13 @@ version starting mid-period), then prints p50/p95 of, each call in its own commi
   - the explorer's per-device rows as its path before (consumption_with_cost, a row per device-month);
   - the same question while its last month is still running (its last day at 14:30): that month alone
     priced live (the path before), the first call of the day (builds the month's prefix up to yesterday),
-    then warm calls (prefix + today's hours) of cost_breakdown and of the explorer.
+    then warm calls (prefix + today's hours) of cost_breakdown and of the explorer;
+  - the overview's cost card (consumption.month_cost: this month so far, and up to the last whole hour, vs
+    the same elapsed part of last month: an ended month cut inside, tariffs/cut_prefix.py), first and warm;
+  - the running month read by cost_breakdown, the explorer and the card (a) with nothing changed between
+    reads, (b) with 10 % of the devices' hour in progress changed between reads (an UPDATE of their hourly
+    rows: the statement-level stamping triggers the rollup pass fires), (c) with the in-process today cache
+    emptied before each read (tariffs/today_cache.py), each with the device-days it priced per call.
 Cached, prefix and live totals are checked equal before timing. CPU per call = this process + the database
 backend (the engine keeps one connection). Load average printed at start and end.
 Usage: python bench/cost.py [--devices 1000] [--months 13] [--repeat 10] [--live-repeat 1]
@@ -132,10 +138,12 @@ class Meter:
         fields = Path(f"/proc/{self.backend}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / TICKS
 
-    def timed(self, fn, repeat: int) -> tuple[float, float, float]:
-        """(p50, p95 wall ms, p50 CPU ms) over `repeat` calls."""
+    def timed(self, fn, repeat: int, between=None) -> tuple[float, float, float]:
+        """(p50, p95 wall ms, p50 CPU ms) over `repeat` calls; `between(i)` runs untimed before call i."""
         samples, cpu = [], []
-        for _ in range(repeat):
+        for i in range(repeat):
+            if between is not None:
+                between(i)
             started, client, server = time.perf_counter(), time.process_time(), self.backend_cpu()
             fn()
             samples.append((time.perf_counter() - started) * 1000)
@@ -206,6 +214,46 @@ def report(engine, account_id: int, period: periods.Period, devices: int, repeat
     rows.append(("explorer cost (price_selection), last month running",
                  meter.timed(lambda: call(lambda c: explorer_cost.price_selection(c, ALL_ACCOUNTS, everyone,
                                                                                   running_data, running)), repeat)))
+    from tds_dash.consumption import month_cost
+    from tds_dash.tariffs import today_cache
+
+    def card(conn):
+        return month_cost.month_cost(conn, ALL_ACCOUNTS, METRIC, running, zone)
+
+    started = time.perf_counter()
+    first_card = call(card)
+    rows.append(("overview cost card (month_cost: this month so far vs the same part of last month), first call",
+                 ((time.perf_counter() - started) * 1000,)))
+    # The card's "same part of last month" priced live (the path before), checked equal to the cut prefix's.
+    previous, _, previous_cut = periods.compared_spans(periods.month_to_date(running, zone), running)
+    previous_live = call(lambda c: service.cost_breakdown(c, ALL_ACCOUNTS, account_id, METRIC, previous.start,
+                                                          previous_cut, "month", zone, now=previous.start)).total
+    assert previous_live == first_card.previous, "cut prefix and live pricing of last month's part differ"
+    ids_all = call(lambda c: [r[0] for r in c.exec_driver_sql("SELECT id FROM devices ORDER BY id").all()])
+    hour = periods.floor_hour(running, zone)
+
+    def touch(i):  # 10 % of the devices get today's hour in progress changed (the rollup pass's update)
+        chosen = ids_all[(i % 10)::10]
+        with session_scope(engine) as conn:  # a statement on consumption_hourly: its stamping triggers fire
+            conn.exec_driver_sql("UPDATE consumption_hourly SET consumption = consumption + 0.25 WHERE bucket = %(h)s"
+                                 " AND device_id = ANY(%(d)s)", {"h": hour, "d": chosen})
+
+    def cold(_):
+        today_cache.clear()
+
+    for label, fn in (("cost_breakdown", lambda c: breakdown(c, running)),
+                      ("explorer cost (price_selection)",
+                       lambda c: explorer_cost.price_selection(c, ALL_ACCOUNTS, everyone, running_data, running)),
+                      ("overview cost card (month_cost)", card)):
+        call(fn)  # warm: the previous question's cold case left this one's entries out
+        for case, between in (("(a) nothing changed", None), ("(b) 10 % of devices' today changed between reads",
+                                                               touch), ("(c) today cache cold", cold)):
+            before = dict(today_cache.stats)
+            figures = meter.timed(lambda fn=fn: call(fn), repeat, between)
+            per_call = (today_cache.stats["priced"] - before["priced"]) / repeat
+            rows.append((f"running month, {label}, {case} [{per_call:,.0f} device-days priced per call]", figures))
+    print(f"card: current {first_card.current}, compared {first_card.compared}, previous {first_card.previous}"
+          f" (live: {previous_live})")
     with engine.connect() as conn:
         cached = conn.exec_driver_sql("SELECT count(*), (SELECT count(*) FROM cost_month_lines),"
                                       " (SELECT count(*) FROM cost_month_prefix) FROM cost_months").one()

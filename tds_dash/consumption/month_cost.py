@@ -16,6 +16,7 @@ from tds_dash import i18n, periods
 from tds_dash.queries.devices import device_options
 from tds_dash.queries.scope import Scope
 from tds_dash.tariffs import service
+from tds_dash.tariffs.engine import exact
 from tds_dash.tariffs.money import format_brl, stored_decimal
 
 CARD_ID = "overview-card-cost"
@@ -58,9 +59,10 @@ def month_cost(conn: Connection, scope: Scope, metric: str, now: datetime, zone:
     if found is None:
         return None
     tariffs, devices = found
-    totals = [sum((service.cost_breakdown(conn, scope, tariff.account_id, metric, start, end, "month", zone,
-                                          devices, now).total for tariff in tariffs), Decimal(0)) if end > start
-              else Decimal(0) for start, end in _spans(now, zone)]
+    with exact():  # exact sums of exact totals (the default context would round to 28 digits)
+        totals = [sum((service.cost_breakdown(conn, scope, tariff.account_id, metric, start, end, "month", zone,
+                                              devices, now).total for tariff in tariffs), Decimal(0)) if end > start
+                  else Decimal(0) for start, end in _spans(now, zone)]
     return MonthCost(totals[0], totals[2], len(tariffs), totals[1])
 
 

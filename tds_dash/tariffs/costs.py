@@ -8,7 +8,8 @@ up exactly to the same total.
 
 Months of a span by month that lie wholly inside it and are over are read from the device-month cache
 (tariffs/month_cache.py); the running month from its days before today (tariffs/month_prefix.py) plus
-today's hours priced from the tier position they reached; the others (months cut by the span, other
+today's hours priced from the tier position they reached, per device, only for devices whose today changed
+(tariffs/today_cache.py); an ended month cut inside from its cut prefix (tariffs/cut_prefix.py); the others (months cut by the span, other
 granularities) are priced live from grouped hourly usage (tariffs/grouped.py). All give the same exact amounts.
 """
 from __future__ import annotations
@@ -25,9 +26,9 @@ from sqlalchemy.engine import Connection
 
 from tds_dash import periods
 from tds_dash.queries.scope import Scope
-from tds_dash.tariffs import month_cache, month_prefix, queries
+from tds_dash.tariffs import cut_prefix, month_cache, month_prefix, queries, today_cache
 from tds_dash.tariffs.engine import ZERO, exact
-from tds_dash.tariffs.grouped import grouped_lines, hour_pricing, month_level
+from tds_dash.tariffs.grouped import grouped_lines
 from tds_dash.tariffs.lookup import account_metric, existing_tariff
 from tds_dash.tariffs.model import COMPONENTS, CURRENCY, CostLine, Tariff, Usage
 from tds_dash.tariffs.validation import TariffInputError
@@ -167,17 +168,34 @@ def _running(conn: Connection, scope: Scope, tariff: Tariff, start: datetime, en
     lo, cut = periods.local_midnight(month, zone), periods.local_midnight(through, zone)
     hi = periods.local_midnight(periods.add_months(month, 1), zone)
     prefix = month_prefix.read_prefix(conn, scope, tariff, month, through, zone, device_ids, mode)
-    rest = hour_pricing(conn, scope, tariff, cut, hi, cut, min(end, hi), granularity, zone, device_ids,
-                        prefix.carried)
-    lines = prefix.lines + rest.lines + month_level(tariff, rest.variable, zone, start, end)
-    if mode == "explorer":  # the prefix's per-device rows count for the device and its series alike
-        shown = frozenset(shown)
-        series = [month_cache.CachedRow("series", r.device_id if r.device_id in shown else None, r.month, None,
-                                        None, None, r.amount) for r in prefix.rows]
-        rows = [dataclasses.replace(r, kind="device_total") for r in prefix.rows] + series
-    else:
-        rows = prefix.rows
-    return lo, prefix.usage + rest.usage, lines, rows
+    rest = today_cache.price_rest(conn, scope, tariff, month, through, cut, hi, start, end, zone, device_ids, prefix)
+    lines = prefix.lines + rest.lines
+    return lo, prefix.usage + rest.usage, lines, _mode_rows(prefix.rows, mode, shown)
+
+
+def _mode_rows(rows: list, mode: str, shown: Sequence[int]) -> list:
+    """A prefix's rows as the mode reads them: in mode 'explorer' its per-device rows count for the device
+    and its series alike."""
+    if mode != "explorer":
+        return rows
+    charted = frozenset(shown)
+    series = [month_cache.CachedRow("series", r.device_id if r.device_id in charted else None, r.month, None,
+                                    None, None, r.amount) for r in rows]
+    return [dataclasses.replace(r, kind="device_total") for r in rows] + series
+
+
+def _cut(conn: Connection, scope: Scope, tariff: Tariff, start: datetime, end: datetime, zone: ZoneInfo,
+         device_ids: Sequence[int], granularity: str, mode: str, now: datetime | None,
+         shown: Sequence[int]) -> tuple[datetime, list[Usage], list[CostLine], list] | None:
+    """An ended month the span ends inside of (the overview's "same part of last month") from its cut prefix
+    (tariffs/cut_prefix.py); None when the span by month does not end inside an ended month it starts."""
+    if granularity != "month":
+        return None
+    month = cut_prefix.cut_month(start, end, zone, now or datetime.now(UTC))
+    if month is None:
+        return None
+    found = cut_prefix.read_cut(conn, scope, tariff, month, end, zone, device_ids, mode)
+    return periods.local_midnight(month, zone), found.usage, found.lines, _mode_rows(found.rows, mode, shown)
 
 
 def _priced(conn: Connection, scope: Scope, tariff: Tariff, start: datetime, end: datetime, zone: ZoneInfo,
@@ -190,13 +208,15 @@ def _priced(conn: Connection, scope: Scope, tariff: Tariff, start: datetime, end
     cached = month_cache.read_months(conn, scope, tariff, months, zone, device_ids, mode, shown) if months else None
     running = _running(conn, scope, tariff, start, end, zone, device_ids, granularity, mode, now,
                        shown) if enabled else None
-    skip = frozenset([*(cached.months if cached else ()), *([running[0]] if running else [])])
+    cut = _cut(conn, scope, tariff, start, end, zone, device_ids, granularity, mode, now, shown) if enabled else None
+    skip = frozenset([*(cached.months if cached else ()), *(part[0] for part in (running, cut) if part)])
     usage, lines = _live(conn, scope, tariff, start, end, zone, device_ids, granularity, skip)
     rows: list = []
     if cached is not None:
         usage, lines, rows = usage + cached.usage, lines + cached.lines, cached.rows
-    if running is not None:
-        usage, lines, rows = usage + running[1], lines + running[2], rows + running[3]
+    for part in (running, cut):
+        if part is not None:
+            usage, lines, rows = usage + part[1], lines + part[2], rows + part[3]
     return usage, lines, rows
 
 

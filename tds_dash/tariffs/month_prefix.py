@@ -51,7 +51,12 @@ _HEAD = (
     "  NULL::numeric AS quantity, NULL::numeric AS amount, NULL::numeric AS running, NULL::numeric AS variable"
     "  FROM cand WHERE NOT EXISTS (SELECT 1 FROM hit WHERE hit.device_id = cand.device_id)"
     " UNION ALL SELECT 'carry', h.device_id, NULL, NULL, NULL, NULL, h.quantity, h.total, h.running, h.variable"
-    "  FROM hit h WHERE h.quantity IS NOT NULL")
+    "  FROM hit h WHERE h.quantity IS NOT NULL"
+    # Each device's days from `through` on (today, and any later one): what tariffs/today_cache.py keys on.
+    " UNION ALL SELECT 'today', s.device_id, count(*), max(s.stamp), NULL, NULL, NULL, NULL, NULL, NULL"
+    "  FROM cost_day_stamps s WHERE s.metric_id = :metric_id AND s.account_id = :account_id AND s.account_id "
+    + IN_SCOPE + "  AND s.day >= :through AND s.day < :following"
+    "  AND (:any_device OR s.device_id = ANY(CAST(:devices AS bigint[]))) GROUP BY 2")
 _READS = {
     "component": sa.text(
         _HEAD + " UNION ALL SELECT 'line', NULL, NULL, NULL, x.component COLLATE \"default\","
@@ -94,6 +99,7 @@ class Prefix:
     rows: list[CachedRow]  # 'line' and 'quantity' (mode 'component') or 'device' rows, month = the month start
     usage: list[Usage]  # devices priced now (missing or stale)
     lines: list[CostLine]
+    today: dict[int, tuple[int, int]]  # device → (count, newest) of its day stamps from `through` on
 
 
 def _per_device(usage: list[Usage], lines: list[CostLine]) -> dict[int, tuple]:
@@ -143,15 +149,19 @@ def read_prefix(conn: Connection, scope: Scope, tariff: Tariff, month: date, thr
     terms = month_terms(tariff, month, zone)
     params = {**scope.params(), "tariff_id": tariff.id, "account_id": tariff.account_id,
               "metric_id": tariff.metric_id, "month": start, "first": month, "through": through, "terms": terms,
+              "following": periods.add_months(month, 1),
               "any_device": not device_ids, "devices": list(device_ids)}
     carried: dict[tuple[int, date], tuple[Decimal, Decimal]] = {}
     missing: dict[int, tuple[int, int]] = {}
     rows: list[CachedRow] = []
+    today: dict[int, tuple[int, int]] = {}
     quantity = None
     with exact():
         for kind, device_id, n, last, component, label, q, amount, running, variable in conn.execute(
                 _READS[mode], params).all():
-            if kind == "miss":
+            if kind == "today":
+                today[device_id] = (n, last)
+            elif kind == "miss":
                 missing[device_id] = (n, last)
             elif kind == "carry":
                 carried[(device_id, month)] = (running, variable)
@@ -163,11 +173,11 @@ def read_prefix(conn: Connection, scope: Scope, tariff: Tariff, month: date, thr
     if quantity is not None and mode == "component":
         rows.append(CachedRow("quantity", None, start, None, None, quantity, None))
     if not missing:
-        return Prefix(carried, rows, [], [])
+        return Prefix(carried, rows, [], [], today)
     found = hour_pricing(conn, scope, tariff, start, cut, start, cut, "month", zone, sorted(missing))
     now_carried = {key: (found.running.get(key, ZERO), amount) for key, amount in found.variable.items()}
     _store(conn, tariff, start, through, terms, missing, found.usage, found.lines, now_carried, month)
-    return Prefix({**carried, **now_carried}, rows, found.usage, found.lines)
+    return Prefix({**carried, **now_carried}, rows, found.usage, found.lines, today)
 
 
 def running_month(start: datetime, end: datetime, zone: ZoneInfo, now: datetime) -> tuple[date, date] | None:
