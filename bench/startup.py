@@ -112,8 +112,11 @@ def run_once(data_dir: Path, backfill_days: int, live_only: bool = False) -> dic
     started = time.monotonic()
     log_path = data_dir.parent / f"run-{port}.log"
     with open(log_path, "w") as log:
+        # Ctrl-C's own disposition: a script started in the background by a shell without job control
+        # inherits SIGINT ignored, and the app would then never see the Ctrl-C this measures.
         process = subprocess.Popen([sys.executable, "-m", "tds_dash", "run"], cwd=ROOT, env=env, stdout=log,
-                                   stderr=subprocess.STDOUT)
+                                   stderr=subprocess.STDOUT,
+                                   preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     base, session, live, complete = f"http://127.0.0.1:{port}", requests.Session(), None, None
     live_cpu = float("nan")  # CPU seconds of the app and its children (PostgreSQL) when live data showed
     complete_cpu = float("nan")  # ... and when the history was complete
