@@ -91,3 +91,19 @@ def test_tct003_a_new_day_a_version_from_today_a_retroactive_one_and_a_bandeira(
         service.set_surcharge(conn, ALL_ACCOUNTS, ADMIN, fleet.acme, METRIC, {"month": "2026-12", "value": "0,5"})
     assert priced(fleet, TOMORROW) == (2, 0)
     agrees_with_live(fleet, TOMORROW)
+
+
+def test_tct004_a_full_cache_lets_the_least_recently_used_go_not_everything(database, monkeypatch):
+    """Spans accumulate (the card's 'so far' ends with the hour in progress): at the bound the oldest entries
+    leave, and the span read on every refresh stays warm — emptying the cache made its next read a cold one."""
+    fleet = fleet_with(database, 14)
+    monkeypatch.setattr(today_cache, "MAX_ENTRIES", 4)  # two devices: room for two spans
+    today_cache.clear()
+    month_start = at(date(2026, 12, 1))
+    breakdown(fleet, NOW)  # the span in use: its two entries
+    for hour in (10, 11, 12):  # three other spans, one after the other, each read between two refreshes
+        breakdown(fleet, NOW, (month_start, at(date(2026, 12, 17), hour)))
+        assert priced(fleet, NOW) == (0, 2)  # the refreshed span is still there
+    assert len(today_cache._ENTRIES) == 4
+    assert priced(fleet, NOW, span=(month_start, at(date(2026, 12, 17), 10))) == (2, 0)  # the oldest went
+    agrees_with_live(fleet, NOW)

@@ -14,14 +14,16 @@ and their taxes) from the variable amount so reached. It is used only while its 
 The stamps are read (in the prefix's statement) before the devices are priced, so a change committed in
 between leaves the entry under an old key: never served again. Entries hold one device's pricing each and
 are used only for devices the scoped statement returned: never another scope's answer (and keyed by the
-database's URL: never another database's). Bounded: at most
-MAX_ENTRIES entries, the cache is emptied when full (a cold read refills it).
+database's URL: never another database's). Bounded: at most MAX_ENTRIES entries, the least recently used
+leave first. (Emptying the whole cache when full made every read after it a cold one: spans accumulate —
+the overview card's "so far" span ends with the hour in progress, a new span every hour — and a fleet's
+reads then repriced every device about once per 20,000 new entries: bench/RESULTS.md.)
 """
 from __future__ import annotations
 
 import dataclasses
 import threading
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -38,7 +40,7 @@ from tds_dash.tariffs.month_prefix import Prefix
 MAX_ENTRIES = 20_000  # ~11 lines each: a few spans of a few thousand devices, tens of MB
 
 _LOCK = threading.Lock()
-_ENTRIES: dict[tuple, tuple[tuple, tuple[Usage, ...], tuple[CostLine, ...]]] = {}
+_ENTRIES: OrderedDict[tuple, tuple[tuple, tuple[Usage, ...], tuple[CostLine, ...]]] = OrderedDict()
 stats = {"priced": 0, "reused": 0}  # devices priced / read from the cache: what tests and bench/cost.py check
 
 
@@ -69,15 +71,17 @@ def price_rest(conn: Connection, scope: Scope, tariff: Tariff, month: date, thro
     usage: list[Usage] = []
     lines: list[CostLine] = []
     todo: dict[int, tuple] = {}
-    for device in devices:
-        state = prefix.carried.get((device, month))  # as text: the same digits, not only the same value
-        key = (base, prefix.today.get(device), state and (str(state[0]), str(state[1])))
-        entry = _ENTRIES.get((*span, device))
-        if entry is not None and entry[0] == key:
-            usage += entry[1]
-            lines += entry[2]
-        else:
-            todo[device] = key
+    with _LOCK:  # an OrderedDict kept in use order: a hit moves to the end, eviction takes the front
+        for device in devices:
+            state = prefix.carried.get((device, month))  # as text: the same digits, not only the same value
+            key = (base, prefix.today.get(device), state and (str(state[0]), str(state[1])))
+            entry = _ENTRIES.get((*span, device))
+            if entry is not None and entry[0] == key:
+                _ENTRIES.move_to_end((*span, device))
+                usage += entry[1]
+                lines += entry[2]
+            else:
+                todo[device] = key
     stats["reused"] += len(devices) - len(todo)
     stats["priced"] += len(todo)
     if not todo:
@@ -98,11 +102,12 @@ def price_rest(conn: Connection, scope: Scope, tariff: Tariff, month: date, thro
     for x in month_level(tariff, {k: v for k, v in variable.items() if k[0] in todo}, zone, start, end):
         by_device[x.device_id][1].append(x)
     with _LOCK:
-        if len(_ENTRIES) + len(todo) > MAX_ENTRIES:
-            _ENTRIES.clear()
         for device, key in todo.items():
             found_usage, found_lines = by_device.get(device, ((), ()))
             _ENTRIES[(*span, device)] = (key, tuple(found_usage), tuple(found_lines))
+            _ENTRIES.move_to_end((*span, device))
+        while len(_ENTRIES) > MAX_ENTRIES:
+            _ENTRIES.popitem(last=False)
     for device in todo:
         found_usage, found_lines = by_device.get(device, ((), ()))
         usage += found_usage
