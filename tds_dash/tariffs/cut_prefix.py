@@ -34,7 +34,7 @@ from tds_dash.queries.scope import IN_SCOPE, Scope
 from tds_dash.tariffs.engine import ZERO, exact
 from tds_dash.tariffs.grouped import hour_pricing, month_level
 from tds_dash.tariffs.model import CostLine, Tariff, Usage
-from tds_dash.tariffs.month_cache import CachedRow, month_terms
+from tds_dash.tariffs.month_cache import CachedRow, month_terms, per_device_sums
 
 _HEAD = (
     "WITH cand AS (SELECT s.device_id, count(*) AS n, max(s.stamp) AS last FROM cost_day_stamps s"
@@ -115,24 +115,7 @@ def cut_month(start: datetime, end: datetime, zone: ZoneInfo, now: datetime) -> 
     return month
 
 
-def _sums(usage: list[Usage], lines: list[CostLine]) -> dict[int, list]:
-    """device → [quantity or None, total, {(component, label): [quantity, amount]}]."""
-    found: dict[int, list] = {}
-    with exact():
-        for u in usage:
-            entry = found.setdefault(u.device_id, [None, ZERO, {}])
-            entry[0] = (entry[0] or ZERO) + u.quantity
-        for x in lines:
-            entry = found.setdefault(x.device_id, [None, ZERO, {}])
-            entry[1] += x.amount
-            part = entry[2].setdefault((x.component, x.label), [None, ZERO])
-            if x.quantity is not None:
-                part[0] = (part[0] or ZERO) + x.quantity
-            part[1] += x.amount
-    return found
-
-
-def _put_lines(conn: Connection, tariff: Tariff, month: datetime, devices, sums: dict[int, list], add: bool) -> None:
+def _put_lines(conn: Connection, tariff: Tariff, month: datetime, devices, sums: dict[int, tuple], add: bool) -> None:
     rows = [(d, c, label, q, a) for d in devices if d in sums for (c, label), (q, a) in sorted(sums[d][2].items())]
     if rows:
         conn.execute(_PUT_LINES, {"tariff_id": tariff.id, "month": month, "add": add,
@@ -177,7 +160,7 @@ def read_cut(conn: Connection, scope: Scope, tariff: Tariff, month: date, cut: d
         devices = sorted(carried)
         found = hour_pricing(conn, scope, tariff, old, cut, old, cut, "month", zone, devices,
                              {(d, month): state for d, state in carried.items()})
-        sums = _sums(found.usage, found.lines)
+        sums = per_device_sums(found.usage, found.lines)
         with conn.begin_nested():
             moved = conn.execute(_EXTEND, {
                 "tariff_id": tariff.id, "month": start, "cut": cut, "terms": terms, "devices": devices,
@@ -195,7 +178,7 @@ def read_cut(conn: Connection, scope: Scope, tariff: Tariff, month: date, cut: d
                              {key: (before.running.get(key, ZERO), amount) for key, amount in before.variable.items()})
         fees = month_level(tariff, after.variable, zone, start, hi)
         priced = before.lines + fees
-        sums = _sums(before.usage, priced)
+        sums = per_device_sums(before.usage, priced)
         billed = {d for d, _ in after.variable}
         with conn.begin_nested():
             conn.execute(_DROP_OLDER, {"tariff_id": tariff.id, "month": start})

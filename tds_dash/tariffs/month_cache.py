@@ -186,8 +186,9 @@ def ended_months(start: datetime, end: datetime, zone: ZoneInfo, now: datetime) 
     return months
 
 
-def _per_device(usage: list[Usage], lines: list[CostLine]) -> dict[int, tuple]:
-    """device → (quantity or None, total, {(component, label): [quantity, amount]}) of one month's pricing."""
+def per_device_sums(usage: list[Usage], lines: list[CostLine]) -> dict[int, tuple]:
+    """device → (quantity or None, total, {(component, label): [quantity, amount]}) of the lines just priced
+    (what the month cache, the running month's prefix and the cut month's prefix store per device)."""
     found: dict[int, list] = {}
     with exact():
         for u in usage:
@@ -206,7 +207,7 @@ def _per_device(usage: list[Usage], lines: list[CostLine]) -> dict[int, tuple]:
 def _store(conn: Connection, tariff: Tariff, month: datetime, terms: str, stamps: dict[int, int],
            usage: list[Usage], lines: list[CostLine]) -> None:
     """Write the device-months just priced (each with the stamp read before pricing)."""
-    priced = _per_device(usage, lines)
+    priced = per_device_sums(usage, lines)
     devices = sorted(stamps)
     empty = (None, ZERO, {})
     line_rows = [(d, c, label, q, a) for d in devices for (c, label), (q, a) in sorted(priced.get(d, empty)[2].items())]

@@ -35,7 +35,7 @@ from tds_dash.queries.scope import IN_SCOPE, Scope
 from tds_dash.tariffs.engine import ZERO, exact
 from tds_dash.tariffs.grouped import hour_pricing
 from tds_dash.tariffs.model import CostLine, Tariff, Usage
-from tds_dash.tariffs.month_cache import CachedRow, month_terms
+from tds_dash.tariffs.month_cache import CachedRow, month_terms, per_device_sums
 
 # Candidates: devices of the account (in scope) with hourly rows on some day before `through`; hit: a prefix
 # row still valid for them. One statement (one snapshot) says what to price and what the others hold.
@@ -102,28 +102,11 @@ class Prefix:
     today: dict[int, tuple[int, int]]  # device → (count, newest) of its day stamps from `through` on
 
 
-def _per_device(usage: list[Usage], lines: list[CostLine]) -> dict[int, tuple]:
-    """device → (quantity, total, {(component, label): [quantity, amount]}) of the hour lines just priced."""
-    found: dict[int, list] = {}
-    with exact():
-        for u in usage:
-            entry = found.setdefault(u.device_id, [ZERO, ZERO, {}])
-            entry[0] += u.quantity
-        for x in lines:
-            entry = found.setdefault(x.device_id, [ZERO, ZERO, {}])
-            entry[1] += x.amount
-            part = entry[2].setdefault((x.component, x.label), [None, ZERO])
-            if x.quantity is not None:
-                part[0] = (part[0] or ZERO) + x.quantity
-            part[1] += x.amount
-    return {device: tuple(entry) for device, entry in found.items()}
-
-
 def _store(conn: Connection, tariff: Tariff, month: datetime, through: date, terms: str,
            missing: dict[int, tuple[int, int]], usage: list[Usage], lines: list[CostLine],
            carried: dict[tuple[int, date], tuple[Decimal, Decimal]], key_month: date) -> None:
     """Write the prefixes just priced, each with the day stamps read before pricing."""
-    priced, devices = _per_device(usage, lines), sorted(missing)
+    priced, devices = per_device_sums(usage, lines), sorted(missing)
     state = [carried.get((d, key_month)) for d in devices]
     line_rows = [(d, c, label, q, a) for d in devices if d in priced for (c, label), (q, a) in sorted(priced[d][2].items())]
     with conn.begin_nested():
@@ -131,7 +114,7 @@ def _store(conn: Connection, tariff: Tariff, month: datetime, through: date, ter
         conn.execute(_PUT, {
             "tariff_id": tariff.id, "month": month, "through": through, "terms": terms, "devices": devices,
             "counts": [missing[d][0] for d in devices], "lasts": [missing[d][1] for d in devices],
-            "quantities": [priced[d][0] if s is not None and d in priced else (ZERO if s is not None else None)
+            "quantities": [(priced[d][0] or ZERO) if s is not None and d in priced else (ZERO if s is not None else None)
                            for d, s in zip(devices, state)],
             "runnings": [s[0] if s else ZERO for s in state], "variables": [s[1] if s else ZERO for s in state],
             "totals": [priced[d][1] if d in priced else ZERO for d in devices]})
