@@ -58,7 +58,7 @@ def _segments(groups, version_of: dict[int, int | None]) -> dict[tuple, _Segment
     segments: dict[tuple, _Segment] = {}
     with exact():
         for g in groups:
-            key = (g.device_id, g.bucket, version_of[g.day_class], g.inside)
+            key = (g.device_id, g.bucket, version_of[g.day_class], g.inside, g.side)
             segment = segments.setdefault(key, _Segment(g.first))
             segment.first = min(segment.first, g.first)
             segment.positive += g.positive
@@ -97,31 +97,36 @@ class HourPricing:
 
     usage: list[Usage]  # per device and bucket inside [start, end)
     lines: list[CostLine]  # hour lines inside [start, end); no month-level line
+    usage_sides: list[int]  # the span's piece of each usage row and line (usage_groups' side: 1 without cuts)
+    line_sides: list[int]
     running: dict[tuple[int, date], Decimal]  # positive consumption so far: the tier position reached
     variable: dict[tuple[int, date], Decimal]  # pre-tax hour amounts so far (the minimum top-up's input)
 
 
 def hour_pricing(conn: Connection, scope: Scope, tariff: Tariff, lo: datetime, hi: datetime, start: datetime,
                  end: datetime, granularity: str, zone: ZoneInfo, device_ids=(),
-                 carried: dict[tuple[int, date], tuple[Decimal, Decimal]] | None = None) -> HourPricing:
+                 carried: dict[tuple[int, date], tuple[Decimal, Decimal]] | None = None,
+                 cuts: tuple[datetime, ...] = ()) -> HourPricing:
     """The hours of [lo, hi) priced in time order from `carried` (device, month) → (running, variable).
 
     Without `carried`, lo must be a month's start (tiers count from the 1st); with it, the hours before lo
     are the ones `carried` sums (tariffs/month_prefix.py), and every device in it stays billed for its month.
+    `cuts` split the span's segments there too (usage_sides, line_sides): [start, cut) is then the lines of the
+    pieces before the cut, exactly (every rule is additive in time), from one pricing.
     """
     terms = _Terms(tariff.versions)
     days, hours, version_of = _classes(terms, lo, hi, zone, tariff.holiday_subdivision)
     groups = usage_groups(conn, scope, tariff.account_id, tariff.metric_id, lo, hi, (start, end), granularity,
-                          zone.key, days, hours, device_ids)
+                          zone.key, days, hours, device_ids, cuts)
     segments = _segments(groups, version_of)
     surcharges = {s.month: s for s in tariff.surcharges}
     running: dict[tuple[int, date], Decimal] = defaultdict(lambda: ZERO)
     variable: dict[tuple[int, date], Decimal] = defaultdict(lambda: ZERO)
     for key, (tier_position, amount) in (carried or {}).items():
         running[key], variable[key] = tier_position, amount
-    usage, lines = [], []
+    usage, lines, usage_sides, line_sides = [], [], [], []
     with exact():
-        for (device_id, bucket, index, inside), segment in sorted(segments.items(), key=lambda kv: (kv[1].first,
+        for (device_id, bucket, index, inside, side), segment in sorted(segments.items(), key=lambda kv: (kv[1].first,
                                                                                                       kv[0][0])):
             month = segment.first.astimezone(zone).date().replace(day=1)
             version = None if index is None else terms.versions[index]
@@ -132,7 +137,9 @@ def hour_pricing(conn: Connection, scope: Scope, tariff: Tariff, lo: datetime, h
             if inside:
                 usage.append(Usage(device_id, bucket, segment.positive + segment.negative))
                 lines += found
-    return HourPricing(usage, lines, dict(running), dict(variable))
+                usage_sides.append(side)
+                line_sides += [side] * len(found)
+    return HourPricing(usage, lines, usage_sides, line_sides, dict(running), dict(variable))
 
 
 def month_level(tariff: Tariff, variable: dict[tuple[int, date], Decimal], zone: ZoneInfo, start: datetime,
