@@ -170,8 +170,7 @@ def _running(conn: Connection, scope: Scope, tariff: Tariff, start: datetime, en
     prefix = month_prefix.read_prefix(conn, scope, tariff, month, through, zone, device_ids, mode)
     rest = today_cache.price_rest(conn, scope, tariff, month, through, cut, hi, [end], zone, device_ids,
                                   prefix)[min(end, hi)]
-    lines = prefix.lines + rest.lines
-    return lo, prefix.usage + rest.usage, lines, _mode_rows(prefix.rows, mode, shown)
+    return lo, prefix.usage, prefix.lines, _mode_rows(prefix.rows, mode, shown) + rest.rows(mode, lo, shown)
 
 
 def running_totals(conn: Connection, scope: Scope, account_id: int, metric: str, start: datetime,
@@ -202,7 +201,7 @@ def running_totals(conn: Connection, scope: Scope, account_id: int, metric: str,
     with exact():
         before = (sum((r.amount for r in prefix.rows if r.kind == "line"), ZERO)
                   + sum((x.amount for x in prefix.lines), ZERO))
-        return [before + rests[min(e, hi)].total for e in ends]
+        return [before + rests[min(e, hi)].total() for e in ends]
 
 
 def _mode_rows(rows: list, mode: str, shown: Sequence[int]) -> list:
@@ -210,10 +209,13 @@ def _mode_rows(rows: list, mode: str, shown: Sequence[int]) -> list:
     and its series alike."""
     if mode != "explorer":
         return rows
-    charted = frozenset(shown)
-    series = [month_cache.CachedRow("series", r.device_id if r.device_id in charted else None, r.month, None,
-                                    None, None, r.amount) for r in rows]
-    return [dataclasses.replace(r, kind="device_total") for r in rows] + series
+    charted, series = frozenset(shown), defaultdict(lambda: ZERO)
+    with exact():
+        for r in rows:
+            series[(r.device_id if r.device_id in charted else None, r.month)] += r.amount
+    return ([month_cache.CachedRow("device_total", r.device_id, r.month, None, None, r.quantity, r.amount)
+             for r in rows] + [month_cache.CachedRow("series", d, m, None, None, None, a)
+                               for (d, m), a in series.items()])
 
 
 def _cut(conn: Connection, scope: Scope, tariff: Tariff, start: datetime, end: datetime, zone: ZoneInfo,

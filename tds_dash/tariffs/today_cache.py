@@ -40,13 +40,13 @@ from tds_dash.queries.scope import Scope
 from tds_dash.tariffs.engine import ZERO, exact
 from tds_dash.tariffs.grouped import hour_pricing, month_level
 from tds_dash.tariffs.model import CostLine, Tariff, Usage
-from tds_dash.tariffs.month_cache import month_terms
+from tds_dash.tariffs.month_cache import CachedRow, month_terms
 from tds_dash.tariffs.month_prefix import Prefix
 
 MAX_ENTRIES = 20_000  # ~11 lines each: a few spans of a few thousand devices, tens of MB
 
 _LOCK = threading.Lock()
-_ENTRIES: OrderedDict[tuple, tuple[tuple, tuple[Usage, ...], tuple[CostLine, ...], Decimal]] = OrderedDict()
+_ENTRIES: OrderedDict[tuple, tuple[tuple, Entry]] = OrderedDict()
 stats = {"priced": 0, "reused": 0}  # devices priced / read from the cache: what tests and bench/cost.py check
 
 
@@ -56,30 +56,73 @@ def clear() -> None:
         _ENTRIES.clear()
 
 
+Parts = tuple[tuple[str, str, Decimal | None, Decimal], ...]  # (component, label, quantity, amount)
+Entry = tuple[int, Decimal | None, Parts, Decimal]  # device, quantity (None: no hourly row), parts, total
+
+
 @dataclasses.dataclass(frozen=True)
 class Rest:
-    """[today, a span's end) of every device of the prefix: usage and lines kept to the span."""
+    """[today, a span's end) of every device of the prefix: per device its quantity, its hour and month-level
+    lines summed per component and label (every reader sums them so: one bucket, the month's), their total."""
 
-    usage: list[Usage]  # one row per device (the month's bucket)
-    lines: list[CostLine]  # per device, one line per component and label: hour and month-level lines summed
-    total: Decimal  # the lines' sum, exact
+    entries: list[Entry]
+
+    def total(self) -> Decimal:
+        """Every device's cost, exact."""
+        with exact():
+            return sum((e[3] for e in self.entries), ZERO)
+
+    def rows(self, mode: str, bucket: datetime, shown: Sequence[int] = ()) -> list[CachedRow]:
+        """As the cache's rows of `mode` (what costs._with_cached, consumption_with_cost and device_sums sum):
+        'line' and 'quantity' summed over the devices, 'device' per device, or 'device_total' per device and
+        'series' per charted device and one for the others."""
+        if mode == "component":
+            return _component_rows(self.entries, bucket)
+        kept = [e for e in self.entries if e[1] is not None or e[2]]  # devices a reader of lines would list
+        if mode != "explorer":
+            return [CachedRow("device", d, bucket, None, None, q or ZERO, total) for d, q, _, total in kept]
+        charted, series = frozenset(shown), defaultdict(lambda: ZERO)
+        with exact():
+            for d, _, parts, total in kept:
+                if parts:
+                    series[d if d in charted else None] += total
+        return ([CachedRow("device_total", d, None, None, None, None, total) for d, _, _, total in kept]
+                + [CachedRow("series", d, bucket, None, None, None, a) for d, a in series.items()])
 
 
-def _merged(device: int, bucket: datetime, month: date, usage: list[Usage],
-            lines: list[CostLine]) -> tuple[tuple[Usage, ...], tuple[CostLine, ...], Decimal]:
-    """One device's usage and lines of a span summed per component and label (every reader sums them so: the
-    month's bucket, no unit price or version), and their total."""
+def _component_rows(entries: list[Entry], bucket: datetime) -> list[CachedRow]:
     parts: dict[tuple[str, str], list] = {}
+    quantity = None
     with exact():
-        for x in lines:
-            part = parts.setdefault((x.component, x.label), [None, ZERO])
-            if x.quantity is not None:
-                part[0] = (part[0] or ZERO) + x.quantity
-            part[1] += x.amount
-        quantity = sum((u.quantity for u in usage), ZERO)
-        total = sum((a for _, a in parts.values()), ZERO)
-    merged = tuple(CostLine(device, bucket, month, c, label, q, None, a, None) for (c, label), (q, a) in parts.items())
-    return ((Usage(device, bucket, quantity),) if usage else ()), merged, total
+        for _, q, lines, _ in entries:
+            if q is not None:
+                quantity = q if quantity is None else quantity + q
+            for c, label, lq, a in lines:
+                part = parts.get((c, label))
+                if part is None:
+                    parts[(c, label)] = [lq, a]
+                else:
+                    if lq is not None:
+                        part[0] = lq if part[0] is None else part[0] + lq
+                    part[1] += a
+    rows = [CachedRow("line", None, bucket, c, label, q, a) for (c, label), (q, a) in parts.items()]
+    if quantity is not None:
+        rows.append(CachedRow("quantity", None, bucket, None, None, quantity, None))
+    return rows
+
+
+def _merged(device: int, usage: list[Usage], lines: list[CostLine]) -> Entry:
+    """One device's usage and lines of a span summed per component and label, and their total (inside exact():
+    the caller's, one for every device: entering a decimal context costs more than a device's sums)."""
+    parts: dict[tuple[str, str], list] = {}
+    for x in lines:
+        part = parts.setdefault((x.component, x.label), [None, ZERO])
+        if x.quantity is not None:
+            part[0] = (part[0] or ZERO) + x.quantity
+        part[1] += x.amount
+    quantity = sum((u.quantity for u in usage), ZERO) if usage else None
+    total = sum((a for _, a in parts.values()), ZERO)
+    return device, quantity, tuple((c, label, q, a) for (c, label), (q, a) in parts.items()), total
 
 
 def price_rest(conn: Connection, scope: Scope, tariff: Tariff, month: date, through: date, cut: datetime,
@@ -95,9 +138,9 @@ def price_rest(conn: Connection, scope: Scope, tariff: Tariff, month: date, thro
     ends = sorted({min(e, hi) for e in ends})
     spans = [(str(conn.engine.url), tariff.id, e) for e in ends]
     devices = {d for d, _ in prefix.carried} | set(prefix.today)
-    found_rows: dict[datetime, list] = {e: [[], [], ZERO] for e in ends}
+    found_rows: dict[datetime, list[Entry]] = {e: [] for e in ends}
     todo: dict[int, tuple] = {}
-    with _LOCK, exact():  # an OrderedDict kept in use order: a hit moves to the end, eviction takes the front
+    with _LOCK:  # an OrderedDict kept in use order: a hit moves to the end, eviction takes the front
         for device in devices:
             state = prefix.carried.get((device, month))  # as text: the same digits, not only the same value
             key = (base, prefix.today.get(device), state and (str(state[0]), str(state[1])))
@@ -105,22 +148,19 @@ def price_rest(conn: Connection, scope: Scope, tariff: Tariff, month: date, thro
             if all(entry is not None and entry[0] == key for entry in entries):
                 for span, entry in zip(spans, entries):
                     _ENTRIES.move_to_end((*span, device))
-                    rows = found_rows[span[2]]
-                    rows[0] += entry[1]
-                    rows[1] += entry[2]
-                    rows[2] += entry[3]
+                    found_rows[span[2]].append(entry[1])
             else:
                 todo[device] = key
     stats["reused"] += len(devices) - len(todo)
     stats["priced"] += len(todo)
     if todo:
         _price(conn, scope, tariff, month, cut, hi, ends, spans, zone, device_ids, prefix, todo, found_rows)
-    return {e: Rest(*found_rows[e]) for e in ends}
+    return {e: Rest(found_rows[e]) for e in ends}
 
 
 def _price(conn: Connection, scope: Scope, tariff: Tariff, month: date, cut: datetime, hi: datetime,
            ends: list[datetime], spans: list[tuple], zone: ZoneInfo, device_ids: Sequence[int], prefix: Prefix,
-           todo: dict[int, tuple], found_rows: dict[datetime, list]) -> None:
+           todo: dict[int, tuple], found_rows: dict[datetime, list[Entry]]) -> None:
     """Price the devices in `todo` for every end at once, keep their entries and add them to `found_rows`."""
     carried = {(d, month): prefix.carried[(d, month)] for d in todo if (d, month) in prefix.carried}
     variable: dict[tuple[int, date], Decimal] = {key: amount for key, (_, amount) in carried.items()}
@@ -139,21 +179,18 @@ def _price(conn: Connection, scope: Scope, tariff: Tariff, month: date, cut: dat
     for x in month_level(tariff, {k: v for k, v in variable.items() if k[0] in todo}, zone, lo, hi):
         by_device[x.device_id][1].append((0, x))  # the whole month's: inside every span from the 1st
     priced = {}
-    for device in todo:
-        sided_usage, sided_lines = by_device.get(device, ((), ()))
-        priced[device] = [_merged(device, lo, month, [u for side, u in sided_usage if side <= i],
-                                  [x for side, x in sided_lines if side <= i]) for i in range(1, len(ends) + 1)]
+    with exact():
+        for device in todo:
+            sided_usage, sided_lines = by_device.get(device, ((), ()))
+            priced[device] = [_merged(device, [u for side, u in sided_usage if side <= i],
+                                      [x for side, x in sided_lines if side <= i]) for i in range(1, len(ends) + 1)]
     with _LOCK:
         for device, key in todo.items():
             for span, entry in zip(spans, priced[device]):
-                _ENTRIES[(*span, device)] = (key, *entry)
+                _ENTRIES[(*span, device)] = (key, entry)
                 _ENTRIES.move_to_end((*span, device))
         while len(_ENTRIES) > MAX_ENTRIES:
             _ENTRIES.popitem(last=False)
-    with exact():
-        for device in todo:
-            for end, entry in zip(ends, priced[device]):
-                rows = found_rows[end]
-                rows[0] += entry[0]
-                rows[1] += entry[1]
-                rows[2] += entry[2]
+    for device in todo:
+        for end, entry in zip(ends, priced[device]):
+            found_rows[end].append(entry)
