@@ -353,7 +353,7 @@ def main() -> None:
     first_month = periods.add_months(today.replace(day=1), -args.months)
     period = periods.Period(first_month, today.replace(day=1) - timedelta(days=1), zone)  # whole months
     if args.report_url:  # a child of --code: the data is loaded, the caches are empty
-        tune_garbage_collector()
+        print(f"start: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, load average {os.getloadavg()}", flush=True)
         engine = create_db_engine(args.report_url, pool_size=1, max_overflow=0)
         report(engine, args.account, period, args.devices, args.repeat, args.live_repeat)
         print(f"end: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, load average {os.getloadavg()}", flush=True)

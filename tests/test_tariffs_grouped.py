@@ -44,6 +44,9 @@ def fleet(database) -> Fleet:
     ((date(2026, 11, 10), 15), (date(2026, 12, 26), 7), "day"),   # mid-month to mid-month, 25/12 inside
     ((date(2026, 11, 10), 15), (date(2026, 12, 26), 7), "month"),
     ((date(2026, 11, 15), 0), (date(2026, 11, 21), 5), "hour"),   # V2 from 16/11, holiday 20/11
+    # Inside one month by month: the hours before the span and those after it are two segments (one bucket),
+    # priced in time order; merged into one, the span's tier position counted the hours after it.
+    ((date(2026, 12, 10), 0), (date(2026, 12, 20), 0), "month"),
 ])
 def test_tgr001_grouped_equals_hour_by_hour(fleet, first, last, granularity):
     start, end = at(*first), at(*last)

@@ -70,6 +70,8 @@ class CostWarmer:
         month = today.replace(day=1)
         with session_scope(self.engine) as conn:
             tariff = service.get_tariff(conn, scope, listed.account_id, listed.metric)
+            if tariff is None:  # deleted since it was listed
+                return "unchanged"
             state = (today, periods.floor_hour(now, zone), month_cache.month_terms(tariff, month, zone))
             if self.warmed.get(tariff.id) == state:
                 return "unchanged"

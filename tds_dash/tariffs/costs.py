@@ -180,27 +180,27 @@ def running_totals(conn: Connection, scope: Scope, account_id: int, metric: str,
 
     The overview's card asks this month so far and this month up to the last whole hour: one prefix read and
     one pricing of the devices whose today changed, instead of one per span. Spans that are not [the running
-    month's 1st, a moment of today or later) are priced one by one by cost_breakdown.
+    month's 1st, a moment from today's midnight to the month's end) are priced one by one by cost_breakdown.
     """
     at = now or datetime.now(UTC)
     zone = _zone(conn, zone)
     found = month_prefix.running_month(start, max(ends), zone, at)
-    lo = found and periods.local_midnight(found[0], zone)
-    if (found is None or lo != start or any(e < periods.local_midnight(found[1], zone) for e in ends)
+    if found is not None:
+        month, through = found
+        cut = periods.local_midnight(through, zone)
+        hi = periods.local_midnight(periods.add_months(month, 1), zone)
+    if (found is None or periods.local_midnight(month, zone) != start or not all(cut <= e <= hi for e in ends)
             or not month_cache.cache_enabled(conn, zone)):
         return [cost_breakdown(conn, scope, account_id, metric, start, e, "month", zone, device_ids, at).total
                 for e in ends]
     for e in ends:
         _check_span(start, e, "month")
-    month, through = found
     tariff = existing_tariff(conn, scope, account_id, metric)
-    cut = periods.local_midnight(through, zone)
-    hi = periods.local_midnight(periods.add_months(month, 1), zone)
-    prefix = month_prefix.read_prefix(conn, scope, tariff, month, through, zone, device_ids, "component")
+    # Mode 'device': one total per device, none of the prefix's lines summed (a prefix with no quantity has none).
+    prefix = month_prefix.read_prefix(conn, scope, tariff, month, through, zone, device_ids, "device")
     rests = today_cache.price_rest(conn, scope, tariff, month, through, cut, hi, ends, zone, device_ids, prefix)
     with exact():
-        before = (sum((r.amount for r in prefix.rows if r.kind == "line"), ZERO)
-                  + sum((x.amount for x in prefix.lines), ZERO))
+        before = sum((r.amount for r in prefix.rows), ZERO) + sum((x.amount for x in prefix.lines), ZERO)
         return [before + rests[min(e, hi)].total() for e in ends]
 
 
