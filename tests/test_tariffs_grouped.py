@@ -44,9 +44,6 @@ def fleet(database) -> Fleet:
     ((date(2026, 11, 10), 15), (date(2026, 12, 26), 7), "day"),   # mid-month to mid-month, 25/12 inside
     ((date(2026, 11, 10), 15), (date(2026, 12, 26), 7), "month"),
     ((date(2026, 11, 15), 0), (date(2026, 11, 21), 5), "hour"),   # V2 from 16/11, holiday 20/11
-    # Inside one month by month: the hours before the span and those after it are two segments (one bucket),
-    # priced in time order; merged into one, the span's tier position counted the hours after it.
-    ((date(2026, 12, 10), 0), (date(2026, 12, 20), 0), "month"),
 ])
 def test_tgr001_grouped_equals_hour_by_hour(fleet, first, last, granularity):
     start, end = at(*first), at(*last)
@@ -78,3 +75,22 @@ def test_tgr002_per_device_costs_equal_hour_by_hour(fleet):
         for x in lines:
             want.setdefault((costs.bucket_of(x.bucket, "day", ZONE), x.device_id), [Decimal(0)] * 2)[1] += x.amount
     assert {(r.bucket, r.device_id): [r.quantity, r.cost] for r in rows} == want
+
+
+def test_tgr003_a_span_inside_one_month_counts_only_the_hours_before_it_for_its_tiers(database):
+    """By month, the hours before the span and those after it share the month's bucket: two segments, priced in
+    time order (as one, priced at the first's time, the span's tier position counted the hours after it)."""
+    fleet = Fleet(database)
+    device = fleet.devices["acme"][0]
+    fleet.put(fleet.acme, [Usage(device, at(date(2026, 12, 5), 3), Decimal(10)),  # before: tier 1 (up to 30.5)
+                           Usage(device, at(date(2026, 12, 15), 3), Decimal(50)),  # inside: tiers 1 and 2
+                           Usage(device, at(date(2026, 12, 25), 3), Decimal(80))])  # after
+    fleet.tariff(fleet.acme)
+    start, end = at(date(2026, 12, 10)), at(date(2026, 12, 20))
+    with session_scope(fleet.engine) as conn:
+        tariff = service.get_tariff(conn, ALL_ACCOUNTS, fleet.acme, METRIC)
+        fast = service.cost_breakdown(conn, ALL_ACCOUNTS, fleet.acme, METRIC, start, end, "month", ZONE)
+        slow = costs.group_buckets(*engine_priced(conn, ALL_ACCOUNTS, tariff, start, end, ZONE, ()), "month", ZONE)
+    assert fast.buckets == slow
+    tiers = {c.label: c.quantity for c in fast.buckets[0].components if c.component == "tier"}
+    assert sorted(tiers.values()) == [Decimal("20.5"), Decimal("29.5")]
