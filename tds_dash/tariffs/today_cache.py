@@ -43,7 +43,9 @@ from tds_dash.tariffs.model import CostLine, Tariff, Usage
 from tds_dash.tariffs.month_cache import CachedRow, month_terms
 from tds_dash.tariffs.month_prefix import Prefix
 
-MAX_ENTRIES = 20_000  # ~11 lines each: a few spans of a few thousand devices, tens of MB
+MAX_ENTRIES = 20_000  # ~9 parts each: a few span ends of a few thousand devices, a few tens of MB
+Parts = tuple[tuple[str, str, Decimal | None, Decimal], ...]  # (component, label, quantity, amount)
+Entry = tuple[int, Decimal | None, Parts, Decimal]  # device, quantity (None: no hourly row), parts, total
 
 _LOCK = threading.Lock()
 _ENTRIES: OrderedDict[tuple, tuple[tuple, Entry]] = OrderedDict()
@@ -54,10 +56,6 @@ def clear() -> None:
     """Forget every entry (bench/cost.py's cold read)."""
     with _LOCK:
         _ENTRIES.clear()
-
-
-Parts = tuple[tuple[str, str, Decimal | None, Decimal], ...]  # (component, label, quantity, amount)
-Entry = tuple[int, Decimal | None, Parts, Decimal]  # device, quantity (None: no hourly row), parts, total
 
 
 @dataclasses.dataclass(frozen=True)
