@@ -91,6 +91,23 @@ def _segment_lines(device_id: int, bucket: datetime, month: date, segment: _Segm
     return lines + priced + [line(TAX, name, None, None, amount) for name, amount in _taxes(version, base)]
 
 
+def _segment_variable(segment: _Segment, version, surcharge, before: Decimal) -> Decimal:
+    """The pre-tax amount of _segment_lines' lines, without making them (a segment outside the span counts only
+    for the month's minimum top-up: the cut prefix's rest of the month, the hours after the card's ends)."""
+    q = segment.positive
+    if version is None or q == ZERO:
+        return ZERO
+    amount = ZERO
+    for p, part in sorted(segment.by_period.items()):
+        if p >= 0 and part > ZERO:
+            amount += part * version.periods[p].price
+    for tier, _, part in tier_pieces(version.tiers, before, q):
+        amount += part * tier.price
+    if surcharge is not None:
+        amount += q * surcharge.value
+    return amount
+
+
 @dataclasses.dataclass(frozen=True)
 class HourPricing:
     """Hour lines of a run of hours, and where each device-month stands after them."""
@@ -130,15 +147,19 @@ def hour_pricing(conn: Connection, scope: Scope, tariff: Tariff, lo: datetime, h
                                                                                                       kv[0][0])):
             month = segment.first.astimezone(zone).date().replace(day=1)
             version = None if index is None else terms.versions[index]
+            if not inside:
+                variable[(device_id, month)] += _segment_variable(segment, version, surcharges.get(month),
+                                                                  running[(device_id, month)])
+                running[(device_id, month)] += segment.positive
+                continue
             found = _segment_lines(device_id, bucket, month, segment, version, surcharges.get(month),
                                    running[(device_id, month)])
             running[(device_id, month)] += segment.positive
             variable[(device_id, month)] += sum((x.amount for x in found if x.component != TAX), ZERO)
-            if inside:
-                usage.append(Usage(device_id, bucket, segment.positive + segment.negative))
-                lines += found
-                usage_sides.append(side)
-                line_sides += [side] * len(found)
+            usage.append(Usage(device_id, bucket, segment.positive + segment.negative))
+            lines += found
+            usage_sides.append(side)
+            line_sides += [side] * len(found)
     return HourPricing(usage, lines, usage_sides, line_sides, dict(running), dict(variable))
 
 
