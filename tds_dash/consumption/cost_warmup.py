@@ -80,9 +80,10 @@ class CostWarmer:
                          {"key": LOCK_KEY, "tariff": tariff.id})
             (start, so_far), (_, cut), previous = card_spans(now, zone)
             hi = periods.local_midnight(periods.add_months(month, 1), zone)
-            # One pricing of today per device for the card's two ends and the month's end (tariffs running_totals).
-            service.running_totals(conn, scope, tariff.account_id, tariff.metric, start,
-                                   [so_far, hi] if cut <= start else [so_far, cut, hi], zone, (), now)
+            if today != month:  # on the 1st nothing of the month is cached yet: its reads price it live
+                # One pricing of today per device for the card's two ends and the month's end (running_totals).
+                service.running_totals(conn, scope, tariff.account_id, tariff.metric, start,
+                                       [so_far, hi] if cut <= start else [so_far, cut, hi], zone, (), now)
             if previous[1] > previous[0]:  # last month's same part (its cut prefix, in the database)
                 service.cost_breakdown(conn, scope, tariff.account_id, tariff.metric, *previous, "month", zone, now=now)
         self.warmed[tariff.id] = state
