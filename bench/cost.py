@@ -19,22 +19,30 @@ version starting mid-period), then prints p50/p95 of, each call in its own commi
     reads, (b) with 10 % of the devices' hour in progress changed between reads (an UPDATE of their hourly
     rows: the statement-level stamping triggers the rollup pass fires), (c) with the in-process today cache
     emptied before each read (tariffs/today_cache.py), each with the device-days it priced per call.
+  - with the cost warm-up job (tds_dash/consumption/cost_warmup.py, when the code has it): (d) the first read
+    after the job ran on an emptied today cache (a process after midnight or a tariff edit), the job itself,
+    and once the first read of a new day after the job (the month's prefix stale: the job prices it).
 Cached, prefix and live totals are checked equal before timing. CPU per call = this process + the database
 backend (the engine keeps one connection). Load average printed at start and end.
-Usage: python bench/cost.py [--devices 1000] [--months 13] [--repeat 10] [--live-repeat 1]
+--code DIR (repeatable) runs the same report, in the same run and on the same data, with DIR's tds_dash
+(e.g. --code /work/main: before and after side by side), each code on emptied cost caches, this checkout last.
+Usage: python bench/cost.py [--devices 1000] [--months 13] [--repeat 10] [--live-repeat 1] [--code DIR]
 """
 from __future__ import annotations
 
 import argparse
 import gc
 import os
+import subprocess
 import sys
 import time
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+# --code runs the report again in a child process whose tds_dash is another checkout's (TDS_BENCH_CODE).
+sys.path.insert(0, os.environ.get("TDS_BENCH_CODE") or str(ROOT))
 
 import psycopg  # noqa: E402
 
@@ -254,6 +262,11 @@ def report(engine, account_id: int, period: periods.Period, devices: int, repeat
             figures = meter.timed(lambda fn=fn: call(fn), repeat, between)
             per_call = (today_cache.stats["priced"] - before["priced"]) / repeat
             rows.append((f"running month, {label}, {case} [{per_call:,.0f} device-days priced per call]", figures))
+    warm_up_rows(engine, meter, call, running, zone, repeat, rows,
+                 (("cost_breakdown", lambda c: breakdown(c, running)),
+                  ("explorer cost (price_selection)",
+                   lambda c: explorer_cost.price_selection(c, ALL_ACCOUNTS, everyone, running_data, running)),
+                  ("overview cost card (month_cost)", card)))
     print(f"card: current {first_card.current}, compared {first_card.compared}, previous {first_card.previous}"
           f" (live: {previous_live})")
     with engine.connect() as conn:
@@ -268,12 +281,69 @@ def report(engine, account_id: int, period: periods.Period, devices: int, repeat
           f" prefix + today and live: {cold_total}")
 
 
+def warm_up_rows(engine, meter, call, running, zone, repeat, rows, questions) -> None:
+    """(d) rows: the first read after the warm-up job on an emptied today cache; the job; a new day's job."""
+    try:
+        from tds_dash.consumption.cost_warmup import CostWarmer
+    except ImportError:  # --code of a checkout without the job
+        return
+    from tds_dash.tariffs import month_prefix, today_cache
+
+    def warmed(_):
+        today_cache.clear()
+        CostWarmer(engine, zone).run(running)
+
+    for label, fn in questions:
+        read_priced = [0]
+
+        def read(fn=fn, counter=read_priced):  # the read's own pricing, not the job's
+            before = today_cache.stats["priced"]
+            call(fn)
+            counter[0] += today_cache.stats["priced"] - before
+
+        figures = meter.timed(read, repeat, warmed)
+        rows.append((f"running month, {label}, (d) first read after the warm-up job on an emptied today cache"
+                     f" [{read_priced[0] / repeat:,.0f} device-days priced by the read]", figures))
+    rows.append(("cost warm-up job (one account) on an emptied today cache",
+                 meter.timed(lambda: CostWarmer(engine, zone).run(running), repeat, lambda _: today_cache.clear())))
+    with session_scope(engine) as conn:  # a new day: every prefix up to yesterday is stale
+        conn.exec_driver_sql("DELETE FROM cost_month_prefix")
+    today_cache.clear()
+    before = month_prefix.stats["priced"]
+    rows.append(("cost warm-up job after a new day (prices the month's prefix and today), once",
+                 meter.timed(lambda: CostWarmer(engine, zone).run(running), 1)))
+    priced = month_prefix.stats["priced"] - before
+    rows.append((f"overview cost card, first read of the new day after the job [{priced:,} prefixes priced by the"
+                 f" job]", meter.timed(lambda: call(questions[-1][1]), 1)))
+
+
+CACHES = ("cost_months", "cost_month_lines", "cost_month_sums", "cost_month_prefix", "cost_month_prefix_lines",
+          "cost_cut_prefix", "cost_cut_prefix_lines")
+
+
+def report_with(code: Path, services, account_id: int, args) -> None:
+    """The report in a child process whose tds_dash is `code`'s, on emptied cost caches (same data)."""
+    with psycopg.connect(services.dsn, autocommit=True) as conn:
+        conn.execute(f"TRUNCATE {', '.join(CACHES)}")
+    revision = subprocess.run(["git", "-C", str(code), "log", "-1", "--format=%h %s"], capture_output=True,
+                              text=True).stdout.strip()
+    print(f"\n### code: {code} ({revision})", flush=True)
+    subprocess.run([sys.executable, __file__, "--report-url", services.url, "--account", str(account_id), "--devices",
+                    str(args.devices), "--months", str(args.months), "--repeat", str(args.repeat), "--live-repeat",
+                    str(args.live_repeat)], env={**os.environ, "TDS_BENCH_CODE": str(code), "PYTHONPATH": str(code)},
+                   check=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--devices", type=int, default=1000)
     parser.add_argument("--months", type=int, default=13)
     parser.add_argument("--repeat", type=int, default=10)
     parser.add_argument("--live-repeat", type=int, default=1)
+    parser.add_argument("--code", action="append", default=[], type=Path,
+                        help="another checkout to measure too, same data (repeatable)")
+    parser.add_argument("--report-url", help=argparse.SUPPRESS)  # the child of --code
+    parser.add_argument("--account", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     # The collector's thresholds of `python -m tds_dash run` (ingest/heap.py): with CPython's defaults a full
     # collection traversed the caches' tens of thousands of cost lines every third call or so (+60 ms).
@@ -282,6 +352,12 @@ def main() -> None:
     today = periods.local_today(datetime.now(timezone.utc), zone)
     first_month = periods.add_months(today.replace(day=1), -args.months)
     period = periods.Period(first_month, today.replace(day=1) - timedelta(days=1), zone)  # whole months
+    if args.report_url:  # a child of --code: the data is loaded, the caches are empty
+        print(f"start: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, load average {os.getloadavg()}", flush=True)
+        engine = create_db_engine(args.report_url, pool_size=1, max_overflow=0)
+        report(engine, args.account, period, args.devices, args.repeat, args.live_repeat)
+        print(f"end: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, load average {os.getloadavg()}", flush=True)
+        return
     print(f"machine: {machine()}")
     print(f"date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, load average {os.getloadavg()}")
     print(f"garbage collector thresholds {gc.get_threshold()} (the app's, ingest/heap.py)")
@@ -296,7 +372,12 @@ def main() -> None:
         with engine.connect() as conn:
             account_id = conn.exec_driver_sql("SELECT id FROM accounts WHERE slug = 'bench'").scalar_one()
         add_tariff(engine, account_id, first_month)
-        report(engine, account_id, period, args.devices, args.repeat, args.live_repeat)
+        if args.code:
+            engine.dispose()
+            for code in [*args.code, ROOT]:
+                report_with(code.resolve(), services, account_id, args)
+        else:
+            report(engine, account_id, period, args.devices, args.repeat, args.live_repeat)
     print(f"end: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, load average {os.getloadavg()}")
 
 

@@ -103,6 +103,7 @@ class Settings:
     present_seconds: int = 15  # presentation mode (/present): seconds each slide stays before the next
     demo_broker: str = "auto"  # embedded broker: mosquitto (mTLS) when installed, else amqtt; or forced
     embedded_mqtt_tls_port: int = 8883  # the embedded Mosquitto's mTLS listener for gateways
+    cost_warm_seconds: int = 60  # the cost warm-up job's period (consumption/cost_warmup.py); 0: off
 
     @property
     def embedded(self) -> bool:
@@ -302,4 +303,5 @@ def load_settings(env: dict | None = None) -> Settings:
         present_seconds=_int(env, "TDS_PRESENT_SECONDS", 15, 5, 600),
         demo_broker=_choice(env, "TDS_DEMO_BROKER", ("auto", "mosquitto", "amqtt")),
         embedded_mqtt_tls_port=_int(env, "TDS_EMBEDDED_MQTT_TLS_PORT", 8883, 1, 65535),
+        cost_warm_seconds=_int(env, "TDS_COST_WARM_SECONDS", 60, 0, 3600),
     )

@@ -75,3 +75,40 @@ def test_tgr002_per_device_costs_equal_hour_by_hour(fleet):
         for x in lines:
             want.setdefault((costs.bucket_of(x.bucket, "day", ZONE), x.device_id), [Decimal(0)] * 2)[1] += x.amount
     assert {(r.bucket, r.device_id): [r.quantity, r.cost] for r in rows} == want
+
+
+def test_tgr003_a_span_inside_one_month_counts_only_the_hours_before_it_for_its_tiers(database):
+    """By month, the hours before the span and those after it share the month's bucket: two segments, priced in
+    time order (as one, priced at the first's time, the span's tier position counted the hours after it)."""
+    fleet = Fleet(database)
+    device = fleet.devices["acme"][0]
+    fleet.put(fleet.acme, [Usage(device, at(date(2026, 12, 5), 3), Decimal(10)),  # before: tier 1 (up to 30.5)
+                           Usage(device, at(date(2026, 12, 15), 3), Decimal(50)),  # inside: tiers 1 and 2
+                           Usage(device, at(date(2026, 12, 25), 3), Decimal(80))])  # after
+    fleet.tariff(fleet.acme)
+    start, end = at(date(2026, 12, 10)), at(date(2026, 12, 20))
+    with session_scope(fleet.engine) as conn:
+        tariff = service.get_tariff(conn, ALL_ACCOUNTS, fleet.acme, METRIC)
+        fast = service.cost_breakdown(conn, ALL_ACCOUNTS, fleet.acme, METRIC, start, end, "month", ZONE)
+        slow = costs.group_buckets(*engine_priced(conn, ALL_ACCOUNTS, tariff, start, end, ZONE, ()), "month", ZONE)
+    assert fast.buckets == slow
+    tiers = {c.label: c.quantity for c in fast.buckets[0].components if c.component == "tier"}
+    assert sorted(tiers.values()) == [Decimal("20.5"), Decimal("29.5")]
+
+
+def test_tgr004_hours_after_a_span_count_for_its_months_minimum_top_up(database):
+    """A span from the 1st that ends mid-month shows the month's fee and minimum top-up, from the whole month's
+    pre-tax amount: the hours after the span count (priced without their lines: grouped._segment_variable)."""
+    fleet = Fleet(database)
+    device = fleet.devices["acme"][0]
+    fleet.put(fleet.acme, [Usage(device, at(date(2026, 12, 5), 3), Decimal(10)),  # small: the minimum binds
+                           Usage(device, at(date(2026, 12, 15), 19), Decimal(5)),  # a peak hour
+                           Usage(device, at(date(2026, 12, 25), 3), Decimal("10.5"))])  # after the span (holiday)
+    fleet.tariff(fleet.acme)
+    start, end = at(date(2026, 12, 1)), at(date(2026, 12, 20))
+    with session_scope(fleet.engine) as conn:
+        tariff = service.get_tariff(conn, ALL_ACCOUNTS, fleet.acme, METRIC)
+        fast = service.cost_breakdown(conn, ALL_ACCOUNTS, fleet.acme, METRIC, start, end, "month", ZONE)
+        slow = costs.group_buckets(*engine_priced(conn, ALL_ACCOUNTS, tariff, start, end, ZONE, ()), "month", ZONE)
+    assert fast.buckets == slow
+    assert any(c.component == "minimum" and c.cost > 0 for c in fast.buckets[0].components)

@@ -10,6 +10,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from ingest.presence import jobs as presence
 from tds_dash.alarms.jobs import add_alarm_jobs
 from tds_dash.certificates.maintenance import refresh_crl_job
+from tds_dash.consumption.cost_warmup import add_cost_warmup_job
 from tds_dash.db import create_db_engine, session_scope
 from tds_dash.queries import login_attempts, maintenance
 from tds_dash.queries import sessions as session_queries
@@ -73,6 +74,7 @@ def start_scheduler(settings: Settings, clock: Callable[[], datetime] = utc_now)
     add_presence_jobs(scheduler, engine, settings, clock)
     add_alarm_jobs(scheduler, engine, settings, clock)
     add_statement_jobs(scheduler, engine, settings, clock)
+    add_cost_warmup_job(scheduler, engine, settings, clock)
     scheduler.add_job(prune_rejected_messages, "interval", minutes=10,
                       args=[engine, settings.rejected_retention_days, settings.rejected_max_rows],
                       id="prune-rejected-messages")

@@ -32,7 +32,7 @@ class MonthCost:
     compared: Decimal | None = None  # this month up to the same cut (the change's numerator); None: current
 
 
-def _spans(now: datetime, zone: ZoneInfo) -> list[tuple[datetime, datetime]]:
+def card_spans(now: datetime, zone: ZoneInfo) -> list[tuple[datetime, datetime]]:
     """This month so far; then the two sides of periods.compared_spans (the kWh card's and the explorer's
     meaning of "vs previous period": both cut at the last whole hour)."""
     month = periods.month_to_date(now, zone)
@@ -59,10 +59,19 @@ def month_cost(conn: Connection, scope: Scope, metric: str, now: datetime, zone:
     if found is None:
         return None
     tariffs, devices = found
+    (start, so_far), (_, cut), previous = card_spans(now, zone)
+    totals = [Decimal(0)] * 3
     with exact():  # exact sums of exact totals (the default context would round to 28 digits)
-        totals = [sum((service.cost_breakdown(conn, scope, tariff.account_id, metric, start, end, "month", zone,
-                                              devices, now).total for tariff in tariffs), Decimal(0)) if end > start
-                  else Decimal(0) for start, end in _spans(now, zone)]
+        for tariff in tariffs:
+            # This month's two spans share one pricing of today's changed devices (tariffs running_totals).
+            ends = [so_far] if cut <= start else [so_far, cut]
+            found_totals = service.running_totals(conn, scope, tariff.account_id, metric, start, ends, zone,
+                                                  devices, now)
+            previous_total = (service.cost_breakdown(conn, scope, tariff.account_id, metric, *previous, "month",
+                                                     zone, devices, now).total if previous[1] > previous[0]
+                              else Decimal(0))
+            totals = [totals[0] + found_totals[0], totals[1] + (found_totals[1] if cut > start else 0),
+                      totals[2] + previous_total]
     return MonthCost(totals[0], totals[2], len(tariffs), totals[1])
 
 

@@ -168,9 +168,40 @@ def _running(conn: Connection, scope: Scope, tariff: Tariff, start: datetime, en
     lo, cut = periods.local_midnight(month, zone), periods.local_midnight(through, zone)
     hi = periods.local_midnight(periods.add_months(month, 1), zone)
     prefix = month_prefix.read_prefix(conn, scope, tariff, month, through, zone, device_ids, mode)
-    rest = today_cache.price_rest(conn, scope, tariff, month, through, cut, hi, start, end, zone, device_ids, prefix)
-    lines = prefix.lines + rest.lines
-    return lo, prefix.usage + rest.usage, lines, _mode_rows(prefix.rows, mode, shown)
+    rest = today_cache.price_rest(conn, scope, tariff, month, through, cut, hi, [end], zone, device_ids,
+                                  prefix)[min(end, hi)]
+    return lo, prefix.usage, prefix.lines, _mode_rows(prefix.rows, mode, shown) + rest.rows(mode, lo, shown)
+
+
+def running_totals(conn: Connection, scope: Scope, account_id: int, metric: str, start: datetime,
+                   ends: Sequence[datetime], zone: ZoneInfo | None = None, device_ids: Sequence[int] = (),
+                   now: datetime | None = None) -> list[Decimal]:
+    """cost_breakdown(start, end, 'month').total for each end, the running month's today priced once for all.
+
+    The overview's card asks this month so far and this month up to the last whole hour: one prefix read and
+    one pricing of the devices whose today changed, instead of one per span. Spans that are not [the running
+    month's 1st, a moment from today's midnight to the month's end) are priced one by one by cost_breakdown.
+    """
+    at = now or datetime.now(UTC)
+    zone = _zone(conn, zone)
+    found = month_prefix.running_month(start, max(ends), zone, at)
+    if found is not None:
+        month, through = found
+        cut = periods.local_midnight(through, zone)
+        hi = periods.local_midnight(periods.add_months(month, 1), zone)
+    if (found is None or periods.local_midnight(month, zone) != start or not all(cut <= e <= hi for e in ends)
+            or not month_cache.cache_enabled(conn, zone)):
+        return [cost_breakdown(conn, scope, account_id, metric, start, e, "month", zone, device_ids, at).total
+                for e in ends]
+    for e in ends:
+        _check_span(start, e, "month")
+    tariff = existing_tariff(conn, scope, account_id, metric)
+    # Mode 'device': one total per device, none of the prefix's lines summed (a prefix with no quantity has none).
+    prefix = month_prefix.read_prefix(conn, scope, tariff, month, through, zone, device_ids, "device")
+    rests = today_cache.price_rest(conn, scope, tariff, month, through, cut, hi, ends, zone, device_ids, prefix)
+    with exact():
+        before = sum((r.amount for r in prefix.rows), ZERO) + sum((x.amount for x in prefix.lines), ZERO)
+        return [before + rests[min(e, hi)].total() for e in ends]
 
 
 def _mode_rows(rows: list, mode: str, shown: Sequence[int]) -> list:
@@ -178,10 +209,13 @@ def _mode_rows(rows: list, mode: str, shown: Sequence[int]) -> list:
     and its series alike."""
     if mode != "explorer":
         return rows
-    charted = frozenset(shown)
-    series = [month_cache.CachedRow("series", r.device_id if r.device_id in charted else None, r.month, None,
-                                    None, None, r.amount) for r in rows]
-    return [dataclasses.replace(r, kind="device_total") for r in rows] + series
+    charted, series = frozenset(shown), defaultdict(lambda: ZERO)
+    with exact():
+        for r in rows:
+            series[(r.device_id if r.device_id in charted else None, r.month)] += r.amount
+    return ([month_cache.CachedRow("device_total", r.device_id, r.month, None, None, r.quantity, r.amount)
+             for r in rows] + [month_cache.CachedRow("series", d, m, None, None, None, a)
+                               for (d, m), a in series.items()])
 
 
 def _cut(conn: Connection, scope: Scope, tariff: Tariff, start: datetime, end: datetime, zone: ZoneInfo,

@@ -58,7 +58,7 @@ def _segments(groups, version_of: dict[int, int | None]) -> dict[tuple, _Segment
     segments: dict[tuple, _Segment] = {}
     with exact():
         for g in groups:
-            key = (g.device_id, g.bucket, version_of[g.day_class], g.inside)
+            key = (g.device_id, g.bucket, version_of[g.day_class], g.inside, g.side)
             segment = segments.setdefault(key, _Segment(g.first))
             segment.first = min(segment.first, g.first)
             segment.positive += g.positive
@@ -91,48 +91,76 @@ def _segment_lines(device_id: int, bucket: datetime, month: date, segment: _Segm
     return lines + priced + [line(TAX, name, None, None, amount) for name, amount in _taxes(version, base)]
 
 
+def _segment_variable(segment: _Segment, version, surcharge, before: Decimal) -> Decimal:
+    """The pre-tax amount of _segment_lines' lines, without making them (a segment outside the span counts only
+    for the month's minimum top-up: the cut prefix's rest of the month, the hours after the card's ends)."""
+    q = segment.positive
+    if version is None or q == ZERO:
+        return ZERO
+    amount = ZERO
+    for p, part in sorted(segment.by_period.items()):
+        if p >= 0 and part > ZERO:
+            amount += part * version.periods[p].price
+    for tier, _, part in tier_pieces(version.tiers, before, q):
+        amount += part * tier.price
+    if surcharge is not None:
+        amount += q * surcharge.value
+    return amount
+
+
 @dataclasses.dataclass(frozen=True)
 class HourPricing:
     """Hour lines of a run of hours, and where each device-month stands after them."""
 
     usage: list[Usage]  # per device and bucket inside [start, end)
     lines: list[CostLine]  # hour lines inside [start, end); no month-level line
+    usage_sides: list[int]  # the span's piece of each usage row and line (usage_groups' side: 1 without cuts)
+    line_sides: list[int]
     running: dict[tuple[int, date], Decimal]  # positive consumption so far: the tier position reached
     variable: dict[tuple[int, date], Decimal]  # pre-tax hour amounts so far (the minimum top-up's input)
 
 
 def hour_pricing(conn: Connection, scope: Scope, tariff: Tariff, lo: datetime, hi: datetime, start: datetime,
                  end: datetime, granularity: str, zone: ZoneInfo, device_ids=(),
-                 carried: dict[tuple[int, date], tuple[Decimal, Decimal]] | None = None) -> HourPricing:
+                 carried: dict[tuple[int, date], tuple[Decimal, Decimal]] | None = None,
+                 cuts: tuple[datetime, ...] = ()) -> HourPricing:
     """The hours of [lo, hi) priced in time order from `carried` (device, month) → (running, variable).
 
     Without `carried`, lo must be a month's start (tiers count from the 1st); with it, the hours before lo
     are the ones `carried` sums (tariffs/month_prefix.py), and every device in it stays billed for its month.
+    `cuts` split the span's segments there too (usage_sides, line_sides): [start, cut) is then the lines of the
+    pieces before the cut, exactly (every rule is additive in time), from one pricing.
     """
     terms = _Terms(tariff.versions)
     days, hours, version_of = _classes(terms, lo, hi, zone, tariff.holiday_subdivision)
     groups = usage_groups(conn, scope, tariff.account_id, tariff.metric_id, lo, hi, (start, end), granularity,
-                          zone.key, days, hours, device_ids)
+                          zone.key, days, hours, device_ids, cuts)
     segments = _segments(groups, version_of)
     surcharges = {s.month: s for s in tariff.surcharges}
     running: dict[tuple[int, date], Decimal] = defaultdict(lambda: ZERO)
     variable: dict[tuple[int, date], Decimal] = defaultdict(lambda: ZERO)
     for key, (tier_position, amount) in (carried or {}).items():
         running[key], variable[key] = tier_position, amount
-    usage, lines = [], []
+    usage, lines, usage_sides, line_sides = [], [], [], []
     with exact():
-        for (device_id, bucket, index, inside), segment in sorted(segments.items(), key=lambda kv: (kv[1].first,
+        for (device_id, bucket, index, inside, side), segment in sorted(segments.items(), key=lambda kv: (kv[1].first,
                                                                                                       kv[0][0])):
             month = segment.first.astimezone(zone).date().replace(day=1)
             version = None if index is None else terms.versions[index]
+            if not inside:
+                variable[(device_id, month)] += _segment_variable(segment, version, surcharges.get(month),
+                                                                  running[(device_id, month)])
+                running[(device_id, month)] += segment.positive
+                continue
             found = _segment_lines(device_id, bucket, month, segment, version, surcharges.get(month),
                                    running[(device_id, month)])
             running[(device_id, month)] += segment.positive
             variable[(device_id, month)] += sum((x.amount for x in found if x.component != TAX), ZERO)
-            if inside:
-                usage.append(Usage(device_id, bucket, segment.positive + segment.negative))
-                lines += found
-    return HourPricing(usage, lines, dict(running), dict(variable))
+            usage.append(Usage(device_id, bucket, segment.positive + segment.negative))
+            lines += found
+            usage_sides.append(side)
+            line_sides += [side] * len(found)
+    return HourPricing(usage, lines, usage_sides, line_sides, dict(running), dict(variable))
 
 
 def month_level(tariff: Tariff, variable: dict[tuple[int, date], Decimal], zone: ZoneInfo, start: datetime,

@@ -71,6 +71,8 @@ _READS = {
     "explorer": sa.text(_HEAD),
 }
 
+stats = {"priced": 0}  # device prefixes priced and written by this process (tests, the cost warm-up's)
+
 _PUT = sa.text(
     "INSERT INTO cost_month_prefix AS p (tariff_id, month, through, terms, device_id, day_count, day_last, quantity,"
     " running, variable, total) SELECT :tariff_id, :month, :through, :terms, * FROM unnest("
@@ -157,6 +159,7 @@ def read_prefix(conn: Connection, scope: Scope, tariff: Tariff, month: date, thr
         rows.append(CachedRow("quantity", None, start, None, None, quantity, None))
     if not missing:
         return Prefix(carried, rows, [], [], today)
+    stats["priced"] += len(missing)
     found = hour_pricing(conn, scope, tariff, start, cut, start, cut, "month", zone, sorted(missing))
     now_carried = {key: (found.running.get(key, ZERO), amount) for key, amount in found.variable.items()}
     _store(conn, tariff, start, through, terms, missing, found.usage, found.lines, now_carried, month)

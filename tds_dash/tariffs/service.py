@@ -23,6 +23,7 @@ from tds_dash.tariffs.costs import (
     consumption_with_cost,
     cost_breakdown,
     device_sums,
+    running_totals,
 )
 from tds_dash.tariffs.lookup import account_metric, existing_tariff
 from tds_dash.tariffs.model import Surcharge, Tariff, TariffVersion, to_plain
@@ -38,7 +39,7 @@ from tds_dash.tariffs.validation import (
 
 __all__ = ["Actor", "CostBreakdown", "DeviceCost", "DeviceSums", "Preview", "TariffInputError", "TariffPermissionError",
            "consumption_with_cost", "cost_breakdown", "create_tariff", "device_sums", "delete_surcharge", "delete_tariff", "delete_version", "get_tariff",
-           "list_tariffs", "preview_month", "save_version", "set_surcharge", "update_tariff"]
+           "list_tariffs", "preview_month", "running_totals", "save_version", "set_surcharge", "update_tariff"]
 
 MANAGER_ROLES = ("admin", "operator")  # who may change the fleet may change its tariffs
 
