@@ -266,8 +266,8 @@ BEGIN
     IF keys.ad IS NOT NULL THEN
         PERFORM tds_merge_appended_all(keys.ad, keys.am, keys.af, p_tz);
     END IF;
-    -- Late keys after the appended ones: their gateways' buckets from the late instant on are recomputed
-    -- from every device row, the appended deltas of this pass included, so nothing is counted twice.
+    -- Late keys: their device buckets from the late instant on are recomputed, then their gateways'
+    -- buckets from every device row (this pass's appended deltas included), replacing those rows whole.
     IF keys.ld IS NOT NULL THEN
         PERFORM tds_roll_up('readings', 'consumption_hourly', 'hour', keys.ld, keys.lm, keys.lf, p_tz);
         PERFORM tds_roll_up('consumption_hourly', 'consumption_daily', 'day', keys.ld, keys.lm, keys.lf, p_tz);
