@@ -10,9 +10,14 @@
 --   (its successor's increase changes too), so totals do not depend on arrival order.
 
 -- Appended path: aggregate only the readings at or after each key's instant and add them to the buckets,
--- all three levels in one statement: the new readings are read once and grouped by
--- hour; days and months are grouped from those hourly partials (an hour cut in p_tz lies in one local
--- day and month), instead of scanning the readings once per level (bench/RESULTS.md).
+-- all three device levels and all three fleet levels (sql/080) in one statement: the new readings are
+-- read once and grouped by hour; days and months are grouped from those hourly partials (an hour cut in
+-- p_tz lies in one local day and month), instead of scanning the readings once per level
+-- (bench/RESULTS.md). A gateway's fleet rows get the same partials summed over its devices (a reading
+-- carries its gateway, and a device never changes gateway), so each fleet row stays the sum of its
+-- device rows without reading them again: recomputing the touched gateways' buckets from their ~10
+-- device rows per level was a fifth of a live pass (bench/RESULTS.md, issue 17). The caller holds the
+-- gateways' locks (tds_refresh_rollups).
 CREATE OR REPLACE FUNCTION tds_merge_appended_all(p_device bigint[], p_metric smallint[], p_from timestamptz[],
                                                   p_tz text)
 RETURNS void LANGUAGE plpgsql AS $fn$
@@ -24,7 +29,8 @@ BEGIN
         SELECT r.device_id, r.metric_id, date_trunc('hour', r.ts, $4) AS bucket, max(r.account_id) AS account_id,
                sum(r.consumption) AS consumption, min(r.value) AS min_value, max(r.value) AS max_value,
                sum(r.value) AS sum_value, count(*)::integer AS count,
-               (array_agg(r.value ORDER BY r.ts DESC))[1] AS last_value, max(r.ts) AS last_ts
+               (array_agg(r.value ORDER BY r.ts DESC))[1] AS last_value, max(r.ts) AS last_ts,
+               max(r.gateway_id) AS gateway_id
         FROM unnest($1, $2, $3) AS k(device_id, metric_id, from_ts)
         JOIN readings r ON r.device_id = k.device_id AND r.metric_id = k.metric_id AND r.ts >= k.from_ts
         GROUP BY 1, 2, 3
@@ -40,10 +46,24 @@ BEGIN
                sum(sum_value) AS sum_value, sum(count)::integer AS count,
                (array_agg(last_value ORDER BY last_ts DESC))[1] AS last_value, max(last_ts) AS last_ts
         FROM daily GROUP BY 1, 2, 3
+    ), fleet_hour AS (
+        SELECT gateway_id, metric_id, bucket, max(account_id) AS account_id, sum(consumption) AS consumption,
+               sum(count) AS count
+        FROM hourly GROUP BY 1, 2, 3
+    ), fleet_day AS (
+        SELECT gateway_id, metric_id, date_trunc('day', bucket, $4) AS bucket, max(account_id) AS account_id,
+               sum(consumption) AS consumption, sum(count) AS count
+        FROM fleet_hour GROUP BY 1, 2, 3
+    ), fleet_month AS (
+        SELECT gateway_id, metric_id, date_trunc('month', bucket, $4) AS bucket, max(account_id) AS account_id,
+               sum(consumption) AS consumption, sum(count) AS count
+        FROM fleet_day GROUP BY 1, 2, 3
     ), merged_hourly AS (
         INSERT INTO consumption_hourly AS t
             (device_id, metric_id, bucket, account_id, consumption, min_value, max_value, sum_value, count, last_value, last_ts)
-        SELECT * FROM hourly
+        SELECT device_id, metric_id, bucket, account_id, consumption, min_value, max_value, sum_value, count,
+               last_value, last_ts
+        FROM hourly
         ON CONFLICT (device_id, metric_id, bucket) DO UPDATE SET
             account_id = EXCLUDED.account_id,
             consumption = CASE WHEN t.consumption IS NULL AND EXCLUDED.consumption IS NULL THEN NULL
@@ -64,17 +84,44 @@ BEGIN
             sum_value = t.sum_value + EXCLUDED.sum_value, count = t.count + EXCLUDED.count,
             last_value = EXCLUDED.last_value, last_ts = EXCLUDED.last_ts
         RETURNING 1
+    ), merged_monthly AS (
+        INSERT INTO consumption_monthly AS t
+            (device_id, metric_id, bucket, account_id, consumption, min_value, max_value, sum_value, count, last_value, last_ts)
+        SELECT * FROM monthly
+        ON CONFLICT (device_id, metric_id, bucket) DO UPDATE SET
+            account_id = EXCLUDED.account_id,
+            consumption = CASE WHEN t.consumption IS NULL AND EXCLUDED.consumption IS NULL THEN NULL
+                               ELSE coalesce(t.consumption, 0) + coalesce(EXCLUDED.consumption, 0) END,
+            min_value = least(t.min_value, EXCLUDED.min_value), max_value = greatest(t.max_value, EXCLUDED.max_value),
+            sum_value = t.sum_value + EXCLUDED.sum_value, count = t.count + EXCLUDED.count,
+            last_value = EXCLUDED.last_value, last_ts = EXCLUDED.last_ts
+        RETURNING 1
+    ), merged_fleet_hourly AS (
+        INSERT INTO fleet_hourly AS t (gateway_id, metric_id, bucket, account_id, consumption, count)
+        SELECT * FROM fleet_hour
+        ON CONFLICT (gateway_id, metric_id, bucket) DO UPDATE SET
+            account_id = EXCLUDED.account_id,
+            consumption = CASE WHEN t.consumption IS NULL AND EXCLUDED.consumption IS NULL THEN NULL
+                               ELSE coalesce(t.consumption, 0) + coalesce(EXCLUDED.consumption, 0) END,
+            count = t.count + EXCLUDED.count
+        RETURNING 1
+    ), merged_fleet_daily AS (
+        INSERT INTO fleet_daily AS t (gateway_id, metric_id, bucket, account_id, consumption, count)
+        SELECT * FROM fleet_day
+        ON CONFLICT (gateway_id, metric_id, bucket) DO UPDATE SET
+            account_id = EXCLUDED.account_id,
+            consumption = CASE WHEN t.consumption IS NULL AND EXCLUDED.consumption IS NULL THEN NULL
+                               ELSE coalesce(t.consumption, 0) + coalesce(EXCLUDED.consumption, 0) END,
+            count = t.count + EXCLUDED.count
+        RETURNING 1
     )
-    INSERT INTO consumption_monthly AS t
-        (device_id, metric_id, bucket, account_id, consumption, min_value, max_value, sum_value, count, last_value, last_ts)
-    SELECT * FROM monthly
-    ON CONFLICT (device_id, metric_id, bucket) DO UPDATE SET
+    INSERT INTO fleet_monthly AS t (gateway_id, metric_id, bucket, account_id, consumption, count)
+    SELECT * FROM fleet_month
+    ON CONFLICT (gateway_id, metric_id, bucket) DO UPDATE SET
         account_id = EXCLUDED.account_id,
         consumption = CASE WHEN t.consumption IS NULL AND EXCLUDED.consumption IS NULL THEN NULL
                            ELSE coalesce(t.consumption, 0) + coalesce(EXCLUDED.consumption, 0) END,
-        min_value = least(t.min_value, EXCLUDED.min_value), max_value = greatest(t.max_value, EXCLUDED.max_value),
-        sum_value = t.sum_value + EXCLUDED.sum_value, count = t.count + EXCLUDED.count,
-        last_value = EXCLUDED.last_value, last_ts = EXCLUDED.last_ts
+        count = t.count + EXCLUDED.count
     $q$ USING p_device, p_metric, p_from, p_tz;
 END
 $fn$;
@@ -211,17 +258,22 @@ BEGIN
                ON c.device_id = k.device_id AND c.metric_id = k.metric_id
     ) classified;
 
+    -- The appended merge adds to the gateways' fleet rows: their locks first (id order, after the
+    -- device locks, as tds_refresh_fleet_rollups takes them), so a concurrent recompute of the same
+    -- gateway (a late key, a history window) runs wholly before or after this delta.
+    PERFORM pg_advisory_xact_lock(7301003, (g % 2147483647)::integer)
+    FROM (SELECT DISTINCT d.gateway_id AS g FROM devices d WHERE d.id = ANY (p_device) ORDER BY 1) s;
     IF keys.ad IS NOT NULL THEN
         PERFORM tds_merge_appended_all(keys.ad, keys.am, keys.af, p_tz);
     END IF;
+    -- Late keys: their device buckets from the late instant on are recomputed, then their gateways'
+    -- buckets from every device row (this pass's appended deltas included), replacing those rows whole.
     IF keys.ld IS NOT NULL THEN
         PERFORM tds_roll_up('readings', 'consumption_hourly', 'hour', keys.ld, keys.lm, keys.lf, p_tz);
         PERFORM tds_roll_up('consumption_hourly', 'consumption_daily', 'day', keys.ld, keys.lm, keys.lf, p_tz);
         PERFORM tds_roll_up('consumption_daily', 'consumption_monthly', 'month', keys.ld, keys.lm, keys.lf, p_tz);
+        PERFORM tds_refresh_fleet_rollups(keys.ld, keys.lm, keys.lf, p_tz);
     END IF;
-    PERFORM tds_refresh_fleet_rollups(coalesce(keys.ad, '{}') || coalesce(keys.ld, '{}'),
-                                      coalesce(keys.am, '{}') || coalesce(keys.lm, '{}'),
-                                      coalesce(keys.af, '{}') || coalesce(keys.lf, '{}'), p_tz);
 END
 $fn$;
 
