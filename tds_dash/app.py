@@ -13,7 +13,7 @@ from dash import Input, Output, State, dcc, html
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from tds_dash import i18n, inputs, page_container
+from tds_dash import i18n, inputs, page_container, plotly_loader
 from tds_dash.api import alarms as api_alarms
 from tds_dash.api import certificates as api_certificates
 from tds_dash.api import health, metrics, resources
@@ -208,6 +208,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         # every other page's ids as "not found in layout" on whichever page is open.
         suppress_callback_exceptions=True,
     )
+    app.renderer = plotly_loader.renderer(app.config.requests_pathname_prefix)
     server = app.server
     if settings.proxy_hops:
         # Only then is X-Forwarded-For believed (its last N hops), so sign-in throttling keys on the client.

@@ -186,3 +186,18 @@ def test_pgc011_a_page_rendered_for_another_address_than_the_browsers_is_handed_
     finally:
         driver.execute_cdp_cmd("Network.setExtraHTTPHeaders", {"headers": {}})
     assert dash_duo.get_logs() == []
+
+
+@pytest.mark.browser
+def test_pgc012_plotly_js_is_fetched_once_under_its_fingerprinted_url_while_the_layout_is_computed(dash_duo,
+                                                                                                   explorer_app):
+    dash_duo.start_server(explorer_app, port=free_port())
+    driver = dash_duo.driver
+    driver.get(dash_duo.server_url + "/explorer?preset=last_7_days")
+    wait_until(lambda: drawn(dash_duo, ids.EXPLORER_CHART), timeout=30, message="the explorer's chart")
+    entries = driver.execute_script(
+        "return performance.getEntriesByType('resource').filter(e => e.name.includes('/plotly/'))"
+        ".map(e => [e.name]);")
+    assert len(entries) == 1 and re.search(r"/plotly\.v[0-9_]+m[0-9]+\.min\.js$", entries[0][0]), entries
+    assert driver.execute_script("return typeof window.Plotly.newPlot;") == "function"
+    assert dash_duo.get_logs() == []
