@@ -119,6 +119,17 @@ def test_pgc004_without_a_usable_referrer_the_router_renders_the_page(two_tenant
         assert component(layout, "_pages_location").get("pathname") is None  # so it tells the router
 
 
+def test_pgc005_a_value_axis_has_its_margin_from_its_labels_and_no_second_draw():
+    """plotly's automargin (the default template's) drew each chart twice; the left margin is sized instead."""
+    from tds_dash import figures
+
+    for values in ([0, 1250], [0, 400_000], [218.0, 232.0]):
+        figure = figures.value_axis(figures.go.Figure(), values, "pt-BR", "kWh", from_zero=values[0] == 0)
+        labels = figure.layout.yaxis.ticktext
+        assert figure.layout.yaxis.automargin is False, values
+        assert figure.layout.margin.l >= figures.LEFT_TITLE_PX + figures.LABEL_CHAR_PX * max(map(len, labels))
+
+
 # Installed before any page script: the Dash outputs of every callback request, in order.
 RECORD_CALLBACKS = """
 window.__tdsOutputs = [];
