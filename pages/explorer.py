@@ -50,10 +50,16 @@ def _options(state: dict, language: str) -> dict:
 
 
 def layout(**query):
+    """The controls set from the URL, and their store and chart already drawn: the page needs no callback
+    before its chart (update_store runs on changes only; issue 16)."""
     language, settings = current_language(), services().settings
     state = explorer_controls.initial_state(query, periods.local_today(datetime.now(timezone.utc), settings.zone))
     options = _options(state, language)
-    return explorer_layout.page(state, options, settings, language, explorer_totals.TOP_DEVICES)
+    first = _view(None, state["first_day"], state["last_day"], state["granularity"], state["metric"],
+                  state["accounts"], state["gateways"], state["devices"], state["compare"], state["top"],
+                  state["mode"], cost_view.QUANTITY, language)
+    return explorer_layout.page(state, options, settings, language, explorer_totals.TOP_DEVICES,
+                                dict(zip(explorer_layout.FIRST_VIEW, first)))
 
 
 # The layout set every list for the URL's state: these run on changes only, so the store (and the chart after
@@ -95,11 +101,18 @@ def on_period_change(preset, start, end):
           Input(ids.EXPLORER_METRIC, "value"), Input(ids.EXPLORER_ACCOUNT, "value"),
           Input(ids.EXPLORER_GATEWAY, "value"), Input(ids.EXPLORER_DEVICE, "value"),
           Input(ids.EXPLORER_COMPARE, "value"), Input(ids.EXPLORER_TOP, "data"),
-          State(ids.EXPLORER_MODE, "value"), State(ids.EXPLORER_MEASURE, "value"))
+          State(ids.EXPLORER_MODE, "value"), State(ids.EXPLORER_MEASURE, "value"), prevent_initial_call=True)
 def update_store(tick, start, end, granularity, metric, accounts, gateways, chosen, compare, top, mode, measure):
     """The store and, in the same response, the chart drawn from it: the chart's own round trip after the
     store's was a third of a warm explorer's time to a drawn chart (bench/browser_pages.py --payloads)."""
-    app, language, now = services(), current_language(), datetime.now(timezone.utc)
+    return _view(tick, start, end, granularity, metric, accounts, gateways, chosen, compare, top, mode, measure,
+                 current_language())
+
+
+def _view(tick, start, end, granularity, metric, accounts, gateways, chosen, compare, top, mode, measure,
+          language: str) -> tuple:
+    """(browser store, alert, granularity note, figure, change text) of these controls, for the viewer's scope."""
+    app, now = services(), datetime.now(timezone.utc)
     selection = consumption.Selection.of(accounts, gateways, chosen)
     try:
         period = explorer_controls.period_from_dates(start, end, app.settings.zone)

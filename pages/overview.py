@@ -25,13 +25,14 @@ inputs.declare({f"{ids.OVERVIEW_ACCOUNT}.value": inputs.optional_id, f"{ids.OVER
                 f"{ids.OVERVIEW_METRIC}.value": inputs.text})
 
 log = logging.getLogger(__name__)
+DEFAULT_METRIC = "energy_kwh"
 
 
 def _gateway_options(gateways: list[dict]) -> list[dict]:
     return [{"label": f"{g['serial']} · {g['name']}", "value": g["id"]} for g in gateways]
 
 
-def _filters(language: str) -> dbc.Card:
+def _filters(language: str, updated: str | None) -> dbc.Card:
     with session_scope(services().engine) as conn:
         accounts = filters.list_accounts(conn, current_scope())
         gateways = filters.list_gateways(conn, current_scope(), None)
@@ -44,36 +45,39 @@ def _filters(language: str) -> dbc.Card:
                  dcc.Dropdown(labels=i18n.dropdown_labels(language), id=ids.OVERVIEW_GATEWAY,
                               options=_gateway_options(gateways), placeholder=i18n.t("filter.all_gateways", language))], md=3),
         dbc.Col([dbc.Label(i18n.t("filter.metric", language)),
-                 dcc.Dropdown(labels=i18n.dropdown_labels(language), id=ids.OVERVIEW_METRIC, options=metric_options, value="energy_kwh", clearable=False)],
+                 dcc.Dropdown(labels=i18n.dropdown_labels(language), id=ids.OVERVIEW_METRIC, options=metric_options, value=DEFAULT_METRIC, clearable=False)],
                 md=2),
         dbc.Col([dbc.Switch(id=ids.OVERVIEW_PAUSE, label=i18n.t("refresh.pause", language), value=False),
-                 html.Div(id=ids.OVERVIEW_UPDATED, className="small text-muted")], md=4, className="pt-4"),
+                 html.Div(updated, id=ids.OVERVIEW_UPDATED, className="small text-muted")], md=4, className="pt-4"),
     ])), className="mb-3 shadow-sm")
 
 
 def layout(**kwargs):
+    """The filters, and the first store with its cards, alarms and charts already drawn: the page needs no
+    callback before its charts (update_overview_store runs on the refresh tick and changes only; issue 16)."""
     language = current_language()
     refresh_ms = services().settings.refresh_seconds * 1000
     graph_config = i18n.graph_config(language)
+    store, updated, alert = _store(None, None, None, DEFAULT_METRIC, language)
+    store = None if store is dash.no_update else store
+    monthly, daily = _charts(store, language) if store else (figures.placeholder_figure(320),) * 2
     return html.Div([
         html.H3(i18n.t("overview.title", language), className="mb-3"),
-        _filters(language),
-        html.Div(id=ids.OVERVIEW_ALERT),
+        _filters(language, updated if isinstance(updated, str) else None),
+        html.Div(alert, id=ids.OVERVIEW_ALERT),
         dcc.Interval(id=ids.OVERVIEW_INTERVAL, interval=refresh_ms),
-        dcc.Store(id=ids.OVERVIEW_STORE),
+        dcc.Store(id=ids.OVERVIEW_STORE, data=store),
         dcc.Location(id=ids.OVERVIEW_GOTO, refresh="callback-nav"),
-        html.Div(id=ids.OVERVIEW_ALARMS, className="mb-3"),
-        dbc.Row(id=ids.OVERVIEW_CARDS),
+        html.Div(_alarm_counts(store, language) if store else None, id=ids.OVERVIEW_ALARMS, className="mb-3"),
+        dbc.Row(overview_model.cards(store, language) if store else None, id=ids.OVERVIEW_CARDS),
         dbc.Row([
             dbc.Col(dbc.Card([dbc.CardHeader(i18n.t("chart.monthly", language)),
                               dbc.CardBody(figures.loading(dcc.Graph(
-                                  id=ids.OVERVIEW_MONTHLY, config=graph_config,
-                                  figure=figures.placeholder_figure(320)), 320))]), lg=7,
+                                  id=ids.OVERVIEW_MONTHLY, config=graph_config, figure=monthly), 320))]), lg=7,
                     className="mb-3"),
             dbc.Col(dbc.Card([dbc.CardHeader(i18n.t("chart.daily", language)),
                               dbc.CardBody(figures.loading(dcc.Graph(
-                                  id=ids.OVERVIEW_DAILY, config=graph_config,
-                                  figure=figures.placeholder_figure(320)), 320))]), lg=5,
+                                  id=ids.OVERVIEW_DAILY, config=graph_config, figure=daily), 320))]), lg=5,
                     className="mb-3"),
         ]),
         dbc.Card([dbc.CardHeader(i18n.t("table.latest", language)),
@@ -106,16 +110,20 @@ dash.clientside_callback("function(paused) { return Boolean(paused); }", Output(
 @callback(Output(ids.OVERVIEW_STORE, "data"), Output(ids.OVERVIEW_UPDATED, "children"),
           Output(ids.OVERVIEW_ALERT, "children"),
           Input(ids.OVERVIEW_INTERVAL, "n_intervals"), Input(ids.OVERVIEW_ACCOUNT, "value"),
-          Input(ids.OVERVIEW_GATEWAY, "value"), Input(ids.OVERVIEW_METRIC, "value"))
+          Input(ids.OVERVIEW_GATEWAY, "value"), Input(ids.OVERVIEW_METRIC, "value"), prevent_initial_call=True)
 def update_overview_store(tick, account_id, gateway_id, metric):
-    app, language = services(), current_language()
-    now = datetime.now(timezone.utc)
+    return _store(tick, account_id, gateway_id, metric, current_language())
+
+
+def _store(tick, account_id, gateway_id, metric, language: str) -> tuple:
+    """(store, 'updated at' text, notice or error alert) of these filters, for the viewer's scope."""
+    app, name, now = services(), metric or DEFAULT_METRIC, datetime.now(timezone.utc)
     try:
         with session_scope(app.engine) as conn:
             scope = current_scope().restrict(account_id)
-            data = overview.fetch_overview(conn, scope, now, app.settings.zone, metric or "energy_kwh", gateway_id)
-            cost = month_cost.month_cost(conn, scope, metric or "energy_kwh", now, app.settings.zone, gateway_id)
-            bars = month_cost.monthly_costs(conn, scope, metric or "energy_kwh", now, app.settings.zone, gateway_id)
+            data = overview.fetch_overview(conn, scope, now, app.settings.zone, name, gateway_id)
+            cost = month_cost.month_cost(conn, scope, name, now, app.settings.zone, gateway_id)
+            bars = month_cost.monthly_costs(conn, scope, name, now, app.settings.zone, gateway_id)
             alarm_counts = alarm_queries.active_counts(conn, scope)
     except Exception as error:  # shown to the user and logged; the last good data stays on screen
         log.exception("overview refresh failed")
@@ -123,7 +131,7 @@ def update_overview_store(tick, account_id, gateway_id, metric):
                                                          color="danger")
     updated = i18n.t("refresh.updated", language, when=i18n.format_datetime(now, app.settings.zone, language))
     notice = overview_model.history_notice(app.background, language)
-    store = {**overview_model.to_store(data, metric or "energy_kwh", now, cost, bars),
+    store = {**overview_model.to_store(data, name, now, cost, bars),
              "alarms": {"counts": alarm_counts, "account": account_id},
              "view": paging.view_key(account_id, gateway_id, metric, tick)}
     return store, updated, notice
@@ -132,10 +140,14 @@ def update_overview_store(tick, account_id, gateway_id, metric):
 @callback(Output(ids.OVERVIEW_ALARMS, "children"), Input(ids.OVERVIEW_STORE, "data"), prevent_initial_call=True)
 @inputs.untrusted  # renders the browser's store only
 def update_alarm_counts(store):
+    return _alarm_counts(store, current_language())
+
+
+def _alarm_counts(store: dict, language: str):
     """Active alarms by severity, each a link to the Alarmes page filtered on it."""
     alarms = store["alarms"]
     return alarm_panel.overview_counts({s: int(n) for s, n in alarms["counts"].items()},
-                                       inputs.optional_id(alarms["account"], "account"), current_language())
+                                       inputs.optional_id(alarms["account"], "account"), language)
 
 
 @callback(Output(ids.OVERVIEW_CARDS, "children"), Input(ids.OVERVIEW_STORE, "data"), prevent_initial_call=True)
@@ -148,7 +160,12 @@ def update_cards(store):
           Input(ids.OVERVIEW_STORE, "data"), prevent_initial_call=True)
 @inputs.untrusted  # renders the browser's store only
 def update_charts(store):
-    zone, language = services().settings.zone, current_language()
+    return _charts(store, current_language())
+
+
+def _charts(store: dict, language: str) -> tuple:
+    """The monthly bars (with their cost in the hover when priced) and the daily bars of a store."""
+    zone = services().settings.zone
     unit = overview_model.UNITS.get(store["metric"], "")
     monthly = overview_model.series_from_store(store["monthly"], zone)
     daily = overview_model.series_from_store(store["daily"], zone)
@@ -166,7 +183,7 @@ def update_table(request, account_id, gateway_id, metric, tick):
     try:
         with session_scope(services().engine) as conn:
             page = overview_model.latest_page(conn, current_scope().restrict(account_id), services().settings.zone,
-                                              metric or "energy_kwh", gateway_id, request, current_language())
+                                              metric or DEFAULT_METRIC, gateway_id, request, current_language())
     except ValueError as error:
         raise inputs.InvalidInput(f"latest page: {error}") from error
     return {**page, "view": paging.view_key(account_id, gateway_id, metric, tick)}

@@ -1,6 +1,7 @@
 """The app factory: the Dash shell (navbar, page container) and the plain Flask routes beside it."""
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -12,7 +13,7 @@ from dash import Input, Output, State, dcc, html
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from tds_dash import i18n, inputs
+from tds_dash import i18n, inputs, page_container, plotly_loader
 from tds_dash.api import alarms as api_alarms
 from tds_dash.api import certificates as api_certificates
 from tds_dash.api import health, metrics, resources
@@ -125,8 +126,8 @@ def _user_menu(language: str) -> list:
         align_end=True)]
 
 
-def _shell() -> html.Div:
-    return html.Div([_navbar(), dbc.Container(dash.page_container, fluid=True, className="pb-4")])
+def _shell(app: dash.Dash) -> html.Div:
+    return html.Div([_navbar(), dbc.Container(page_container.page_container(app), fluid=True, className="pb-4")])
 
 
 def _install_navbar_toggle(app: dash.Dash) -> None:
@@ -207,6 +208,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         # every other page's ids as "not found in layout" on whichever page is open.
         suppress_callback_exceptions=True,
     )
+    app.renderer = plotly_loader.renderer(app.config.requests_pathname_prefix)
     server = app.server
     if settings.proxy_hops:
         # Only then is X-Forwarded-For believed (its last N hops), so sign-in throttling keys on the client.
@@ -236,7 +238,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     server.register_blueprint(api_statements.blueprint)
     metrics.register(server, server.extensions[EXTENSION_KEY])
     _register_preference_routes(server)
-    app.layout = _shell
+    app.layout = functools.partial(_shell, app)
+    page_container.install_page_check(app)
     _install_navbar_toggle(app)
     _install_page_titles()
     _install_page_attributes(app)

@@ -22,6 +22,9 @@ PARTIAL_PATTERN = {"shape": "/", "fillmode": "overlay", "fgcolor": "rgba(255,255
 # they skip it (plotly's own `_validate`); tests/test_explorer_paging.py builds them both ways and compares
 # the JSON.
 VALIDATE_TRACES = False
+# The value axis's left margin: its title and gap, and a tick label's character at plotly's 12 px font (wide
+# digits and 'mil' measured ~6.5-7 px in Chromium; rounded up so a label never runs into the title).
+LEFT_TITLE_PX, LABEL_CHAR_PX = 36, 7.5
 
 
 def trace(kind, **props):
@@ -41,6 +44,11 @@ def value_axis(figure: go.Figure, values, language: str, unit: str, axis: str = 
     numbers = _finite(values)
     ticks = number_style.axis_ticks(min(numbers), max(numbers), language, from_zero=from_zero) if numbers else {}
     figure.update_layout({axis: {"title": {"text": unit}, **ticks}})
+    if ticks and axis == "yaxis":
+        # The labels are ours: the left margin is sized from them, and plotly's automargin (on in the default
+        # template) is off, since it draws the chart a second time: a third of a first draw (issue 16).
+        width = math.ceil(LEFT_TITLE_PX + LABEL_CHAR_PX * max(len(text) for text in ticks["ticktext"]))
+        figure.update_layout({axis: {"automargin": False}, "margin": {"l": max(figure.layout.margin.l or 0, width)}})
     return figure
 
 

@@ -44,7 +44,9 @@ def install_security_headers(server: flask.Flask, script_hashes: Callable[[], It
     headers = {
         "X-Content-Type-Options": "nosniff",
         "X-Frame-Options": "DENY",  # frame-ancestors for browsers that predate CSP 2
-        "Referrer-Policy": "same-origin",  # explorer URLs carry account and device ids: never send them away
+        # Explorer URLs carry account and device ids: never sent away; kept whole on same-origin requests,
+        # where Dash's layout request names its page by it (page_container.py).
+        "Referrer-Policy": "same-origin",
         "Cross-Origin-Opener-Policy": "same-origin",
     }
     if https:

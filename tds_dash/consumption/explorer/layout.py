@@ -1,6 +1,7 @@
 """The explorer page's components (no data access): controls set from the URL state, chart and table cards."""
 from __future__ import annotations
 
+import dash
 import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import dcc, html
@@ -27,7 +28,7 @@ def _radio(language: str, id_: str, values, value, prefix: str) -> dbc.RadioItem
                           options=[{"label": i18n.t(f"{prefix}.{v}", language), "value": v} for v in values])
 
 
-def controls(state: dict, options: dict, language: str) -> dbc.Card:
+def controls(state: dict, options: dict, language: str, note: str = "") -> dbc.Card:
     """Filters, period, granularity and chart mode, set from the URL state."""
     t = lambda key: i18n.t(key, language)  # noqa: E731
     return dbc.Card(dbc.CardBody([dbc.Row([
@@ -47,7 +48,7 @@ def controls(state: dict, options: dict, language: str) -> dbc.Card:
         dbc.Col([dbc.Label(t("explorer.granularity")),
                  _radio(language, ids.EXPLORER_GRANULARITY, ("auto",) + periods.EXPLORER_GRANULARITIES, state["granularity"],
                         "granularity"),
-                 html.Div(id=ids.EXPLORER_GRANULARITY_USED, className="small text-muted")], md=3),
+                 html.Div(note, id=ids.EXPLORER_GRANULARITY_USED, className="small text-muted")], md=3),
         dbc.Col([dbc.Label(t("explorer.mode")),
                  _radio(language, ids.EXPLORER_MODE, explorer_model.MODES, state["mode"], "mode"),
                  dbc.Switch(id=ids.EXPLORER_COMPARE, label=t("explorer.compare"), value=state["compare"])], md=3),
@@ -68,10 +69,10 @@ def _help(settings: Settings, language: str, top_devices: int) -> html.Span:
     ])
 
 
-def _chart_header(language: str) -> dbc.CardHeader:
+def _chart_header(language: str, change) -> dbc.CardHeader:
     button = {"size": "sm", "color": "secondary", "outline": True}
     return dbc.CardHeader(dbc.Row([
-        dbc.Col(html.Div(id=ids.EXPLORER_CHANGE, className="small"), className="pt-1"),
+        dbc.Col(html.Div(change, id=ids.EXPLORER_CHANGE, className="small"), className="pt-1"),
         dbc.Col([cost_view.measure_control(language),
                  html.Span([dcc.Clipboard(id=ids.EXPLORER_COPY, title=i18n.t("explorer.copy_link", language),
                                           className="d-inline-block me-1"),
@@ -83,31 +84,43 @@ def _chart_header(language: str) -> dbc.CardHeader:
                 width="auto")]))
 
 
-def totals_grid(language: str) -> dag.AgGrid:
-    """Per-device totals, a page at a time from the server (explorer/totals.py), sorted there."""
-    return dag.AgGrid(id=ids.EXPLORER_TABLE, columnDefs=explorer_model.table_columns(language),
+def totals_grid(language: str, columns: list[dict] | None = None) -> dag.AgGrid:
+    """Per-device totals, a page at a time from the server (explorer/totals.py), sorted there; `columns`: the
+    store's (with the cost column when priced), else the unit's."""
+    return dag.AgGrid(id=ids.EXPLORER_TABLE, columnDefs=columns or explorer_model.table_columns(language),
                       rowModelType="infinite", className="ag-theme-alpine",
                       dashGridOptions=grid_options(language, domLayout="autoHeight", pagination=True,
                                                    paginationPageSize=PAGE_SIZE, cacheBlockSize=PAGE_SIZE,
                                                    paginationPageSizeSelector=False, maxBlocksInCache=10))
 
 
-def page(state: dict, options: dict, settings: Settings, language: str, top_devices: int) -> html.Div:
+FIRST_VIEW = ("store", "alert", "note", "figure", "change")  # what the store's callback answers, in its order
+
+
+def _given(first: dict, key: str, default=None):
+    """A part of the first view; the store callback's 'keep what is shown' (no_update) is nothing yet here."""
+    value = first.get(key)
+    return default if value is None or value is dash.no_update else value
+
+
+def page(state: dict, options: dict, settings: Settings, language: str, top_devices: int, first: dict) -> html.Div:
+    """The page with its first view (FIRST_VIEW: the store and what is drawn from it) already in place."""
     graph_config = i18n.graph_config(language)
     return html.Div([
         html.Div([html.H3(i18n.t("explorer.title", language), className="mb-0"),
                   _help(settings, language, top_devices)], className="d-flex align-items-center mb-3"),
-        controls(state, options, language),
+        controls(state, options, language, _given(first, "note", "")),
         dcc.Interval(id=ids.EXPLORER_INTERVAL, interval=settings.refresh_seconds * 1000),
-        dcc.Store(id=ids.EXPLORER_STORE), dcc.Download(id=ids.EXPLORER_DOWNLOAD),
+        dcc.Store(id=ids.EXPLORER_STORE, data=_given(first, "store")), dcc.Download(id=ids.EXPLORER_DOWNLOAD),
         dcc.Store(id=ids.EXPLORER_TOP, data=state["top"]),
         dcc.Location(id=ids.EXPLORER_GOTO, refresh="callback-nav"),
         dcc.Location(id=ids.EXPLORER_URL, refresh=False),
-        html.Div(id=ids.EXPLORER_ALERT),
-        dbc.Card([_chart_header(language),
+        html.Div(_given(first, "alert"), id=ids.EXPLORER_ALERT),
+        dbc.Card([_chart_header(language, _given(first, "change")),
                   dbc.CardBody(loading(dcc.Graph(id=ids.EXPLORER_CHART, config=graph_config,
-                                                 figure=placeholder_figure(380)), 380))],
+                                                 figure=_given(first, "figure", placeholder_figure(380))), 380))],
                  className="mb-3 shadow-sm"),
         dbc.Card([dbc.CardHeader(i18n.t("explorer.totals", language)),
-                  dbc.CardBody(totals_grid(language))], className="shadow-sm"),
+                  dbc.CardBody(totals_grid(language, (_given(first, "store") or {}).get("columns")))],
+                 className="shadow-sm"),
     ])
