@@ -29,18 +29,7 @@ IDLE_WAIT_SECONDS = 0.1  # between passes when nothing waits: the lag floor of a
 # batch, so every key was merged (and its fleet rows and cost stamps rewritten) once per batch; a pass
 # every 0.5 s merges several batches' readings per key at once (bench/RESULTS.md). Lag stays < 2 s p99.
 PASS_INTERVAL_SECONDS = 0.5
-# After a pass of D seconds the next starts no sooner than D later: the merge takes at most half of one
-# core. Its cost is per key and pass, so when readings come faster than passes of 0.5 s can merge them
-# (2,000 msg/s x 10 readings from 1,000 gateways: 10,000 keys each pass) passes grow, each key brings more
-# readings to one pass and the merge costs less per reading, instead of passes running back to back and
-# starving the commit path (bench/RESULTS.md). The lag grows with them (~ interval + pass time).
-PASS_REST_RATIO = 1.0
 LAG_SAMPLES = 10_000  # recent per-key lags kept for percentiles
-
-
-def next_pass_start(began: float, ended: float, interval: float) -> float:
-    """When the pass after one that ran from `began` to `ended` may start (monotonic seconds)."""
-    return max(began + interval, ended + PASS_REST_RATIO * (ended - began))
 
 
 class RollupWorker(threading.Thread):
@@ -86,8 +75,7 @@ class RollupWorker(threading.Thread):
             elif merged == 0:
                 self.stopping.wait(self.idle_wait)
             else:
-                now = time.monotonic()
-                self.stopping.wait(max(0.0, next_pass_start(began, now, self.pass_interval) - now))
+                self.stopping.wait(max(0.0, began + self.pass_interval - time.monotonic()))
         if self.conn is not None:
             self.conn.close()
 

@@ -14,7 +14,7 @@ import pytest
 
 from ingest import statements
 from ingest.batch import ROLLUPS_DEFERRED, BatchStore
-from ingest.rollups import RollupWorker, next_pass_start
+from ingest.rollups import RollupWorker
 from tds_dash.settings import SettingsError, load_settings
 from tests.helpers import publish, telemetry, topic, wait_until
 from tests.rollup_check import (
@@ -207,13 +207,3 @@ def test_rwk005_live_ingest_merges_after_commit_and_a_clean_stop_leaves_nothing(
 def test_rwk008_a_bad_pass_interval_is_refused_at_start_with_its_name(value):
     with pytest.raises(SettingsError, match="TDS_ROLLUP_PASS_MS"):
         load_settings({"DATABASE_URL": "postgresql+psycopg://x@127.0.0.1/x", "TDS_ROLLUP_PASS_MS": value})
-
-
-@pytest.mark.parametrize(("began", "ended", "interval", "expected"), [
-    (10.0, 10.1, 0.5, 10.5),   # a short pass: the next one an interval after it began
-    (10.0, 10.25, 0.5, 10.5),  # half the interval: still the interval
-    (10.0, 10.4, 0.5, 10.8),   # a long pass rests as long as it ran: at most half a core merging
-    (10.0, 11.0, 0.2, 12.0),
-])
-def test_rwk009_a_long_pass_is_followed_by_as_long_a_rest(began, ended, interval, expected):
-    assert next_pass_start(began, ended, interval) == pytest.approx(expected)
