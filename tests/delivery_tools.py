@@ -18,7 +18,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from tests.helpers import Broker, Database, free_port, sqlalchemy_url, telemetry, unique_name
+from tests.helpers import Broker, Database, ctrl_c_as_from_a_terminal, free_port, sqlalchemy_url, telemetry, unique_name
 
 ROOT = Path(__file__).resolve().parent.parent
 MAX_UNACKED = 200  # see VERIFIED_FACTS: a paho publisher with a huge in-flight list stalls
@@ -157,7 +157,8 @@ class AppProcess:
         full_env.update({"PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1", **env})
         self.log = open(log_path, "ab")
         self.process = subprocess.Popen([sys.executable, "-m", "tds_dash", command], env=full_env, cwd=ROOT,
-                                        stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                                        stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                        preexec_fn=ctrl_c_as_from_a_terminal)
 
     @property
     def pid(self) -> int:

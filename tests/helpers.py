@@ -9,6 +9,7 @@ import dataclasses
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -52,6 +53,13 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, interval: fl
             detail = f"; last assertion: {error}" if error is not None else f"; last result: {last!r}"
             pytest.fail(f"timed out after {timeout:g}s waiting for {what}{detail}")
         time.sleep(interval)
+
+
+def ctrl_c_as_from_a_terminal() -> None:
+    """preexec_fn for an app subprocess the test stops with SIGINT: a test run started in the background
+    (`make test &` from a script) has SIGINT ignored, its children inherit that, and the app would never
+    see the Ctrl-C (Python installs its handler only where SIGINT is not ignored)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def unique_name(prefix: str) -> str:

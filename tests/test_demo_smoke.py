@@ -15,6 +15,8 @@ from pathlib import Path
 import psutil
 import pytest
 
+from tests.helpers import ctrl_c_as_from_a_terminal
+
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow
 
@@ -41,7 +43,8 @@ def _start(data_dir: Path, port: int, mqtt_port: int, backfill_days: int = 3) ->
                TDS_EMBEDDED_MQTT_TLS_PORT=str(_free_port()),
                TDS_BACKFILL_DAYS=str(backfill_days), TDS_DEMO_INTERVAL_SECONDS="1", PYTHONUNBUFFERED="1")
     return subprocess.Popen([sys.executable, "-m", "tds_dash", "run"], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            preexec_fn=ctrl_c_as_from_a_terminal)
 
 
 def _wait_for_live_readings(process: subprocess.Popen, port: int, timeout: float = 90) -> dict:
