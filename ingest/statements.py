@@ -330,6 +330,8 @@ def rejected_values(r: RejectedRow) -> tuple:
 
 
 def insert_rejected(conn: psycopg.Connection, rejected: Sequence[RejectedRow]) -> None:
+    if not rejected:  # an executemany of nothing still costs a round trip (its pipeline's Sync)
+        return
     conn.cursor().executemany(INSERT_REJECTED, [rejected_values(r) for r in rejected])
 
 
