@@ -30,7 +30,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from sqlalchemy.engine import Engine
 
 from tds_dash import periods
-from tds_dash.consumption.month_cost import card_spans
+from tds_dash.consumption.month_cost import price_card
 from tds_dash.db import session_scope
 from tds_dash.queries.scope import ALL_ACCOUNTS, Scope
 from tds_dash.settings import Settings
@@ -78,14 +78,10 @@ class CostWarmer:
             # Another process warming this tariff: wait for its commit, then its rows are read, not priced.
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key, CAST(:tariff AS integer))"),
                          {"key": LOCK_KEY, "tariff": tariff.id})
-            (start, so_far), (_, cut), previous = card_spans(now, zone)
-            hi = periods.local_midnight(periods.add_months(month, 1), zone)
-            if today != month:  # on the 1st nothing of the month is cached yet: its reads price it live
-                # One pricing of today per device for the card's two ends and the month's end (running_totals).
-                service.running_totals(conn, scope, tariff.account_id, tariff.metric, start,
-                                       [so_far, hi] if cut <= start else [so_far, cut, hi], zone, (), now)
-            if previous[1] > previous[0]:  # last month's same part (its cut prefix, in the database)
-                service.cost_breakdown(conn, scope, tariff.account_id, tariff.metric, *previous, "month", zone, now=now)
+            # On the 1st nothing of the month is cached yet: its reads price it live, so only last month's
+            # part (its cut prefix, in the database) is warmed.
+            price_card(conn, scope, tariff.account_id, tariff.metric, now, zone, through_month_end=True,
+                       current=today != month)
         self.warmed[tariff.id] = state
         return "warmed"
 

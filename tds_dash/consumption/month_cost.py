@@ -52,6 +52,35 @@ def _priced(conn: Connection, scope: Scope, metric: str, gateway_id: int | None)
     return (tariffs, devices) if tariffs else None
 
 
+@dataclasses.dataclass(frozen=True)
+class CardTotals:
+    """One tariff's part of the card: MonthCost's three figures (None: not asked or no such span)."""
+
+    current: Decimal | None
+    compared: Decimal | None
+    previous: Decimal
+
+
+def price_card(conn: Connection, scope: Scope, account_id: int, metric: str, now: datetime, zone: ZoneInfo,
+               devices=(), through_month_end: bool = False, current: bool = True) -> CardTotals:
+    """The card's spans (card_spans) priced for one account's tariff, as every reader of the card does.
+
+    This month's spans share one pricing of today's changed devices (tariffs running_totals);
+    through_month_end adds the running month to its end in the same pricing (the explorer's, the API's and
+    the overview bars' end: the warm-up, cost_warmup.py); current=False prices last month's part only."""
+    (start, so_far), (_, cut), previous = card_spans(now, zone)
+    this_month: list[Decimal] = []
+    if current:
+        ends = [so_far] + ([cut] if cut > start else [])
+        if through_month_end:
+            ends.append(periods.local_midnight(periods.add_months(start.astimezone(zone).date(), 1), zone))
+        this_month = service.running_totals(conn, scope, account_id, metric, start, ends, zone, devices, now)
+    previous_total = (service.cost_breakdown(conn, scope, account_id, metric, *previous, "month", zone, devices,
+                                             now).total if previous[1] > previous[0] else Decimal(0))
+    return CardTotals(this_month[0] if this_month else None,
+                      this_month[1] if this_month and cut > start else None, previous_total)
+
+
 def month_cost(conn: Connection, scope: Scope, metric: str, now: datetime, zone: ZoneInfo,
                gateway_id: int | None = None) -> MonthCost | None:
     """Costs of the scope's accounts with a tariff for `metric` (one gateway's devices, or all); None: no tariff."""
@@ -59,19 +88,11 @@ def month_cost(conn: Connection, scope: Scope, metric: str, now: datetime, zone:
     if found is None:
         return None
     tariffs, devices = found
-    (start, so_far), (_, cut), previous = card_spans(now, zone)
     totals = [Decimal(0)] * 3
     with exact():  # exact sums of exact totals (the default context would round to 28 digits)
         for tariff in tariffs:
-            # This month's two spans share one pricing of today's changed devices (tariffs running_totals).
-            ends = [so_far] if cut <= start else [so_far, cut]
-            found_totals = service.running_totals(conn, scope, tariff.account_id, metric, start, ends, zone,
-                                                  devices, now)
-            previous_total = (service.cost_breakdown(conn, scope, tariff.account_id, metric, *previous, "month",
-                                                     zone, devices, now).total if previous[1] > previous[0]
-                              else Decimal(0))
-            totals = [totals[0] + found_totals[0], totals[1] + (found_totals[1] if cut > start else 0),
-                      totals[2] + previous_total]
+            card = price_card(conn, scope, tariff.account_id, metric, now, zone, devices)
+            totals = [totals[0] + card.current, totals[1] + (card.compared or 0), totals[2] + card.previous]
     return MonthCost(totals[0], totals[2], len(tariffs), totals[1])
 
 
