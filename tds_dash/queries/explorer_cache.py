@@ -71,30 +71,32 @@ _STAMP = sa.text(
 
 
 def _packed(level: str) -> sa.TextClause:
-    """The rows consumption.explorer_tables sums (device, bucket, consumption), as four byte strings in one
-    row: 60,000 rows as Python rows cost more than reading them (binary sends, decoded by numpy)."""
+    """The rows consumption.explorer_tables sums (device, bucket, consumption), as three byte strings in one
+    row: 60,000 rows as Python rows cost several times more than reading them (bench/RESULTS.md). A null
+    consumption travels as NaN: readings are finite (ingest/payload.py), so their sums are too."""
     return sa.text(
         "SELECT string_agg(int8send(c.device_id), ''::bytea) AS devices,"
         " string_agg(timestamptz_send(c.bucket), ''::bytea) AS buckets,"
-        " string_agg(float8send(coalesce(c.consumption, 0)), ''::bytea) AS consumption,"
-        " string_agg(CASE WHEN c.consumption IS NULL THEN '\\x01'::bytea ELSE '\\x00'::bytea END, ''::bytea) AS nulls"
+        " string_agg(float8send(coalesce(c.consumption, 'NaN')), ''::bytea) AS consumption"
         " FROM " + consumption._consumption_source(level, SELECTED) + " WHERE " + SELECTED
     )
 
 
 _PACKED = {level: _packed(level) for level in consumption.LEVELS}
 
-# Names of the devices with rows, and the order of their codes (the statement's tie-break, in its collation).
+# Names of the selected devices, and the order of their codes (the statement's tie-break, in its collation).
+# Every selected device, not a list of those with rows: 2,000 ids as a parameter cost more than the rows.
 _DEVICES = sa.text(
     "SELECT d.id, d.code, d.name, g.serial AS gateway, a.name AS account, dense_rank() OVER (ORDER BY d.code) AS code_rank"
     " FROM devices d JOIN gateways g ON g.id = d.gateway_id JOIN accounts a ON a.id = d.account_id"
-    " WHERE d.id = ANY(CAST(:ids AS bigint[])) AND d.account_id " + IN_SCOPE
+    " WHERE d.account_id " + IN_SCOPE + " AND (:any_account OR d.account_id = ANY(CAST(:sel_accounts AS bigint[])))"
+    " ORDER BY d.id"
 )
 
 
 @dataclasses.dataclass(frozen=True)
 class Rows:
-    """Rows of one range: device, bucket (µs since 1970, UTC), consumption (0 where null), null flag."""
+    """Rows of one range: device, bucket (µs since 1970, UTC), consumption (NaN: null), null flag."""
 
     devices: np.ndarray
     buckets: np.ndarray
@@ -105,10 +107,9 @@ class Rows:
     def of(cls, row) -> "Rows":
         if row.devices is None:
             return cls(*(np.empty(0, dtype) for dtype in ("int64", "int64", "float64", "bool")))
+        values = np.frombuffer(row.consumption, ">f8").astype("float64")
         return cls(np.frombuffer(row.devices, ">i8").astype("int64"),
-                   np.frombuffer(row.buckets, ">i8").astype("int64") + PG_EPOCH_US,
-                   np.frombuffer(row.consumption, ">f8").astype("float64"),
-                   np.frombuffer(row.nulls, "u1").astype(bool))
+                   np.frombuffer(row.buckets, ">i8").astype("int64") + PG_EPOCH_US, values, np.isnan(values))
 
 
 def cut_of(granularity: str, start: datetime, end: datetime, zone: ZoneInfo, now: datetime) -> datetime:
@@ -150,7 +151,7 @@ def explorer_tables(conn: Connection, scope: Scope, selection: Selection, metric
             while len(_ENTRIES) > MAX_ENTRIES:
                 _ENTRIES.popitem(last=False)
     running = _read(conn, scope, selection, metric_id, granularity, cut, end, zone) if cut < end else None
-    return _tables(conn, scope, closed, running, top)
+    return _tables(conn, scope, selection, closed, running, top)
 
 
 def _stamp_ranges(start: datetime, cut: datetime, zone: ZoneInfo, now: datetime) -> dict:
@@ -168,7 +169,7 @@ def _read(conn: Connection, scope: Scope, selection: Selection, metric_id: int, 
     return Rows.of(conn.execute(_PACKED[granularity], params).one())
 
 
-def _tables(conn: Connection, scope: Scope, closed: Rows, running: Rows | None, top: int
+def _tables(conn: Connection, scope: Scope, selection: Selection, closed: Rows, running: Rows | None, top: int
             ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The statement's two tables from the rows: per device total, min/avg/max per bucket and rank; per bucket
     the top devices one by one and the others summed as <NA>."""
@@ -187,23 +188,30 @@ def _tables(conn: Connection, scope: Scope, closed: Rows, running: Rows | None, 
         some = counted > 0
         total, average = np.where(some, total, np.nan), np.where(some, total / counted, np.nan)
         low, high = np.where(some, low, np.nan), np.where(some, high, np.nan)
-    names = _names(conn, scope, ids)
-    code_rank = names["code_rank"].to_numpy()
-    # ORDER BY consumption DESC NULLS LAST, code; equal codes of equal totals by id (the statement: any order)
-    order = np.lexsort((ids, code_rank, np.where(np.isnan(total), np.inf, -total)))
-    totals = pd.DataFrame({"device_id": ids[order], "code": names["code"].to_numpy()[order],
-                           "name": names["name"].to_numpy()[order], "gateway": names["gateway"].to_numpy()[order],
-                           "account": names["account"].to_numpy()[order], "consumption": total[order],
-                           "min": low[order], "avg": average[order], "max": high[order],
-                           "buckets": rows[order].astype("int64")})
+    names = _names(conn, scope, selection, ids)
+    # Ranked as the statement does: ORDER BY consumption DESC NULLS LAST, code (equal codes of equal totals
+    # by id: the statement's order there is any); a device gone from `devices` has no line but stays in others.
+    ranked = np.lexsort((ids, names["code_rank"], np.where(np.isnan(total), np.inf, -total)))
+    order = ranked[names["found"][ranked]]
+    totals = pd.DataFrame({"device_id": ids[order], **{column: names[column][order] for column in
+                                                       ("code", "name", "gateway", "account")},
+                           "consumption": total[order], "min": low[order], "avg": average[order],
+                           "max": high[order], "buckets": rows[order].astype("int64")})
     shown = np.isin(devices, ids[order[:top]])
     return totals, _by_device(devices, buckets, values, nulls, shown)
 
 
-def _names(conn: Connection, scope: Scope, ids: np.ndarray) -> pd.DataFrame:
-    rows = conn.execute(_DEVICES, {**scope.params(), "ids": ids.tolist()}).all()
-    frame = pd.DataFrame(rows, columns=["id", "code", "name", "gateway", "account", "code_rank"]).set_index("id")
-    return frame.reindex(ids)
+def _names(conn: Connection, scope: Scope, selection: Selection, ids: np.ndarray) -> dict[str, np.ndarray]:
+    """code, name, gateway, account and code_rank of each of `ids` (devices with rows), and whether found."""
+    rows = conn.execute(_DEVICES, {**scope.params(), **selection.params()}).all()
+    columns = list(zip(*rows)) or [()] * 6
+    known = np.array(columns[0], dtype="int64")
+    at = np.minimum(np.searchsorted(known, ids), max(len(known) - 1, 0))
+    out = {name: np.array(values, dtype=object if name != "code_rank" else "int64")[at] if len(known)
+           else np.empty(len(ids), object if name != "code_rank" else "int64")
+           for name, values in zip(("code", "name", "gateway", "account", "code_rank"), columns[1:])}
+    out["found"] = known[at] == ids if len(known) else np.zeros(len(ids), bool)
+    return out
 
 
 def _by_device(devices, buckets, values, nulls, shown) -> pd.DataFrame:
