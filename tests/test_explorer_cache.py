@@ -75,7 +75,7 @@ def test_exc001_kept_part_answers_as_the_one_statement(loaded, granularity, firs
         {b: sum(v for (bucket, _), v in expected[1].items() if bucket == b) for b in everything.index}, rel=1e-12)
 
 
-def test_exc002_a_late_reading_for_a_kept_day_shows_up(loaded):
+def test_exc002_a_late_reading_for_a_kept_day_shows_up_and_todays_leave_it_kept(loaded):
     write_history(loaded, datetime(2026, 3, 1, 3, tzinfo=UTC), datetime(2026, 3, 3, 12, tzinfo=ZONE),
                   timedelta(hours=1))
     period = periods.Period(date(2026, 3, 1), date(2026, 3, 5), ZONE)
@@ -89,6 +89,12 @@ def test_exc002_a_late_reading_for_a_kept_day_shows_up(loaded):
     assert explorer_cache.stats["read"] == read + 1
     assert_matches(data, direct_sums(loaded, period.start, period.end, "day"))
     assert data.by_device["bucket"].max() == periods.local_midnight(date(2026, 3, 3), ZONE)
+    # Readings of the running day (live ingest) leave the kept days alone and show up at once.
+    write_history(loaded, datetime(2026, 3, 5, tzinfo=ZONE), NOW, timedelta(hours=1))
+    data = fetch(loaded, period, "day", now=NOW)
+    assert explorer_cache.stats["read"] == read + 1
+    assert_matches(data, direct_sums(loaded, period.start, period.end, "day"))
+    assert data.by_device["bucket"].max() == periods.local_midnight(date(2026, 3, 5), ZONE)
 
 
 def test_exc003_another_scopes_viewer_never_gets_the_kept_answer(loaded):
