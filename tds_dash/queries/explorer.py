@@ -8,7 +8,7 @@ import pandas as pd
 from sqlalchemy.engine import Connection
 
 from tds_dash import periods
-from tds_dash.queries import consumption
+from tds_dash.queries import consumption, explorer_cache
 from tds_dash.queries.consumption import Selection
 from tds_dash.queries.scope import Scope
 
@@ -49,7 +49,8 @@ def fetch_explorer(conn: Connection, scope: Scope, selection: Selection, metric_
         raise ValueError(f"unknown consumption metric {metric_name!r}")
     granularity, coarsened = periods.resolve_granularity(granularity_choice, period.days)
     args = (scope, selection, metric["id"], granularity, period.start, period.end, period.zone)
-    totals, by_device = consumption.explorer_tables(conn, *args, top=top)  # one scan (bench/RESULTS.md)
+    # One scan of the running part; the closed part's rows kept while their stamps hold (bench/RESULTS.md).
+    totals, by_device = explorer_cache.explorer_tables(conn, *args, top=top, now=now)
     shown = [int(v) for v in totals["device_id"].head(top)]
     comparison = _compare(conn, scope, selection, metric["id"], period, granularity, now) if compare else None
     return ExplorerData(metric, period, granularity, coarsened, totals, by_device, shown, comparison)
