@@ -208,7 +208,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         # every other page's ids as "not found in layout" on whichever page is open.
         suppress_callback_exceptions=True,
     )
-    app.renderer = plotly_loader.renderer(app.config.requests_pathname_prefix)
+    plotly_loader.install(app)  # after the pages' registration: it lists the chart pages' addresses
     server = app.server
     if settings.proxy_hops:
         # Only then is X-Forwarded-For believed (its last N hops), so sign-in throttling keys on the client.
