@@ -21,6 +21,7 @@ from tds_dash.api import statements as api_statements
 from tds_dash.api import tariffs as api_tariffs
 from tds_dash.api import v1 as api_v1
 from tds_dash.api.limits import init_api_limits
+from tds_dash.asset_cache import install_asset_cache
 from tds_dash.auth import routes as auth_routes
 from tds_dash.auth.guard import init_auth
 from tds_dash.auth.page_access import guard_pages
@@ -244,4 +245,5 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     _install_page_titles()
     _install_page_attributes(app)
     install_security_headers(server, app.csp_hashes, settings.https)
+    install_asset_cache(server, app.config.routes_pathname_prefix + app.config.assets_url_path.strip("/") + "/")
     return app
