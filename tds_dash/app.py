@@ -13,7 +13,7 @@ from dash import Input, Output, State, dcc, html
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from tds_dash import i18n, inputs, page_container, plotly_loader
+from tds_dash import early_layout, i18n, inputs, page_container, plotly_loader
 from tds_dash.api import alarms as api_alarms
 from tds_dash.api import certificates as api_certificates
 from tds_dash.api import health, metrics, resources
@@ -244,6 +244,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     _install_navbar_toggle(app)
     _install_page_titles()
     _install_page_attributes(app)
-    install_security_headers(server, app.csp_hashes, settings.https)
+    early_layout.install(app)
+    early_hash = early_layout.script_hash(app.config.requests_pathname_prefix)
+    install_security_headers(server, lambda: [*app.csp_hashes(), early_hash], settings.https)
     install_asset_cache(server, app.config.routes_pathname_prefix + app.config.assets_url_path.strip("/") + "/")
     return app
