@@ -19,7 +19,7 @@ from tds_dash.fleet import actions as fleet_actions
 from tds_dash.i18n.grid import grid_options
 from tds_dash.queries import devices
 
-dash.register_page(__name__, path_template="/device/<device_id>", name="Device", title_key="device.page_title")
+dash.register_page(__name__, path_template="/device/<device_id>", name="Device", title_key="device.page_title", charts=True)
 
 inputs.declare({f"{ids.DEVICE_ID}.data": inputs.optional_id})
 

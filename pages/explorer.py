@@ -20,7 +20,7 @@ from tds_dash.context import current_language, current_scope, services
 from tds_dash.db import session_scope
 from tds_dash.queries import consumption, devices, filters
 
-dash.register_page(__name__, path="/explorer", name="Explorer", order=1, nav_key="nav.explorer")
+dash.register_page(__name__, path="/explorer", name="Explorer", order=1, nav_key="nav.explorer", charts=True)
 inputs.declare({f"{dropdown}.value": inputs.id_array for dropdown in (ids.EXPLORER_ACCOUNT, ids.EXPLORER_GATEWAY, ids.EXPLORER_DEVICE)})
 inputs.declare({f"{control}.value": inputs.text for control in (ids.EXPLORER_METRIC, ids.EXPLORER_PRESET,
                                                                ids.EXPLORER_GRANULARITY, ids.EXPLORER_MODE,

@@ -19,7 +19,7 @@ from tds_dash.fleet import gateway_detail
 from tds_dash.fleet import ids as fid
 from tds_dash.queries import events, fleet, gateway_activity
 
-dash.register_page(__name__, path_template="/gateways/<serial>", name="Gateway", title_key="gateway.page_title")
+dash.register_page(__name__, path_template="/gateways/<serial>", name="Gateway", title_key="gateway.page_title", charts=True)
 inputs.declare({f"{fid.GWD_SERIAL}.data": inputs.text, f"{certs.CSR}.value": certs.csr_text,
                 f"{certs.REVOKE_TARGET}.data": inputs.optional_id, f"{certs.REVOKE_REASON}.value": inputs.text})
 

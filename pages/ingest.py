@@ -17,7 +17,7 @@ from tds_dash.i18n.grid import grid_options
 from tds_dash.monitoring import ingest_page
 from tds_dash.queries import ingest as ingest_queries
 
-dash.register_page(__name__, path="/ingest", name="Ingest", order=80, nav_key="nav.ingest", roles=("admin",), nav_more=True)
+dash.register_page(__name__, path="/ingest", name="Ingest", order=80, nav_key="nav.ingest", roles=("admin",), nav_more=True, charts=True)
 
 log = logging.getLogger(__name__)
 

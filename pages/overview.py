@@ -20,7 +20,7 @@ from tds_dash.db import session_scope
 from tds_dash.i18n.grid import grid_options
 from tds_dash.queries import filters, overview
 
-dash.register_page(__name__, path="/", name="Overview", order=0, nav_key="nav.overview")
+dash.register_page(__name__, path="/", name="Overview", order=0, nav_key="nav.overview", charts=True)
 inputs.declare({f"{ids.OVERVIEW_ACCOUNT}.value": inputs.optional_id, f"{ids.OVERVIEW_GATEWAY}.value": inputs.optional_id,
                 f"{ids.OVERVIEW_METRIC}.value": inputs.text})
 

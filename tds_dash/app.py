@@ -13,7 +13,7 @@ from dash import Input, Output, State, dcc, html
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from tds_dash import i18n, inputs, page_container, plotly_loader
+from tds_dash import early_layout, i18n, inputs, page_container, plotly_loader
 from tds_dash.api import alarms as api_alarms
 from tds_dash.api import certificates as api_certificates
 from tds_dash.api import health, metrics, resources
@@ -21,6 +21,7 @@ from tds_dash.api import statements as api_statements
 from tds_dash.api import tariffs as api_tariffs
 from tds_dash.api import v1 as api_v1
 from tds_dash.api.limits import init_api_limits
+from tds_dash.asset_cache import install_asset_cache
 from tds_dash.auth import routes as auth_routes
 from tds_dash.auth.guard import init_auth
 from tds_dash.auth.page_access import guard_pages
@@ -208,7 +209,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         # every other page's ids as "not found in layout" on whichever page is open.
         suppress_callback_exceptions=True,
     )
-    app.renderer = plotly_loader.renderer(app.config.requests_pathname_prefix)
+    plotly_loader.install(app)  # after the pages' registration: it lists the chart pages' addresses
     server = app.server
     if settings.proxy_hops:
         # Only then is X-Forwarded-For believed (its last N hops), so sign-in throttling keys on the client.
@@ -243,5 +244,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     _install_navbar_toggle(app)
     _install_page_titles()
     _install_page_attributes(app)
-    install_security_headers(server, app.csp_hashes, settings.https)
+    early_layout.install(app)
+    early_hash = early_layout.script_hash(app.config.requests_pathname_prefix)
+    install_security_headers(server, lambda: [*app.csp_hashes(), early_hash], settings.https)
+    install_asset_cache(server, app.config.routes_pathname_prefix + app.config.assets_url_path.strip("/") + "/")
     return app

@@ -516,3 +516,17 @@ def test_sec032_every_page_renders_under_the_policy_without_console_errors(dash_
     dash_duo.find_element("#nav-logout-everywhere").click()
     dash_duo.wait_for_element("#login-form")
     assert dash_duo.get_logs() == []
+
+
+def test_sec040_assets_named_with_their_mtime_are_cached_for_a_year_the_rest_revalidated(app):
+    """Dash's /assets/<file>?m=<mtime> links change with the file: no revalidation at each load (issue 16)."""
+    client = app.server.test_client()
+    fingerprinted = client.get("/assets/bootstrap.min.css?m=1796229495.79")
+    assert fingerprinted.status_code == 200
+    assert fingerprinted.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert "Content-Security-Policy" in fingerprinted.headers and fingerprinted.headers["X-Content-Type-Options"]
+    revalidated = client.get("/assets/bootstrap.min.css", headers={"If-None-Match": fingerprinted.headers["ETag"]})
+    assert revalidated.status_code == 304 and "immutable" not in revalidated.headers.get("Cache-Control", "")
+    assert "immutable" not in client.get("/assets/logo.png").headers.get("Cache-Control", "")
+    assert client.get("/assets/no-such-file.css?m=1").status_code == 404
+    assert "immutable" not in client.get("/login?m=1").headers.get("Cache-Control", "")

@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import pytest
+from babel import numbers as babel_numbers
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tds_dash import i18n
 from tds_dash.fleet import validation
@@ -91,3 +94,22 @@ def test_num006_form_errors_stay_clear_in_each_language():
     values, errors = validation.validate_gateway({"account_id": 1, "serial": "GW-1", "name": "x",
                                                   "inactivity_timeout_s": "1.200"}, [1], "pt-BR")
     assert errors == {} and values["inactivity_timeout_s"] == 1200
+
+
+@given(value=st.one_of(st.floats(allow_nan=False, allow_infinity=False, min_value=-1e15, max_value=1e15),
+                       st.integers(min_value=-10**15, max_value=10**15),
+                       st.decimals(min_value=-10**6, max_value=10**6, places=3).map(float)),
+       decimals=st.integers(min_value=0, max_value=3), language=st.sampled_from(["pt-BR", "en"]))
+@settings(max_examples=400, deadline=None)
+def test_num010_format_number_spells_every_value_as_babel_does(value, decimals, language):
+    """format_number's fast path (issue 16) against babel's format_decimal, ties and signs included."""
+    pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
+    expected = babel_numbers.format_decimal(value, format=pattern, locale=i18n.LANGUAGES[language])
+    assert i18n.format_number(value, language, decimals) == expected
+
+
+@pytest.mark.parametrize("value", [0.25, 0.35, 2.675, 1.05, -0.04, -0.0, 12_345_678.95, float("inf")])
+def test_num011_format_number_rounds_ties_as_babel_does(value):
+    for language in ("pt-BR", "en"):
+        expected = babel_numbers.format_decimal(value, format="#,##0.0", locale=i18n.LANGUAGES[language])
+        assert i18n.format_number(value, language) == expected

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
+from decimal import ROUND_HALF_EVEN, Decimal
 from zoneinfo import ZoneInfo
 
 from babel import dates, numbers
@@ -73,8 +74,21 @@ def format_number(value: float | None, language: str, decimals: int = 1) -> str:
     """1234.5 -> '1.234,5' in pt-BR, '1,234.5' in English; None/NaN -> '—'."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
-    pattern = "#,##0" + ("." + "0" * decimals if decimals > 0 else "")
-    return numbers.format_decimal(value, format=pattern, locale=LANGUAGES[language])
+    if language not in _SWAP or decimals < 0 or (isinstance(value, float) and math.isinf(value)):
+        return numbers.format_decimal(value, format=_pattern(decimals), locale=LANGUAGES.get(language, "pt_BR"))
+    # What babel's format_decimal(value, '#,##0.0…') gives for our two locales (its rounding: half-even on the
+    # decimal text; checked against babel in tests/test_ux_numbers.py), about 4x faster: a chart's hover texts
+    # are ~1,600 numbers, ~20 ms of the explorer's layout request with babel (issue 16).
+    exact = Decimal(str(value)).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_EVEN)
+    text = f"{exact:,.{decimals}f}"
+    return text.translate(_SWAP[language]) if _SWAP[language] else text
+
+
+_SWAP = {"pt-BR": str.maketrans(",.", ".,"), "en": None}  # from Python's separators to the language's
+
+
+def _pattern(decimals: int) -> str:
+    return "#,##0" + ("." + "0" * decimals if decimals > 0 else "")
 
 
 def format_percent(value: float | None, language: str) -> str:
