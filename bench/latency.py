@@ -35,7 +35,7 @@ def run_rate(rate: float, seconds: float, readings: int, mosquitto: Mosquitto,
     client_id = f"bench-latency-{int(rate)}-{time.time_ns()}"
     settings = load_settings({"DATABASE_URL": url, "MQTT_URL": mosquitto.url, "TDS_MQTT_CLIENT_ID": client_id,
                               "TDS_MQTT_STATUS_TOPIC": "",
-                              **{k: v for k, v in os.environ.items() if k in ("TDS_ROLLUP_PASS_MS", "TDS_ROLLUP_NICE")}})
+                              **{k: v for k, v in os.environ.items() if k == "TDS_ROLLUP_PASS_MS"}})
     handle = start_ingest(settings, dsn, mosquitto.url)
     handle.subscriber.connected.wait(10)
     latencies: list[float] = []

@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 
 import psycopg
 
-from ingest import priority, statements
+from ingest import statements
 
 log = logging.getLogger(__name__)
 
@@ -36,17 +36,13 @@ class RollupWorker(threading.Thread):
     """Owns one connection; runs passes until stopped, then a last one so a clean stop leaves nothing behind."""
 
     def __init__(self, dsn: str, timezone_name: str, keys_per_pass: int = KEYS_PER_PASS,
-                 idle_wait: float = IDLE_WAIT_SECONDS, pass_interval: float = PASS_INTERVAL_SECONDS,
-                 nice: int = 0) -> None:
-        """nice > 0: the pass runs at that CPU priority, its backend too when local (ingest.priority)."""
+                 idle_wait: float = IDLE_WAIT_SECONDS, pass_interval: float = PASS_INTERVAL_SECONDS) -> None:
         super().__init__(name="tds-rollup-worker", daemon=True)
         self.dsn = dsn
         self.timezone = timezone_name
         self.keys_per_pass = keys_per_pass
         self.idle_wait = idle_wait
         self.pass_interval = pass_interval
-        self.nice = nice
-        self.backend_reniced = False  # the last connection's backend runs at self.nice
         self.lock_missed = False  # the last run_pass found another process's pass running
         self.stopping = threading.Event()
         self.conn: psycopg.Connection | None = None
@@ -57,7 +53,6 @@ class RollupWorker(threading.Thread):
         self.last_error: str | None = None
 
     def run(self) -> None:
-        priority.lower_thread_priority(self.nice)
         delay = 0.2
         while True:
             began = time.monotonic()
@@ -140,7 +135,6 @@ class RollupWorker(threading.Thread):
             self.conn = psycopg.connect(self.dsn, application_name="tds-rollup-worker", connect_timeout=10,
                                         autocommit=True)
             self.conn.execute("SET TIME ZONE 'UTC'")
-            self.backend_reniced = priority.lower_backend_priority(self.conn, self.nice)
         return self.conn
 
     def _reset(self, text: str) -> None:

@@ -81,8 +81,7 @@ def start_ingest(settings, dsn: str, mqtt_url: str, slot: int | None = None,
     writer = BatchWriter(dsn, settings.timezone, inbox, settings.ingest_batch_size, settings.ingest_flush_ms, stats,
                          settings.late_data_days, rollups=ROLLUPS_DEFERRED if deferred else ROLLUPS_INLINE)
     writer.start()
-    rollups = (RollupWorker(dsn, settings.timezone, pass_interval=settings.rollup_pass_ms / 1000,
-                            nice=getattr(settings, "rollup_nice", 0)) if deferred else None)
+    rollups = RollupWorker(dsn, settings.timezone, pass_interval=settings.rollup_pass_ms / 1000) if deferred else None
     if rollups is not None:
         rollups.start()
     tls_files = {"ca": settings.mqtt_ca_file, "cert": settings.mqtt_cert_file, "key": settings.mqtt_key_file}

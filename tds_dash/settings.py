@@ -81,7 +81,6 @@ class Settings:
     rejected_max_rows: int = 100_000  # rejected_messages keeps at most this many rows (newest)
     rollups_deferred: bool = True  # the rollup worker merges changed keys after the commit (off the PUBACK path)
     rollup_pass_ms: int = 500  # a rollup pass starts at most this often while keys keep coming
-    rollup_nice: int = 10  # CPU priority of the rollup pass (and its backend when local): 0 keeps it
     proxy_hops: int = 0  # reverse proxies in front that set X-Forwarded-For; 0 ignores the header
     api_rate_limit: str = "120/minute"  # /api/v1 requests per user (Flask-Limiter syntax), per process
     api_concurrency: int = 2  # /api/v1 requests one user may have in flight in one process
@@ -287,7 +286,6 @@ def load_settings(env: dict | None = None) -> Settings:
         rejected_max_rows=_int(env, "TDS_REJECTED_MAX_ROWS", 100_000, 10, 100_000_000),
         rollups_deferred=_bool(env, "TDS_ROLLUP_DEFERRED", True),
         rollup_pass_ms=_int(env, "TDS_ROLLUP_PASS_MS", 500, 50, 10_000),
-        rollup_nice=_int(env, "TDS_ROLLUP_NICE", 10, 0, 19),
         proxy_hops=_int(env, "TDS_PROXY_HOPS", 0, 0, 5),
         api_rate_limit=_rate_limit(env.get("TDS_API_RATE_LIMIT", "120/minute")),
         api_concurrency=_int(env, "TDS_API_CONCURRENCY", 2, 1, 64),
