@@ -28,7 +28,7 @@ GATEWAYS = 1000  # issue 17: "from 1,000 gateways" (--gateways)
 
 
 def run_rate(rate: float, seconds: float, readings: int, mosquitto: Mosquitto,
-             databases: harness.Databases, gateways: int = GATEWAYS) -> dict:
+             databases: harness.Databases, gateways: int = GATEWAYS, timeline: bool = False) -> dict:
     """The ingest in this process (to observe commits), the publisher in its own (no shared GIL)."""
     dsn = databases.fresh(gateways, readings, prefix=f"L{int(rate)}")
     url = dsn.replace("postgresql://", "postgresql+psycopg://", 1)
@@ -41,11 +41,17 @@ def run_rate(rate: float, seconds: float, readings: int, mosquitto: Mosquitto,
     latencies: list[float] = []
     lock = threading.Lock()
 
+    recorded = Timeline() if timeline else None
+
     def observe(batch, committed_at):
         with lock:
             latencies.extend((committed_at - env.message.sent_at).total_seconds() * 1000
                              for env in batch if env.message is not None)
+            if recorded is not None:
+                recorded.note_batch(batch, committed_at)
     handle.writer.on_commit.append(observe)
+    if recorded is not None:
+        recorded.wrap(handle)
     time.sleep(0.5)  # the SUBACK; the session is new, so nothing published before it would be queued
     count = int(rate * seconds)
     published = harness.publisher_result(harness.start_publisher(mosquitto.port, count, readings, gateways, rate=rate,
@@ -56,6 +62,8 @@ def run_rate(rate: float, seconds: float, readings: int, mosquitto: Mosquitto,
     rollups = handle.rollups
     lag_p99 = rollups.lag_percentile(0.99) if rollups else None
     handle.stop()
+    if recorded is not None:
+        recorded.print_split(rate, readings)
     stored = harness.count_rows(dsn)
     # ts has millisecond resolution (truncated): a latency can read up to 1 ms high.
     return {"rate": rate, "sent": published["sent"], "acked": published["acked"], "committed": len(latencies),
@@ -67,12 +75,73 @@ def run_rate(rate: float, seconds: float, readings: int, mosquitto: Mosquitto,
             "lag_max": rollups.max_lag_s if rollups else float("nan")}
 
 
+class Timeline:
+    """--timeline: each message's publish -> paho receive -> commit, each batch's commit time, each rollup
+    pass's start and end (the worker's and the writer's methods wrapped here), to see which part of the path
+    the slow messages spent their time in and whether a pass was running."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[float, float, float]] = []  # (sent, received, committed), epoch seconds
+        self.commits: list[tuple[float, float]] = []  # (began, ended) of each batch's write + commit
+        self.passes: list[tuple[float, float]] = []
+
+    def wrap(self, handle) -> None:
+        writer, rollups = handle.writer, handle.rollups
+        commit = writer._commit
+
+        def timed_commit(batch):
+            began = time.time()
+            try:
+                return commit(batch)
+            finally:
+                self.commits.append((began, time.time()))
+        writer._commit = timed_commit
+        if rollups is not None:
+            run_pass = rollups.run_pass
+
+            def timed_pass():
+                began = time.time()
+                merged = run_pass()
+                if merged:
+                    self.passes.append((began, time.time()))
+                return merged
+            rollups.run_pass = timed_pass
+
+    def note_batch(self, batch, committed_at) -> None:
+        done = committed_at.timestamp()
+        self.messages.extend((env.message.sent_at.timestamp(), env.received_at.timestamp(), done)
+                             for env in batch if env.message is not None)
+
+    def _in_pass(self, at: float) -> bool:
+        return any(lo <= at <= hi for lo, hi in self.passes)
+
+    def print_split(self, rate: float, readings: int) -> None:
+        def p(values, q):
+            return percentile(values, q) if values else float("nan")
+        to_paho = [(r - s) * 1000 for s, r, _ in self.messages]
+        to_commit = [(c - r) * 1000 for _, r, c in self.messages]
+        during = [(c - s) * 1000 for s, _, c in self.messages if self._in_pass(c)]
+        outside = [(c - s) * 1000 for s, _, c in self.messages if not self._in_pass(c)]
+        batch_ms = [(hi - lo) * 1000 for lo, hi in self.commits]
+        batch_in = [(hi - lo) * 1000 for lo, hi in self.commits if self._in_pass(hi)]
+        busy = sum(hi - lo for lo, hi in self.passes)
+        span = (max(c for *_, c in self.messages) - min(s for s, *_ in self.messages)) if self.messages else 0
+        print(f"  timeline {readings}/msg at {rate:.0f} msg/s: publish -> paho p50/p99 {p(to_paho, .5):.1f} /"
+              f" {p(to_paho, .99):.1f} ms, paho -> commit p50/p99 {p(to_commit, .5):.1f} / {p(to_commit, .99):.1f} ms;"
+              f" {len(self.passes)} passes busy {busy:.1f} s of {span:.1f} s;"
+              f" committed during a pass p99 {p(during, .99):.1f} ms ({len(during)} msgs), outside {p(outside, .99):.1f}"
+              f" ms ({len(outside)}); batch write+commit p50/p99 {p(batch_ms, .5):.1f} / {p(batch_ms, .99):.1f} ms,"
+              f" during a pass p99 {p(batch_in, .99):.1f} ms")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rates", default="1000,2000")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--readings", default="1,10", help="readings per message (energy counters and power gauges)")
     parser.add_argument("--gateways", type=int, default=GATEWAYS, help="publishing round-robin over this many")
+    parser.add_argument("--timeline", action="store_true",
+                        help="also print where the time went: publish -> paho -> commit, and during rollup passes or not")
     args = parser.parse_args()
     tune_garbage_collector()  # as `python -m tds_dash run|ingest` do (ingest/heap.py)
     freeze_startup_heap()
@@ -88,7 +157,7 @@ def main() -> None:
               " | rows stored | lost | rollup lag p99 s | rollup lag max s")
         for readings in (int(n) for n in args.readings.split(",")):
             for rate in (float(r) for r in args.rates.split(",")):
-                r = run_rate(rate, args.seconds, readings, mosquitto, databases, args.gateways)
+                r = run_rate(rate, args.seconds, readings, mosquitto, databases, args.gateways, args.timeline)
                 print(f"{readings:>12} | {r['rate']:>10.0f} | {r['sent']:>5} | {r['acked']:>5} | {r['committed']:>9} |"
                       f" {r['batches']:>7} |"
                       f" {r['p50']:>6.1f} | {r['p99']:>6.1f} | {r['max']:>6.1f} | {r['expected_rows']:>13} |"
