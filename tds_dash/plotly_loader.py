@@ -16,6 +16,7 @@ load. It holds the trace types `bar`, `pie` and `scatter`; every figure of the a
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -27,12 +28,13 @@ import flask
 import plotly
 from dash.fingerprint import build_fingerprint
 
+from tds_dash.asset_cache import IMMUTABLE, YEAR
+
 PACKAGE_PATH = "package_data/plotly.min.js"  # what dash.Dash._setup_plotlyjs registers for dcc.Graph
 BUNDLE_VERSION = "4.1.1"  # plotly.js of the plotly package pinned in requirements.txt
 BUNDLE = Path(__file__).resolve().parent / "vendor" / f"plotly-basic-{BUNDLE_VERSION}.min.js"
 TRACE_TYPES = frozenset({"bar", "pie", "scatter"})  # what the basic bundle draws (its README)
 ROUTE = "_tds-plotly"
-YEAR = 365 * 24 * 3600
 
 
 def full_bundle_url(prefix: str) -> str:
@@ -41,6 +43,7 @@ def full_bundle_url(prefix: str) -> str:
     return f"{prefix}_dash-component-suites/plotly/{build_fingerprint(PACKAGE_PATH, plotly.__version__, modified)}"
 
 
+@functools.cache  # the file ships with the code: hashed once per process
 def _digest() -> str:
     return hashlib.sha256(BUNDLE.read_bytes()).hexdigest()[:16]
 
@@ -93,7 +96,7 @@ def install(app: dash.Dash) -> None:
         if digest_in_url != digest:
             flask.abort(404)
         response = flask.send_file(BUNDLE, mimetype="text/javascript", max_age=YEAR, conditional=True)
-        response.headers["Cache-Control"] = f"public, max-age={YEAR}, immutable"
+        response.headers["Cache-Control"] = IMMUTABLE
         return response
 
     app.server.add_url_rule(f"{app.config.routes_pathname_prefix}{ROUTE}/plotly-basic.<digest_in_url>.min.js",

@@ -2,9 +2,8 @@
 
 The Content-Security-Policy is the narrowest under which every page renders with no violation in
 Chromium (tests/test_security_http.py visits each registered page): scripts only from this origin plus
-the hashes of Dash's own inline scripts (`app.csp_hashes()`) and of
-early_layout.py's, no 'unsafe-eval' (Plotly's SVG charts and
-AG Grid do not need it), nothing framed, no plugins; fonts and the rest fall back to default-src 'self'.
+the hashes of Dash's own inline scripts (`app.csp_hashes()`) and of early_layout.py's, no 'unsafe-eval'
+(Plotly's SVG charts and AG Grid do not need it), nothing framed, no plugins; fonts and the rest fall back to default-src 'self'.
 """
 from __future__ import annotations
 
