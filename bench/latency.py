@@ -35,7 +35,7 @@ def run_rate(rate: float, seconds: float, readings: int, mosquitto: Mosquitto,
     client_id = f"bench-latency-{int(rate)}-{time.time_ns()}"
     settings = load_settings({"DATABASE_URL": url, "MQTT_URL": mosquitto.url, "TDS_MQTT_CLIENT_ID": client_id,
                               "TDS_MQTT_STATUS_TOPIC": "",
-                              **{k: v for k, v in os.environ.items() if k == "TDS_ROLLUP_PASS_MS"}})
+                              **{k: v for k, v in os.environ.items() if k in ("TDS_ROLLUP_PASS_MS", "TDS_INGEST_FLUSH_MS")}})
     handle = start_ingest(settings, dsn, mosquitto.url)
     handle.subscriber.connected.wait(10)
     latencies: list[float] = []
@@ -52,6 +52,8 @@ def run_rate(rate: float, seconds: float, readings: int, mosquitto: Mosquitto,
     handle.writer.on_commit.append(observe)
     if recorded is not None:
         recorded.wrap(handle)
+        recorded.sample_waits(dsn)
+        recorded.start_cpu(dsn, mosquitto.process.pid)
     time.sleep(0.5)  # the SUBACK; the session is new, so nothing published before it would be queued
     count = int(rate * seconds)
     published = harness.publisher_result(harness.start_publisher(mosquitto.port, count, readings, gateways, rate=rate,
@@ -61,6 +63,8 @@ def run_rate(rate: float, seconds: float, readings: int, mosquitto: Mosquitto,
         time.sleep(0.05)
     rollups = handle.rollups
     lag_p99 = rollups.lag_percentile(0.99) if rollups else None
+    if recorded is not None:
+        recorded.print_cpu()
     handle.stop()
     if recorded is not None:
         recorded.print_split(rate, readings)
@@ -84,6 +88,50 @@ class Timeline:
         self.messages: list[tuple[float, float, float]] = []  # (sent, received, committed), epoch seconds
         self.commits: list[tuple[float, float]] = []  # (began, ended) of each batch's write + commit
         self.passes: list[tuple[float, float]] = []
+        self.waits: list[tuple[float, str, str]] = []  # (epoch s, backend, state / wait event) every ~2 ms
+        self.sampling = threading.Event()
+
+    def start_cpu(self, dsn: str, broker_pid: int) -> None:
+        """CPU seconds of each part over the run: this process (paho + writer + worker threads), the writer's
+        and the worker's PostgreSQL backends (their whole life: they connect at the run's start), the broker,
+        and the whole machine (the rest: the publisher, other backends, anything else running)."""
+        import psutil
+        self.dsn = dsn
+        self.cpu_parts = {"app": psutil.Process(), "broker": psutil.Process(broker_pid)}
+        self.cpu_began = {name: sum(proc.cpu_times()[:2]) for name, proc in self.cpu_parts.items()}
+        self.machine_began = psutil.cpu_times()
+        self.wall_began = time.monotonic()
+
+    def print_cpu(self) -> None:
+        import psutil
+        import psycopg
+        wall = time.monotonic() - self.wall_began
+        used = {name: sum(proc.cpu_times()[:2]) - self.cpu_began[name] for name, proc in self.cpu_parts.items()}
+        with psycopg.connect(self.dsn, autocommit=True) as conn:
+            for name, pid in conn.execute("SELECT application_name, pid FROM pg_stat_activity WHERE application_name"
+                                          " IN ('tds-ingest-writer', 'tds-rollup-worker')").fetchall():
+                used[name.removeprefix("tds-") + " backend"] = sum(psutil.Process(pid).cpu_times()[:2])
+        now = psutil.cpu_times()
+        busy = sum(now[:3]) - sum(self.machine_began[:3]) + (now.softirq - self.machine_began.softirq)
+        parts = ", ".join(f"{name} {seconds / wall:.2f}" for name, seconds in used.items())
+        print(f"    CPU (cores over {wall:.1f} s): {parts}, the rest {(busy - sum(used.values())) / wall:.2f},"
+              f" machine {busy / wall:.2f} of {psutil.cpu_count()}")
+
+    def sample_waits(self, dsn: str) -> None:
+        """What the writer's and the worker's backends are doing, from pg_stat_activity every ~2 ms (a third
+        connection): on CPU ("active"), or waiting, and on what."""
+        def run() -> None:
+            import psycopg
+            with psycopg.connect(dsn, autocommit=True) as conn:
+                while not self.sampling.is_set():
+                    now = time.time()
+                    for name, state, kind, event in conn.execute(
+                            "SELECT application_name, state, wait_event_type, wait_event FROM pg_stat_activity"
+                            " WHERE application_name IN ('tds-ingest-writer', 'tds-rollup-worker')").fetchall():
+                        self.waits.append((now, name.removeprefix("tds-"),
+                                           f"{kind}:{event}" if event else (state or "?")))
+                    self.sampling.wait(0.002)
+        threading.Thread(target=run, daemon=True).start()
 
     def wrap(self, handle) -> None:
         writer, rollups = handle.writer, handle.rollups
@@ -124,6 +172,7 @@ class Timeline:
         outside = [(c - s) * 1000 for s, _, c in self.messages if not self._in_pass(c)]
         batch_ms = [(hi - lo) * 1000 for lo, hi in self.commits]
         batch_in = [(hi - lo) * 1000 for lo, hi in self.commits if self._in_pass(hi)]
+        self.sampling.set()
         busy = sum(hi - lo for lo, hi in self.passes)
         span = (max(c for *_, c in self.messages) - min(s for s, *_ in self.messages)) if self.messages else 0
         print(f"  timeline {readings}/msg at {rate:.0f} msg/s: publish -> paho p50/p99 {p(to_paho, .5):.1f} /"
@@ -132,6 +181,16 @@ class Timeline:
               f" committed during a pass p99 {p(during, .99):.1f} ms ({len(during)} msgs), outside {p(outside, .99):.1f}"
               f" ms ({len(outside)}); batch write+commit p50/p99 {p(batch_ms, .5):.1f} / {p(batch_ms, .99):.1f} ms,"
               f" during a pass p99 {p(batch_in, .99):.1f} ms")
+        self._print_waits()
+
+    def _print_waits(self) -> None:
+        from collections import Counter
+        for backend in ("ingest-writer", "rollup-worker"):
+            for label, in_pass in (("during a pass", True), ("outside", False)):
+                seen = Counter(w for at, b, w in self.waits if b == backend and self._in_pass(at) == in_pass)
+                total = sum(seen.values()) or 1
+                top = ", ".join(f"{w} {n * 100 / total:.0f} %" for w, n in seen.most_common(6))
+                print(f"    {backend} {label} ({total} samples): {top}")
 
 
 def main() -> None:
