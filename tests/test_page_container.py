@@ -213,3 +213,17 @@ def test_pgc012_plotly_js_is_fetched_once_under_its_fingerprinted_url_while_the_
     assert len(entries) == 1 and re.search(r"/plotly-basic\.[0-9a-f]{16}\.min\.js$", entries[0][0]), entries
     assert driver.execute_script("return typeof window.Plotly.newPlot;") == "function"
     assert dash_duo.get_logs() == []
+
+
+@pytest.mark.browser
+def test_pgc013_the_explorers_chart_fits_its_margins_at_its_first_draw(dash_duo, explorer_app):
+    """plotly grows a margin its legend or labels do not fit, and then draws the chart again (issue 16)."""
+    dash_duo.start_server(explorer_app, port=free_port())
+    for address in ("/explorer", "/explorer?preset=today", "/explorer?preset=last_12_months&granularity=month"):
+        dash_duo.driver.get(dash_duo.server_url + address)
+        wait_until(lambda: drawn(dash_duo, ids.EXPLORER_CHART), timeout=30, message=f"{address} drawn")
+        bottom = dash_duo.driver.execute_script(
+            f"const gd = document.querySelector('#{ids.EXPLORER_CHART} .js-plotly-plot');"
+            " return [gd._fullLayout._size.b, gd._fullLayout.margin.b];")
+        assert bottom[0] == bottom[1], (address, bottom)
+    assert dash_duo.get_logs() == []

@@ -12,6 +12,10 @@ from tds_dash.consumption.explorer import model as explorer_model
 
 OTHERS_COLOR = "#adb5bd"
 PREVIOUS_COLOR = "#6c757d"
+# Room below the plot for rotated hourly labels (~78 px) and one or two legend rows at y=-0.18 (~105 px at a
+# 380 px chart): with plotly's pushes inside the margin its first draw is its last. Smaller, its automargin (still
+# on, for narrow screens) grew it to 106 and drew the 11 stacked series a second time (issue 16).
+BOTTOM_MARGIN_PX = 110
 
 PALETTE = ("#0d6efd", "#fd7e14", "#198754", "#6f42c1", "#d63384", "#20c997", "#ffc107", "#0dcaf0", "#dc3545",
            "#6610f2")
@@ -19,7 +23,7 @@ PALETTE = ("#0d6efd", "#fd7e14", "#198754", "#6f42c1", "#d63384", "#20c997", "#f
 
 def _layout(figure: go.Figure, language: str, unit: str, barmode: str | None = None) -> go.Figure:
     figure.update_layout(
-        margin={"l": 55, "r": 10, "t": 10, "b": 40}, separators=i18n.plotly_separators(language),
+        margin={"l": 55, "r": 10, "t": 10, "b": BOTTOM_MARGIN_PX}, separators=i18n.plotly_separators(language),
         yaxis={"title": {"text": unit}, "rangemode": "tozero"}, plot_bgcolor="white", height=380,
         # At most a quarter of the chart, then it scrolls: on a phone eleven entries stack one per line.
         legend={"orientation": "h", "y": -0.18, "maxheight": 0.25}, hovermode="x unified", barmode=barmode,
