@@ -13,8 +13,12 @@ import os
 import sys
 import threading
 import time
+from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
+
+import psutil
+import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -25,6 +29,9 @@ from ingest.service import start_ingest  # noqa: E402
 from tds_dash.settings import load_settings  # noqa: E402
 
 GATEWAYS = 1000  # issue 17: "from 1,000 gateways" (--gateways)
+# The writer's and the rollup worker's backends (their application_name), for --timeline's samples.
+INGEST_BACKENDS = ("SELECT application_name, pid, state, wait_event_type, wait_event FROM pg_stat_activity"
+                   " WHERE application_name IN ('tds-ingest-writer', 'tds-rollup-worker')")
 
 
 def run_rate(rate: float, seconds: float, readings: int, mosquitto: Mosquitto,
@@ -95,7 +102,6 @@ class Timeline:
         """CPU seconds of each part over the run: this process (paho + writer + worker threads), the writer's
         and the worker's PostgreSQL backends (their whole life: they connect at the run's start), the broker,
         and the whole machine (the rest: the publisher, other backends, anything else running)."""
-        import psutil
         self.dsn = dsn
         self.cpu_parts = {"app": psutil.Process(), "broker": psutil.Process(broker_pid)}
         self.cpu_began = {name: sum(proc.cpu_times()[:2]) for name, proc in self.cpu_parts.items()}
@@ -103,13 +109,10 @@ class Timeline:
         self.wall_began = time.monotonic()
 
     def print_cpu(self) -> None:
-        import psutil
-        import psycopg
         wall = time.monotonic() - self.wall_began
         used = {name: sum(proc.cpu_times()[:2]) - self.cpu_began[name] for name, proc in self.cpu_parts.items()}
         with psycopg.connect(self.dsn, autocommit=True) as conn:
-            for name, pid in conn.execute("SELECT application_name, pid FROM pg_stat_activity WHERE application_name"
-                                          " IN ('tds-ingest-writer', 'tds-rollup-worker')").fetchall():
+            for name, pid, *_ in conn.execute(INGEST_BACKENDS).fetchall():
                 used[name.removeprefix("tds-") + " backend"] = sum(psutil.Process(pid).cpu_times()[:2])
         now = psutil.cpu_times()
         busy = sum(now[:3]) - sum(self.machine_began[:3]) + (now.softirq - self.machine_began.softirq)
@@ -121,13 +124,10 @@ class Timeline:
         """What the writer's and the worker's backends are doing, from pg_stat_activity every ~2 ms (a third
         connection): on CPU ("active"), or waiting, and on what."""
         def run() -> None:
-            import psycopg
             with psycopg.connect(dsn, autocommit=True) as conn:
                 while not self.sampling.is_set():
                     now = time.time()
-                    for name, state, kind, event in conn.execute(
-                            "SELECT application_name, state, wait_event_type, wait_event FROM pg_stat_activity"
-                            " WHERE application_name IN ('tds-ingest-writer', 'tds-rollup-worker')").fetchall():
+                    for name, _, state, kind, event in conn.execute(INGEST_BACKENDS).fetchall():
                         self.waits.append((now, name.removeprefix("tds-"),
                                            f"{kind}:{event}" if event else (state or "?")))
                     self.sampling.wait(0.002)
@@ -184,7 +184,6 @@ class Timeline:
         self._print_waits()
 
     def _print_waits(self) -> None:
-        from collections import Counter
         for backend in ("ingest-writer", "rollup-worker"):
             for label, in_pass in (("during a pass", True), ("outside", False)):
                 seen = Counter(w for at, b, w in self.waits if b == backend and self._in_pass(at) == in_pass)
